@@ -1,0 +1,159 @@
+package driverhub
+
+import (
+	"encoding/json"
+	"strings"
+)
+
+// Container holds a driver's container settings (the seed's 容器配置).
+type Container struct {
+	HostNetwork    bool            `json:"host_network"`
+	PortMappings   []PortMapping   `json:"port_mappings"`
+	Privileged     bool            `json:"privileged"`
+	DeviceMappings []DeviceMapping `json:"device_mappings"`
+	VolumeMappings []VolumeMapping `json:"volume_mappings"`
+	MemoryLimitMB  int             `json:"memory_limit_mb"`
+}
+
+// PortMapping forwards a host port to the driver's private network.
+type PortMapping struct {
+	HostPort      int    `json:"host_port"`
+	ContainerPort int    `json:"container_port"`
+	Protocol      string `json:"protocol"`
+}
+
+// DeviceMapping exposes one host device at the same path inside.
+type DeviceMapping struct {
+	HostPath   string `json:"host_path"`
+	Permission string `json:"permission"`
+	Comment    string `json:"comment"`
+}
+
+// VolumeMapping bind-mounts a host path into the driver's container.
+type VolumeMapping struct {
+	HostPath      string `json:"host_path"`
+	ContainerPath string `json:"container_path"`
+	Permission    string `json:"permission"`
+}
+
+// DefaultContainer returns the settings a version has when none are given:
+// host network, not privileged, 1024 MB of memory.
+func DefaultContainer() Container {
+	return Container{HostNetwork: true, MemoryLimitMB: DefaultMemoryLimitMB,
+		PortMappings: []PortMapping{}, DeviceMappings: []DeviceMapping{}, VolumeMappings: []VolumeMapping{}}
+}
+
+// UnmarshalJSON fills in the defaults for every field the JSON leaves out.
+func (c *Container) UnmarshalJSON(b []byte) error {
+	type plain Container
+	p := plain(DefaultContainer())
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	*c = Container(p)
+	if c.PortMappings == nil {
+		c.PortMappings = []PortMapping{}
+	}
+	if c.DeviceMappings == nil {
+		c.DeviceMappings = []DeviceMapping{}
+	}
+	if c.VolumeMappings == nil {
+		c.VolumeMappings = []VolumeMapping{}
+	}
+	return nil
+}
+
+// Validate checks container settings against SPEC §3.
+func (c *Container) Validate(field string) error {
+	if c.HostNetwork && len(c.PortMappings) > 0 {
+		return Invalid(field+".port_mappings", "are only allowed when host_network is false")
+	}
+	if len(c.PortMappings) > MaxPortMappings {
+		return Invalid(field+".port_mappings", "at most %d, got %d", MaxPortMappings, len(c.PortMappings))
+	}
+	type hostPort struct {
+		port  int
+		proto string
+	}
+	ports := map[hostPort]bool{}
+	for i, p := range c.PortMappings {
+		f := field + ".port_mappings"
+		if p.HostPort < 1 || p.HostPort > 65535 {
+			return Invalid(indexed(f, i, "host_port"), "must be 1-65535, got %d", p.HostPort)
+		}
+		if p.ContainerPort < 1 || p.ContainerPort > 65535 {
+			return Invalid(indexed(f, i, "container_port"), "must be 1-65535, got %d", p.ContainerPort)
+		}
+		if p.Protocol != "tcp" && p.Protocol != "udp" {
+			return Invalid(indexed(f, i, "protocol"), "must be tcp or udp")
+		}
+		k := hostPort{p.HostPort, p.Protocol}
+		if ports[k] {
+			return Invalid(indexed(f, i, "host_port"), "host port %d/%s is mapped twice", p.HostPort, p.Protocol)
+		}
+		ports[k] = true
+	}
+
+	if c.Privileged && len(c.DeviceMappings) > 0 {
+		return Invalid(field+".device_mappings", "are only allowed when privileged is false: a privileged driver sees every host device")
+	}
+	if len(c.DeviceMappings) > MaxDeviceMappings {
+		return Invalid(field+".device_mappings", "at most %d, got %d", MaxDeviceMappings, len(c.DeviceMappings))
+	}
+	for i, d := range c.DeviceMappings {
+		f := field + ".device_mappings"
+		if len(d.HostPath) > MaxMappingPathLen || !strings.HasPrefix(d.HostPath, "/dev/") || len(d.HostPath) <= len("/dev/") || hasDotSegment(d.HostPath) {
+			return Invalid(indexed(f, i, "host_path"), "must be a path under /dev/ of at most %d characters", MaxMappingPathLen)
+		}
+		if err := validatePermission(indexed(f, i, "permission"), d.Permission); err != nil {
+			return err
+		}
+		if len(d.Comment) > MaxDeviceCommentBytes {
+			return Invalid(indexed(f, i, "comment"), "must be at most %d bytes", MaxDeviceCommentBytes)
+		}
+	}
+
+	if len(c.VolumeMappings) > MaxVolumeMappings {
+		return Invalid(field+".volume_mappings", "at most %d, got %d", MaxVolumeMappings, len(c.VolumeMappings))
+	}
+	targets := map[string]bool{}
+	for i, v := range c.VolumeMappings {
+		f := field + ".volume_mappings"
+		if len(v.HostPath) < 1 || len(v.HostPath) > MaxMappingPathLen || !strings.HasPrefix(v.HostPath, "/") || strings.ContainsAny(v.HostPath, " \t\n") || hasDotSegment(v.HostPath) {
+			return Invalid(indexed(f, i, "host_path"), "must be an absolute path of 1-%d characters without spaces", MaxMappingPathLen)
+		}
+		if len(v.ContainerPath) < 2 || len(v.ContainerPath) > MaxMappingPathLen || !strings.HasPrefix(v.ContainerPath, "/") || strings.ContainsAny(v.ContainerPath, " \t\n") || hasDotSegment(v.ContainerPath) {
+			return Invalid(indexed(f, i, "container_path"), "must be an absolute path other than / of 2-%d characters without spaces", MaxMappingPathLen)
+		}
+		if targets[v.ContainerPath] {
+			return Invalid(indexed(f, i, "container_path"), "%s is mapped twice: container paths must be unique", v.ContainerPath)
+		}
+		targets[v.ContainerPath] = true
+		if err := validatePermission(indexed(f, i, "permission"), v.Permission); err != nil {
+			return err
+		}
+	}
+
+	if c.MemoryLimitMB < MinMemoryLimitMB || c.MemoryLimitMB > MaxMemoryLimitMB {
+		return Invalid(field+".memory_limit_mb", "must be %d-%d, got %d", MinMemoryLimitMB, MaxMemoryLimitMB, c.MemoryLimitMB)
+	}
+	return nil
+}
+
+func validatePermission(field, p string) error {
+	if p != "ro" && p != "rw" {
+		return Invalid(field, "must be ro or rw")
+	}
+	return nil
+}
+
+// hasDotSegment reports a "." or ".." segment, which would let a mapping
+// reach outside the path it names.
+func hasDotSegment(p string) bool {
+	for _, s := range strings.Split(p, "/") {
+		if s == "." || s == ".." {
+			return true
+		}
+	}
+	return false
+}

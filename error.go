@@ -1,0 +1,92 @@
+package driverhub
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes. They are part of the API: clients switch on them.
+const (
+	EInvalid            = "invalid_argument"
+	EUnauthenticated    = "unauthenticated"
+	EPermissionDenied   = "permission_denied"
+	ENotFound           = "not_found"
+	EConflict           = "conflict"
+	EVersionPublished   = "version_published"
+	ETooLarge           = "too_large"
+	EFailedPrecondition = "failed_precondition"
+	EInternal           = "internal"
+)
+
+// Problem is one reason a deployment (or another compound action) cannot proceed.
+// A failed_precondition error carries every problem found, not just the first.
+type Problem struct {
+	Resource string `json:"resource"`
+	Code     string `json:"code"`
+	Message  string `json:"message"`
+}
+
+// Error is the one error type of the domain. Services return it for every
+// failure a caller can act on; anything else is an internal error.
+type Error struct {
+	Code     string
+	Message  string
+	Field    string    // the request field at fault, when there is one
+	Problems []Problem // with EFailedPrecondition
+}
+
+func (e *Error) Error() string {
+	if e.Field != "" {
+		return fmt.Sprintf("%s: %s: %s", e.Code, e.Field, e.Message)
+	}
+	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+}
+
+// Is lets errors.Is(err, &Error{Code: X}) match any Error with code X.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code && (t.Field == "" || t.Field == e.Field)
+}
+
+// Errorf returns an Error with the given code and a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Invalid returns an invalid_argument error naming the field at fault.
+func Invalid(field, format string, args ...any) *Error {
+	return &Error{Code: EInvalid, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// NotFound returns a not_found error for a kind of resource and its name.
+func NotFound(kind, name string) *Error {
+	return &Error{Code: ENotFound, Message: fmt.Sprintf("%s %q not found", kind, name)}
+}
+
+// Sentinels for storage adapters, compared with errors.Is. Services turn them
+// into messages that name the resource.
+var (
+	ErrNotFound  = &Error{Code: ENotFound, Message: "not found"}
+	ErrConflict  = &Error{Code: EConflict, Message: "already exists"}
+	ErrBlobCheck = errors.New("blob content does not match its digest")
+)
+
+// ErrorCode returns the code of err, EInternal for errors of other types and
+// "" for nil.
+func ErrorCode(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return EInternal
+}
+
+// AsError returns err as *Error when it is one.
+func AsError(err error) (*Error, bool) {
+	var e *Error
+	ok := errors.As(err, &e)
+	return e, ok
+}

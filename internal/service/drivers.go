@@ -1,0 +1,182 @@
+package service
+
+import (
+	"context"
+	"strings"
+
+	"github.com/driverhub/driverhub"
+)
+
+// CreateDriver creates a driver in the caller's tenant.
+func (s *Service) CreateDriver(ctx context.Context, in driverhub.DriverInput) (*driverhub.Driver, error) {
+	p, err := authorize(ctx, driverhub.RoleDeveloper)
+	if err != nil {
+		return nil, err
+	}
+	now := s.timestamp()
+	d := &driverhub.Driver{ID: driverhub.NewID(), TenantID: p.TenantID, CreatedAt: now, UpdatedAt: now}
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{{"name", in.Name}, {"protocol", in.Protocol}, {"runtime", in.Runtime}} {
+		if f.v == nil {
+			return nil, driverhub.Invalid(f.name, "is required")
+		}
+	}
+	applyDriverInput(d, in)
+	d.Name = *in.Name
+	if err := d.Validate(); err != nil {
+		return nil, err
+	}
+	err = s.store.Update(ctx, func(tx driverhub.Tx) error {
+		return conflict(tx.CreateDriver(ctx, d), "name", "a driver named %q exists already", d.Name)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func applyDriverInput(d *driverhub.Driver, in driverhub.DriverInput) {
+	set(&d.Protocol, in.Protocol)
+	set(&d.Runtime, in.Runtime)
+	set(&d.CPUArch, in.CPUArch)
+	set(&d.Builtin, in.Builtin)
+	set(&d.Description, in.Description)
+}
+
+func set[T any](dst *T, src *T) {
+	if src != nil {
+		*dst = *src
+	}
+}
+
+// GetDriver returns a driver of the caller's tenant.
+func (s *Service) GetDriver(ctx context.Context, name string) (*driverhub.Driver, error) {
+	p, err := authorize(ctx, driverhub.RoleViewer)
+	if err != nil {
+		return nil, err
+	}
+	var d *driverhub.Driver
+	err = s.store.View(ctx, func(tx driverhub.Tx) error {
+		d, err = driverByName(ctx, tx, p, name)
+		return err
+	})
+	return d, err
+}
+
+func driverByName(ctx context.Context, tx driverhub.Tx, p *driverhub.Principal, name string) (*driverhub.Driver, error) {
+	d, err := tx.DriverByName(ctx, p.TenantID, name)
+	return d, notFound(err, "driver", name)
+}
+
+// ListDrivers lists the caller's drivers by name.
+func (s *Service) ListDrivers(ctx context.Context, f driverhub.DriverFilter, page driverhub.Page) (driverhub.List[*driverhub.Driver], error) {
+	var out driverhub.List[*driverhub.Driver]
+	p, err := authorize(ctx, driverhub.RoleViewer)
+	if err != nil {
+		return out, err
+	}
+	if f.Protocol != "" && !contains(driverhub.Protocols, f.Protocol) {
+		return out, driverhub.Invalid("protocol", "must be one of %s", strings.Join(driverhub.Protocols, ", "))
+	}
+	if f.Runtime != "" && !contains(driverhub.Runtimes, f.Runtime) {
+		return out, driverhub.Invalid("runtime", "must be one of %s", strings.Join(driverhub.Runtimes, ", "))
+	}
+	err = s.store.View(ctx, func(tx driverhub.Tx) error {
+		out, err = tx.ListDrivers(ctx, p.TenantID, f, page)
+		return err
+	})
+	return out, err
+}
+
+// UpdateDriver changes a driver. Its name is its identity and never
+// changes; its runtime, CPU architecture and built-in flag change only
+// while it has no versions, since its packages were checked against them.
+func (s *Service) UpdateDriver(ctx context.Context, name string, in driverhub.DriverInput) (*driverhub.Driver, error) {
+	p, err := authorize(ctx, driverhub.RoleDeveloper)
+	if err != nil {
+		return nil, err
+	}
+	if in.Name != nil && *in.Name != name {
+		return nil, driverhub.Invalid("name", "cannot be changed; create a new driver instead")
+	}
+	var d *driverhub.Driver
+	err = s.store.Update(ctx, func(tx driverhub.Tx) error {
+		if d, err = driverByName(ctx, tx, p, name); err != nil {
+			return err
+		}
+		before := *d
+		applyDriverInput(d, in)
+		if err := d.Validate(); err != nil {
+			return err
+		}
+		if d.Runtime != before.Runtime || d.CPUArch != before.CPUArch || d.Builtin != before.Builtin {
+			n, err := tx.CountVersions(ctx, d.ID, "")
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				return driverhub.Errorf(driverhub.EConflict, "runtime, cpu_arch and builtin cannot change once the driver has versions")
+			}
+		}
+		d.UpdatedAt = s.timestamp()
+		return tx.UpdateDriver(ctx, d)
+	})
+	return d, err
+}
+
+// DeleteDriver deletes a driver and its draft versions. A driver with a
+// published version, or bound to an instance, stays.
+func (s *Service) DeleteDriver(ctx context.Context, name string) error {
+	p, err := authorize(ctx, driverhub.RoleDeveloper)
+	if err != nil {
+		return err
+	}
+	return s.store.Update(ctx, func(tx driverhub.Tx) error {
+		d, err := driverByName(ctx, tx, p, name)
+		if err != nil {
+			return err
+		}
+		n, err := tx.CountVersions(ctx, d.ID, driverhub.StatusPublished)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return &driverhub.Error{Code: driverhub.EConflict, Message: "driver " + name + " has a published version and cannot be deleted"}
+		}
+		if err := s.driverUnbound(ctx, tx, d); err != nil {
+			return err
+		}
+		for {
+			drafts, err := tx.ListVersions(ctx, d.ID, "", driverhub.Page{Limit: driverhub.MaxPageLimit})
+			if err != nil {
+				return err
+			}
+			for _, v := range drafts.Items {
+				if err := tx.DeleteVersion(ctx, v.ID); err != nil {
+					return err
+				}
+			}
+			if drafts.NextCursor == "" {
+				break
+			}
+		}
+		return tx.DeleteDriver(ctx, d.ID)
+	})
+}
+
+// driverUnbound refuses when an instance binds the driver. Bindings arrive
+// with edge instances.
+func (s *Service) driverUnbound(ctx context.Context, tx driverhub.Tx, d *driverhub.Driver) error {
+	return nil
+}
+
+func contains(set []string, s string) bool {
+	for _, x := range set {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,139 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// migrations are applied in order, each in its own transaction, and never
+// edited once released: a schema change is a new entry. The SQL is the
+// common subset of SQLite and PostgreSQL.
+var migrations = []string{
+	// 1: accounts, drivers and versions.
+	`
+CREATE TABLE tenants (
+	id         TEXT PRIMARY KEY,
+	name       TEXT NOT NULL UNIQUE,
+	created_at BIGINT NOT NULL
+);
+CREATE TABLE users (
+	id            TEXT PRIMARY KEY,
+	tenant_id     TEXT NOT NULL REFERENCES tenants(id),
+	username      TEXT NOT NULL,
+	role          TEXT NOT NULL,
+	system_admin  BOOLEAN NOT NULL,
+	password_hash TEXT NOT NULL,
+	created_at    BIGINT NOT NULL,
+	updated_at    BIGINT NOT NULL,
+	UNIQUE (tenant_id, username)
+);
+CREATE TABLE tokens (
+	id         TEXT PRIMARY KEY,
+	tenant_id  TEXT NOT NULL REFERENCES tenants(id),
+	user_id    TEXT NOT NULL REFERENCES users(id),
+	name       TEXT NOT NULL,
+	role       TEXT NOT NULL,
+	hash       TEXT NOT NULL UNIQUE,
+	created_at BIGINT NOT NULL
+);
+CREATE INDEX tokens_by_tenant ON tokens (tenant_id, id);
+CREATE INDEX tokens_by_user ON tokens (user_id);
+CREATE TABLE drivers (
+	id          TEXT PRIMARY KEY,
+	tenant_id   TEXT NOT NULL REFERENCES tenants(id),
+	name        TEXT NOT NULL,
+	protocol    TEXT NOT NULL,
+	runtime     TEXT NOT NULL,
+	cpu_arch    TEXT NOT NULL,
+	builtin     BOOLEAN NOT NULL,
+	description TEXT NOT NULL,
+	created_at  BIGINT NOT NULL,
+	updated_at  BIGINT NOT NULL,
+	UNIQUE (tenant_id, name)
+);
+CREATE TABLE driver_versions (
+	id                 TEXT PRIMARY KEY,
+	driver_id          TEXT NOT NULL REFERENCES drivers(id),
+	version            TEXT NOT NULL,
+	min_edge_version   TEXT NOT NULL,
+	description        TEXT NOT NULL,
+	package_filename   TEXT,
+	package_size       BIGINT,
+	package_sha256     TEXT,
+	driver_config      TEXT,
+	config_file_sha256 TEXT,
+	container          TEXT NOT NULL,
+	driver_config_required BOOLEAN NOT NULL,
+	device_config_required BOOLEAN NOT NULL,
+	jvm_args           TEXT NOT NULL,
+	status             TEXT NOT NULL,
+	created_at         BIGINT NOT NULL,
+	updated_at         BIGINT NOT NULL,
+	published_at       BIGINT,
+	UNIQUE (driver_id, version)
+);
+CREATE INDEX driver_versions_by_driver ON driver_versions (driver_id, id);
+CREATE INDEX driver_versions_by_published ON driver_versions (driver_id, published_at);
+CREATE INDEX driver_versions_by_package ON driver_versions (package_sha256);
+CREATE INDEX driver_versions_by_config_file ON driver_versions (config_file_sha256);
+`,
+}
+
+// SchemaVersion is the number of migrations this build knows.
+func SchemaVersion() int { return len(migrations) }
+
+// Migrate applies every migration not applied yet, under the dialect's lock.
+func (s *Store) Migrate(ctx context.Context) error {
+	conn, err := s.write.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer conn.Close()
+	if s.dialect.LockMigrations != nil {
+		unlock, err := s.dialect.LockMigrations(ctx, conn)
+		if err != nil {
+			return fmt.Errorf("migrate: lock: %w", err)
+		}
+		defer unlock()
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	var current int
+	if err := conn.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if current > len(migrations) {
+		return fmt.Errorf("migrate: the database is at schema version %d, newer than this build's %d", current, len(migrations))
+	}
+	for v := current + 1; v <= len(migrations); v++ {
+		tx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("migrate %d: %w", v, err)
+		}
+		for _, stmt := range strings.Split(migrations[v-1], ";") {
+			if strings.TrimSpace(stmt) == "" {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				_ = tx.Rollback()
+				return fmt.Errorf("migrate %d: %w", v, err)
+			}
+		}
+		q := `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`
+		if s.dialect.NumberedParams {
+			q = `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`
+		}
+		if _, err := tx.ExecContext(ctx, q, v, toDB(time.Now())); err != nil {
+			_ = tx.Rollback()
+			return fmt.Errorf("migrate %d: %w", v, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migrate %d: %w", v, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,234 @@
+// Package sqlstore implements driverhub.Store over database/sql. The SQL is
+// portable: SQLite and PostgreSQL differ only in the Dialect they pass in.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/driverhub/driverhub"
+)
+
+// Dialect is what differs between databases.
+type Dialect struct {
+	Name string
+	// Numbered placeholders ($1, $2, …) instead of '?'.
+	NumberedParams bool
+	// IsUniqueViolation reports an insert or update that broke a UNIQUE constraint.
+	IsUniqueViolation func(error) bool
+	// LockMigrations takes a lock held for the life of conn, so that
+	// replicas starting together apply migrations one at a time. Optional.
+	LockMigrations func(ctx context.Context, conn *sql.Conn) (unlock func(), err error)
+}
+
+// Store is a driverhub.Store. Writes go through write, reads through read;
+// for SQLite they are two pools (one writer, many readers), for
+// PostgreSQL the same one.
+type Store struct {
+	write, read *sql.DB
+	dialect     Dialect
+}
+
+var _ driverhub.Store = (*Store)(nil)
+
+// New returns a Store over the given pools and applies pending migrations.
+func New(ctx context.Context, write, read *sql.DB, d Dialect) (*Store, error) {
+	s := &Store{write: write, read: read, dialect: d}
+	if err := s.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Update runs fn in a read-write transaction.
+func (s *Store) Update(ctx context.Context, fn func(driverhub.Tx) error) error {
+	return s.run(ctx, s.write, nil, fn)
+}
+
+// View runs fn in a read-only transaction.
+func (s *Store) View(ctx context.Context, fn func(driverhub.Tx) error) error {
+	return s.run(ctx, s.read, &sql.TxOptions{ReadOnly: s.dialect.Name != "sqlite"}, fn)
+}
+
+func (s *Store) run(ctx context.Context, db *sql.DB, opts *sql.TxOptions, fn func(driverhub.Tx) error) error {
+	sqlTx, err := db.BeginTx(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	tx := &Tx{tx: sqlTx, d: &s.dialect}
+	if err := fn(tx); err != nil {
+		_ = sqlTx.Rollback()
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return tx.mapErr(fmt.Errorf("commit: %w", err))
+	}
+	return nil
+}
+
+// Ping reports whether the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	return s.read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// Close closes both pools.
+func (s *Store) Close() error {
+	err := s.write.Close()
+	if s.read != s.write {
+		err = errors.Join(err, s.read.Close())
+	}
+	return err
+}
+
+// Tx is a driverhub.Tx.
+type Tx struct {
+	tx *sql.Tx
+	d  *Dialect
+}
+
+func (t *Tx) rebind(q string) string {
+	if !t.d.NumberedParams {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
+}
+
+func (t *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	r, err := t.tx.ExecContext(ctx, t.rebind(q), args...)
+	return r, t.mapErr(err)
+}
+
+func (t *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	rows, err := t.tx.QueryContext(ctx, t.rebind(q), args...)
+	return rows, t.mapErr(err)
+}
+
+func (t *Tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(ctx, t.rebind(q), args...)
+}
+
+// mapErr turns the database's uniqueness errors into driverhub.ErrConflict
+// and "no rows" into driverhub.ErrNotFound, keeping the cause in the chain.
+func (t *Tx) mapErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("%w: %w", driverhub.ErrNotFound, err)
+	case t.d.IsUniqueViolation != nil && t.d.IsUniqueViolation(err):
+		return fmt.Errorf("%w: %w", driverhub.ErrConflict, err)
+	}
+	return err
+}
+
+// mustAffect reports ErrNotFound when an update or delete touched no row.
+func mustAffect(r sql.Result, err error) error {
+	if err != nil {
+		return err
+	}
+	n, err := r.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return driverhub.ErrNotFound
+	}
+	return nil
+}
+
+// Times are stored as Unix microseconds: portable and ordered.
+func toDB(t time.Time) int64 { return t.UnixMicro() }
+
+func fromDB(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+func nullTimeToDB(t *time.Time) sql.NullInt64 {
+	if t == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: toDB(*t), Valid: true}
+}
+
+func nullTimeFromDB(n sql.NullInt64) *time.Time {
+	if !n.Valid {
+		return nil
+	}
+	t := fromDB(n.Int64)
+	return &t
+}
+
+// Cursors are opaque to clients: the sort key of the last item, encoded.
+func encodeCursor(key string) string { return base64.RawURLEncoding.EncodeToString([]byte(key)) }
+
+func decodeCursor(c string) (string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return "", driverhub.Invalid("cursor", "is not a cursor this server issued")
+	}
+	return string(b), nil
+}
+
+// page runs a keyset-paginated query. where holds the filter up to the
+// cursor condition; keyCol is the unique sort column; desc sorts it
+// descending. scan reads one row and returns the item and its key.
+func page[T any](ctx context.Context, t *Tx, p driverhub.Page, selectFrom, where string, args []any,
+	keyCol string, desc bool, scan func(*sql.Rows) (T, string, error)) (driverhub.List[T], error) {
+	out := driverhub.List[T]{Items: []T{}}
+	p, err := p.Normalize()
+	if err != nil {
+		return out, err
+	}
+	q := selectFrom + " WHERE " + where
+	if p.Cursor != "" {
+		key, err := decodeCursor(p.Cursor)
+		if err != nil {
+			return out, err
+		}
+		if desc {
+			q += " AND " + keyCol + " < ?"
+		} else {
+			q += " AND " + keyCol + " > ?"
+		}
+		args = append(args, key)
+	}
+	order := " ASC"
+	if desc {
+		order = " DESC"
+	}
+	q += " ORDER BY " + keyCol + order + " LIMIT " + strconv.Itoa(p.Limit+1)
+	rows, err := t.query(ctx, q, args...)
+	if err != nil {
+		return out, err
+	}
+	defer rows.Close()
+	var lastKey string
+	for rows.Next() {
+		if len(out.Items) == p.Limit {
+			out.NextCursor = encodeCursor(lastKey)
+			break
+		}
+		item, key, err := scan(rows)
+		if err != nil {
+			return out, err
+		}
+		out.Items = append(out.Items, item)
+		lastKey = key
+	}
+	return out, rows.Err()
+}

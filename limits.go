@@ -1,0 +1,48 @@
+package driverhub
+
+// Every limit of the product contract (SPEC.md), in one place. Validation in
+// this package, the server's upload checks and the agent's unpacking all read
+// these constants.
+const (
+	MaxDriverNameLen      = 20
+	MaxDescriptionBytes   = 256
+	MaxVersionLen         = 64
+	MaxJVMArgsBytes       = 256
+	MaxPackageBytes       = 50 << 20 // 52,428,800 bytes compressed
+	MaxPackageEntries     = 10000
+	MaxPackageUnpacked    = 512 << 20
+	MaxKVPairs            = 100
+	MaxKVKeyLen           = 64
+	MaxKVValueBytes       = 1024
+	MaxKVNoteBytes        = 256
+	MaxJSONConfigBytes    = 1024
+	MaxConfigFileBytes    = 1 << 20
+	MaxConfigFileNameLen  = 255
+	MaxPortMappings       = 10
+	MaxDeviceMappings     = 10
+	MaxVolumeMappings     = 10
+	MaxMappingPathLen     = 128
+	MaxDeviceCommentBytes = 128
+	MinMemoryLimitMB      = 16
+	MaxMemoryLimitMB      = 65536
+	DefaultMemoryLimitMB  = 1024
+
+	MaxInstanceNameLen     = 20
+	MaxInstanceTags        = 20
+	MaxTagKeyLen           = 64
+	MaxTagValueLen         = 256
+	MaxDeviceFieldLen      = 64
+	MaxDriversPerInstance  = 30
+	MaxDevicesPerInstance  = 1000
+	MaxDeviceConfigBytes   = 1024
+	MaxUsernameLen         = 64
+	MinPasswordLen         = 8
+	MaxPasswordLen         = 72 // bcrypt reads no further
+	MaxTenantNameLen       = 40
+	MaxTokenNameLen        = 64
+	MaxListingTitleBytes   = 128
+	MaxListingSummaryBytes = 1024
+
+	DefaultPageLimit = 50
+	MaxPageLimit     = 500
+)
