@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/driverhub/driverhub"
+	"github.com/driverhub/driverhub/internal/fsblob"
+	"github.com/driverhub/driverhub/internal/httpapi"
+	"github.com/driverhub/driverhub/internal/service"
+	"github.com/driverhub/driverhub/internal/sqlite"
+)
+
+// ServerConfig is everything `driverhub server` needs.
+type ServerConfig struct {
+	Addr          string
+	DataDir       string
+	LogLevel      string
+	LogFormat     string
+	AdminPassword string // DRIVERHUB_ADMIN_PASSWORD, for the first start only
+	AdminToken    string // DRIVERHUB_ADMIN_TOKEN, for the first start only
+}
+
+func newServerCommand() *cobra.Command {
+	var c ServerConfig
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the control plane: REST API, web console and gateway API",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c.AdminPassword = os.Getenv("DRIVERHUB_ADMIN_PASSWORD")
+			c.AdminToken = os.Getenv("DRIVERHUB_ADMIN_TOKEN")
+			return runServer(cmd.Context(), c, cmd.OutOrStdout())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&c.Addr, "addr", envOr("DRIVERHUB_ADDR", "127.0.0.1:8080"), "address to listen on (env DRIVERHUB_ADDR)")
+	f.StringVar(&c.DataDir, "data", envOr("DRIVERHUB_DATA", "./driverhub-data"), "directory of the embedded database and blob store (env DRIVERHUB_DATA)")
+	f.StringVar(&c.LogLevel, "log-level", envOr("DRIVERHUB_LOG_LEVEL", "info"), "debug, info, warn or error")
+	f.StringVar(&c.LogFormat, "log-format", envOr("DRIVERHUB_LOG_FORMAT", "text"), "text or json")
+	return cmd
+}
+
+func newLogger(level, format string, w *os.File) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format must be text or json, got %q", format)
+}
+
+func runServer(ctx context.Context, c ServerConfig, out interface{ Write([]byte) (int, error) }) error {
+	log, err := newLogger(c.LogLevel, c.LogFormat, os.Stderr)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	store, err := sqlite.Open(ctx, filepath.Join(c.DataDir, "driverhub.db"))
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	blobs, err := fsblob.Open(filepath.Join(c.DataDir, "blobs"))
+	if err != nil {
+		return err
+	}
+	svc, err := service.New(service.Config{Store: store, Blobs: blobs, SpoolDir: blobs.TempDir(), Logger: log})
+	if err != nil {
+		return err
+	}
+	if err := bootstrap(ctx, svc, c, out); err != nil {
+		return err
+	}
+	api := httpapi.New(httpapi.Config{Accounts: svc, Drivers: svc, Logger: log,
+		Ready: func(ctx context.Context) error { return errors.Join(store.Ping(ctx), blobs.Ping(ctx)) }})
+
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	log.Info("driverhub server listening", "addr", ln.Addr().String(), "data", c.DataDir, "version", driverhub.Version)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdown)
+}
+
+// bootstrap creates the first tenant, admin and token on an empty
+// database, prints them once and keeps them in <data>/initial-admin.json.
+func bootstrap(ctx context.Context, svc *service.Service, c ServerConfig, out interface{ Write([]byte) (int, error) }) error {
+	admin, err := svc.Bootstrap(ctx, c.AdminPassword, c.AdminToken)
+	if err != nil || admin == nil {
+		return err
+	}
+	b, err := json.MarshalIndent(admin, "", "  ")
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(c.DataDir, "initial-admin.json")
+	if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	fmt.Fprintf(out, "driverhub: first start: created tenant \"default\" and its admin (saved in %s)\n  username: %s\n  password: %s\n  token:    %s\n",
+		path, admin.Username, admin.Password, admin.Token)
+	return nil
+}

@@ -1,0 +1,116 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/driverhub/driverhub"
+)
+
+// statusByCode is the one table from domain error codes to HTTP statuses.
+var statusByCode = map[string]int{
+	driverhub.EInvalid:            http.StatusBadRequest,
+	driverhub.EUnauthenticated:    http.StatusUnauthorized,
+	driverhub.EPermissionDenied:   http.StatusForbidden,
+	driverhub.ENotFound:           http.StatusNotFound,
+	driverhub.EConflict:           http.StatusConflict,
+	driverhub.EVersionPublished:   http.StatusConflict,
+	driverhub.ETooLarge:           http.StatusRequestEntityTooLarge,
+	driverhub.EFailedPrecondition: http.StatusUnprocessableEntity,
+	driverhub.EInternal:           http.StatusInternalServerError,
+}
+
+// ErrorBody is the JSON of every error answer.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail describes what went wrong.
+type ErrorDetail struct {
+	Code     string              `json:"code"`
+	Message  string              `json:"message"`
+	Field    string              `json:"field,omitempty"`
+	Problems []driverhub.Problem `json:"problems,omitempty"`
+}
+
+// writeError answers err. Errors that are not *driverhub.Error are internal:
+// logged with their detail, answered as "internal error".
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	e, ok := driverhub.AsError(err)
+	if !ok || statusByCode[e.Code] == 0 {
+		s.log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+		e = &driverhub.Error{Code: driverhub.EInternal, Message: "internal error"}
+	}
+	status := statusByCode[e.Code]
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="driverhub"`)
+	}
+	writeJSON(w, status, ErrorBody{Error: ErrorDetail{Code: e.Code, Message: e.Message, Field: e.Field, Problems: e.Problems}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		slog.Debug("write response", "err", err)
+	}
+}
+
+// maxJSONBody bounds JSON request bodies; uploads have their own limits.
+const maxJSONBody = 1 << 20
+
+// decode reads a JSON body into v, refusing unknown fields, trailing data
+// and malformed JSON with an error that names the field or the position.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	body := http.MaxBytesReader(w, r.Body, maxJSONBody)
+	data, err := io.ReadAll(body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return &driverhub.Error{Code: driverhub.ETooLarge, Message: fmt.Sprintf("request body is larger than %d bytes", maxJSONBody)}
+		}
+		return driverhub.Invalid("", "reading request body: %v", err)
+	}
+	if len(strings.TrimSpace(string(data))) == 0 {
+		return driverhub.Invalid("", "request body is empty: send a JSON object")
+	}
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return driverhub.Invalid(te.Field, "must be %s, not %s", jsonKind(te.Type.Kind().String()), te.Value)
+		}
+		if msg, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			return driverhub.Invalid(strings.Trim(msg, `"`), "is not a field of this request")
+		}
+		return driverhub.Invalid("", "malformed JSON body: %s", driverhub.DescribeJSONError(data, err))
+	}
+	if dec.More() {
+		return driverhub.Invalid("", "request body holds more than one JSON value")
+	}
+	return nil
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "int", "int64", "int32", "uint", "uint64", "float64":
+		return "a number"
+	case "bool":
+		return "true or false"
+	case "string":
+		return "a string"
+	case "slice", "array":
+		return "an array"
+	case "struct", "map", "ptr":
+		return "an object"
+	}
+	return goKind
+}

@@ -1,0 +1,132 @@
+package httpapi
+
+import (
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/driverhub/driverhub"
+)
+
+func (s *Server) routesV1() {
+	s.handle("POST /api/v1/tenants", user, s.createTenant)
+
+	s.handle("GET /api/v1/users", user, s.listUsers)
+	s.handle("POST /api/v1/users", user, s.createUser)
+	s.handle("GET /api/v1/users/{username}", user, s.getUser)
+	s.handle("PATCH /api/v1/users/{username}", user, s.updateUser)
+	s.handle("DELETE /api/v1/users/{username}", user, s.deleteUser)
+
+	s.handle("GET /api/v1/tokens", user, s.listTokens)
+	s.handle("POST /api/v1/tokens", user, s.createToken)
+	s.handle("GET /api/v1/tokens/{id}", user, s.getToken)
+	s.handle("DELETE /api/v1/tokens/{id}", user, s.revokeToken)
+
+	s.handle("GET /api/v1/drivers", user, s.listDrivers)
+	s.handle("POST /api/v1/drivers", user, s.createDriver)
+	s.handle("GET /api/v1/drivers/{driver}", user, s.getDriver)
+	s.handle("PATCH /api/v1/drivers/{driver}", user, s.updateDriver)
+	s.handle("DELETE /api/v1/drivers/{driver}", user, s.deleteDriver)
+
+	s.handle("GET /api/v1/drivers/{driver}/versions", user, s.listVersions)
+	s.handle("POST /api/v1/drivers/{driver}/versions", user, s.createVersion)
+	s.handle("GET /api/v1/drivers/{driver}/versions/{version}", user, s.getVersion)
+	s.handle("PATCH /api/v1/drivers/{driver}/versions/{version}", user, s.updateVersion)
+	s.handle("DELETE /api/v1/drivers/{driver}/versions/{version}", user, s.deleteVersion)
+	s.handle("POST /api/v1/drivers/{driver}/versions/{version}/publish", user, s.publishVersion)
+	s.handle("PUT /api/v1/drivers/{driver}/versions/{version}/package", user, s.putPackage)
+	s.handle("GET /api/v1/drivers/{driver}/versions/{version}/package", user, s.getPackage)
+	s.handle("PUT /api/v1/drivers/{driver}/versions/{version}/config-file", user, s.putConfigFile)
+	s.handle("GET /api/v1/drivers/{driver}/versions/{version}/config-file", user, s.getConfigFile)
+}
+
+// pageOf reads limit and cursor from the query.
+func pageOf(r *http.Request) (driverhub.Page, error) {
+	p := driverhub.Page{Cursor: r.URL.Query().Get("cursor")}
+	if l := r.URL.Query().Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > driverhub.MaxPageLimit {
+			return p, driverhub.Invalid("limit", "must be a whole number from 1 to %d", driverhub.MaxPageLimit)
+		}
+		p.Limit = n
+	}
+	return p, nil
+}
+
+// list answers one page of a list.
+func list[T any](w http.ResponseWriter, r *http.Request, fetch func(driverhub.Page) (driverhub.List[T], error)) error {
+	p, err := pageOf(r)
+	if err != nil {
+		return err
+	}
+	out, err := fetch(p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// answer writes v with status, or the error.
+func answer(w http.ResponseWriter, status int, v any, err error) error {
+	if err != nil {
+		return err
+	}
+	writeJSON(w, status, v)
+	return nil
+}
+
+func noContent(w http.ResponseWriter, err error) error {
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// upload hands a raw request body to store, refusing early when the
+// declared length is over max.
+func upload(r *http.Request, max int64, field string) (io.Reader, error) {
+	if r.ContentLength > max {
+		return nil, &driverhub.Error{Code: driverhub.ETooLarge, Field: field,
+			Message: fmt.Sprintf("is larger than %d bytes (%d MiB)", max, max>>20)}
+	}
+	return r.Body, nil
+}
+
+// serveDownload sends a blob with its ETag (the SHA-256), Range support and
+// an attachment file name.
+func serveDownload(w http.ResponseWriter, r *http.Request, d *driverhub.Download) {
+	defer d.Body.Close()
+	w.Header().Set("ETag", `"`+d.SHA256+`"`)
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Disposition", attachment(d.Filename))
+	w.Header().Set("Cache-Control", "private, max-age=0, must-revalidate")
+	http.ServeContent(w, r, "", d.Modified.Truncate(time.Second), d.Body)
+}
+
+// attachment is a Content-Disposition naming the file: quoted, and with an
+// RFC 5987 UTF-8 form when the name is not plain ASCII.
+func attachment(name string) string {
+	plain := true
+	for _, c := range name {
+		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return `attachment; filename="` + name + `"`
+	}
+	fallback := strings.Map(func(c rune) rune {
+		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return '_'
+		}
+		return c
+	}, name)
+	return `attachment; filename="` + fallback + `"; filename*=UTF-8''` + url.PathEscape(name)
+}
