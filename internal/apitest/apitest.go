@@ -1,0 +1,165 @@
+// Package apitest runs a real driverhub API server on 127.0.0.1:0 for
+// tests: the same wiring as `driverhub server`, on a temporary SQLite
+// database and filesystem blob store.
+package apitest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/driverhub/driverhub"
+	"github.com/driverhub/driverhub/internal/fsblob"
+	"github.com/driverhub/driverhub/internal/httpapi"
+	"github.com/driverhub/driverhub/internal/service"
+	"github.com/driverhub/driverhub/internal/sqlite"
+)
+
+// Server is a running API server and the admin token of its default tenant.
+type Server struct {
+	URL        string
+	AdminToken string
+	Service    *service.Service
+	Store      driverhub.Store
+	Blobs      driverhub.BlobStore
+	API        *httpapi.Server
+	Client     *http.Client
+}
+
+// New starts a server that stops when the test ends.
+func New(t testing.TB) *Server {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	store, err := sqlite.Open(ctx, filepath.Join(dir, "driverhub.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	blobs, err := fsblob.Open(filepath.Join(dir, "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc, err := service.New(service.Config{Store: store, Blobs: blobs, SpoolDir: blobs.TempDir(), Logger: log, BcryptCost: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := svc.Bootstrap(ctx, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := httpapi.New(httpapi.Config{Accounts: svc, Drivers: svc, Logger: log,
+		Ready: func(ctx context.Context) error { return store.Ping(ctx) }})
+	hs := httptest.NewServer(api)
+	t.Cleanup(hs.Close)
+	return &Server{URL: hs.URL, AdminToken: admin.Token, Service: svc, Store: store, Blobs: blobs, API: api, Client: hs.Client()}
+}
+
+// Response is an answer read whole.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// Decode unmarshals the body into v, failing the test on error.
+func (r *Response) Decode(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.Body, err)
+	}
+}
+
+// Error returns the error object of an error answer.
+func (r *Response) Error(t testing.TB) httpapi.ErrorDetail {
+	t.Helper()
+	var e httpapi.ErrorBody
+	r.Decode(t, &e)
+	return e.Error
+}
+
+// Do sends a request with the token (none when ""). A body that is an
+// io.Reader is sent raw; anything else as JSON; nil as no body.
+func (s *Server) Do(t testing.TB, method, path, token string, body any) *Response {
+	t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case io.Reader:
+		rd = b
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, s.URL+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := s.Client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: data}
+}
+
+// Must sends a request and fails the test unless the status is want.
+func (s *Server) Must(t testing.TB, want int, method, path, token string, body any) *Response {
+	t.Helper()
+	r := s.Do(t, method, path, token, body)
+	if r.Status != want {
+		t.Fatalf("%s %s: status %d, want %d: %s", method, path, r.Status, want, r.Body)
+	}
+	return r
+}
+
+// Token creates a user of the given role in the tenant of adminToken and
+// returns an API token of that user.
+func (s *Server) Token(t testing.TB, adminToken string, role driverhub.Role) string {
+	t.Helper()
+	ctx := context.Background()
+	admin, err := s.Service.Authenticate(ctx, adminToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := string(role) + "-" + driverhub.NewSecret("", 4)
+	password := "password-" + name
+	s.Must(t, http.StatusCreated, "POST", "/api/v1/users", adminToken, map[string]any{"username": name, "password": password, "role": role})
+	p, err := s.Service.Login(ctx, admin.TenantName+"/"+name, password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := s.Service.CreateToken(driverhub.WithPrincipal(ctx, p), "test", role)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k.Token
+}
+
+// NewTenant creates a tenant and returns its admin token.
+func (s *Server) NewTenant(t testing.TB, name string) string {
+	t.Helper()
+	var nt driverhub.NewTenant
+	s.Must(t, http.StatusCreated, "POST", "/api/v1/tenants", s.AdminToken, map[string]string{"name": name}).Decode(t, &nt)
+	return nt.Token
+}
