@@ -39,7 +39,7 @@ func (s *Service) spool(body io.Reader, field string, max int64) (*spooled, erro
 	u := &spooled{file: f}
 	h := sha256.New()
 	buf := make([]byte, 256<<10)
-	n, err := io.CopyBuffer(io.MultiWriter(f, h), io.LimitReader(body, max+1), buf)
+	n, err := io.CopyBuffer(io.MultiWriter(&writeback{f: f}, h), io.LimitReader(body, max+1), buf)
 	if err != nil {
 		u.remove()
 		return nil, fmt.Errorf("receive upload: %w", err)
@@ -57,9 +57,6 @@ func (s *Service) spool(body io.Reader, field string, max int64) (*spooled, erro
 // store can adopt files, else a streamed copy that the store verifies.
 func (s *Service) commit(ctx context.Context, u *spooled) error {
 	if a, ok := s.blobs.(driverhub.BlobFileAdopter); ok {
-		if err := u.file.Sync(); err != nil {
-			return err
-		}
 		if err := u.file.Close(); err != nil {
 			return err
 		}

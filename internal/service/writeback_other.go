@@ -1,0 +1,10 @@
+//go:build !linux
+
+package service
+
+import "os"
+
+// writeback is a plain file writer where the kernel takes no writeback hint.
+type writeback struct{ f *os.File }
+
+func (w *writeback) Write(p []byte) (int, error) { return w.f.Write(p) }
