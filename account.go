@@ -31,7 +31,7 @@ func (r Role) rank() int {
 func (r Role) Valid() bool { return r.rank() > 0 }
 
 // AtLeast reports whether r includes every right of min.
-func (r Role) AtLeast(min Role) bool { return r.rank() >= min.rank() && r.Valid() }
+func (r Role) AtLeast(min Role) bool { return r.Valid() && min.Valid() && r.rank() >= min.rank() }
 
 // Tenant is an account. Nothing of one tenant is visible to another.
 type Tenant struct {

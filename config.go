@@ -43,6 +43,9 @@ type ConfigFileRef struct {
 // string of JSON text (what an editor sends) is parsed, and every JSON config
 // is stored compacted. Errors name the field below the given prefix.
 func (c *DriverConfig) Clean(field string) error {
+	if isNull(c.JSON) {
+		c.JSON = nil
+	}
 	switch c.Format {
 	case ConfigKV:
 		if c.JSON != nil || c.File != nil {
@@ -148,10 +151,13 @@ func ParseJSONObject(field string, raw []byte, max int) (json.RawMessage, error)
 	if _, ok := v.(map[string]any); !ok {
 		return nil, Invalid(field, "must be a JSON object ({...})")
 	}
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, text); err != nil {
+	// The canonical form is what encoding/json writes: compact, with <, >
+	// and & escaped, so that a config read back and sent again measures the same.
+	var compact, buf bytes.Buffer
+	if err := json.Compact(&compact, text); err != nil {
 		return nil, Invalid(field, "malformed JSON: %s", DescribeJSONError(text, err))
 	}
+	json.HTMLEscape(&buf, compact.Bytes())
 	if buf.Len() > max {
 		return nil, Invalid(field, "must be at most %d bytes serialized, got %d", max, buf.Len())
 	}
@@ -159,33 +165,31 @@ func ParseJSONObject(field string, raw []byte, max int) (json.RawMessage, error)
 }
 
 // DescribeJSONError says what a JSON parser found wrong and where:
-// "line L, column C: message".
+// "line L, column C: message", pointing at the byte at fault (or just past
+// the end when the text stops early). Columns count bytes.
 func DescribeJSONError(text []byte, err error) string {
 	msg := strings.TrimPrefix(err.Error(), "json: ")
-	var off int64
+	var pos int64
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	switch {
-	case errors.As(err, &se):
-		off = se.Offset
-	case errors.As(err, &te):
-		off = te.Offset
 	case strings.Contains(msg, "unexpected end of JSON input"):
-		off = int64(len(text))
+		pos = int64(len(text))
+	case errors.As(err, &se):
+		pos = se.Offset - 1 // the offset is just past the byte at fault
+	case errors.As(err, &te):
+		pos = te.Offset - 1
 	default:
 		return msg
 	}
-	off = min(max(off, 0), int64(len(text)))
+	pos = min(max(pos, 0), int64(len(text)))
 	line, col := 1, 1
-	for _, b := range text[:off] {
+	for _, b := range text[:pos] {
 		if b == '\n' {
 			line, col = line+1, 1
 		} else {
 			col++
 		}
-	}
-	if col > 1 && off < int64(len(text)) {
-		col-- // a syntax error's offset is just past the byte at fault
 	}
 	return fmt.Sprintf("line %d, column %d: %s", line, col, msg)
 }
@@ -202,4 +206,8 @@ func ValidSHA256(s string) bool {
 		}
 	}
 	return true
+}
+
+func isNull(raw []byte) bool {
+	return raw != nil && string(bytes.TrimSpace(raw)) == "null"
 }

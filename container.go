@@ -2,7 +2,10 @@ package driverhub
 
 import (
 	"encoding/json"
+	"path"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Container holds a driver's container settings (the seed's 容器配置).
@@ -102,8 +105,8 @@ func (c *Container) Validate(field string) error {
 	}
 	for i, d := range c.DeviceMappings {
 		f := field + ".device_mappings"
-		if len(d.HostPath) > MaxMappingPathLen || !strings.HasPrefix(d.HostPath, "/dev/") || len(d.HostPath) <= len("/dev/") || hasDotSegment(d.HostPath) {
-			return Invalid(indexed(f, i, "host_path"), "must be a path under /dev/ of at most %d characters", MaxMappingPathLen)
+		if chars(d.HostPath) > MaxMappingPathLen || !strings.HasPrefix(d.HostPath, "/dev/") || !cleanPath(d.HostPath) || d.HostPath == "/dev" {
+			return Invalid(indexed(f, i, "host_path"), "must be a clean path under /dev/ of at most %d characters", MaxMappingPathLen)
 		}
 		if err := validatePermission(indexed(f, i, "permission"), d.Permission); err != nil {
 			return err
@@ -119,11 +122,11 @@ func (c *Container) Validate(field string) error {
 	targets := map[string]bool{}
 	for i, v := range c.VolumeMappings {
 		f := field + ".volume_mappings"
-		if len(v.HostPath) < 1 || len(v.HostPath) > MaxMappingPathLen || !strings.HasPrefix(v.HostPath, "/") || strings.ContainsAny(v.HostPath, " \t\n") || hasDotSegment(v.HostPath) {
-			return Invalid(indexed(f, i, "host_path"), "must be an absolute path of 1-%d characters without spaces", MaxMappingPathLen)
+		if n := chars(v.HostPath); n < 1 || n > MaxMappingPathLen || !strings.HasPrefix(v.HostPath, "/") || hasSpace(v.HostPath) || !cleanPath(v.HostPath) {
+			return Invalid(indexed(f, i, "host_path"), "must be a clean absolute path of 1-%d characters without spaces", MaxMappingPathLen)
 		}
-		if len(v.ContainerPath) < 2 || len(v.ContainerPath) > MaxMappingPathLen || !strings.HasPrefix(v.ContainerPath, "/") || strings.ContainsAny(v.ContainerPath, " \t\n") || hasDotSegment(v.ContainerPath) {
-			return Invalid(indexed(f, i, "container_path"), "must be an absolute path other than / of 2-%d characters without spaces", MaxMappingPathLen)
+		if n := chars(v.ContainerPath); n < 2 || n > MaxMappingPathLen || !strings.HasPrefix(v.ContainerPath, "/") || hasSpace(v.ContainerPath) || !cleanPath(v.ContainerPath) {
+			return Invalid(indexed(f, i, "container_path"), "must be a clean absolute path other than / of 2-%d characters without spaces", MaxMappingPathLen)
 		}
 		if targets[v.ContainerPath] {
 			return Invalid(indexed(f, i, "container_path"), "%s is mapped twice: container paths must be unique", v.ContainerPath)
@@ -147,13 +150,11 @@ func validatePermission(field, p string) error {
 	return nil
 }
 
-// hasDotSegment reports a "." or ".." segment, which would let a mapping
-// reach outside the path it names.
-func hasDotSegment(p string) bool {
-	for _, s := range strings.Split(p, "/") {
-		if s == "." || s == ".." {
-			return true
-		}
-	}
-	return false
-}
+// cleanPath reports whether p is already in the form path.Clean gives:
+// no "." or ".." segments, no doubled or trailing slashes. Two spellings
+// of one path would defeat the uniqueness and /dev/ rules.
+func cleanPath(p string) bool { return path.Clean(p) == p }
+
+func hasSpace(s string) bool { return strings.IndexFunc(s, unicode.IsSpace) >= 0 }
+
+func chars(s string) int { return utf8.RuneCountInString(s) }

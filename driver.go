@@ -149,7 +149,10 @@ func ValidateVersionName(s string) error {
 	if s == "." || s == ".." {
 		return Invalid("version", "must not be %q", s)
 	}
-	for _, r := range s {
+	for i, r := range s {
+		if i > 0 && (unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Mc, r)) {
+			continue // combining marks complete letters in many scripts
+		}
 		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '_' && r != '-' && r != '.' {
 			return Invalid("version", "may hold only letters, digits, '_', '-' and '.', not %q", r)
 		}

@@ -3,6 +3,7 @@ package driverhub
 import (
 	"context"
 	"io"
+	"time"
 )
 
 // AccountService manages tenants, users and API tokens, and tells who a
@@ -43,4 +44,61 @@ type DriverService interface {
 	OpenPackage(ctx context.Context, driver, version string) (*Download, error)
 	PutConfigFile(ctx context.Context, driver, version, name string, body io.Reader) (*DriverVersion, error)
 	OpenConfigFile(ctx context.Context, driver, version string) (*Download, error)
+}
+
+// InstanceService manages edge instances, devices and bindings.
+type InstanceService interface {
+	CreateInstance(ctx context.Context, in InstanceInput) (*Instance, error)
+	GetInstance(ctx context.Context, name string) (*Instance, error)
+	ListInstances(ctx context.Context, p Page) (List[*Instance], error)
+	UpdateInstance(ctx context.Context, name string, in InstanceInput) (*Instance, error)
+	DeleteInstance(ctx context.Context, name string) error
+	RotateGatewaySecret(ctx context.Context, name string) (*Instance, error)
+
+	CreateDevice(ctx context.Context, in DeviceInput) (*Device, error)
+	GetDevice(ctx context.Context, product, name string) (*Device, error)
+	// ListDevices lists all devices, or those of one instance.
+	ListDevices(ctx context.Context, instance string, p Page) (List[*Device], error)
+	DeleteDevice(ctx context.Context, product, name string) error
+	AssociateDevice(ctx context.Context, instance, product, name string, in DeviceAssociation) (*Device, error)
+	DissociateDevice(ctx context.Context, instance, product, name string) error
+
+	Bind(ctx context.Context, instance, driver string, in BindingInput) (*Binding, error)
+	GetBinding(ctx context.Context, instance, driver string) (*Binding, error)
+	ListBindings(ctx context.Context, instance string) (List[*Binding], error)
+	Unbind(ctx context.Context, instance, driver string) error
+	SetBindingConfig(ctx context.Context, instance, driver string, cfg DriverConfig) (*Binding, error)
+	DeleteBindingConfig(ctx context.Context, instance, driver string) error
+	PutBindingConfigFile(ctx context.Context, instance, driver, name string, body io.Reader) (*Binding, error)
+	DriverLogs(ctx context.Context, instance, driver string, tail int) ([]LogLine, error)
+}
+
+// DeploymentService deploys instances to their gateways.
+type DeploymentService interface {
+	CreateDeployment(ctx context.Context, instance, typ string) (*Deployment, error)
+	GetDeployment(ctx context.Context, instance, id string) (*Deployment, error)
+	ListDeployments(ctx context.Context, instance string, p Page) (List[*Deployment], error)
+	CloseDeployment(ctx context.Context, instance, id string) (*Deployment, error)
+}
+
+// GatewayService is what a gateway's agent calls, as its instance (WithGateway).
+type GatewayService interface {
+	AuthenticateGateway(ctx context.Context, secret string) (*Instance, error)
+	// Desired returns the manifest and its ETag, or a nil manifest when
+	// ifNoneMatch is still current at the end of wait.
+	Desired(ctx context.Context, ifNoneMatch string, wait time.Duration) (*Manifest, string, error)
+	OpenGatewayBlob(ctx context.Context, sha256 string) (*Download, error)
+	Report(ctx context.Context, r GatewayReport) error
+	PostLogs(ctx context.Context, driver string, lines []LogLine) error
+}
+
+// MarketService lists drivers across tenants.
+type MarketService interface {
+	PutListing(ctx context.Context, driver string, in ListingInput) (*Listing, error)
+	DeleteListing(ctx context.Context, driver string) error
+	ListMarket(ctx context.Context, p Page) (List[*Listing], error)
+	GetMarketDriver(ctx context.Context, publisher, driver string) (*MarketDriver, error)
+	Acquire(ctx context.Context, publisher, driver string) (*Acquisition, error)
+	ListAcquisitions(ctx context.Context, p Page) (List[*Acquisition], error)
+	OpenMarketPackage(ctx context.Context, publisher, driver, version string) (*Download, error)
 }

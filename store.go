@@ -1,6 +1,9 @@
 package driverhub
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Store is the database. Every state change runs in one transaction through
 // Update, so a crash leaves either the old state or the new one.
@@ -22,6 +25,9 @@ type Store interface {
 type Tx interface {
 	AccountTx
 	DriverTx
+	InstanceTx
+	DeploymentTx
+	MarketTx
 }
 
 // AccountTx stores tenants, users and API tokens.
@@ -78,4 +84,91 @@ type DriverTx interface {
 	DeleteVersion(ctx context.Context, id string) error
 	// BlobReferenced reports whether any version or config refers to the digest.
 	BlobReferenced(ctx context.Context, sha256 string) (bool, error)
+}
+
+// DeviceFilter narrows a list of devices. InstanceID "" matches all.
+type DeviceFilter struct {
+	InstanceID string
+}
+
+// InstanceTx stores edge instances, their gateways, devices, bindings and
+// driver logs.
+type InstanceTx interface {
+	CreateInstance(ctx context.Context, i *Instance) error
+	InstanceByName(ctx context.Context, tenantID, name string) (*Instance, error)
+	InstanceByID(ctx context.Context, id string) (*Instance, error)
+	InstanceBySecretHash(ctx context.Context, hash string) (*Instance, error)
+	// ListInstances lists a tenant's instances by name.
+	ListInstances(ctx context.Context, tenantID string, p Page) (List[*Instance], error)
+	// UpdateInstance writes name, description, tags, secret hash and current deployment.
+	UpdateInstance(ctx context.Context, i *Instance) error
+	// UpdateGateway writes the observed gateway state (all of Gateway but Online).
+	UpdateGateway(ctx context.Context, instanceID string, g Gateway) error
+	DeleteInstance(ctx context.Context, id string) error
+
+	CreateDevice(ctx context.Context, d *Device) error
+	DeviceByName(ctx context.Context, tenantID, product, name string) (*Device, error)
+	// ListDevices lists a tenant's devices by product, then name, with the
+	// names of their instance and driver filled in.
+	ListDevices(ctx context.Context, tenantID string, f DeviceFilter, p Page) (List[*Device], error)
+	// DevicesOfBinding lists the devices associated with a binding.
+	DevicesOfBinding(ctx context.Context, bindingID string) ([]*Device, error)
+	CountDevicesOfInstance(ctx context.Context, instanceID string) (int, error)
+	// UpdateDevice writes description, instance, binding and config.
+	UpdateDevice(ctx context.Context, d *Device) error
+	DeleteDevice(ctx context.Context, id string) error
+
+	CreateBinding(ctx context.Context, b *Binding) error
+	BindingByName(ctx context.Context, instanceID, driver string) (*Binding, error)
+	// ListBindings lists an instance's bindings by driver name, with Devices counted.
+	ListBindings(ctx context.Context, instanceID string) ([]*Binding, error)
+	// UpdateBinding writes driver, publisher, version, config and runtime.
+	UpdateBinding(ctx context.Context, b *Binding) error
+	DeleteBinding(ctx context.Context, id string) error
+	CountBindingsOfDriver(ctx context.Context, driverID string) (int, error)
+
+	// AppendDriverLogs adds lines to a binding's log, keeping the newest keep lines.
+	AppendDriverLogs(ctx context.Context, bindingID string, lines []LogLine, keep int) error
+	// TailDriverLogs returns the newest n lines, oldest first.
+	TailDriverLogs(ctx context.Context, bindingID string, n int) ([]LogLine, error)
+	DeleteDriverLogs(ctx context.Context, bindingID string) error
+}
+
+// DeploymentTx stores deployments.
+type DeploymentTx interface {
+	// CreateDeployment stores a deployment with its manifest, and records
+	// the blobs the manifest names as reachable by the instance's gateway.
+	CreateDeployment(ctx context.Context, d *Deployment) error
+	// DeploymentByID returns one of an instance's deployments, with its manifest.
+	DeploymentByID(ctx context.Context, instanceID, id string) (*Deployment, error)
+	// ListDeployments lists an instance's deployments, newest first, without manifests.
+	ListDeployments(ctx context.Context, instanceID string, p Page) (List[*Deployment], error)
+	// UnfinishedDeployments lists an instance's pending and processing deployments.
+	UnfinishedDeployments(ctx context.Context, instanceID string) ([]*Deployment, error)
+	// UpdateDeployment writes status, reason, times and resources.
+	UpdateDeployment(ctx context.Context, d *Deployment) error
+	// FailStaleDeployments fails every deployment processing since before
+	// startedBefore, in one statement (so replicas never both fail one),
+	// and returns the ids of their instances.
+	FailStaleDeployments(ctx context.Context, startedBefore, now time.Time, reason string) ([]string, error)
+	// InstanceCanFetchBlob reports whether a deployment of the instance names the blob.
+	InstanceCanFetchBlob(ctx context.Context, instanceID, sha256 string) (bool, error)
+}
+
+// MarketTx stores listings and acquisitions.
+type MarketTx interface {
+	// PutListing creates or updates the listing of l.DriverID.
+	PutListing(ctx context.Context, l *Listing) error
+	ListingOf(ctx context.Context, driverID string) (*Listing, error)
+	DeleteListing(ctx context.Context, driverID string) error
+	// ListingByName finds a listing by publisher (tenant) name and driver
+	// name, marking whether tenant acquirerID has acquired it.
+	ListingByName(ctx context.Context, publisher, driver, acquirerID string) (*Listing, error)
+	// ListListings lists every tenant's listings by publisher and driver,
+	// marking those acquirerID has acquired.
+	ListListings(ctx context.Context, acquirerID string, p Page) (List[*Listing], error)
+
+	CreateAcquisition(ctx context.Context, a *Acquisition) error
+	AcquisitionOf(ctx context.Context, tenantID, driverID string) (*Acquisition, error)
+	ListAcquisitions(ctx context.Context, tenantID string, p Page) (List[*Acquisition], error)
 }

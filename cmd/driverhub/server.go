@@ -90,7 +90,7 @@ func runServer(ctx context.Context, c ServerConfig, out interface{ Write([]byte)
 	if err := bootstrap(ctx, svc, c, out); err != nil {
 		return err
 	}
-	api := httpapi.New(httpapi.Config{Accounts: svc, Drivers: svc, Logger: log,
+	api := httpapi.New(httpapi.Config{Accounts: svc, Drivers: svc, Instances: svc, Deployments: svc, Gateway: svc, Market: svc, Logger: log,
 		Ready: func(ctx context.Context) error { return errors.Join(store.Ping(ctx), blobs.Ping(ctx)) }})
 
 	ln, err := net.Listen("tcp", c.Addr)

@@ -56,7 +56,7 @@ func New(t testing.TB) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := httpapi.New(httpapi.Config{Accounts: svc, Drivers: svc, Logger: log,
+	api := httpapi.New(httpapi.Config{Accounts: svc, Drivers: svc, Instances: svc, Deployments: svc, Gateway: svc, Market: svc, Logger: log,
 		Ready: func(ctx context.Context) error { return store.Ping(ctx) }})
 	hs := httptest.NewServer(api)
 	t.Cleanup(hs.Close)

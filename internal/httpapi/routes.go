@@ -3,10 +3,10 @@ package httpapi
 import (
 	"fmt"
 	"io"
-	"net/url"
-	"strings"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/driverhub/driverhub"
@@ -42,6 +42,49 @@ func (s *Server) routesV1() {
 	s.handle("GET /api/v1/drivers/{driver}/versions/{version}/package", user, s.getPackage)
 	s.handle("PUT /api/v1/drivers/{driver}/versions/{version}/config-file", user, s.putConfigFile)
 	s.handle("GET /api/v1/drivers/{driver}/versions/{version}/config-file", user, s.getConfigFile)
+
+	s.handle("PUT /api/v1/drivers/{driver}/listing", user, s.putListing)
+	s.handle("DELETE /api/v1/drivers/{driver}/listing", user, s.deleteListing)
+	s.handle("GET /api/v1/marketplace", user, s.listMarket)
+	s.handle("GET /api/v1/marketplace/{publisher}/{driver}", user, s.getMarketDriver)
+	s.handle("POST /api/v1/marketplace/{publisher}/{driver}/acquire", user, s.acquire)
+	s.handle("GET /api/v1/marketplace/{publisher}/{driver}/versions/{version}/package", user, s.getMarketPackage)
+	s.handle("GET /api/v1/acquisitions", user, s.listAcquisitions)
+
+	s.handle("GET /api/v1/instances", user, s.listInstances)
+	s.handle("POST /api/v1/instances", user, s.createInstance)
+	s.handle("GET /api/v1/instances/{instance}", user, s.getInstance)
+	s.handle("PATCH /api/v1/instances/{instance}", user, s.updateInstance)
+	s.handle("DELETE /api/v1/instances/{instance}", user, s.deleteInstance)
+	s.handle("POST /api/v1/instances/{instance}/gateway/rotate-secret", user, s.rotateSecret)
+
+	s.handle("GET /api/v1/instances/{instance}/drivers", user, s.listBindings)
+	s.handle("GET /api/v1/instances/{instance}/drivers/{driver}", user, s.getBinding)
+	s.handle("PUT /api/v1/instances/{instance}/drivers/{driver}", user, s.bind)
+	s.handle("DELETE /api/v1/instances/{instance}/drivers/{driver}", user, s.unbind)
+	s.handle("GET /api/v1/instances/{instance}/drivers/{driver}/config", user, s.getBindingConfig)
+	s.handle("PUT /api/v1/instances/{instance}/drivers/{driver}/config", user, s.putBindingConfig)
+	s.handle("DELETE /api/v1/instances/{instance}/drivers/{driver}/config", user, s.deleteBindingConfig)
+	s.handle("PUT /api/v1/instances/{instance}/drivers/{driver}/config-file", user, s.putBindingConfigFile)
+	s.handle("GET /api/v1/instances/{instance}/drivers/{driver}/logs", user, s.driverLogs)
+
+	s.handle("GET /api/v1/devices", user, s.listDevices)
+	s.handle("POST /api/v1/devices", user, s.createDevice)
+	s.handle("GET /api/v1/devices/{product}/{name}", user, s.getDevice)
+	s.handle("DELETE /api/v1/devices/{product}/{name}", user, s.deleteDevice)
+	s.handle("GET /api/v1/instances/{instance}/devices", user, s.listInstanceDevices)
+	s.handle("PUT /api/v1/instances/{instance}/devices/{product}/{name}", user, s.associateDevice)
+	s.handle("DELETE /api/v1/instances/{instance}/devices/{product}/{name}", user, s.dissociateDevice)
+
+	s.handle("GET /api/v1/instances/{instance}/deployments", user, s.listDeployments)
+	s.handle("POST /api/v1/instances/{instance}/deployments", user, s.createDeployment)
+	s.handle("GET /api/v1/instances/{instance}/deployments/{id}", user, s.getDeployment)
+	s.handle("POST /api/v1/instances/{instance}/deployments/{id}/close", user, s.closeDeployment)
+
+	s.handle("GET /api/v1/gateway/desired", gateway, s.desired)
+	s.handle("GET /api/v1/gateway/blobs/{sha256}", gateway, s.gatewayBlob)
+	s.handle("POST /api/v1/gateway/report", gateway, s.report)
+	s.handle("POST /api/v1/gateway/logs", gateway, s.postLogs)
 }
 
 // pageOf reads limit and cursor from the query.

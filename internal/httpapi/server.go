@@ -20,8 +20,12 @@ import (
 
 // Config wires the API to the services.
 type Config struct {
-	Accounts driverhub.AccountService
-	Drivers  driverhub.DriverService
+	Accounts    driverhub.AccountService
+	Drivers     driverhub.DriverService
+	Instances   driverhub.InstanceService
+	Deployments driverhub.DeploymentService
+	Gateway     driverhub.GatewayService
+	Market      driverhub.MarketService
 	// Ready reports whether the database and blob store answer (for /readyz).
 	Ready  func(ctx context.Context) error
 	Logger *slog.Logger
@@ -31,15 +35,19 @@ type Config struct {
 
 // Server is the HTTP API.
 type Server struct {
-	accounts driverhub.AccountService
-	drivers  driverhub.DriverService
-	ready    func(ctx context.Context) error
-	log      *slog.Logger
-	mux      *http.ServeMux
-	registry *prometheus.Registry
-	requests *prometheus.CounterVec
-	latency  *prometheus.HistogramVec
-	routes   []Route
+	accounts    driverhub.AccountService
+	drivers     driverhub.DriverService
+	instances   driverhub.InstanceService
+	deployments driverhub.DeploymentService
+	gateway     driverhub.GatewayService
+	market      driverhub.MarketService
+	ready       func(ctx context.Context) error
+	log         *slog.Logger
+	mux         *http.ServeMux
+	registry    *prometheus.Registry
+	requests    *prometheus.CounterVec
+	latency     *prometheus.HistogramVec
+	routes      []Route
 }
 
 // Route is one registered method and path pattern.
@@ -51,8 +59,9 @@ type Route struct {
 type access int
 
 const (
-	public access = iota
-	user          // an API token (or, later, a console session)
+	public  access = iota
+	user           // an API token (or, later, a console session)
+	gateway        // an instance's gateway secret
 )
 
 // New returns a Server with every route registered.
@@ -63,7 +72,8 @@ func New(c Config) *Server {
 	if c.Registry == nil {
 		c.Registry = prometheus.NewRegistry()
 	}
-	s := &Server{accounts: c.Accounts, drivers: c.Drivers, ready: c.Ready, log: c.Logger, mux: http.NewServeMux(), registry: c.Registry}
+	s := &Server{accounts: c.Accounts, drivers: c.Drivers, instances: c.Instances, deployments: c.Deployments,
+		gateway: c.Gateway, market: c.Market, ready: c.Ready, log: c.Logger, mux: http.NewServeMux(), registry: c.Registry}
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "driverhub_http_requests_total", Help: "HTTP requests by method, route and status code."},
 		[]string{"method", "route", "code"})
@@ -127,13 +137,21 @@ func (s *Server) handle(pattern string, a access, h func(w http.ResponseWriter, 
 			s.latency.WithLabelValues(method, path).Observe(time.Since(start).Seconds())
 			s.log.Debug("request", "method", method, "path", r.URL.Path, "status", rec.status, "duration", time.Since(start))
 		}()
-		if a == user {
+		switch a {
+		case user:
 			p, err := s.authenticate(r)
 			if err != nil {
 				s.writeError(rec, r, err)
 				return
 			}
 			r = r.WithContext(driverhub.WithPrincipal(r.Context(), p))
+		case gateway:
+			i, err := s.authenticateGateway(r)
+			if err != nil {
+				s.writeError(rec, r, err)
+				return
+			}
+			r = r.WithContext(driverhub.WithGateway(r.Context(), i))
 		}
 		if err := h(rec, r); err != nil {
 			s.writeError(rec, r, err)
@@ -142,12 +160,25 @@ func (s *Server) handle(pattern string, a access, h func(w http.ResponseWriter, 
 }
 
 func (s *Server) authenticate(r *http.Request) (*driverhub.Principal, error) {
-	auth := r.Header.Get("Authorization")
-	token, ok := strings.CutPrefix(auth, "Bearer ")
-	if !ok || token == "" {
+	token, ok := bearer(r)
+	if !ok {
 		return nil, driverhub.Errorf(driverhub.EUnauthenticated, "send an API token: Authorization: Bearer <token>")
 	}
-	return s.accounts.Authenticate(r.Context(), strings.TrimSpace(token))
+	return s.accounts.Authenticate(r.Context(), token)
+}
+
+func (s *Server) authenticateGateway(r *http.Request) (*driverhub.Instance, error) {
+	secret, ok := bearer(r)
+	if !ok {
+		return nil, driverhub.Errorf(driverhub.EUnauthenticated, "send the instance's gateway secret: Authorization: Bearer <secret>")
+	}
+	return s.gateway.AuthenticateGateway(r.Context(), secret)
+}
+
+func bearer(r *http.Request) (string, bool) {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	token = strings.TrimSpace(token)
+	return token, ok && token != ""
 }
 
 // statusRecorder remembers the status for metrics; it keeps ReadFrom so

@@ -166,9 +166,15 @@ func (s *Service) DeleteDriver(ctx context.Context, name string) error {
 	})
 }
 
-// driverUnbound refuses when an instance binds the driver. Bindings arrive
-// with edge instances.
+// driverUnbound refuses when an instance binds the driver.
 func (s *Service) driverUnbound(ctx context.Context, tx driverhub.Tx, d *driverhub.Driver) error {
+	n, err := tx.CountBindingsOfDriver(ctx, d.ID)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return driverhub.Errorf(driverhub.EConflict, "driver %s is bound to %d instances: unbind it first", d.Name, n)
+	}
 	return nil
 }
 

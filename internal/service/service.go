@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/driverhub/driverhub"
+	"github.com/driverhub/driverhub/internal/notify"
 )
 
 // Config wires a Service to its dependencies.
@@ -27,6 +28,11 @@ type Config struct {
 	Now func() time.Time
 	// BcryptCost is the password hash cost; tests lower it.
 	BcryptCost int
+	// Notifier wakes long-polling gateways; nil makes an in-process one.
+	Notifier driverhub.Notifier
+	// PollPeriod is the gateways' long-poll period; a gateway is online
+	// when it synced within three of them. Default 30 s.
+	PollPeriod time.Duration
 }
 
 // Service implements the domain's service interfaces.
@@ -37,6 +43,8 @@ type Service struct {
 	log      *slog.Logger
 	now      func() time.Time
 	cost     int
+	notifier driverhub.Notifier
+	poll     time.Duration
 }
 
 // New returns a Service.
@@ -59,7 +67,14 @@ func New(c Config) (*Service, error) {
 	if c.BcryptCost == 0 {
 		c.BcryptCost = 10
 	}
-	return &Service{store: c.Store, blobs: c.Blobs, spoolDir: c.SpoolDir, log: c.Logger, now: c.Now, cost: c.BcryptCost}, nil
+	if c.Notifier == nil {
+		c.Notifier = notify.NewLocal()
+	}
+	if c.PollPeriod == 0 {
+		c.PollPeriod = 30 * time.Second
+	}
+	return &Service{store: c.Store, blobs: c.Blobs, spoolDir: c.SpoolDir, log: c.Logger, now: c.Now, cost: c.BcryptCost,
+		notifier: c.Notifier, poll: c.PollPeriod}, nil
 }
 
 // timestamp is the current time as stored: UTC, microsecond precision.
@@ -103,6 +118,10 @@ func hashSecret(secret string) string {
 }
 
 var (
-	_ driverhub.AccountService = (*Service)(nil)
-	_ driverhub.DriverService  = (*Service)(nil)
+	_ driverhub.AccountService    = (*Service)(nil)
+	_ driverhub.DriverService     = (*Service)(nil)
+	_ driverhub.InstanceService   = (*Service)(nil)
+	_ driverhub.DeploymentService = (*Service)(nil)
+	_ driverhub.GatewayService    = (*Service)(nil)
+	_ driverhub.MarketService     = (*Service)(nil)
 )

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/driverhub/driverhub"
 )
@@ -61,9 +62,10 @@ func (s *Store) run(ctx context.Context, db *sql.DB, opts *sql.TxOptions, fn fun
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
+	// Rolls back when fn fails or panics; a no-op after Commit.
+	defer sqlTx.Rollback() //nolint:errcheck
 	tx := &Tx{tx: sqlTx, d: &s.dialect}
 	if err := fn(tx); err != nil {
-		_ = sqlTx.Rollback()
 		return err
 	}
 	if err := sqlTx.Commit(); err != nil {
@@ -173,15 +175,21 @@ func nullTimeFromDB(n sql.NullInt64) *time.Time {
 	return &t
 }
 
-// Cursors are opaque to clients: the sort key of the last item, encoded.
-func encodeCursor(key string) string { return base64.RawURLEncoding.EncodeToString([]byte(key)) }
+// Cursors are opaque to clients: the sort key of the last item behind a
+// version prefix, encoded.
+const cursorPrefix = "c1:"
+
+func encodeCursor(key string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(cursorPrefix + key))
+}
 
 func decodeCursor(c string) (string, error) {
 	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
+	key, ok := strings.CutPrefix(string(b), cursorPrefix)
+	if err != nil || !ok || !utf8.ValidString(key) {
 		return "", driverhub.Invalid("cursor", "is not a cursor this server issued")
 	}
-	return string(b), nil
+	return key, nil
 }
 
 // page runs a keyset-paginated query. where holds the filter up to the

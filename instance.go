@@ -1,0 +1,170 @@
+package driverhub
+
+import (
+	"encoding/json"
+	"regexp"
+	"sort"
+	"time"
+	"unicode/utf8"
+)
+
+// Instance is an edge instance: one gateway and what it should run.
+type Instance struct {
+	ID          string            `json:"id"`
+	TenantID    string            `json:"-"`
+	Name        string            `json:"name"`
+	Description string            `json:"description"`
+	Tags        map[string]string `json:"tags"`
+	SecretHash  string            `json:"-"`
+	Gateway     Gateway           `json:"gateway"`
+	// CurrentDeploymentID is the deployment the gateway should apply ("" before any).
+	CurrentDeploymentID string      `json:"-"`
+	CurrentDeployment   *Deployment `json:"current_deployment"`
+	CreatedAt           time.Time   `json:"created_at"`
+	UpdatedAt           time.Time   `json:"updated_at"`
+	// GatewaySecret is shown only in the answers of creation and rotation.
+	GatewaySecret string `json:"gateway_secret,omitempty"`
+}
+
+// Gateway is what the server has observed of an instance's gateway.
+type Gateway struct {
+	Online         bool       `json:"online"`
+	LastSeenAt     *time.Time `json:"last_seen_at"`
+	EdgeVersion    string     `json:"edge_version"`
+	Arch           string     `json:"arch"`
+	BuiltinDrivers []string   `json:"builtin_drivers"`
+	// BuiltinsReported tells an empty list apart from no report at all.
+	BuiltinsReported bool `json:"-"`
+}
+
+// GatewaySecretPrefix starts every gateway secret.
+const GatewaySecretPrefix = "dhg_"
+
+var instanceNamePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,20}$`)
+
+// InstanceInput creates or changes an instance; nil fields are absent.
+type InstanceInput struct {
+	Name        *string            `json:"name"`
+	Description *string            `json:"description"`
+	Tags        *map[string]string `json:"tags"`
+	ReadOnly
+}
+
+// Validate checks an instance against SPEC §5.
+func (i *Instance) Validate() error {
+	if !instanceNamePattern.MatchString(i.Name) {
+		return Invalid("name", "must be 1-%d letters, digits, '_' or '-'", MaxInstanceNameLen)
+	}
+	if err := ValidateDescription("description", i.Description); err != nil {
+		return err
+	}
+	if len(i.Tags) > MaxInstanceTags {
+		return Invalid("tags", "at most %d tags, got %d", MaxInstanceTags, len(i.Tags))
+	}
+	keys := make([]string, 0, len(i.Tags))
+	for k := range i.Tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if n := utf8.RuneCountInString(k); n == 0 || n > MaxTagKeyLen || !utf8.ValidString(k) {
+			return Invalid("tags", "tag keys must be 1-%d characters, got %q", MaxTagKeyLen, k)
+		}
+		if v := i.Tags[k]; len(v) > MaxTagValueLen || !utf8.ValidString(v) {
+			return Invalid("tags."+k, "must be at most %d bytes of UTF-8", MaxTagValueLen)
+		}
+	}
+	return nil
+}
+
+// Device is a sub-device: a field device that a driver talks to.
+type Device struct {
+	ID          string `json:"id"`
+	TenantID    string `json:"-"`
+	Product     string `json:"product"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	InstanceID  string `json:"-"`
+	BindingID   string `json:"-"`
+	Instance    string `json:"instance"` // instance name, "" when not associated
+	Driver      string `json:"driver"`   // bound driver name, "" when not associated
+	// Config is the device config: a JSON object of at most 1024 bytes, or nil.
+	Config    json.RawMessage `json:"config"`
+	CreatedAt time.Time       `json:"created_at"`
+	UpdatedAt time.Time       `json:"updated_at"`
+}
+
+var deviceFieldPattern = regexp.MustCompile(`^[A-Za-z0-9_.:@-]{1,64}$`)
+
+// ValidateDeviceField checks a device's product or name: 1–64 of letters, digits, _ - . : @.
+func ValidateDeviceField(field, s string) error {
+	if !deviceFieldPattern.MatchString(s) {
+		return Invalid(field, "must be 1-%d letters, digits, '_', '-', '.', ':' or '@'", MaxDeviceFieldLen)
+	}
+	return nil
+}
+
+// Binding puts a driver (own or acquired) on an instance at a version.
+type Binding struct {
+	ID          string        `json:"-"`
+	InstanceID  string        `json:"-"`
+	DriverID    string        `json:"-"`
+	Driver      string        `json:"driver"`
+	Publisher   string        `json:"publisher"`
+	PublisherID string        `json:"-"`
+	Version     string        `json:"version"`
+	Config      *DriverConfig `json:"config"`
+	Runtime     *DriverStatus `json:"runtime"`
+	Devices     int           `json:"devices"`
+	CreatedAt   time.Time     `json:"created_at"`
+	UpdatedAt   time.Time     `json:"updated_at"`
+}
+
+// BindingInput binds a driver; nil fields take their defaults (own
+// tenant; the newest published version).
+type BindingInput struct {
+	Publisher *string `json:"publisher"`
+	Version   *string `json:"version"`
+}
+
+// DriverStatus is a gateway's last report of one driver.
+type DriverStatus struct {
+	State       string    `json:"state"`
+	Version     string    `json:"version"`
+	Restarts    int       `json:"restarts"`
+	LastExit    string    `json:"last_exit"`
+	MemoryBytes int64     `json:"memory_bytes"`
+	ReportedAt  time.Time `json:"reported_at"`
+}
+
+// Driver states an agent reports.
+var DriverStates = []string{"starting", "running", "restarting", "crashloop", "stopped", "failed"}
+
+// LogLine is one line of a driver's output, shipped by the agent.
+type LogLine struct {
+	Time   time.Time `json:"time"`
+	Stream string    `json:"stream"`
+	Text   string    `json:"text"`
+}
+
+// Driver log limits: the ring kept per binding, and one shipment.
+const (
+	DriverLogRing        = 2000
+	MaxLogLinesPerPost   = 1000
+	MaxLogLineBytes      = 8192
+	DefaultLogTail       = 100
+	MaxDeviceAssocConfig = MaxDeviceConfigBytes
+)
+
+// DeviceInput creates a device.
+type DeviceInput struct {
+	Product     string `json:"product"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+}
+
+// DeviceAssociation puts a device on an instance with one of its drivers.
+type DeviceAssociation struct {
+	Driver string          `json:"driver"`
+	Config json.RawMessage `json:"config"`
+}

@@ -1,0 +1,270 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/driverhub/driverhub"
+)
+
+// CreateDeployment deploys an instance's bindings, configs and devices as
+// they are now (deploy), or empties its gateway (reset). Every problem is
+// reported at once (422). A new deployment supersedes any unfinished one,
+// so nothing stays stuck behind an old deployment.
+func (s *Service) CreateDeployment(ctx context.Context, instance, typ string) (*driverhub.Deployment, error) {
+	p, err := authorize(ctx, driverhub.RoleDeveloper)
+	if err != nil {
+		return nil, err
+	}
+	if typ == "" {
+		typ = driverhub.DeployTypeDeploy
+	}
+	if typ != driverhub.DeployTypeDeploy && typ != driverhub.DeployTypeReset {
+		return nil, driverhub.Invalid("type", "must be deploy or reset")
+	}
+	var d *driverhub.Deployment
+	var instanceID string
+	err = s.store.Update(ctx, func(tx driverhub.Tx) error {
+		i, err := instanceByName(ctx, tx, p, instance)
+		if err != nil {
+			return err
+		}
+		instanceID = i.ID
+		now := s.timestamp()
+		d = &driverhub.Deployment{ID: driverhub.NewID(), InstanceID: i.ID, Instance: i.Name, Type: typ,
+			Status: driverhub.DeployPending, CreatedAt: now, Resources: []driverhub.Resource{}}
+		d.Manifest = &driverhub.Manifest{DeploymentID: d.ID, Type: typ, Drivers: []driverhub.ManifestDriver{}}
+		if typ == driverhub.DeployTypeDeploy {
+			if err := s.snapshot(ctx, tx, p, i, d); err != nil {
+				return err
+			}
+		}
+		unfinished, err := tx.UnfinishedDeployments(ctx, i.ID)
+		if err != nil {
+			return err
+		}
+		for _, old := range unfinished {
+			old.Status, old.FinishedAt = driverhub.DeploySuperseded, &now
+			old.Reason = "superseded by deployment " + d.ID
+			if err := tx.UpdateDeployment(ctx, old); err != nil {
+				return err
+			}
+		}
+		if err := tx.CreateDeployment(ctx, d); err != nil {
+			return err
+		}
+		i.CurrentDeploymentID = d.ID
+		i.UpdatedAt = now
+		return tx.UpdateInstance(ctx, i)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.notifier.Notify(ctx, instanceID); err != nil {
+		// The gateway still finds the deployment at its next poll.
+		s.log.Warn("notify gateway", "instance", instance, "err", err)
+	}
+	return d, nil
+}
+
+// snapshot checks every binding of the instance and freezes the manifest
+// the gateway will fetch. Package digests are pinned: a later edit of a
+// draft never changes what this deployment delivers.
+func (s *Service) snapshot(ctx context.Context, tx driverhub.Tx, p *driverhub.Principal, i *driverhub.Instance, d *driverhub.Deployment) error {
+	bindings, err := tx.ListBindings(ctx, i.ID)
+	if err != nil {
+		return err
+	}
+	var problems []driverhub.Problem
+	problem := func(resource, code, format string, args ...any) {
+		problems = append(problems, driverhub.Problem{Resource: resource, Code: code, Message: fmt.Sprintf(format, args...)})
+	}
+	g := i.Gateway
+	for _, b := range bindings {
+		res := "driver " + b.Driver
+		drv, err := tx.DriverByID(ctx, b.DriverID)
+		if err != nil {
+			return fmt.Errorf("binding %s: %w", b.Driver, err)
+		}
+		if b.PublisherID != p.TenantID {
+			if _, err := tx.AcquisitionOf(ctx, p.TenantID, drv.ID); errors.Is(err, driverhub.ErrNotFound) {
+				problem(res, "acquisition_missing", "driver %s/%s is no longer among your acquisitions", b.Publisher, b.Driver)
+				continue
+			} else if err != nil {
+				return err
+			}
+		}
+		v, err := tx.VersionByName(ctx, drv.ID, b.Version)
+		if errors.Is(err, driverhub.ErrNotFound) || (err == nil && b.PublisherID != p.TenantID && !v.Published()) {
+			problem(res, "version_missing", "version %s of %s no longer exists: bind another version", b.Version, b.Driver)
+			continue
+		} else if err != nil {
+			return err
+		}
+		devices, err := tx.DevicesOfBinding(ctx, b.ID)
+		if err != nil {
+			return err
+		}
+		if !drv.Builtin && v.Package == nil {
+			problem(res, "package_missing", "version %s of %s has no package: upload it first", v.Version, b.Driver)
+		}
+		if v.ConfigChecks.DriverConfigRequired && b.Config == nil {
+			problem("driver_config "+b.Driver, "driver_config_missing", "version %s of %s requires an instance driver config: set one for this instance", v.Version, b.Driver)
+		}
+		if v.ConfigChecks.DeviceConfigRequired {
+			for _, dev := range devices {
+				if dev.Config == nil {
+					problem("device_config "+dev.Product+"/"+dev.Name, "device_config_missing", "driver %s requires a device config for every device: device %s/%s has none", b.Driver, dev.Product, dev.Name)
+				}
+			}
+		}
+		if g.EdgeVersion != "" && driverhub.CompareEdgeVersions(g.EdgeVersion, v.MinEdgeVersion) < 0 {
+			problem(res, "edge_version_too_old", "version %s of %s needs edge version %s or later; the gateway runs %s", v.Version, b.Driver, v.MinEdgeVersion, g.EdgeVersion)
+		}
+		if drv.Runtime == "c" && g.Arch != "" && drv.CPUArch != g.Arch {
+			problem(res, "arch_mismatch", "driver %s is built for %s; the gateway is %s", b.Driver, drv.CPUArch, g.Arch)
+		}
+		if drv.Builtin && g.BuiltinsReported && !slices.Contains(g.BuiltinDrivers, b.Driver) {
+			problem(res, "builtin_missing", "built-in driver %s is not installed on the gateway (it reported %v)", b.Driver, g.BuiltinDrivers)
+		}
+		d.Manifest.Drivers = append(d.Manifest.Drivers, manifestDriver(drv, v, b, devices))
+		d.Resources = append(d.Resources, resourcesOf(b, devices)...)
+	}
+	if len(problems) > 0 {
+		return &driverhub.Error{Code: driverhub.EFailedPrecondition, Problems: problems,
+			Message: fmt.Sprintf("instance %s cannot be deployed: %d problems", i.Name, len(problems))}
+	}
+	return nil
+}
+
+// manifestDriver is one driver as the gateway receives it.
+func manifestDriver(drv *driverhub.Driver, v *driverhub.DriverVersion, b *driverhub.Binding, devices []*driverhub.Device) driverhub.ManifestDriver {
+	m := driverhub.ManifestDriver{ID: drv.ID, Name: drv.Name, Publisher: b.Publisher, Version: v.Version, Runtime: drv.Runtime,
+		CPUArch: drv.CPUArch, Builtin: drv.Builtin, JVMArgs: v.JVMArgs, MinEdge: v.MinEdgeVersion, Container: v.Container}
+	if v.Package != nil {
+		m.Package = &driverhub.BlobLink{SHA256: v.Package.SHA256, Size: v.Package.Size, URL: blobURL(v.Package.SHA256)}
+	}
+	m.RuntimeConfig.DeviceList = []driverhub.RuntimeDevice{}
+	for _, dev := range devices {
+		custom := "{}"
+		if dev.Config != nil {
+			custom = string(dev.Config)
+		}
+		m.RuntimeConfig.DeviceList = append(m.RuntimeConfig.DeviceList, driverhub.RuntimeDevice{ProductKey: dev.Product, DeviceName: dev.Name, Custom: custom})
+	}
+	cfg := b.Config
+	if cfg == nil {
+		cfg = v.DriverConfig
+	}
+	switch {
+	case cfg == nil:
+		m.RuntimeConfig.Config.KV = []driverhub.KVPair{}
+	case cfg.Format == driverhub.ConfigKV:
+		m.RuntimeConfig.Config.KV = append([]driverhub.KVPair{}, cfg.KV...)
+	case cfg.Format == driverhub.ConfigJSON:
+		m.RuntimeConfig.Config.JSON = cfg.JSON
+	case cfg.Format == driverhub.ConfigFile:
+		m.RuntimeConfig.Config.FileList = []driverhub.RuntimeFile{{Path: cfg.File.Name}}
+		m.ConfigFile = &driverhub.BlobLink{Name: cfg.File.Name, SHA256: cfg.File.SHA256, Size: cfg.File.Size, URL: blobURL(cfg.File.SHA256)}
+	}
+	return m
+}
+
+func blobURL(sha string) string { return "/api/v1/gateway/blobs/" + sha }
+
+// resourcesOf lists what the gateway reports progress on for a binding.
+func resourcesOf(b *driverhub.Binding, devices []*driverhub.Device) []driverhub.Resource {
+	res := []driverhub.Resource{newResource("driver", b.Driver), newResource("driver_config", b.Driver)}
+	for _, dev := range devices {
+		res = append(res, newResource("device_config", dev.Product+"/"+dev.Name))
+	}
+	return res
+}
+
+func newResource(typ, name string) driverhub.Resource {
+	return driverhub.Resource{Type: typ, Name: name, Stage: "init", Status: driverhub.DeployPending, Log: []driverhub.LogEntry{}}
+}
+
+// GetDeployment returns one of an instance's deployments.
+func (s *Service) GetDeployment(ctx context.Context, instance, id string) (*driverhub.Deployment, error) {
+	p, err := authorize(ctx, driverhub.RoleViewer)
+	if err != nil {
+		return nil, err
+	}
+	var d *driverhub.Deployment
+	err = s.store.View(ctx, func(tx driverhub.Tx) error {
+		i, err := instanceByName(ctx, tx, p, instance)
+		if err != nil {
+			return err
+		}
+		d, err = tx.DeploymentByID(ctx, i.ID, id)
+		return notFound(err, "deployment", id)
+	})
+	return d, err
+}
+
+// ListDeployments lists an instance's deployments, newest first.
+func (s *Service) ListDeployments(ctx context.Context, instance string, page driverhub.Page) (driverhub.List[*driverhub.Deployment], error) {
+	var out driverhub.List[*driverhub.Deployment]
+	p, err := authorize(ctx, driverhub.RoleViewer)
+	if err != nil {
+		return out, err
+	}
+	err = s.store.View(ctx, func(tx driverhub.Tx) error {
+		i, err := instanceByName(ctx, tx, p, instance)
+		if err != nil {
+			return err
+		}
+		out, err = tx.ListDeployments(ctx, i.ID, page)
+		return err
+	})
+	return out, err
+}
+
+// CloseDeployment stops tracking an unfinished deployment: it becomes
+// closed and later reports for it change nothing. What the gateway runs
+// changes only with a new deployment (or a reset).
+func (s *Service) CloseDeployment(ctx context.Context, instance, id string) (*driverhub.Deployment, error) {
+	p, err := authorize(ctx, driverhub.RoleDeveloper)
+	if err != nil {
+		return nil, err
+	}
+	var d *driverhub.Deployment
+	err = s.store.Update(ctx, func(tx driverhub.Tx) error {
+		i, err := instanceByName(ctx, tx, p, instance)
+		if err != nil {
+			return err
+		}
+		if d, err = tx.DeploymentByID(ctx, i.ID, id); err != nil {
+			return notFound(err, "deployment", id)
+		}
+		if d.Finished() {
+			return driverhub.Errorf(driverhub.EConflict, "deployment %s is %s already", id, d.Status)
+		}
+		now := s.timestamp()
+		d.Status, d.FinishedAt, d.Reason = driverhub.DeployClosed, &now, "closed by "+p.Username
+		return tx.UpdateDeployment(ctx, d)
+	})
+	return d, err
+}
+
+// FailStaleDeployments fails every deployment that has been processing for
+// longer than timeout without a final report. Replicas may all call it: the
+// store fails each deployment once.
+func (s *Service) FailStaleDeployments(ctx context.Context, timeout time.Duration) (int, error) {
+	var ids []string
+	err := s.store.Update(ctx, func(tx driverhub.Tx) error {
+		now := s.timestamp()
+		var err error
+		ids, err = tx.FailStaleDeployments(ctx, now.Add(-timeout), now,
+			fmt.Sprintf("no final report from the gateway within the deploy timeout (%s)", timeout))
+		return err
+	})
+	if len(ids) > 0 {
+		s.log.Warn("deployments timed out", "count", len(ids), "timeout", timeout)
+	}
+	return len(ids), err
+}

@@ -1,0 +1,328 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/driverhub/driverhub"
+)
+
+// lastSeenWriteInterval bounds how often a polling gateway's last_seen_at
+// is written: polls are frequent, and "online" needs no finer grain.
+const lastSeenWriteInterval = 10 * time.Second
+
+// AuthenticateGateway resolves a gateway secret to its instance.
+func (s *Service) AuthenticateGateway(ctx context.Context, secret string) (*driverhub.Instance, error) {
+	unauth := driverhub.Errorf(driverhub.EUnauthenticated, "invalid gateway secret")
+	if !strings.HasPrefix(secret, driverhub.GatewaySecretPrefix) {
+		return nil, unauth
+	}
+	var i *driverhub.Instance
+	err := s.store.View(ctx, func(tx driverhub.Tx) error {
+		var err error
+		i, err = tx.InstanceBySecretHash(ctx, hashSecret(secret))
+		return err
+	})
+	if errors.Is(err, driverhub.ErrNotFound) {
+		return nil, unauth
+	}
+	return i, err
+}
+
+func gatewayOf(ctx context.Context) (*driverhub.Instance, error) {
+	i := driverhub.GatewayFrom(ctx)
+	if i == nil {
+		return nil, driverhub.Errorf(driverhub.EUnauthenticated, "gateway secret required")
+	}
+	return i, nil
+}
+
+// etagOf is the strong ETag of an instance's desired state: its current
+// deployment, which never changes once made.
+func etagOf(deploymentID string) string {
+	if deploymentID == "" {
+		return `"none"`
+	}
+	return `"` + deploymentID + `"`
+}
+
+// Desired returns the calling gateway's manifest and its ETag. When
+// ifNoneMatch is the current ETag it waits up to wait for a new deployment
+// and answers nil (not modified) at the deadline. The first fetch of a
+// deployment moves it to processing.
+func (s *Service) Desired(ctx context.Context, ifNoneMatch string, wait time.Duration) (*driverhub.Manifest, string, error) {
+	i, err := gatewayOf(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	s.touchGateway(ctx, i)
+	current := i.CurrentDeploymentID
+	if etag := etagOf(current); etag != ifNoneMatch {
+		m, err := s.fetchManifest(ctx, i.ID, current)
+		return m, etag, err
+	} else if wait <= 0 {
+		return nil, etag, nil
+	}
+	// Subscribe, then look again: a deployment made in between still wakes us.
+	wake, cancel := s.notifier.Subscribe(i.ID)
+	defer cancel()
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		err := s.store.View(ctx, func(tx driverhub.Tx) error {
+			fresh, err := tx.InstanceByID(ctx, i.ID)
+			if err == nil {
+				current = fresh.CurrentDeploymentID
+			}
+			return err
+		})
+		if err != nil {
+			return nil, "", err
+		}
+		etag := etagOf(current)
+		if etag != ifNoneMatch {
+			m, err := s.fetchManifest(ctx, i.ID, current)
+			return m, etag, err
+		}
+		select {
+		case <-wake:
+		case <-timer.C:
+			return nil, etag, nil
+		case <-ctx.Done():
+			return nil, etag, nil
+		}
+	}
+}
+
+func (s *Service) fetchManifest(ctx context.Context, instanceID, deploymentID string) (*driverhub.Manifest, error) {
+	if deploymentID == "" {
+		return &driverhub.Manifest{Type: "none", Drivers: []driverhub.ManifestDriver{}}, nil
+	}
+	var d *driverhub.Deployment
+	err := s.store.View(ctx, func(tx driverhub.Tx) error {
+		var err error
+		d, err = tx.DeploymentByID(ctx, instanceID, deploymentID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if d.Status == driverhub.DeployPending {
+		err = s.store.Update(ctx, func(tx driverhub.Tx) error {
+			fresh, err := tx.DeploymentByID(ctx, instanceID, deploymentID)
+			if err != nil || fresh.Status != driverhub.DeployPending {
+				return err
+			}
+			now := s.timestamp()
+			fresh.Status, fresh.StartedAt = driverhub.DeployProcessing, &now
+			return tx.UpdateDeployment(ctx, fresh)
+		})
+	}
+	return d.Manifest, err
+}
+
+// touchGateway records that the gateway synced, at most every few seconds.
+func (s *Service) touchGateway(ctx context.Context, i *driverhub.Instance) {
+	now := s.timestamp()
+	if i.Gateway.LastSeenAt != nil && now.Sub(*i.Gateway.LastSeenAt) < lastSeenWriteInterval {
+		return
+	}
+	g := i.Gateway
+	g.LastSeenAt = &now
+	err := s.store.Update(ctx, func(tx driverhub.Tx) error { return tx.UpdateGateway(ctx, i.ID, g) })
+	if err != nil {
+		s.log.Warn("record gateway sync", "instance", i.Name, "err", err)
+	}
+}
+
+// OpenGatewayBlob opens a package or config file that one of the calling
+// gateway's deployments names, and nothing else.
+func (s *Service) OpenGatewayBlob(ctx context.Context, sha string) (*driverhub.Download, error) {
+	i, err := gatewayOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !driverhub.ValidSHA256(sha) {
+		return nil, driverhub.NotFound("blob", sha)
+	}
+	var ok bool
+	err = s.store.View(ctx, func(tx driverhub.Tx) error {
+		ok, err = tx.InstanceCanFetchBlob(ctx, i.ID, sha)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, driverhub.NotFound("blob", sha)
+	}
+	return s.openBlob(ctx, sha, sha, time.Time{})
+}
+
+// maxResourceLog bounds each resource's deployment log.
+const maxResourceLog = 200
+
+// Report records what the gateway says: its version, arch and built-in
+// drivers, its progress on a deployment, and its drivers' states. A report
+// for a deployment that is finished (superseded, closed, timed out, …)
+// changes nothing of it.
+func (s *Service) Report(ctx context.Context, r driverhub.GatewayReport) error {
+	i, err := gatewayOf(ctx)
+	if err != nil {
+		return err
+	}
+	if err := validateReport(&r); err != nil {
+		return err
+	}
+	now := s.timestamp()
+	return s.store.Update(ctx, func(tx driverhub.Tx) error {
+		fresh, err := tx.InstanceByID(ctx, i.ID)
+		if err != nil {
+			return err
+		}
+		g := fresh.Gateway
+		g.LastSeenAt = &now
+		if r.EdgeVersion != "" {
+			g.EdgeVersion = r.EdgeVersion
+		}
+		if r.Arch != "" {
+			g.Arch = r.Arch
+		}
+		if r.BuiltinDrivers != nil {
+			g.BuiltinDrivers, g.BuiltinsReported = *r.BuiltinDrivers, true
+		}
+		if err := tx.UpdateGateway(ctx, i.ID, g); err != nil {
+			return err
+		}
+		if r.Deployment != nil {
+			if err := s.applyDeploymentReport(ctx, tx, i.ID, r.Deployment, now); err != nil {
+				return err
+			}
+		}
+		for _, dr := range r.Drivers {
+			b, err := tx.BindingByName(ctx, i.ID, dr.Name)
+			if errors.Is(err, driverhub.ErrNotFound) {
+				continue // unbound since: its report no longer matters
+			} else if err != nil {
+				return err
+			}
+			b.Runtime = &driverhub.DriverStatus{State: dr.State, Version: dr.Version, Restarts: dr.Restarts,
+				LastExit: dr.LastExit, MemoryBytes: dr.MemoryBytes, ReportedAt: now}
+			if err := tx.UpdateBinding(ctx, b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (s *Service) applyDeploymentReport(ctx context.Context, tx driverhub.Tx, instanceID string, r *driverhub.DeploymentReport, now time.Time) error {
+	d, err := tx.DeploymentByID(ctx, instanceID, r.ID)
+	if errors.Is(err, driverhub.ErrNotFound) {
+		return driverhub.NotFound("deployment", r.ID)
+	} else if err != nil {
+		return err
+	}
+	if d.Finished() {
+		return nil
+	}
+	if d.StartedAt == nil {
+		d.StartedAt = &now
+	}
+	d.Status = r.Status
+	if r.Status == driverhub.DeploySucceeded || r.Status == driverhub.DeployFailed {
+		d.FinishedAt = &now
+		d.Reason = r.Reason
+	}
+	for _, rr := range r.Resources {
+		idx := slices.IndexFunc(d.Resources, func(x driverhub.Resource) bool { return x.Type == rr.Type && x.Name == rr.Name })
+		if idx < 0 {
+			d.Resources = append(d.Resources, driverhub.Resource{Type: rr.Type, Name: rr.Name, Log: []driverhub.LogEntry{}})
+			idx = len(d.Resources) - 1
+		}
+		res := &d.Resources[idx]
+		res.Stage, res.Status = rr.Stage, rr.Status
+		res.Log = append(res.Log, rr.Log...)
+		if len(res.Log) > maxResourceLog {
+			res.Log = res.Log[len(res.Log)-maxResourceLog:]
+		}
+	}
+	return tx.UpdateDeployment(ctx, d)
+}
+
+func validateReport(r *driverhub.GatewayReport) error {
+	if r.EdgeVersion != "" {
+		if err := driverhub.ValidateEdgeVersion("edge_version", r.EdgeVersion); err != nil {
+			return err
+		}
+	}
+	if len(r.Arch) > 32 {
+		return driverhub.Invalid("arch", "must be at most 32 bytes")
+	}
+	if r.BuiltinDrivers != nil && len(*r.BuiltinDrivers) > 1000 {
+		return driverhub.Invalid("builtin_drivers", "at most 1000")
+	}
+	if d := r.Deployment; d != nil {
+		switch d.Status {
+		case driverhub.DeployProcessing, driverhub.DeploySucceeded, driverhub.DeployFailed:
+		default:
+			return driverhub.Invalid("deployment.status", "must be processing, succeeded or failed")
+		}
+		for k, res := range d.Resources {
+			if res.Type != "driver" && res.Type != "driver_config" && res.Type != "device_config" {
+				return driverhub.Invalid(fmt.Sprintf("deployment.resources[%d].type", k), "must be driver, driver_config or device_config")
+			}
+			if !slices.Contains(driverhub.DeployStages, res.Stage) {
+				return driverhub.Invalid(fmt.Sprintf("deployment.resources[%d].stage", k), "must be one of %s", strings.Join(driverhub.DeployStages, ", "))
+			}
+		}
+	}
+	for k, dr := range r.Drivers {
+		if !slices.Contains(driverhub.DriverStates, dr.State) {
+			return driverhub.Invalid(fmt.Sprintf("drivers[%d].state", k), "must be one of %s", strings.Join(driverhub.DriverStates, ", "))
+		}
+	}
+	return nil
+}
+
+// PostLogs appends a driver's output lines to its bounded ring. Lines
+// longer than 8 KiB are cut, not refused: logs are never worth losing.
+func (s *Service) PostLogs(ctx context.Context, driver string, lines []driverhub.LogLine) error {
+	i, err := gatewayOf(ctx)
+	if err != nil {
+		return err
+	}
+	if len(lines) > driverhub.MaxLogLinesPerPost {
+		return driverhub.Invalid("lines", "at most %d lines per request, got %d", driverhub.MaxLogLinesPerPost, len(lines))
+	}
+	now := s.timestamp()
+	for k := range lines {
+		l := &lines[k]
+		if len(l.Text) > driverhub.MaxLogLineBytes {
+			cut := driverhub.MaxLogLineBytes
+			for cut > 0 && !utf8.RuneStart(l.Text[cut]) {
+				cut--
+			}
+			l.Text = l.Text[:cut] + "…"
+		}
+		if l.Time.IsZero() {
+			l.Time = now
+		}
+		l.Time = l.Time.UTC().Truncate(time.Microsecond)
+		if l.Stream == "" {
+			l.Stream = "stdout"
+		}
+	}
+	return s.store.Update(ctx, func(tx driverhub.Tx) error {
+		b, err := tx.BindingByName(ctx, i.ID, driver)
+		if err != nil {
+			return notFound(err, "driver", driver)
+		}
+		return tx.AppendDriverLogs(ctx, b.ID, lines, driverhub.DriverLogRing)
+	})
+}
