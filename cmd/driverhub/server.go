@@ -29,6 +29,8 @@ type ServerConfig struct {
 	LogFormat     string
 	AdminPassword string // DRIVERHUB_ADMIN_PASSWORD, for the first start only
 	AdminToken    string // DRIVERHUB_ADMIN_TOKEN, for the first start only
+	DeployTimeout time.Duration
+	PollPeriod    time.Duration
 }
 
 func newServerCommand() *cobra.Command {
@@ -46,6 +48,8 @@ func newServerCommand() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&c.Addr, "addr", envOr("DRIVERHUB_ADDR", "127.0.0.1:8080"), "address to listen on (env DRIVERHUB_ADDR)")
 	f.StringVar(&c.DataDir, "data", envOr("DRIVERHUB_DATA", "./driverhub-data"), "directory of the embedded database and blob store (env DRIVERHUB_DATA)")
+	f.DurationVar(&c.DeployTimeout, "deploy-timeout", 10*time.Minute, "a processing deployment with no final report for this long fails")
+	f.DurationVar(&c.PollPeriod, "poll-period", 30*time.Second, "the gateways' long-poll period; a gateway is online when it synced within three")
 	f.StringVar(&c.LogLevel, "log-level", envOr("DRIVERHUB_LOG_LEVEL", "info"), "debug, info, warn or error")
 	f.StringVar(&c.LogFormat, "log-format", envOr("DRIVERHUB_LOG_FORMAT", "text"), "text or json")
 	return cmd
@@ -83,7 +87,10 @@ func runServer(ctx context.Context, c ServerConfig, out interface{ Write([]byte)
 	if err != nil {
 		return err
 	}
-	svc, err := service.New(service.Config{Store: store, Blobs: blobs, SpoolDir: blobs.TempDir(), Logger: log})
+	if c.DeployTimeout <= 0 {
+		return fmt.Errorf("--deploy-timeout must be positive")
+	}
+	svc, err := service.New(service.Config{Store: store, Blobs: blobs, SpoolDir: blobs.TempDir(), Logger: log, PollPeriod: c.PollPeriod})
 	if err != nil {
 		return err
 	}
@@ -101,6 +108,7 @@ func runServer(ctx context.Context, c ServerConfig, out interface{ Write([]byte)
 	log.Info("driverhub server listening", "addr", ln.Addr().String(), "data", c.DataDir, "version", driverhub.Version)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	go svc.RunDeployTimeouts(ctx, c.DeployTimeout, min(c.DeployTimeout/10, 10*time.Second))
 	select {
 	case err := <-errc:
 		return err

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/driverhub/driverhub"
 	"github.com/driverhub/driverhub/internal/fsblob"
@@ -33,8 +34,16 @@ type Server struct {
 	Client     *http.Client
 }
 
+// Options change the server a test gets.
+type Options struct {
+	// Now is the service's clock (default time.Now).
+	Now func() time.Time
+	// PollPeriod is the gateways' long-poll period (default 30 s).
+	PollPeriod time.Duration
+}
+
 // New starts a server that stops when the test ends.
-func New(t testing.TB) *Server {
+func New(t testing.TB, opts ...Options) *Server {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -48,7 +57,12 @@ func New(t testing.TB) *Server {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc, err := service.New(service.Config{Store: store, Blobs: blobs, SpoolDir: blobs.TempDir(), Logger: log, BcryptCost: 4})
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	svc, err := service.New(service.Config{Store: store, Blobs: blobs, SpoolDir: blobs.TempDir(), Logger: log, BcryptCost: 4,
+		Now: o.Now, PollPeriod: o.PollPeriod})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -268,3 +268,19 @@ func (s *Service) FailStaleDeployments(ctx context.Context, timeout time.Duratio
 	}
 	return len(ids), err
 }
+
+// RunDeployTimeouts fails stale deployments every interval until ctx ends.
+func (s *Service) RunDeployTimeouts(ctx context.Context, timeout, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := s.FailStaleDeployments(ctx, timeout); err != nil && ctx.Err() == nil {
+				s.log.Error("deploy timeouts", "err", err)
+			}
+		}
+	}
+}
