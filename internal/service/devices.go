@@ -7,7 +7,6 @@ import (
 	"github.com/driverhub/driverhub"
 )
 
-
 // CreateDevice creates a sub-device, unique by product and name.
 func (s *Service) CreateDevice(ctx context.Context, in driverhub.DeviceInput) (*driverhub.Device, error) {
 	p, err := authorize(ctx, driverhub.RoleDeveloper)
