@@ -1,6 +1,7 @@
 package driverhub
 
 import (
+	"bytes"
 	"encoding/json"
 	"path"
 	"strings"
@@ -50,7 +51,9 @@ func DefaultContainer() Container {
 func (c *Container) UnmarshalJSON(b []byte) error {
 	type plain Container
 	p := plain(DefaultContainer())
-	if err := json.Unmarshal(b, &p); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields() // a misspelt setting must not pass as its default
+	if err := dec.Decode(&p); err != nil {
 		return err
 	}
 	*c = Container(p)

@@ -176,9 +176,9 @@ func (s *Server) authenticateGateway(r *http.Request) (*driverhub.Instance, erro
 }
 
 func bearer(r *http.Request) (string, bool) {
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	scheme, token, ok := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
 	token = strings.TrimSpace(token)
-	return token, ok && token != ""
+	return token, ok && strings.EqualFold(scheme, "Bearer") && token != "" // the scheme is case-insensitive (RFC 7235)
 }
 
 // statusRecorder remembers the status for metrics; it keeps ReadFrom so
