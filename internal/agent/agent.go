@@ -1,0 +1,331 @@
+// Package agent is the edge agent: it long-polls its instance's desired
+// state, downloads, verifies and unpacks drivers, runs and supervises them
+// through a runtime, rolls back drivers that do not stay up, and reports.
+// It imports nothing of the server's storage or console.
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	goruntime "runtime"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/driverhub/driverhub"
+	"github.com/driverhub/driverhub/internal/driverrt"
+	"github.com/driverhub/driverhub/internal/httpapi/client"
+)
+
+// Config is everything `driverhub agent` needs.
+type Config struct {
+	Server string // the server's URL
+	Secret string // the instance's gateway secret
+	Dir    string // the agent's directory: state, cache, drivers, logs, builtin/
+	// Runtime runs the drivers.
+	Runtime driverrt.Runtime
+	// HealthyAfter is how long a new driver must stay up (default 5 s).
+	HealthyAfter time.Duration
+	// PollWait is the long-poll duration (default 30 s).
+	PollWait time.Duration
+	// ReportEvery is the heartbeat period (default 15 s).
+	ReportEvery time.Duration
+	// Arch overrides the reported architecture (default: this binary's).
+	Arch   string
+	Logger *slog.Logger
+}
+
+// Agent applies deployments on a gateway.
+type Agent struct {
+	cfg    Config
+	client *client.Client
+	log    *slog.Logger
+	arch   string
+
+	mu     sync.Mutex
+	state  *State
+	sups   map[string]*supervisor
+	logs   map[string]*driverLog
+	dirty  chan struct{} // a driver's state changed: report soon
+	result *driverhub.DeploymentReport
+}
+
+// New checks the configuration and the runtime.
+func New(cfg Config) (*Agent, error) {
+	if cfg.Server == "" || cfg.Secret == "" || cfg.Dir == "" || cfg.Runtime == nil {
+		return nil, errors.New("agent: server, secret, dir and runtime are required")
+	}
+	if err := cfg.Runtime.Check(); err != nil {
+		return nil, fmt.Errorf("runtime %s cannot run drivers here: %w", cfg.Runtime.Name(), err)
+	}
+	if cfg.HealthyAfter == 0 {
+		cfg.HealthyAfter = 5 * time.Second
+	}
+	if cfg.PollWait == 0 {
+		cfg.PollWait = 30 * time.Second
+	}
+	if cfg.ReportEvery == 0 {
+		cfg.ReportEvery = 15 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	arch := cfg.Arch
+	if arch == "" {
+		arch = Arch(goruntime.GOARCH)
+	}
+	// Long polls outlive a default client timeout; each request has its own context.
+	c, err := client.New(cfg.Server, cfg.Secret, &http.Client{Transport: &http.Transport{
+		Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: 2, IdleConnTimeout: 90 * time.Second,
+		ResponseHeaderTimeout: cfg.PollWait + 30*time.Second}})
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range []string{"cache", "drivers", "logs", "builtin"} {
+		if err := os.MkdirAll(filepath.Join(cfg.Dir, d), 0o750); err != nil {
+			return nil, err
+		}
+	}
+	return &Agent{cfg: cfg, client: c, log: cfg.Logger, arch: arch,
+		sups: map[string]*supervisor{}, logs: map[string]*driverLog{}, dirty: make(chan struct{}, 1)}, nil
+}
+
+// Arch names a Go architecture the way drivers' cpu_arch does.
+func Arch(goarch string) string {
+	switch goarch {
+	case "amd64":
+		return "x86-64"
+	case "386":
+		return "x86"
+	case "arm64":
+		return "aarch64"
+	case "arm":
+		return "armv7-hf" // Go's linux/arm uses the hard-float ABI
+	}
+	return goarch
+}
+
+// Run resumes the applied deployment, then syncs with the server until
+// ctx ends, when it stops every driver. Offline, drivers keep running.
+func (a *Agent) Run(ctx context.Context) error {
+	st, err := a.loadState()
+	if err != nil {
+		return err
+	}
+	a.state = st
+	a.result = st.Result
+	if err := a.resume(); err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); a.reportLoop(ctx) }()
+	go func() { defer wg.Done(); a.shipLogs(ctx) }()
+	a.syncLoop(ctx)
+	wg.Wait()
+	a.stopAll()
+	return nil
+}
+
+// resume replaces whatever an earlier agent left running and starts the
+// drivers of the applied deployment: never two copies of one driver.
+func (a *Agent) resume() error {
+	entries, err := os.ReadDir(filepath.Join(a.cfg.Dir, "drivers"))
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			if err := a.cfg.Runtime.Cleanup(e.Name(), a.runtimeDir(e.Name())); err != nil {
+				return fmt.Errorf("clean up driver %s left by an earlier agent: %w", e.Name(), err)
+			}
+		}
+	}
+	for name, inst := range a.state.Drivers {
+		if err := a.startDriver(inst); err != nil {
+			a.log.Error("start driver", "driver", name, "err", err)
+		}
+	}
+	return nil
+}
+
+func (a *Agent) runtimeDir(name string) string {
+	return filepath.Join(a.cfg.Dir, "drivers", name, "runtime")
+}
+
+// syncLoop long-polls the desired state, with jittered backoff while the
+// server is unreachable.
+func (a *Agent) syncLoop(ctx context.Context) {
+	backoff := time.Second
+	for ctx.Err() == nil {
+		m, etag, err := a.client.Desired(ctx, a.state.ETag, a.cfg.PollWait)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			var de *driverhub.Error
+			if errors.As(err, &de) && de.Code == driverhub.EUnauthenticated {
+				a.log.Error("the server refused the gateway secret: rotate it and restart the agent", "err", err)
+			} else {
+				a.log.Warn("sync with the server", "err", err, "retry_in", backoff)
+			}
+			sleep(ctx, jitter(backoff))
+			backoff = min(backoff*2, 30*time.Second)
+			continue
+		}
+		backoff = time.Second
+		if m == nil || m.DeploymentID == a.state.DeploymentID {
+			a.mu.Lock()
+			a.state.ETag = etag
+			a.mu.Unlock()
+			continue
+		}
+		a.apply(ctx, m, etag)
+	}
+}
+
+func jitter(d time.Duration) time.Duration {
+	return d/2 + time.Duration(rand.Int64N(int64(d)))
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// builtins lists the built-in drivers found under DIR/builtin.
+func (a *Agent) builtins() []string {
+	out := []string{}
+	entries, _ := os.ReadDir(filepath.Join(a.cfg.Dir, "builtin"))
+	for _, e := range entries {
+		if e.IsDir() {
+			out = append(out, e.Name())
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// report sends the gateway's state and, when given, a deployment's progress.
+func (a *Agent) report(ctx context.Context, d *driverhub.DeploymentReport) error {
+	builtins := a.builtins()
+	r := driverhub.GatewayReport{EdgeVersion: driverhub.Version, Arch: a.arch, BuiltinDrivers: &builtins,
+		Deployment: d, Drivers: a.driverStatuses()}
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	return a.client.Report(ctx, r)
+}
+
+func (a *Agent) driverStatuses() []driverhub.DriverReport {
+	a.mu.Lock()
+	sups := make([]*supervisor, 0, len(a.sups))
+	for _, s := range a.sups {
+		sups = append(sups, s)
+	}
+	a.mu.Unlock()
+	out := make([]driverhub.DriverReport, 0, len(sups))
+	for _, s := range sups {
+		out = append(out, s.status())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// reportLoop sends a heartbeat every ReportEvery, soon after a driver's
+// state changes, and a deployment's result until the server has it.
+func (a *Agent) reportLoop(ctx context.Context) {
+	t := time.NewTicker(a.cfg.ReportEvery)
+	defer t.Stop()
+	for {
+		a.mu.Lock()
+		pending := a.result
+		a.mu.Unlock()
+		err := a.report(ctx, pending)
+		if err == nil && pending != nil {
+			a.mu.Lock()
+			if a.result == pending {
+				a.result = nil
+			}
+			a.mu.Unlock()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-a.dirty:
+			sleep(ctx, 500*time.Millisecond) // gather a burst of changes into one report
+		}
+	}
+}
+
+func (a *Agent) markDirty() {
+	select {
+	case a.dirty <- struct{}{}:
+	default:
+	}
+}
+
+// shipLogs sends the drivers' output to the server in batches.
+func (a *Agent) shipLogs(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		a.mu.Lock()
+		logs := make(map[string]*driverLog, len(a.logs))
+		for name, l := range a.logs {
+			if _, running := a.sups[name]; running {
+				logs[name] = l
+			}
+		}
+		a.mu.Unlock()
+		for name, l := range logs {
+			lines := l.take(driverhub.MaxLogLinesPerPost)
+			if len(lines) == 0 {
+				continue
+			}
+			sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+			err := a.client.PostLogs(sctx, name, lines)
+			cancel()
+			if err != nil {
+				var de *driverhub.Error
+				if errors.As(err, &de) && de.Code == driverhub.ENotFound {
+					continue // no longer bound on the server: nobody will read them
+				}
+				l.putBack(lines)
+			}
+		}
+	}
+}
+
+func (a *Agent) stopAll() {
+	a.mu.Lock()
+	sups := a.sups
+	a.sups = map[string]*supervisor{}
+	a.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, s := range sups {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.Stop() }()
+	}
+	wg.Wait()
+	a.mu.Lock()
+	for _, l := range a.logs {
+		l.close()
+	}
+	a.mu.Unlock()
+}
