@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/driverhub/driverhub"
+	"github.com/driverhub/driverhub/internal/agentcmd"
 )
 
 func main() {
@@ -31,7 +32,7 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServerCommand(), &cobra.Command{
+	root.AddCommand(newServerCommand(), agentcmd.Command(), &cobra.Command{
 		Use:   "version",
 		Short: "Print driverhub's version",
 		Args:  cobra.NoArgs,
