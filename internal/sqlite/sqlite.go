@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -25,7 +26,7 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 		q.Add("_pragma", "foreign_keys(1)")
 		q.Add("_pragma", "synchronous(FULL)")
 		q.Set("_time_format", "sqlite")
-		return "file:" + path + "?" + q.Encode() + extra
+		return fileURI(path) + "?" + q.Encode() + extra
 	}
 	write, err := sql.Open("sqlite", dsn("&_txlock=immediate"))
 	if err != nil {
@@ -45,6 +46,19 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// fileURI returns the SQLite URI of the file at path. The characters a URI
+// gives a meaning to ('%', '?' and '#') are escaped, so that a directory
+// named "100%" or "a#b" holds the database rather than cutting its name
+// short; an absolute path gets an empty authority, so that one starting
+// with "//" is not read as a host.
+func fileURI(path string) string {
+	p := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
+	if strings.HasPrefix(p, "/") {
+		return "file://" + p
+	}
+	return "file:" + p
 }
 
 func isUniqueViolation(err error) bool {
