@@ -61,7 +61,9 @@ type Token struct {
 	Role      Role      `json:"role"`
 	Hash      string    `json:"-"`
 	CreatedAt time.Time `json:"created_at"`
-	Token     string    `json:"token,omitempty"` // the secret, only in the answer to its creation
+	// ExpiresAt ends a token's life (console sessions); nil never expires.
+	ExpiresAt *time.Time `json:"expires_at"`
+	Token     string     `json:"token,omitempty"` // the secret, only in the answer to its creation
 }
 
 // Principal is who is calling: a user (by session or token) of a tenant.

@@ -21,6 +21,8 @@ type AccountService interface {
 	DeleteUser(ctx context.Context, username string) error
 
 	CreateToken(ctx context.Context, name string, role Role) (*Token, error)
+	// CreateSession makes a token for the caller's console session, ending after ttl.
+	CreateSession(ctx context.Context, ttl time.Duration) (*Token, error)
 	ListTokens(ctx context.Context, p Page) (List[*Token], error)
 	RevokeToken(ctx context.Context, id string) error
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -99,6 +100,9 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*driverhub.Pr
 		k, err := tx.TokenByHash(ctx, hashSecret(token))
 		if err != nil {
 			return err
+		}
+		if k.ExpiresAt != nil && !s.now().Before(*k.ExpiresAt) {
+			return driverhub.ErrNotFound // expired: as good as revoked
 		}
 		u, err := tx.UserByID(ctx, k.UserID)
 		if err != nil {
@@ -324,6 +328,24 @@ func (s *Service) CreateToken(ctx context.Context, name string, role driverhub.R
 	secret := driverhub.NewSecret(driverhub.TokenPrefix, 32)
 	k := &driverhub.Token{ID: driverhub.NewID(), TenantID: p.TenantID, UserID: p.UserID, Name: name, Role: role,
 		Hash: hashSecret(secret), CreatedAt: s.timestamp()}
+	if err := s.store.Update(ctx, func(tx driverhub.Tx) error { return tx.CreateToken(ctx, k) }); err != nil {
+		return nil, err
+	}
+	k.Token = secret
+	return k, nil
+}
+
+// CreateSession makes a token for a console session of the caller, ending after ttl.
+func (s *Service) CreateSession(ctx context.Context, ttl time.Duration) (*driverhub.Token, error) {
+	p, err := authorize(ctx, driverhub.RoleViewer)
+	if err != nil {
+		return nil, err
+	}
+	secret := driverhub.NewSecret(driverhub.TokenPrefix, 32)
+	now := s.timestamp()
+	expires := now.Add(ttl)
+	k := &driverhub.Token{ID: driverhub.NewID(), TenantID: p.TenantID, UserID: p.UserID, Name: "console session", Role: p.Role,
+		Hash: hashSecret(secret), CreatedAt: now, ExpiresAt: &expires}
 	if err := s.store.Update(ctx, func(tx driverhub.Tx) error { return tx.CreateToken(ctx, k) }); err != nil {
 		return nil, err
 	}

@@ -94,21 +94,22 @@ func (t *Tx) CountAdmins(ctx context.Context, tenantID string) (int, error) {
 	return n, t.mapErr(err)
 }
 
-const tokenColumns = `id, tenant_id, user_id, name, role, hash, created_at`
+const tokenColumns = `id, tenant_id, user_id, name, role, hash, created_at, expires_at`
 
 func scanToken(s scanner) (*driverhub.Token, error) {
 	var k driverhub.Token
 	var created int64
-	if err := s.Scan(&k.ID, &k.TenantID, &k.UserID, &k.Name, &k.Role, &k.Hash, &created); err != nil {
+	var expires sql.NullInt64
+	if err := s.Scan(&k.ID, &k.TenantID, &k.UserID, &k.Name, &k.Role, &k.Hash, &created, &expires); err != nil {
 		return nil, err
 	}
-	k.CreatedAt = fromDB(created)
+	k.CreatedAt, k.ExpiresAt = fromDB(created), nullTimeFromDB(expires)
 	return &k, nil
 }
 
 func (t *Tx) CreateToken(ctx context.Context, k *driverhub.Token) error {
-	_, err := t.exec(ctx, `INSERT INTO tokens (`+tokenColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		k.ID, k.TenantID, k.UserID, k.Name, k.Role, k.Hash, toDB(k.CreatedAt))
+	_, err := t.exec(ctx, `INSERT INTO tokens (`+tokenColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		k.ID, k.TenantID, k.UserID, k.Name, k.Role, k.Hash, toDB(k.CreatedAt), nullTimeToDB(k.ExpiresAt))
 	return err
 }
 

@@ -23,9 +23,15 @@ func scanDriver(s scanner) (*driverhub.Driver, error) {
 }
 
 func (t *Tx) CreateDriver(ctx context.Context, d *driverhub.Driver) error {
-	_, err := t.exec(ctx, `INSERT INTO drivers (`+driverColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		d.ID, d.TenantID, d.Name, d.Protocol, d.Runtime, d.CPUArch, d.Builtin, d.Description, toDB(d.CreatedAt), toDB(d.UpdatedAt))
+	_, err := t.exec(ctx, `INSERT INTO drivers (`+driverColumns+`, search) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		d.ID, d.TenantID, d.Name, d.Protocol, d.Runtime, d.CPUArch, d.Builtin, d.Description, toDB(d.CreatedAt), toDB(d.UpdatedAt), searchText(d))
 	return err
+}
+
+// searchText is what a driver search matches: name and description, folded
+// to lower case here because SQL's LOWER folds only ASCII.
+func searchText(d *driverhub.Driver) string {
+	return strings.ToLower(d.Name + " " + d.Description)
 }
 
 func (t *Tx) DriverByName(ctx context.Context, tenantID, name string) (*driverhub.Driver, error) {
@@ -56,8 +62,8 @@ func (t *Tx) ListDrivers(ctx context.Context, tenantID string, f driverhub.Drive
 		args = append(args, f.Runtime)
 	}
 	if f.Q != "" {
-		where = append(where, `(LOWER(name) LIKE ? ESCAPE '\' OR LOWER(description) LIKE ? ESCAPE '\')`)
-		args = append(args, likePattern(f.Q), likePattern(f.Q))
+		where = append(where, `search LIKE ? ESCAPE '\'`)
+		args = append(args, likePattern(f.Q))
 	}
 	return page(ctx, t, p, `SELECT `+driverColumns+` FROM drivers`, strings.Join(where, " AND "), args, "name", false,
 		func(r *sql.Rows) (*driverhub.Driver, string, error) {
@@ -70,8 +76,8 @@ func (t *Tx) ListDrivers(ctx context.Context, tenantID string, f driverhub.Drive
 }
 
 func (t *Tx) UpdateDriver(ctx context.Context, d *driverhub.Driver) error {
-	return mustAffect(t.exec(ctx, `UPDATE drivers SET protocol = ?, runtime = ?, cpu_arch = ?, builtin = ?, description = ?, updated_at = ? WHERE id = ?`,
-		d.Protocol, d.Runtime, d.CPUArch, d.Builtin, d.Description, toDB(d.UpdatedAt), d.ID))
+	return mustAffect(t.exec(ctx, `UPDATE drivers SET protocol = ?, runtime = ?, cpu_arch = ?, builtin = ?, description = ?, updated_at = ?, search = ? WHERE id = ?`,
+		d.Protocol, d.Runtime, d.CPUArch, d.Builtin, d.Description, toDB(d.UpdatedAt), searchText(d), d.ID))
 }
 
 func (t *Tx) DeleteDriver(ctx context.Context, id string) error {
@@ -211,6 +217,9 @@ func (t *Tx) DeleteVersion(ctx context.Context, id string) error {
 
 func (t *Tx) BlobReferenced(ctx context.Context, sha256 string) (bool, error) {
 	var n int
-	err := t.queryRow(ctx, `SELECT COUNT(*) FROM driver_versions WHERE package_sha256 = ? OR config_file_sha256 = ?`, sha256, sha256).Scan(&n)
+	err := t.queryRow(ctx, `SELECT
+		(SELECT COUNT(*) FROM driver_versions WHERE package_sha256 = ? OR config_file_sha256 = ?) +
+		(SELECT COUNT(*) FROM bindings WHERE config_file_sha256 = ?) +
+		(SELECT COUNT(*) FROM deployment_blobs WHERE sha256 = ?)`, sha256, sha256, sha256, sha256).Scan(&n)
 	return n > 0, t.mapErr(err)
 }

@@ -182,6 +182,13 @@ CREATE TABLE acquisitions (
 );
 CREATE INDEX acquisitions_by_driver ON acquisitions (driver_id);
 `,
+	// 3: driver search text folded to lower case by Go (SQL's LOWER knows
+	// only ASCII); API token expiry (console sessions expire).
+	`
+ALTER TABLE drivers ADD COLUMN search TEXT NOT NULL DEFAULT '';
+UPDATE drivers SET search = LOWER(name) || ' ' || LOWER(description);
+ALTER TABLE tokens ADD COLUMN expires_at BIGINT;
+`,
 }
 
 // SchemaVersion is the number of migrations this build knows.
