@@ -183,15 +183,7 @@ func (s *Service) uploadBlob(ctx context.Context, body io.Reader, field string, 
 
 // OpenPackage opens a version's package for download.
 func (s *Service) OpenPackage(ctx context.Context, driver, version string) (*driverhub.Download, error) {
-	p, err := authorize(ctx, driverhub.RoleViewer)
-	if err != nil {
-		return nil, err
-	}
-	var v *driverhub.DriverVersion
-	err = s.store.View(ctx, func(tx driverhub.Tx) error {
-		_, v, err = versionByName(ctx, tx, p, driver, version)
-		return err
-	})
+	v, err := s.GetVersion(ctx, driver, version)
 	if err != nil {
 		return nil, err
 	}
@@ -203,15 +195,7 @@ func (s *Service) OpenPackage(ctx context.Context, driver, version string) (*dri
 
 // OpenConfigFile opens a version's config file for download.
 func (s *Service) OpenConfigFile(ctx context.Context, driver, version string) (*driverhub.Download, error) {
-	p, err := authorize(ctx, driverhub.RoleViewer)
-	if err != nil {
-		return nil, err
-	}
-	var v *driverhub.DriverVersion
-	err = s.store.View(ctx, func(tx driverhub.Tx) error {
-		_, v, err = versionByName(ctx, tx, p, driver, version)
-		return err
-	})
+	v, err := s.GetVersion(ctx, driver, version)
 	if err != nil {
 		return nil, err
 	}
