@@ -64,6 +64,11 @@ func New(cfg Config) (*Agent, error) {
 	if err := cfg.Runtime.Check(); err != nil {
 		return nil, fmt.Errorf("runtime %s cannot run drivers here: %w", cfg.Runtime.Name(), err)
 	}
+	dir, err := filepath.Abs(cfg.Dir) // drivers get absolute paths, whatever their working directory
+	if err != nil {
+		return nil, err
+	}
+	cfg.Dir = dir
 	if cfg.HealthyAfter == 0 {
 		cfg.HealthyAfter = 5 * time.Second
 	}
