@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"unicode/utf8"
 )
@@ -151,17 +152,88 @@ func ParseJSONObject(field string, raw []byte, max int) (json.RawMessage, error)
 	if _, ok := v.(map[string]any); !ok {
 		return nil, Invalid(field, "must be a JSON object ({...})")
 	}
-	// The canonical form is what encoding/json writes: compact, with <, >
-	// and & escaped, so that a config read back and sent again measures the same.
-	var compact, buf bytes.Buffer
-	if err := json.Compact(&compact, text); err != nil {
+	// The size is that of the canonical form: compact, strings with the
+	// fewest escapes. How a client escaped "<" or "中" does not change it,
+	// and a config read back and sent again measures the same.
+	buf, err := canonicalJSON(text)
+	if err != nil {
 		return nil, Invalid(field, "malformed JSON: %s", DescribeJSONError(text, err))
 	}
-	json.HTMLEscape(&buf, compact.Bytes())
 	if buf.Len() > max {
 		return nil, Invalid(field, "must be at most %d bytes serialized, got %d", max, buf.Len())
 	}
 	return json.RawMessage(buf.Bytes()), nil
+}
+
+// canonicalJSON re-encodes valid JSON text compactly, keeping the order of
+// object keys and numbers as written, with strings escaped minimally.
+func canonicalJSON(text []byte) (*bytes.Buffer, error) {
+	dec := json.NewDecoder(bytes.NewReader(text))
+	dec.UseNumber()
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false)
+	// needComma[i] tells, per open container, whether a value came before;
+	// inObject[i] whether that container is an object (keys then values).
+	var needComma, inObject, expectValue []bool
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		depth := len(needComma)
+		isKey := depth > 0 && inObject[depth-1] && !expectValue[depth-1]
+		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
+			out.WriteByte(byte(d))
+			needComma, inObject, expectValue = needComma[:depth-1], inObject[:depth-1], expectValue[:depth-1]
+			if depth > 1 {
+				markValue(needComma, inObject, expectValue)
+			}
+			continue
+		}
+		if depth > 0 {
+			if isKey || !inObject[depth-1] {
+				if needComma[depth-1] {
+					out.WriteByte(',')
+				}
+			} else {
+				out.WriteByte(':')
+			}
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			out.WriteByte(byte(v))
+			needComma, inObject, expectValue = append(needComma, false), append(inObject, v == '{'), append(expectValue, false)
+			continue
+		case json.Number:
+			out.WriteString(v.String())
+		default:
+			if err := enc.Encode(v); err != nil {
+				return nil, err
+			}
+			out.Truncate(out.Len() - 1) // Encode's newline
+		}
+		if depth > 0 {
+			if isKey {
+				expectValue[depth-1] = true
+			} else {
+				markValue(needComma, inObject, expectValue)
+			}
+		}
+	}
+	return &out, nil
+}
+
+// markValue records that the innermost container received a whole value.
+func markValue(needComma, inObject, expectValue []bool) {
+	i := len(needComma) - 1
+	needComma[i] = true
+	if inObject[i] {
+		expectValue[i] = false
+	}
 }
 
 // DescribeJSONError says what a JSON parser found wrong and where:

@@ -98,8 +98,8 @@ var deviceFieldPattern = regexp.MustCompile(`^[A-Za-z0-9_.:@-]{1,64}$`)
 
 // ValidateDeviceField checks a device's product or name: 1–64 of letters, digits, _ - . : @.
 func ValidateDeviceField(field, s string) error {
-	if !deviceFieldPattern.MatchString(s) {
-		return Invalid(field, "must be 1-%d letters, digits, '_', '-', '.', ':' or '@'", MaxDeviceFieldLen)
+	if !deviceFieldPattern.MatchString(s) || s == "." || s == ".." { // URL paths cannot hold "." or ".." segments
+		return Invalid(field, "must be 1-%d letters, digits, '_', '-', '.', ':' or '@', and not . or ..", MaxDeviceFieldLen)
 	}
 	return nil
 }

@@ -95,7 +95,7 @@ func TestAPITokens(t *testing.T) {
 	s := apitest.New(t)
 	r := s.Must(t, http.StatusCreated, "POST", "/api/v1/tokens", s.AdminToken, map[string]any{"name": "ci", "role": "developer"})
 	created := object(t, r)
-	diff(t, "token answer keys", []string{"created_at", "id", "name", "role", "token"}, keys(created))
+	diff(t, "token answer keys", []string{"created_at", "expires_at", "id", "name", "role", "token"}, keys(created))
 	diff(t, "name and role", []any{"ci", "developer"}, []any{created["name"], created["role"]})
 	wantTimestamp(t, "created_at", created["created_at"])
 	id, _ := created["id"].(string)

@@ -126,15 +126,24 @@ func (s *Service) fetchManifest(ctx context.Context, instanceID, deploymentID st
 	return d.Manifest, err
 }
 
-// touchGateway records that the gateway synced, at most every few seconds.
+// touchGateway records that the gateway synced. Polls are frequent, so the
+// write happens at most every few seconds — often enough for "online",
+// which allows three poll periods. Only last_seen_at changes: a report
+// landing at the same moment keeps what it wrote.
 func (s *Service) touchGateway(ctx context.Context, i *driverhub.Instance) {
 	now := s.timestamp()
-	if i.Gateway.LastSeenAt != nil && now.Sub(*i.Gateway.LastSeenAt) < lastSeenWriteInterval {
+	if i.Gateway.LastSeenAt != nil && now.Sub(*i.Gateway.LastSeenAt) < min(lastSeenWriteInterval, s.poll) {
 		return
 	}
-	g := i.Gateway
-	g.LastSeenAt = &now
-	err := s.store.Update(ctx, func(tx driverhub.Tx) error { return tx.UpdateGateway(ctx, i.ID, g) })
+	err := s.store.Update(ctx, func(tx driverhub.Tx) error {
+		fresh, err := tx.InstanceByID(ctx, i.ID)
+		if err != nil {
+			return err
+		}
+		g := fresh.Gateway
+		g.LastSeenAt = &now
+		return tx.UpdateGateway(ctx, i.ID, g)
+	})
 	if err != nil {
 		s.log.Warn("record gateway sync", "instance", i.Name, "err", err)
 	}

@@ -62,7 +62,7 @@ func resourcesJSON(rs []driverhub.Resource) (string, error) {
 			}
 		}
 	}
-	b, err := json.Marshal(rs)
+	b, err := marshalJSON(rs)
 	return string(b), err
 }
 

@@ -130,7 +130,7 @@ func versionArgs(v *driverhub.DriverVersion) ([]any, error) {
 		pkgSize = sql.NullInt64{Int64: v.Package.Size, Valid: true}
 	}
 	if v.DriverConfig != nil {
-		b, err := json.Marshal(v.DriverConfig)
+		b, err := marshalJSON(v.DriverConfig)
 		if err != nil {
 			return nil, err
 		}
@@ -139,7 +139,7 @@ func versionArgs(v *driverhub.DriverVersion) ([]any, error) {
 			cfgFile = sql.NullString{String: v.DriverConfig.File.SHA256, Valid: true}
 		}
 	}
-	container, err := json.Marshal(v.Container)
+	container, err := marshalJSON(v.Container)
 	if err != nil {
 		return nil, err
 	}

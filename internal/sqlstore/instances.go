@@ -25,7 +25,7 @@ func optJSON(v any, present bool) (sql.NullString, error) {
 	if !present {
 		return sql.NullString{}, nil
 	}
-	b, err := json.Marshal(v)
+	b, err := marshalJSON(v)
 	if err != nil {
 		return sql.NullString{}, err
 	}
@@ -80,7 +80,7 @@ func gatewayArgs(g driverhub.Gateway) ([]any, error) {
 }
 
 func (t *Tx) CreateInstance(ctx context.Context, i *driverhub.Instance) error {
-	tags, err := json.Marshal(i.Tags)
+	tags, err := marshalJSON(i.Tags)
 	if err != nil {
 		return err
 	}
@@ -125,7 +125,7 @@ func (t *Tx) ListInstances(ctx context.Context, tenantID string, p driverhub.Pag
 }
 
 func (t *Tx) UpdateInstance(ctx context.Context, i *driverhub.Instance) error {
-	tags, err := json.Marshal(i.Tags)
+	tags, err := marshalJSON(i.Tags)
 	if err != nil {
 		return err
 	}

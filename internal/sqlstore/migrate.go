@@ -228,6 +228,9 @@ func (s *Store) Migrate(ctx context.Context) error {
 			if strings.TrimSpace(stmt) == "" {
 				continue
 			}
+			if s.dialect.RewriteDDL != nil {
+				stmt = s.dialect.RewriteDDL(stmt)
+			}
 			if _, err := tx.ExecContext(ctx, stmt); err != nil {
 				_ = tx.Rollback()
 				return fmt.Errorf("migrate %d: %w", v, err)

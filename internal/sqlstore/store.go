@@ -3,11 +3,14 @@
 package sqlstore
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"database/sql"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +29,22 @@ type Dialect struct {
 	// LockMigrations takes a lock held for the life of conn, so that
 	// replicas starting together apply migrations one at a time. Optional.
 	LockMigrations func(ctx context.Context, conn *sql.Conn) (unlock func(), err error)
+	// RewriteDDL rewrites each statement of a migration before it runs,
+	// for what the common subset cannot say: PostgreSQL gives every TEXT
+	// column the "C" collation there, so that text compares and sorts
+	// byte-wise as in SQLite. Optional.
+	RewriteDDL func(stmt string) string
+	// UpdateIsolation and ViewIsolation are the isolation levels of Update
+	// and View transactions; zero is the database's default. SQLite runs
+	// one writer at a time, so its transactions are serializable as they
+	// are; PostgreSQL asks for Serializable updates (a read-modify-write
+	// never loses a concurrent one, across replicas too) and Repeatable
+	// Read views (one snapshot for every query of a View).
+	UpdateIsolation, ViewIsolation sql.IsolationLevel
+	// IsRetryable reports an error after which an Update may succeed when
+	// run again from the start (a serialization failure or a deadlock).
+	// Update then rolls back and runs fn again, a few times. Optional.
+	IsRetryable func(error) bool
 }
 
 // Store is a driverhub.Store. Writes go through write, reads through read;
@@ -47,14 +66,35 @@ func New(ctx context.Context, write, read *sql.DB, d Dialect) (*Store, error) {
 	return s, nil
 }
 
-// Update runs fn in a read-write transaction.
+// updateAttempts bounds how often Update runs fn when the database asks
+// for a retry.
+const updateAttempts = 10
+
+// Update runs fn in a read-write transaction. When the dialect reports the
+// failure as retryable (a serialization failure), the transaction is
+// rolled back and fn runs again from the start, after a short randomized
+// pause; fn must therefore keep its effects inside tx.
 func (s *Store) Update(ctx context.Context, fn func(driverhub.Tx) error) error {
-	return s.run(ctx, s.write, nil, fn)
+	opts := &sql.TxOptions{Isolation: s.dialect.UpdateIsolation}
+	for attempt := 1; ; attempt++ {
+		err := s.run(ctx, s.write, opts, fn)
+		if err == nil || s.dialect.IsRetryable == nil || !s.dialect.IsRetryable(err) || attempt == updateAttempts {
+			return err
+		}
+		// 1-2 ms, doubling with each attempt.
+		pause := time.Duration(1<<min(attempt-1, 8)) * time.Millisecond
+		pause += rand.N(pause)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(pause):
+		}
+	}
 }
 
 // View runs fn in a read-only transaction.
 func (s *Store) View(ctx context.Context, fn func(driverhub.Tx) error) error {
-	return s.run(ctx, s.read, &sql.TxOptions{ReadOnly: s.dialect.Name != "sqlite"}, fn)
+	return s.run(ctx, s.read, &sql.TxOptions{Isolation: s.dialect.ViewIsolation, ReadOnly: s.dialect.Name != "sqlite"}, fn)
 }
 
 func (s *Store) run(ctx context.Context, db *sql.DB, opts *sql.TxOptions, fn func(driverhub.Tx) error) error {
@@ -239,4 +279,16 @@ func page[T any](ctx context.Context, t *Tx, p driverhub.Page, selectFrom, where
 		lastKey = key
 	}
 	return out, rows.Err()
+}
+
+// marshalJSON encodes v as stored: without encoding/json's HTML escaping
+// of <, > and &, so that configs keep the bytes (and byte counts) users sent.
+func marshalJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
