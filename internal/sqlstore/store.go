@@ -5,9 +5,9 @@ package sqlstore
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"database/sql"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
