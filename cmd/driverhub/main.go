@@ -13,6 +13,7 @@ import (
 
 	"github.com/driverhub/driverhub"
 	"github.com/driverhub/driverhub/internal/agentcmd"
+	"github.com/driverhub/driverhub/internal/cli"
 )
 
 func main() {
@@ -20,8 +21,7 @@ func main() {
 	err := newRootCommand().ExecuteContext(ctx)
 	stop()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "driverhub:", err)
-		os.Exit(1)
+		os.Exit(cli.ReportError(os.Stderr, err))
 	}
 }
 
@@ -32,7 +32,7 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServerCommand(), agentcmd.Command(), &cobra.Command{
+	root.AddCommand(newServerCommand(), newMigrateCommand(), agentcmd.Command(), &cobra.Command{
 		Use:   "version",
 		Short: "Print driverhub's version",
 		Args:  cobra.NoArgs,
@@ -40,6 +40,7 @@ func newRootCommand() *cobra.Command {
 			fmt.Fprintln(cmd.OutOrStdout(), driverhub.Version)
 		},
 	})
+	cli.Install(root)
 	return root
 }
 

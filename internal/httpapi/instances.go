@@ -116,8 +116,8 @@ func (s *Server) driverLogs(w http.ResponseWriter, r *http.Request) error {
 	tail := 0
 	if t := r.URL.Query().Get("tail"); t != "" {
 		n, err := strconv.Atoi(t)
-		if err != nil {
-			return driverhub.Invalid("tail", "must be a whole number from 1 to %d", driverhub.DriverLogRing)
+		if err != nil || n < 0 || n > driverhub.DriverLogRing {
+			return driverhub.Invalid("tail", "must be a whole number from 1 to %d (0 or absent: the last %d)", driverhub.DriverLogRing, driverhub.DefaultLogTail)
 		}
 		tail = n
 	}

@@ -30,6 +30,7 @@ func (s *Service) Bootstrap(ctx context.Context, password, token string) (*drive
 	}
 	var created bool
 	err = s.store.Update(ctx, func(tx driverhub.Tx) error {
+		created = false // the store may run fn again (a retried serialization failure)
 		n, err := tx.CountTenants(ctx)
 		if err != nil || n > 0 {
 			return err

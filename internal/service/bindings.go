@@ -259,7 +259,7 @@ func (s *Service) DriverLogs(ctx context.Context, instance, driver string, tail 
 		tail = driverhub.DefaultLogTail
 	}
 	if tail < 1 || tail > driverhub.DriverLogRing {
-		return nil, driverhub.Invalid("tail", "must be 1-%d", driverhub.DriverLogRing)
+		return nil, driverhub.Invalid("tail", "must be a whole number from 1 to %d (0 or absent: the last %d)", driverhub.DriverLogRing, driverhub.DefaultLogTail)
 	}
 	var lines []driverhub.LogLine
 	err = s.store.View(ctx, func(tx driverhub.Tx) error {

@@ -63,6 +63,7 @@ func (s *Service) CreateDeployment(ctx context.Context, instance, typ string) (*
 	if err != nil {
 		return nil, err
 	}
+	s.gateways.forget(instanceID)
 	if err := s.notifier.Notify(ctx, instanceID); err != nil {
 		// The gateway still finds the deployment at its next poll.
 		s.log.Warn("notify gateway", "instance", instance, "err", err)

@@ -22,14 +22,21 @@ func (s *Service) AuthenticateGateway(ctx context.Context, secret string) (*driv
 	if !strings.HasPrefix(secret, driverhub.GatewaySecretPrefix) {
 		return nil, unauth
 	}
+	hash := hashSecret(secret)
+	if i, ok := s.gateways.get(hash, time.Now()); ok {
+		return i, nil
+	}
 	var i *driverhub.Instance
 	err := s.store.View(ctx, func(tx driverhub.Tx) error {
 		var err error
-		i, err = tx.InstanceBySecretHash(ctx, hashSecret(secret))
+		i, err = tx.InstanceBySecretHash(ctx, hash)
 		return err
 	})
 	if errors.Is(err, driverhub.ErrNotFound) {
 		return nil, unauth
+	}
+	if err == nil {
+		s.gateways.put(hash, i, time.Now())
 	}
 	return i, err
 }
@@ -146,7 +153,9 @@ func (s *Service) touchGateway(ctx context.Context, i *driverhub.Instance) {
 	})
 	if err != nil {
 		s.log.Warn("record gateway sync", "instance", i.Name, "err", err)
+		return
 	}
+	s.gateways.seen(i.ID, now)
 }
 
 // OpenGatewayBlob opens a package or config file that one of the calling
@@ -189,6 +198,7 @@ func (s *Service) Report(ctx context.Context, r driverhub.GatewayReport) error {
 		return err
 	}
 	now := s.timestamp()
+	defer s.gateways.forget(i.ID)
 	return s.store.Update(ctx, func(tx driverhub.Tx) error {
 		fresh, err := tx.InstanceByID(ctx, i.ID)
 		if err != nil {
@@ -251,8 +261,7 @@ func (s *Service) applyDeploymentReport(ctx context.Context, tx driverhub.Tx, in
 	for _, rr := range r.Resources {
 		idx := slices.IndexFunc(d.Resources, func(x driverhub.Resource) bool { return x.Type == rr.Type && x.Name == rr.Name })
 		if idx < 0 {
-			d.Resources = append(d.Resources, driverhub.Resource{Type: rr.Type, Name: rr.Name, Log: []driverhub.LogEntry{}})
-			idx = len(d.Resources) - 1
+			continue // not a resource of this deployment: nothing to record
 		}
 		res := &d.Resources[idx]
 		res.Stage, res.Status = rr.Stage, rr.Status
@@ -288,6 +297,11 @@ func validateReport(r *driverhub.GatewayReport) error {
 			}
 			if !slices.Contains(driverhub.DeployStages, res.Stage) {
 				return driverhub.Invalid(fmt.Sprintf("deployment.resources[%d].stage", k), "must be one of %s", strings.Join(driverhub.DeployStages, ", "))
+			}
+			switch res.Status {
+			case driverhub.DeployPending, driverhub.DeployProcessing, driverhub.DeploySucceeded, driverhub.DeployFailed:
+			default:
+				return driverhub.Invalid(fmt.Sprintf("deployment.resources[%d].status", k), "must be pending, processing, succeeded or failed")
 			}
 		}
 	}

@@ -166,6 +166,7 @@ func (s *Service) DeleteInstance(ctx context.Context, name string) error {
 		if len(bindings) > 0 || devices > 0 {
 			return driverhub.Errorf(driverhub.EConflict, "instance %s still has %d bound drivers and %d devices: unbind them first", name, len(bindings), devices)
 		}
+		s.gateways.forget(i.ID)
 		return tx.DeleteInstance(ctx, i.ID)
 	})
 }
@@ -190,6 +191,7 @@ func (s *Service) RotateGatewaySecret(ctx context.Context, name string) (*driver
 	if err != nil {
 		return nil, err
 	}
+	s.gateways.forget(i.ID) // the old secret stops working at once
 	i.GatewaySecret = secret
 	return i, nil
 }

@@ -30,6 +30,9 @@ type Config struct {
 	BcryptCost int
 	// Notifier wakes long-polling gateways; nil makes an in-process one.
 	Notifier driverhub.Notifier
+	// GatewayCacheTTL bounds how long a gateway's identity and current
+	// deployment are remembered between polls (default 1 s; negative: never).
+	GatewayCacheTTL time.Duration
 	// PollPeriod is the gateways' long-poll period; a gateway is online
 	// when it synced within three of them. Default 30 s.
 	PollPeriod time.Duration
@@ -45,6 +48,7 @@ type Service struct {
 	cost     int
 	notifier driverhub.Notifier
 	poll     time.Duration
+	gateways *gatewayCache
 }
 
 // New returns a Service.
@@ -73,8 +77,11 @@ func New(c Config) (*Service, error) {
 	if c.PollPeriod == 0 {
 		c.PollPeriod = 30 * time.Second
 	}
+	if c.GatewayCacheTTL == 0 {
+		c.GatewayCacheTTL = time.Second
+	}
 	return &Service{store: c.Store, blobs: c.Blobs, spoolDir: c.SpoolDir, log: c.Logger, now: c.Now, cost: c.BcryptCost,
-		notifier: c.Notifier, poll: c.PollPeriod}, nil
+		notifier: c.Notifier, poll: c.PollPeriod, gateways: newGatewayCache(c.GatewayCacheTTL)}, nil
 }
 
 // timestamp is the current time as stored: UTC, microsecond precision.

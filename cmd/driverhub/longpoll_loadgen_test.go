@@ -1,0 +1,219 @@
+//go:build linux
+
+package main_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// The load generator of BenchmarkLongPoll10k runs in a separate process:
+// the benchmark re-executes this test binary with lpLoadgenEnv set, and
+// init runs the load generator and exits before TestMain builds anything.
+const (
+	lpLoadgenEnv        = "DRIVERHUB_LONGPOLL_LOADGEN" // "1" makes the binary a load generator
+	lpLoadgenURLEnv     = "DRIVERHUB_LONGPOLL_URL"     // the server's base URL
+	lpLoadgenSecretsEnv = "DRIVERHUB_LONGPOLL_SECRETS" // a file of "<instance name> <gateway secret>" lines
+	lpLoadgenMaxRunEnv  = "DRIVERHUB_LONGPOLL_MAXRUN"  // how long it may run at most (default 20m)
+)
+
+// lpLoadgenWait is the long-poll the gateways ask for.
+const lpLoadgenWait = 120 * time.Second
+
+func init() {
+	if os.Getenv(lpLoadgenEnv) != "1" {
+		return
+	}
+	os.Exit(lpRunLoadgen())
+}
+
+// lpRunLoadgen opens one long-poll per gateway of the secrets file, says
+// "ready <n>" on stdout once every gateway's long-poll has been sent, and
+// then prints "<instance name> <unix nanos received>" for every new
+// desired state (200) a gateway receives, and polls again. It stops when
+// its stdin is closed or after its maximum run time. Errors go to stderr.
+func lpRunLoadgen() int {
+	fail := func(format string, args ...any) int {
+		fmt.Fprintf(os.Stderr, "loadgen: "+format+"\n", args...)
+		return 2
+	}
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return fail("getrlimit: %v", err)
+	}
+	lim.Cur = lim.Max
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return fail("setrlimit: %v", err)
+	}
+	base := os.Getenv(lpLoadgenURLEnv)
+	data, err := os.ReadFile(os.Getenv(lpLoadgenSecretsEnv))
+	if err != nil {
+		return fail("%v", err)
+	}
+	type gw struct{ name, secret string }
+	var gws []gw
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		name, secret, ok := strings.Cut(line, " ")
+		if !ok {
+			return fail("bad secrets line %q", line)
+		}
+		gws = append(gws, gw{name, secret})
+	}
+	if uint64(len(gws))+64 > lim.Cur {
+		return fail("%d gateways need more than the %d file descriptors allowed", len(gws), lim.Cur)
+	}
+	maxRun := 20 * time.Minute
+	if v := os.Getenv(lpLoadgenMaxRunEnv); v != "" {
+		if maxRun, err = time.ParseDuration(v); err != nil {
+			return fail("%s: %v", lpLoadgenMaxRunEnv, err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), maxRun)
+	defer cancel()
+	go func() { // the parent closes stdin (or dies): stop
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		cancel()
+	}()
+
+	tr := &http.Transport{
+		DialContext:         (&net.Dialer{Timeout: 10 * time.Second}).DialContext,
+		MaxIdleConns:        len(gws) + 64,
+		MaxIdleConnsPerHost: len(gws) + 64,
+		IdleConnTimeout:     lpLoadgenWait + time.Minute,
+		DisableCompression:  true,
+	}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+
+	// One writer, so that lines never interleave.
+	lines := make(chan string, 1024)
+	wrote := make(chan struct{})
+	go func() {
+		defer close(wrote)
+		w := bufio.NewWriter(os.Stdout)
+		for l := range lines {
+			w.WriteString(l + "\n")
+			if len(lines) == 0 {
+				w.Flush()
+			}
+		}
+		w.Flush()
+	}()
+	var errCount atomic.Int64
+	logErr := func(format string, args ...any) {
+		if errCount.Add(1) <= 20 {
+			fmt.Fprintf(os.Stderr, "loadgen: "+format+"\n", args...)
+		}
+	}
+
+	// get sends one GET /api/v1/gateway/desired; sent, when not nil, is
+	// called once the request is written.
+	get := func(g gw, etag string, wait time.Duration, sent func()) (status int, newETag string, err error) {
+		rctx, rcancel := context.WithTimeout(ctx, wait+30*time.Second)
+		defer rcancel()
+		if sent != nil {
+			rctx = httptrace.WithClientTrace(rctx, &httptrace.ClientTrace{
+				WroteRequest: func(httptrace.WroteRequestInfo) { sent() }})
+		}
+		url := base + "/api/v1/gateway/desired"
+		if wait > 0 {
+			url += "?wait=" + wait.String()
+		}
+		req, err := http.NewRequestWithContext(rctx, "GET", url, nil)
+		if err != nil {
+			return 0, "", err
+		}
+		req.Header.Set("Authorization", "Bearer "+g.secret)
+		if etag != "" {
+			req.Header.Set("If-None-Match", etag)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, "", err
+		}
+		_, err = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("ETag"), err
+	}
+
+	// At most rampUp gateways are between their start and the sending of
+	// their long-poll, so that connections are opened in waves the
+	// server's listen backlog holds.
+	const rampUp = 256
+	sem := make(chan struct{}, rampUp)
+	var waiting atomic.Int64
+	var wg sync.WaitGroup
+	for _, g := range gws {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Go(func() {
+			var once sync.Once
+			sent := func() {
+				once.Do(func() {
+					<-sem
+					if waiting.Add(1) == int64(len(gws)) {
+						lines <- fmt.Sprintf("ready %d", len(gws))
+					}
+				})
+			}
+			defer once.Do(func() { <-sem }) // gave up before waiting
+			var etag string
+			for attempt := 0; ; attempt++ {
+				status, tag, err := get(g, "", 0, nil)
+				if err == nil && status == http.StatusOK {
+					etag = tag
+					break
+				}
+				if ctx.Err() != nil {
+					return
+				}
+				logErr("%s: first fetch: status %d, %v", g.name, status, err)
+				if attempt == 4 {
+					return
+				}
+				time.Sleep(time.Second)
+			}
+			for ctx.Err() == nil {
+				status, tag, err := get(g, etag, lpLoadgenWait, sent)
+				now := time.Now().UnixNano()
+				switch {
+				case ctx.Err() != nil:
+					return
+				case err != nil:
+					logErr("%s: long-poll: %v", g.name, err)
+					time.Sleep(time.Second)
+				case status == http.StatusOK:
+					etag = tag
+					lines <- fmt.Sprintf("%s %d", g.name, now)
+				case status == http.StatusNotModified:
+				default:
+					logErr("%s: long-poll: status %d", g.name, status)
+					time.Sleep(time.Second)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(lines)
+	<-wrote
+	if n := errCount.Load(); n > 0 {
+		fmt.Fprintf(os.Stderr, "loadgen: %d errors in all\n", n)
+	}
+	return 0
+}
