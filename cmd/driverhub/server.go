@@ -15,10 +15,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/driverhub/driverhub"
-	"github.com/driverhub/driverhub/internal/fsblob"
+	"github.com/driverhub/driverhub/internal/console"
 	"github.com/driverhub/driverhub/internal/httpapi"
 	"github.com/driverhub/driverhub/internal/service"
-	"github.com/driverhub/driverhub/internal/sqlite"
 )
 
 // ServerConfig is everything `driverhub server` needs.
@@ -31,6 +30,13 @@ type ServerConfig struct {
 	AdminToken    string // DRIVERHUB_ADMIN_TOKEN, for the first start only
 	DeployTimeout time.Duration
 	PollPeriod    time.Duration
+	// Database is a postgres:// URL; empty is the SQLite file in DataDir.
+	Database string
+	// Blobs is an s3:// URL; empty is the filesystem store in DataDir.
+	Blobs string
+	// BlobsPresign, when positive, makes downloads redirect to presigned
+	// object store URLs valid this long.
+	BlobsPresign time.Duration
 }
 
 func newServerCommand() *cobra.Command {
@@ -52,6 +58,13 @@ func newServerCommand() *cobra.Command {
 	f.DurationVar(&c.PollPeriod, "poll-period", 30*time.Second, "the gateways' long-poll period; a gateway is online when it synced within three")
 	f.StringVar(&c.LogLevel, "log-level", envOr("DRIVERHUB_LOG_LEVEL", "info"), "debug, info, warn or error")
 	f.StringVar(&c.LogFormat, "log-format", envOr("DRIVERHUB_LOG_FORMAT", "text"), "text or json")
+	f.StringVar(&c.Database, "database", envOr("DRIVERHUB_DATABASE", ""),
+		"postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=… for PostgreSQL (several replicas); empty for the SQLite file in --data (env DRIVERHUB_DATABASE)")
+	f.StringVar(&c.Blobs, "blobs", envOr("DRIVERHUB_BLOBS", ""),
+		"s3://BUCKET[/PREFIX]?endpoint=http://HOST:PORT&region=R&path_style=true for an S3-compatible store, credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY; empty for the filesystem store in --data (env DRIVERHUB_BLOBS)")
+	f.DurationVar(&c.BlobsPresign, "blobs-presign", 0,
+		"downloads answer 307 to a presigned object store URL valid this long (--blobs-presign alone: 5m); needs an s3:// --blobs")
+	f.Lookup("blobs-presign").NoOptDefVal = "5m"
 	return cmd
 }
 
@@ -75,22 +88,21 @@ func runServer(ctx context.Context, c ServerConfig, out interface{ Write([]byte)
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
-		return fmt.Errorf("data directory: %w", err)
-	}
-	store, err := sqlite.Open(ctx, filepath.Join(c.DataDir, "driverhub.db"))
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	blobs, err := fsblob.Open(filepath.Join(c.DataDir, "blobs"))
-	if err != nil {
-		return err
-	}
 	if c.DeployTimeout <= 0 {
 		return fmt.Errorf("--deploy-timeout must be positive")
 	}
-	svc, err := service.New(service.Config{Store: store, Blobs: blobs, SpoolDir: blobs.TempDir(), Logger: log, PollPeriod: c.PollPeriod})
+	b, err := openBackends(ctx, c, log)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	store, blobs := b.store, b.blobs
+	var notifier driverhub.Notifier // nil: in-process, for the single SQLite server
+	if b.notifier != nil {
+		notifier = b.notifier
+	}
+	svc, err := service.New(service.Config{Store: store, Blobs: blobs, SpoolDir: b.spoolDir, Logger: log, PollPeriod: c.PollPeriod,
+		Notifier: notifier})
 	if err != nil {
 		return err
 	}
@@ -98,7 +110,10 @@ func runServer(ctx context.Context, c ServerConfig, out interface{ Write([]byte)
 		return err
 	}
 	api := httpapi.New(httpapi.Config{Accounts: svc, Drivers: svc, Instances: svc, Deployments: svc, Gateway: svc, Market: svc, Logger: log,
-		Ready: func(ctx context.Context) error { return errors.Join(store.Ping(ctx), blobs.Ping(ctx)) }})
+		Ready:    func(ctx context.Context) error { return errors.Join(store.Ping(ctx), blobs.Ping(ctx)) },
+		Registry: b.registry, Presigner: b.presigner, PresignTTL: c.BlobsPresign})
+	// The web console at /, over the same services; the API's routes are more specific and win.
+	api.Mux().Handle("/", console.Must(console.Config{Accounts: svc, Drivers: svc, Instances: svc, Deployments: svc, Market: svc, Logger: log}))
 
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
@@ -124,6 +139,11 @@ func runServer(ctx context.Context, c ServerConfig, out interface{ Write([]byte)
 // database, prints them once and keeps them in <data>/initial-admin.json.
 func bootstrap(ctx context.Context, svc *service.Service, c ServerConfig, out interface{ Write([]byte) (int, error) }) error {
 	admin, err := svc.Bootstrap(ctx, c.AdminPassword, c.AdminToken)
+	if e, ok := driverhub.AsError(err); ok && e.Code == driverhub.EConflict {
+		// Another replica bootstrapped the same empty database at the same
+		// time and won: there is nothing left to create.
+		admin, err = svc.Bootstrap(ctx, c.AdminPassword, c.AdminToken)
+	}
 	if err != nil || admin == nil {
 		return err
 	}

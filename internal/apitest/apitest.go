@@ -1,6 +1,7 @@
 // Package apitest runs a real driverhub API server on 127.0.0.1:0 for
 // tests: the same wiring as `driverhub server`, on a temporary SQLite
-// database and filesystem blob store.
+// database and filesystem blob store, or on PostgreSQL and an S3 store
+// when DRIVERHUB_TEST_DATABASE and DRIVERHUB_TEST_BLOBS name them.
 package apitest
 
 import (
@@ -11,16 +12,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/driverhub/driverhub"
-	"github.com/driverhub/driverhub/internal/fsblob"
+	"github.com/driverhub/driverhub/internal/console"
 	"github.com/driverhub/driverhub/internal/httpapi"
 	"github.com/driverhub/driverhub/internal/service"
-	"github.com/driverhub/driverhub/internal/sqlite"
 )
 
 // Server is a running API server and the admin token of its default tenant.
@@ -40,6 +39,8 @@ type Options struct {
 	Now func() time.Time
 	// PollPeriod is the gateways' long-poll period (default 30 s).
 	PollPeriod time.Duration
+	// Presigner, when set, makes downloads redirect (--blobs-presign).
+	Presigner httpapi.Presigner
 }
 
 // New starts a server that stops when the test ends.
@@ -47,22 +48,15 @@ func New(t testing.TB, opts ...Options) *Server {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	store, err := sqlite.Open(ctx, filepath.Join(dir, "driverhub.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	blobs, err := fsblob.Open(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := openBackends(t, dir)
+	store, blobs := b.store, b.blobs
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	var o Options
 	if len(opts) > 0 {
 		o = opts[0]
 	}
-	svc, err := service.New(service.Config{Store: store, Blobs: blobs, SpoolDir: blobs.TempDir(), Logger: log, BcryptCost: 4,
-		Now: o.Now, PollPeriod: o.PollPeriod})
+	svc, err := service.New(service.Config{Store: store, Blobs: blobs, SpoolDir: b.spoolDir, Logger: log, BcryptCost: 4,
+		Now: o.Now, PollPeriod: o.PollPeriod, Notifier: b.notifier})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +65,11 @@ func New(t testing.TB, opts ...Options) *Server {
 		t.Fatal(err)
 	}
 	api := httpapi.New(httpapi.Config{Accounts: svc, Drivers: svc, Instances: svc, Deployments: svc, Gateway: svc, Market: svc, Logger: log,
-		Ready: func(ctx context.Context) error { return store.Ping(ctx) }})
+		Ready: func(ctx context.Context) error { return store.Ping(ctx) }, Presigner: o.Presigner})
+	// The web console on the same mux, as `driverhub server` mounts it; a
+	// missing translation fails its page in tests.
+	api.Mux().Handle("/", console.Must(console.Config{Accounts: svc, Drivers: svc, Instances: svc, Deployments: svc, Market: svc,
+		Logger: log, StrictI18n: true}))
 	hs := httptest.NewServer(api)
 	t.Cleanup(hs.Close)
 	return &Server{URL: hs.URL, AdminToken: admin.Token, Service: svc, Store: store, Blobs: blobs, API: api, Client: hs.Client()}
