@@ -72,6 +72,7 @@ type InstanceService interface {
 	SetBindingConfig(ctx context.Context, instance, driver string, cfg DriverConfig) (*Binding, error)
 	DeleteBindingConfig(ctx context.Context, instance, driver string) error
 	PutBindingConfigFile(ctx context.Context, instance, driver, name string, body io.Reader) (*Binding, error)
+	OpenBindingConfigFile(ctx context.Context, instance, driver string) (*Download, error)
 	DriverLogs(ctx context.Context, instance, driver string, tail int) ([]LogLine, error)
 }
 

@@ -49,8 +49,9 @@ type AccountTx interface {
 	CreateToken(ctx context.Context, t *Token) error
 	TokenByHash(ctx context.Context, hash string) (*Token, error)
 	TokenByID(ctx context.Context, tenantID, id string) (*Token, error)
-	// ListTokens lists a tenant's tokens, newest first.
-	ListTokens(ctx context.Context, tenantID string, p Page) (List[*Token], error)
+	// ListTokens lists a tenant's tokens, newest first: all of them, or
+	// those of one user when userID is not "".
+	ListTokens(ctx context.Context, tenantID, userID string, p Page) (List[*Token], error)
 	DeleteToken(ctx context.Context, id string) error
 	DeleteTokensOfUser(ctx context.Context, userID string) error
 }

@@ -112,6 +112,15 @@ func (s *Server) putBindingConfigFile(w http.ResponseWriter, r *http.Request) er
 	return nil
 }
 
+func (s *Server) getBindingConfigFile(w http.ResponseWriter, r *http.Request) error {
+	d, err := s.instances.OpenBindingConfigFile(r.Context(), r.PathValue("instance"), r.PathValue("driver"))
+	if err != nil {
+		return err
+	}
+	s.serveDownload(w, r, d)
+	return nil
+}
+
 func (s *Server) driverLogs(w http.ResponseWriter, r *http.Request) error {
 	tail := 0
 	if t := r.URL.Query().Get("tail"); t != "" {

@@ -66,6 +66,7 @@ func (s *Server) routesV1() {
 	s.handle("PUT /api/v1/instances/{instance}/drivers/{driver}/config", user, s.putBindingConfig)
 	s.handle("DELETE /api/v1/instances/{instance}/drivers/{driver}/config", user, s.deleteBindingConfig)
 	s.handle("PUT /api/v1/instances/{instance}/drivers/{driver}/config-file", user, s.putBindingConfigFile)
+	s.handle("GET /api/v1/instances/{instance}/drivers/{driver}/config-file", user, s.getBindingConfigFile)
 	s.handle("GET /api/v1/instances/{instance}/drivers/{driver}/logs", user, s.driverLogs)
 
 	s.handle("GET /api/v1/devices", user, s.listDevices)
@@ -142,9 +143,20 @@ func upload(r *http.Request, max int64, field string) (io.Reader, error) {
 }
 
 // serveDownload sends a blob with its ETag (the SHA-256), Range support and
-// an attachment file name.
-func serveDownload(w http.ResponseWriter, r *http.Request, d *driverhub.Download) {
+// an attachment file name; with a Presigner, it redirects (307) to a
+// short-lived URL of the blob in the object store instead.
+func (s *Server) serveDownload(w http.ResponseWriter, r *http.Request, d *driverhub.Download) {
 	defer d.Body.Close()
+	if s.presigner != nil {
+		u, err := s.presigner.PresignGet(r.Context(), d.SHA256, d.Filename, s.presignTTL)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, u, http.StatusTemporaryRedirect)
+		return
+	}
 	w.Header().Set("ETag", `"`+d.SHA256+`"`)
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Disposition", attachment(d.Filename))

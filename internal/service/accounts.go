@@ -361,19 +361,14 @@ func (s *Service) ListTokens(ctx context.Context, page driverhub.Page) (driverhu
 	if err != nil {
 		return out, err
 	}
+	user := p.UserID // others' tokens are not visible to non-admins
+	if p.Role.AtLeast(driverhub.RoleAdmin) {
+		user = ""
+	}
 	err = s.store.View(ctx, func(tx driverhub.Tx) error {
-		out, err = tx.ListTokens(ctx, p.TenantID, page)
+		out, err = tx.ListTokens(ctx, p.TenantID, user, page)
 		return err
 	})
-	if err == nil && !p.Role.AtLeast(driverhub.RoleAdmin) {
-		mine := out.Items[:0]
-		for _, k := range out.Items {
-			if k.UserID == p.UserID {
-				mine = append(mine, k)
-			}
-		}
-		out.Items = mine
-	}
 	return out, err
 }
 

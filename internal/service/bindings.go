@@ -249,6 +249,18 @@ func (s *Service) PutBindingConfigFile(ctx context.Context, instance, driver, na
 	})
 }
 
+// OpenBindingConfigFile opens the instance driver config file of a binding.
+func (s *Service) OpenBindingConfigFile(ctx context.Context, instance, driver string) (*driverhub.Download, error) {
+	b, err := s.GetBinding(ctx, instance, driver)
+	if err != nil {
+		return nil, err
+	}
+	if b.Config == nil || b.Config.File == nil {
+		return nil, driverhub.Errorf(driverhub.ENotFound, "driver %s on instance %s has no instance config file", driver, instance)
+	}
+	return s.openBlob(ctx, b.Config.File.SHA256, b.Config.File.Name, b.UpdatedAt)
+}
+
 // DriverLogs returns the newest tail lines a gateway shipped for a bound driver.
 func (s *Service) DriverLogs(ctx context.Context, instance, driver string, tail int) ([]driverhub.LogLine, error) {
 	p, err := authorize(ctx, driverhub.RoleViewer)

@@ -69,6 +69,15 @@ func (s *Service) Desired(ctx context.Context, ifNoneMatch string, wait time.Dur
 	}
 	s.touchGateway(ctx, i)
 	current := i.CurrentDeploymentID
+	if etagOf(current) != ifNoneMatch {
+		// i may come from the gateway cache, which a deployment made on
+		// another replica leaves stale for up to its TTL: a change is
+		// answered from the database only, so that a gateway moving
+		// between replicas never gets an older deployment back.
+		if current, err = s.currentDeployment(ctx, i.ID); err != nil {
+			return nil, "", err
+		}
+	}
 	if etag := etagOf(current); etag != ifNoneMatch {
 		m, err := s.fetchManifest(ctx, i.ID, current)
 		return m, etag, err
@@ -104,6 +113,19 @@ func (s *Service) Desired(ctx context.Context, ifNoneMatch string, wait time.Dur
 			return nil, etag, nil
 		}
 	}
+}
+
+// currentDeployment reads the instance's current deployment id.
+func (s *Service) currentDeployment(ctx context.Context, instanceID string) (string, error) {
+	var current string
+	err := s.store.View(ctx, func(tx driverhub.Tx) error {
+		fresh, err := tx.InstanceByID(ctx, instanceID)
+		if err == nil {
+			current = fresh.CurrentDeploymentID
+		}
+		return err
+	})
+	return current, err
 }
 
 func (s *Service) fetchManifest(ctx context.Context, instanceID, deploymentID string) (*driverhub.Manifest, error) {
@@ -268,6 +290,16 @@ func (s *Service) applyDeploymentReport(ctx context.Context, tx driverhub.Tx, in
 		res.Log = append(res.Log, rr.Log...)
 		if len(res.Log) > maxResourceLog {
 			res.Log = res.Log[len(res.Log)-maxResourceLog:]
+		}
+	}
+	if r.Status == driverhub.DeploySucceeded {
+		// A gateway that says the whole deployment succeeded vouches for
+		// every resource, reported one by one or not.
+		for i := range d.Resources {
+			res := &d.Resources[i]
+			if res.Status == driverhub.DeployPending || res.Status == driverhub.DeployProcessing {
+				res.Stage, res.Status = "finish", driverhub.DeploySucceeded
+			}
 		}
 	}
 	return tx.UpdateDeployment(ctx, d)

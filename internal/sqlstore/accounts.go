@@ -123,8 +123,12 @@ func (t *Tx) TokenByID(ctx context.Context, tenantID, id string) (*driverhub.Tok
 	return k, t.mapErr(err)
 }
 
-func (t *Tx) ListTokens(ctx context.Context, tenantID string, p driverhub.Page) (driverhub.List[*driverhub.Token], error) {
-	return page(ctx, t, p, `SELECT `+tokenColumns+` FROM tokens`, `tenant_id = ?`, []any{tenantID}, "id", true,
+func (t *Tx) ListTokens(ctx context.Context, tenantID, userID string, p driverhub.Page) (driverhub.List[*driverhub.Token], error) {
+	where, args := `tenant_id = ?`, []any{tenantID}
+	if userID != "" {
+		where, args = where+` AND user_id = ?`, append(args, userID)
+	}
+	return page(ctx, t, p, `SELECT `+tokenColumns+` FROM tokens`, where, args, "id", true,
 		func(r *sql.Rows) (*driverhub.Token, string, error) {
 			k, err := scanToken(r)
 			if err != nil {

@@ -266,11 +266,25 @@ func testDeleteTokensOfUser(t *testing.T, s driverhub.Store) {
 
 	t.Run("ListTokens", func(t *testing.T) {
 		got := fetch(t, s, func(ctx context.Context, tx driverhub.Tx) (driverhub.List[*driverhub.Token], error) {
-			return tx.ListTokens(ctx, tn.ID, driverhub.Page{})
+			return tx.ListTokens(ctx, tn.ID, "", driverhub.Page{})
 		})
 		want := driverhub.List[*driverhub.Token]{Items: []*driverhub.Token{b1}}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("ListTokens (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("ListTokens of one user", func(t *testing.T) {
+		for _, tc := range []struct {
+			name string
+			user string
+			want []*driverhub.Token
+		}{{"bob", bob.ID, []*driverhub.Token{b1}}, {"alice", alice.ID, []*driverhub.Token{}}, {"carol of another tenant", carol.ID, []*driverhub.Token{}}} {
+			got := fetch(t, s, func(ctx context.Context, tx driverhub.Tx) (driverhub.List[*driverhub.Token], error) {
+				return tx.ListTokens(ctx, tn.ID, tc.user, driverhub.Page{})
+			})
+			if diff := cmp.Diff(driverhub.List[*driverhub.Token]{Items: tc.want}, got); diff != "" {
+				t.Errorf("ListTokens of %s (-want +got):\n%s", tc.name, diff)
+			}
 		}
 	})
 	t.Run("no tokens left", func(t *testing.T) {

@@ -119,7 +119,7 @@ var listers = []lister{
 		create(t, s, items...)
 		slices.Reverse(tokens)
 		return toAny(tokens), func(ctx context.Context, tx driverhub.Tx, p driverhub.Page) (driverhub.List[any], error) {
-			return anyList(tx.ListTokens(ctx, tn.ID, p))
+			return anyList(tx.ListTokens(ctx, tn.ID, "", p))
 		}
 	}},
 	{"ListDrivers by name", func(t testing.TB, s driverhub.Store, n int) ([]any, listFunc) {

@@ -236,7 +236,7 @@ func testTenantScope(t *testing.T, s driverhub.Store) {
 			return anyList(tx.ListUsers(ctx, tenantID, driverhub.Page{}))
 		}, []any{bob}},
 		{"ListTokens", func(ctx context.Context, tx driverhub.Tx, tenantID string) (driverhub.List[any], error) {
-			return anyList(tx.ListTokens(ctx, tenantID, driverhub.Page{}))
+			return anyList(tx.ListTokens(ctx, tenantID, "", driverhub.Page{}))
 		}, []any{}},
 		{"ListDrivers", func(ctx context.Context, tx driverhub.Tx, tenantID string) (driverhub.List[any], error) {
 			return anyList(tx.ListDrivers(ctx, tenantID, driverhub.DriverFilter{}, driverhub.Page{}))

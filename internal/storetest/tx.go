@@ -45,7 +45,7 @@ func takeSnapshot(t testing.TB, s driverhub.Store, tn *driverhub.Tenant) snapsho
 		if err != nil {
 			return err
 		}
-		tokens, err := tx.ListTokens(ctx, tn.ID, all)
+		tokens, err := tx.ListTokens(ctx, tn.ID, "", all)
 		if err != nil {
 			return err
 		}
