@@ -98,7 +98,7 @@ func (s *Server) getPackage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	serveDownload(w, r, d)
+	s.serveDownload(w, r, d)
 	return nil
 }
 
@@ -116,7 +116,7 @@ func (s *Server) getConfigFile(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	serveDownload(w, r, d)
+	s.serveDownload(w, r, d)
 	return nil
 }
 

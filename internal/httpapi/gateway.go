@@ -38,7 +38,7 @@ func (s *Server) gatewayBlob(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	serveDownload(w, r, d)
+	s.serveDownload(w, r, d)
 	return nil
 }
 

@@ -40,7 +40,7 @@ func (s *Server) getMarketPackage(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	serveDownload(w, r, d)
+	s.serveDownload(w, r, d)
 	return nil
 }
 

@@ -31,6 +31,17 @@ type Config struct {
 	Logger *slog.Logger
 	// Registry receives the API's metrics; nil makes a private one.
 	Registry *prometheus.Registry
+	// Presigner, when set, makes downloads (packages, config files and
+	// gateway blobs) answer 307 to a URL of the object store valid for
+	// PresignTTL (default 5 minutes), after the usual checks.
+	Presigner  Presigner
+	PresignTTL time.Duration
+}
+
+// Presigner makes short-lived URLs from which a client fetches a blob
+// straight from the object store (s3blob.Store is one).
+type Presigner interface {
+	PresignGet(ctx context.Context, key, filename string, ttl time.Duration) (string, error)
 }
 
 // Server is the HTTP API.
@@ -48,6 +59,8 @@ type Server struct {
 	requests    *prometheus.CounterVec
 	latency     *prometheus.HistogramVec
 	routes      []Route
+	presigner   Presigner
+	presignTTL  time.Duration
 }
 
 // Route is one registered method and path pattern.
@@ -72,8 +85,12 @@ func New(c Config) *Server {
 	if c.Registry == nil {
 		c.Registry = prometheus.NewRegistry()
 	}
+	if c.PresignTTL <= 0 {
+		c.PresignTTL = 5 * time.Minute
+	}
 	s := &Server{accounts: c.Accounts, drivers: c.Drivers, instances: c.Instances, deployments: c.Deployments,
-		gateway: c.Gateway, market: c.Market, ready: c.Ready, log: c.Logger, mux: http.NewServeMux(), registry: c.Registry}
+		gateway: c.Gateway, market: c.Market, ready: c.Ready, log: c.Logger, mux: http.NewServeMux(), registry: c.Registry,
+		presigner: c.Presigner, presignTTL: c.PresignTTL}
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "driverhub_http_requests_total", Help: "HTTP requests by method, route and status code."},
 		[]string{"method", "route", "code"})
