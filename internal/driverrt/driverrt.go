@@ -4,6 +4,8 @@
 package driverrt
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"time"
@@ -78,4 +80,13 @@ func (e Exit) String() string {
 		return "killed by " + e.Signal
 	}
 	return fmt.Sprintf("exit status %d", e.Code)
+}
+
+// UnitName names what a runtime creates on the host for a driver
+// (a container, a cgroup): the driver's name and a short digest of its
+// state directory, so that two agents on one host, or two test runs, never
+// share one.
+func UnitName(name, stateDir string) string {
+	sum := sha256.Sum256([]byte(stateDir))
+	return name + "-" + hex.EncodeToString(sum[:4])
 }

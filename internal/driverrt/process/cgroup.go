@@ -288,6 +288,9 @@ func (g *cgroup) setLimit(limit int64) error {
 	if err := writeFile(g.file("memory.limit_in_bytes"), v); err != nil {
 		return err
 	}
+	// The driver joins right after it starts: charge what it touched
+	// before joining to this cgroup, not to the agent's.
+	_ = writeFile(g.file("memory.move_charge_at_immigrate"), "3")
 	// memsw exists only with swap accounting; it must be >= the limit.
 	if _, err := os.Stat(g.file("memory.memsw.limit_in_bytes")); err == nil {
 		_ = writeFile(g.file("memory.memsw.limit_in_bytes"), v)

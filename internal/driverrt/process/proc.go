@@ -93,22 +93,25 @@ func (p *process) Stop(grace time.Duration) error {
 	}
 }
 
-// MemoryBytes is the cgroup's memory use, or the summed RSS of the group.
+// MemoryBytes is the larger of the cgroup's memory use and the summed RSS
+// of the group: a cgroup does not count what a driver touched before it
+// joined (cgroup v1 charges pages where they were first touched).
 func (p *process) MemoryBytes() int64 {
 	select {
 	case <-p.done:
 		return 0
 	default:
 	}
+	var cg int64
 	if p.cg != nil {
-		return p.cg.usage()
+		cg = p.cg.usage()
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.reaped {
 		return 0
 	}
-	return groupRSS(p.pgid)
+	return max(cg, groupRSS(p.pgid))
 }
 
 // signal sends sig to the process group and its leader, and with SIGKILL

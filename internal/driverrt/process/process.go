@@ -140,7 +140,7 @@ func (r *Runtime) Start(spec driverrt.Spec, stdout, stderr io.Writer) (driverrt.
 
 	var cg *cgroup
 	if root := r.cgroups(); root != nil {
-		cg, err = root.create(spec.Name, limit)
+		cg, err = root.create(driverrt.UnitName(spec.Name, spec.StateDir), limit)
 		if errors.Is(err, errCgroupBusy) {
 			return nil, fmt.Errorf("process: %s: %w", spec.Name, err)
 		}
@@ -284,10 +284,10 @@ func (r *Runtime) Cleanup(name, stateDir string) error {
 	// The driver's cgroup holds only its processes, whatever their group.
 	cgDir := ""
 	if rec.Cgroup != "" && filepath.Base(filepath.Dir(rec.Cgroup)) == cgroupParent &&
-		filepath.Base(rec.Cgroup) == cgroupName(name) {
+		filepath.Base(rec.Cgroup) == cgroupName(driverrt.UnitName(name, stateDir)) {
 		cgDir = rec.Cgroup
 	} else if root := r.cgroups(); root != nil {
-		cgDir = root.driverDir(name)
+		cgDir = root.driverDir(driverrt.UnitName(name, stateDir))
 	}
 	if cgDir != "" {
 		if v := cgroupVersionOf(cgDir); v != 0 {

@@ -97,7 +97,7 @@ func (e *env) spec(name string, files map[string]string, cmd ...string) driverrt
 		}
 	}
 	state := e.t.TempDir()
-	e.t.Cleanup(func() { e.runc("delete", "--force", "dh-"+name) })
+	e.t.Cleanup(func() { e.runc("delete", "--force", "dh-"+driverrt.UnitName(name, state)) })
 	return driverrt.Spec{Name: name, Dir: dir, StateDir: state, Command: cmd,
 		Env: []string{"FUNCTION_NAME=" + name}, Container: driverhub.DefaultContainer()}
 }

@@ -130,7 +130,7 @@ func (r *Runtime) Cleanup(name, stateDir string) error {
 	if !validName(name) {
 		return fmt.Errorf("runc: invalid driver name %q", name)
 	}
-	if err := r.delete(containerID(name)); err != nil {
+	if err := r.delete(containerID(name, stateDir)); err != nil {
 		return err
 	}
 	if stateDir != "" {
@@ -152,7 +152,7 @@ func (r *Runtime) Start(s driverrt.Spec, stdout, stderr io.Writer) (driverrt.Pro
 	if err != nil {
 		return nil, err
 	}
-	id := containerID(s.Name)
+	id := containerID(s.Name, s.StateDir)
 	if _, err := os.Stat(filepath.Join(r.root, id)); err == nil {
 		return nil, fmt.Errorf("runc: container %s already exists (left by an earlier run; clean it up first)", id)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/driverhub/driverhub"
+	"github.com/driverhub/driverhub/internal/driverrt"
 	"github.com/driverhub/driverhub/internal/driverrt/runc"
 )
 
@@ -110,7 +111,7 @@ func TestEnvFilesystemVolumes(t *testing.T) {
 			t.Errorf("rootfs/bin -> %q (%v), want a symlink to %q", got, err, want)
 		}
 	}
-	if o, err := e.runc("state", "dh-rctEnv"); err == nil {
+	if o, err := e.runc("state", "dh-"+driverrt.UnitName(s.Name, s.StateDir)); err == nil {
 		t.Errorf("container not deleted after exit: %s", o)
 	}
 }
@@ -402,7 +403,7 @@ func TestCleanupRemovesLeftoverContainer(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if o, err := e.runc("state", "dh-rctLeft"); err == nil {
+	if o, err := e.runc("state", "dh-"+driverrt.UnitName(s.Name, s.StateDir)); err == nil {
 		t.Errorf("container still known to runc: %s", o)
 	}
 	if _, err := os.Stat(filepath.Join(s.StateDir, "bundle")); !os.IsNotExist(err) {

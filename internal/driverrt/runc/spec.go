@@ -98,9 +98,9 @@ type bundle struct {
 
 func bundleDir(stateDir string) string { return filepath.Join(stateDir, "bundle") }
 
-func containerID(name string) string { return "dh-" + name }
+func containerID(name, stateDir string) string { return "dh-" + driverrt.UnitName(name, stateDir) }
 
-func cgroupsPath(name string) string { return "/driverhub/" + name }
+func cgroupsPath(name, stateDir string) string { return "/driverhub/" + driverrt.UnitName(name, stateDir) }
 
 // makeBundle checks the spec against the host and builds the OCI config.
 func makeBundle(s driverrt.Spec) (*bundle, error) {
@@ -128,7 +128,7 @@ func makeBundle(s driverrt.Spec) (*bundle, error) {
 		return nil, err
 	}
 	c := s.Container
-	b := &bundle{dir: bundleDir(s.StateDir), cgroup: cgroupsPath(s.Name)}
+	b := &bundle{dir: bundleDir(s.StateDir), cgroup: cgroupsPath(s.Name, s.StateDir)}
 	args := append([]string{"/bin/sh", "-c", initScript, "driverhub-init", argv0}, s.Command[1:]...)
 	caps := defaultCaps
 	if c.Privileged {
