@@ -100,7 +100,9 @@ func bundleDir(stateDir string) string { return filepath.Join(stateDir, "bundle"
 
 func containerID(name, stateDir string) string { return "dh-" + driverrt.UnitName(name, stateDir) }
 
-func cgroupsPath(name, stateDir string) string { return "/driverhub/" + driverrt.UnitName(name, stateDir) }
+func cgroupsPath(name, stateDir string) string {
+	return "/driverhub/" + driverrt.UnitName(name, stateDir)
+}
 
 // makeBundle checks the spec against the host and builds the OCI config.
 func makeBundle(s driverrt.Spec) (*bundle, error) {
