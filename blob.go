@@ -3,6 +3,8 @@ package driverhub
 import (
 	"context"
 	"io"
+	"net/url"
+	"strings"
 )
 
 // BlobStore keeps package and config files, content-addressed by the
@@ -29,4 +31,21 @@ type BlobStore interface {
 // the same filesystem). The file is gone from path on success.
 type BlobFileAdopter interface {
 	AdoptFile(ctx context.Context, key, path string) error
+}
+
+// ContentDisposition is the attachment header for a download named
+// filename: quoted, with an RFC 5987 UTF-8 form when the name is not plain
+// ASCII (versions may be written in any script).
+func ContentDisposition(filename string) string {
+	unsafe := func(c rune) bool { return c < 0x20 || c > 0x7e || c == '"' || c == '\\' }
+	if !strings.ContainsFunc(filename, unsafe) {
+		return `attachment; filename="` + filename + `"`
+	}
+	fallback := strings.Map(func(c rune) rune {
+		if unsafe(c) {
+			return '_'
+		}
+		return c
+	}, filename)
+	return `attachment; filename="` + fallback + `"; filename*=UTF-8''` + url.PathEscape(filename)
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/driverhub/driverhub"
+	"github.com/driverhub/driverhub/internal/httpapi"
 )
 
 //go:embed templates/*.html
@@ -223,26 +224,8 @@ const maxFormBytes = 1 << 20
 
 var errCSRF = &driverhub.Error{Code: driverhub.EPermissionDenied, Message: "the form's security token is missing or stale: reload the page and try again"}
 
-// statusOf maps a domain error code to the HTTP status of the page that shows it.
-func statusOf(err error) int {
-	switch driverhub.ErrorCode(err) {
-	case driverhub.EInvalid:
-		return http.StatusBadRequest
-	case driverhub.EUnauthenticated:
-		return http.StatusUnauthorized
-	case driverhub.EPermissionDenied:
-		return http.StatusForbidden
-	case driverhub.ENotFound:
-		return http.StatusNotFound
-	case driverhub.EConflict, driverhub.EVersionPublished:
-		return http.StatusConflict
-	case driverhub.ETooLarge:
-		return http.StatusRequestEntityTooLarge
-	case driverhub.EFailedPrecondition:
-		return http.StatusUnprocessableEntity
-	}
-	return http.StatusInternalServerError
-}
+// statusOf is the HTTP status of the page that shows err: the API's table.
+func statusOf(err error) int { return httpapi.StatusOf(err) }
 
 // publicError returns err as the domain error to show; anything else is
 // logged and shown as an internal error.

@@ -114,3 +114,12 @@ func jsonKind(goKind string) string {
 	}
 	return goKind
 }
+
+// StatusOf is the HTTP status that answers err, from the one table of
+// domain codes; the console's pages use it too.
+func StatusOf(err error) int {
+	if status, ok := statusByCode[driverhub.ErrorCode(err)]; ok {
+		return status
+	}
+	return http.StatusInternalServerError
+}

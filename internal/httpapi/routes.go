@@ -4,9 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/driverhub/driverhub"
@@ -159,29 +157,7 @@ func (s *Server) serveDownload(w http.ResponseWriter, r *http.Request, d *driver
 	}
 	w.Header().Set("ETag", `"`+d.SHA256+`"`)
 	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("Content-Disposition", attachment(d.Filename))
+	w.Header().Set("Content-Disposition", driverhub.ContentDisposition(d.Filename))
 	w.Header().Set("Cache-Control", "private, max-age=0, must-revalidate")
 	http.ServeContent(w, r, "", d.Modified.Truncate(time.Second), d.Body)
-}
-
-// attachment is a Content-Disposition naming the file: quoted, and with an
-// RFC 5987 UTF-8 form when the name is not plain ASCII.
-func attachment(name string) string {
-	plain := true
-	for _, c := range name {
-		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
-			plain = false
-			break
-		}
-	}
-	if plain {
-		return `attachment; filename="` + name + `"`
-	}
-	fallback := strings.Map(func(c rune) rune {
-		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
-			return '_'
-		}
-		return c
-	}, name)
-	return `attachment; filename="` + fallback + `"; filename*=UTF-8''` + url.PathEscape(name)
 }

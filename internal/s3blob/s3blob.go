@@ -410,35 +410,13 @@ func (s *Store) PresignGet(ctx context.Context, key, filename string, ttl time.D
 	q := url.Values{}
 	q.Set("response-content-type", "application/octet-stream")
 	if filename != "" {
-		q.Set("response-content-disposition", contentDisposition(filename))
+		q.Set("response-content-disposition", driverhub.ContentDisposition(filename))
 	}
 	u, err := s.presign.PresignedGetObject(ctx, s.cfg.Bucket, s.object(key), ttl, q)
 	if err != nil {
 		return "", fmt.Errorf("s3blob: presign %s: %w", key, err)
 	}
 	return u.String(), nil
-}
-
-// contentDisposition is an attachment header naming the file, with an
-// RFC 5987 form when the name is not plain ASCII.
-func contentDisposition(name string) string {
-	plain := true
-	for _, c := range name {
-		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
-			plain = false
-			break
-		}
-	}
-	if plain {
-		return `attachment; filename="` + name + `"`
-	}
-	fallback := strings.Map(func(c rune) rune {
-		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
-			return '_'
-		}
-		return c
-	}, name)
-	return `attachment; filename="` + fallback + `"; filename*=UTF-8''` + url.PathEscape(name)
 }
 
 // removeStale removes temporary objects last modified before cutoff.
