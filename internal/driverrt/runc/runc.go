@@ -243,6 +243,13 @@ func waitPidFile(path string, exited <-chan struct{}, timeout time.Duration) (in
 		}
 		select {
 		case <-exited:
+			// A driver that ends at once may have started, and ended, between
+			// two looks: its pid file tells.
+			if b, err := os.ReadFile(path); err == nil {
+				if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 {
+					return pid, nil
+				}
+			}
 			return 0, errors.New("runc exited before the container started")
 		case <-deadline:
 			return 0, fmt.Errorf("container not started after %v", timeout)
