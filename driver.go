@@ -165,8 +165,8 @@ func ValidateDescription(field, s string) error {
 	if len(s) > MaxDescriptionBytes {
 		return Invalid(field, "must be at most %d bytes, got %d", MaxDescriptionBytes, len(s))
 	}
-	if !utf8.ValidString(s) {
-		return Invalid(field, "must be valid UTF-8")
+	if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
+		return Invalid(field, "must be valid UTF-8 without NUL characters")
 	}
 	return nil
 }

@@ -365,6 +365,8 @@ func (s *Service) PostLogs(ctx context.Context, driver string, lines []driverhub
 			}
 			l.Text = l.Text[:cut] + "…"
 		}
+		// NUL is no text: PostgreSQL refuses it, and no log reader wants it.
+		l.Text = strings.ReplaceAll(l.Text, "\x00", "\uFFFD")
 		if l.Time.IsZero() {
 			l.Time = now
 		}
