@@ -129,7 +129,7 @@ func ValidateRole(field string, r Role) error {
 
 // ValidateTokenName checks an API token's name: 1–64 bytes.
 func ValidateTokenName(name string) error {
-	if name == "" || len(name) > MaxTokenNameLen {
+	if name == "" || len(name) > MaxTokenNameLen || !plainText(name) {
 		return Invalid("name", "must be 1-%d bytes", MaxTokenNameLen)
 	}
 	return nil

@@ -92,17 +92,17 @@ func validateKV(field string, pairs []KVPair) error {
 	}
 	seen := make(map[string]bool, len(pairs))
 	for i, p := range pairs {
-		if n := utf8.RuneCountInString(p.Key); n == 0 || n > MaxKVKeyLen || !utf8.ValidString(p.Key) {
+		if n := utf8.RuneCountInString(p.Key); n == 0 || n > MaxKVKeyLen || !plainText(p.Key) {
 			return Invalid(indexed(field, i, "key"), "must be 1-%d characters", MaxKVKeyLen)
 		}
 		if seen[p.Key] {
 			return Invalid(indexed(field, i, "key"), "duplicate key %q: keys must be unique", p.Key)
 		}
 		seen[p.Key] = true
-		if len(p.Value) > MaxKVValueBytes || !utf8.ValidString(p.Value) {
+		if len(p.Value) > MaxKVValueBytes || !plainText(p.Value) {
 			return Invalid(indexed(field, i, "value"), "must be at most %d bytes of UTF-8", MaxKVValueBytes)
 		}
-		if len(p.Note) > MaxKVNoteBytes || !utf8.ValidString(p.Note) {
+		if len(p.Note) > MaxKVNoteBytes || !plainText(p.Note) {
 			return Invalid(indexed(field, i, "note"), "must be at most %d bytes of UTF-8", MaxKVNoteBytes)
 		}
 	}

@@ -165,7 +165,7 @@ func ValidateDescription(field, s string) error {
 	if len(s) > MaxDescriptionBytes {
 		return Invalid(field, "must be at most %d bytes, got %d", MaxDescriptionBytes, len(s))
 	}
-	if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
+	if !plainText(s) {
 		return Invalid(field, "must be valid UTF-8 without NUL characters")
 	}
 	return nil
@@ -296,3 +296,6 @@ type Download struct {
 	Filename string
 	Modified time.Time
 }
+
+// plainText reports valid UTF-8 without NUL: text every store can keep.
+func plainText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }

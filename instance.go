@@ -67,10 +67,10 @@ func (i *Instance) Validate() error {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		if n := utf8.RuneCountInString(k); n == 0 || n > MaxTagKeyLen || !utf8.ValidString(k) {
+		if n := utf8.RuneCountInString(k); n == 0 || n > MaxTagKeyLen || !plainText(k) {
 			return Invalid("tags", "tag keys must be 1-%d characters, got %q", MaxTagKeyLen, k)
 		}
-		if v := i.Tags[k]; len(v) > MaxTagValueLen || !utf8.ValidString(v) {
+		if v := i.Tags[k]; len(v) > MaxTagValueLen || !plainText(v) {
 			return Invalid("tags."+k, "must be at most %d bytes of UTF-8", MaxTagValueLen)
 		}
 	}

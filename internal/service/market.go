@@ -3,16 +3,17 @@ package service
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/driverhub/driverhub"
 )
 
 // validateListing checks a listing's title and summary.
 func validateListing(title, summary string) error {
-	if title == "" || len(title) > driverhub.MaxListingTitleBytes {
+	if title == "" || len(title) > driverhub.MaxListingTitleBytes || strings.ContainsRune(title, 0) {
 		return driverhub.Invalid("title", "must be 1-%d bytes", driverhub.MaxListingTitleBytes)
 	}
-	if len(summary) > driverhub.MaxListingSummaryBytes {
+	if len(summary) > driverhub.MaxListingSummaryBytes || strings.ContainsRune(summary, 0) {
 		return driverhub.Invalid("summary", "must be at most %d bytes", driverhub.MaxListingSummaryBytes)
 	}
 	return nil
