@@ -560,3 +560,39 @@ func TestAgentMemoryAccounting(t *testing.T) {
 		return r.State == "running" && r.MemoryBytes > 0
 	})
 }
+
+// TestAgentConfigNameCollision deploys a package holding a file where the
+// agent writes the driver's configuration: the resource fails at unpack,
+// saying so, and the running version stays.
+func TestAgentConfigNameCollision(t *testing.T) {
+	clash := driverName("clash")
+	t.Parallel()
+	e := newE2E(t, "process")
+	pid := deployPython(t, e, clash).pid(t)
+	pkg := zipOf(t, zipEntry{name: "index.py", data: sampleSource(t, "python3", "index.py", "2.0")},
+		zipEntry{name: ".driverhub-config.json", data: []byte(`{"shipped":"with the package"}`)})
+	e.addVersion(clash, "2.0", pkg, nil)
+	e.bind(clash, "2.0")
+	d := e.deploy("deploy")
+	if d.Status != "failed" {
+		t.Errorf("deployment is %s, want failed", d.Status)
+	}
+	var msgs []string
+	for _, r := range d.Resources {
+		if r.Type == "driver" && r.Name == clash {
+			for _, l := range r.Log {
+				msgs = append(msgs, l.Stage+": "+l.Message)
+			}
+			if r.Stage != "unpack" || r.Status != "failed" {
+				t.Errorf("driver resource at %s/%s, want failed at unpack", r.Stage, r.Status)
+			}
+		}
+	}
+	if !strings.Contains(strings.Join(msgs, "\n"), ".driverhub-config.json") {
+		t.Errorf("the log does not name the clashing file: %q", msgs)
+	}
+	time.Sleep(time.Second)
+	if !pidAlive(pid) {
+		t.Errorf("1.0 (pid %d) stopped", pid)
+	}
+}

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -273,6 +274,9 @@ func (a *Agent) prepare(ctx context.Context, p *progress, md *driverhub.Manifest
 			return nil, stage, err
 		}
 		p.driverStep(md, "verify", driverhub.DeployProcessing, "info", "SHA-256 verified: %s", md.Package.SHA256)
+		if err := configNamesFree(blob, md); err != nil {
+			return nil, "unpack", err
+		}
 		dir = filepath.Join(a.cfg.Dir, "drivers", md.Name, md.Version+"-"+md.Package.SHA256[:12])
 		if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 			if err := unpack(blob, md.Runtime, dir); err != nil {
@@ -287,6 +291,26 @@ func (a *Agent) prepare(ctx context.Context, p *progress, md *driverhub.Manifest
 		}
 	}
 	return &Installed{Manifest: *md, Dir: dir}, "", nil
+}
+
+// configNamesFree refuses a package holding a file where the agent writes
+// the driver's configuration: the config would silently replace it.
+func configNamesFree(blob string, md *driverhub.ManifestDriver) error {
+	taken := map[string]bool{configFileName: true}
+	if md.ConfigFile != nil {
+		taken[md.ConfigFile.Name] = true
+	}
+	z, err := zip.OpenReader(blob)
+	if err != nil {
+		return err
+	}
+	defer z.Close()
+	for _, f := range z.File {
+		if name := strings.TrimSuffix(f.Name, "/"); taken[name] {
+			return fmt.Errorf("the package holds %s, the name of the driver's config file: rename one of them", name)
+		}
+	}
+	return nil
 }
 
 func unpack(blob, runtime, dir string) error {
