@@ -31,11 +31,13 @@ func open(t testing.TB, path string) *sqlstore.Store {
 	return s
 }
 
-func TestStore(t *testing.T) {
-	storetest.Run(t, func(t testing.TB) driverhub.Store {
-		return open(t, filepath.Join(t.TempDir(), "db.sqlite"))
-	})
-}
+// fresh opens an empty database for one conformance test.
+func fresh(t testing.TB) driverhub.Store { return open(t, filepath.Join(t.TempDir(), "db.sqlite")) }
+
+func TestStore(t *testing.T)            { storetest.Run(t, fresh) }
+func TestStoreInstances(t *testing.T)   { storetest.RunInstances(t, fresh) }
+func TestStoreDeployments(t *testing.T) { storetest.RunDeployments(t, fresh) }
+func TestStoreMarket(t *testing.T)      { storetest.RunMarket(t, fresh) }
 
 // migrations reads the schema_migrations table of the file at path
 // without going through sqlite.Open.

@@ -24,6 +24,7 @@ func RunDeployments(t *testing.T, newStore func(t testing.TB) driverhub.Store) {
 		{"UpdateDeployment", testUpdateDeployment},
 		{"UnfinishedDeployments", testUnfinishedDeployments},
 		{"FailStaleDeployments", testFailStaleDeployments},
+		{"FailStaleConcurrently", testFailStaleConcurrently},
 		{"InstanceCanFetchBlob", testInstanceCanFetchBlob},
 	})
 }

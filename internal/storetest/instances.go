@@ -22,6 +22,7 @@ func RunInstances(t *testing.T, newStore func(t testing.TB) driverhub.Store) {
 		{"ListInstances", testListInstances},
 		{"Devices", testDevices},
 		{"ListDevices", testListDevices},
+		{"DeviceByteOrder", testDeviceByteOrder},
 		{"Bindings", testBindings},
 		{"DriverLogs", testDriverLogs},
 	})

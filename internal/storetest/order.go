@@ -1,54 +1,29 @@
-package sqlite_test
+package storetest
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/driverhub/driverhub"
-	"github.com/driverhub/driverhub/internal/sqlite"
-	"github.com/driverhub/driverhub/internal/storetest"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/driverhub/driverhub"
 )
 
-// openEdgeStore opens a fresh database in the test's temporary directory
-// and closes it when the test ends.
-func openEdgeStore(t testing.TB) driverhub.Store {
-	t.Helper()
-	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "db.sqlite"))
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-	return s
-}
-
-func TestStoreInstances(t *testing.T)   { storetest.RunInstances(t, openEdgeStore) }
-func TestStoreDeployments(t *testing.T) { storetest.RunDeployments(t, openEdgeStore) }
-func TestStoreMarket(t *testing.T)      { storetest.RunMarket(t, openEdgeStore) }
-
-// TestDeviceOrderWithPunctuation lists devices whose products hold the
-// characters that sort below '/' in byte order ('-' and '.'): the order is
-// by product, then name, under SQLite's byte order. (The shared suite
-// keeps to letters and digits, whose order no collation changes.)
-func TestDeviceOrderWithPunctuation(t *testing.T) {
-	s := openEdgeStore(t)
+// testDeviceByteOrder lists devices whose products hold upper case and
+// the punctuation that sorts below '/': every store orders them by product,
+// then name, in byte order, whatever the database's collation.
+func testDeviceByteOrder(t *testing.T, s driverhub.Store) {
 	ctx := t.Context()
-	tn := &driverhub.Tenant{ID: driverhub.NewID(), Name: "acme", CreatedAt: storeNow()}
-	var want []string
-	pairs := [][2]string{{"a", "z"}, {"a", "z-1"}, {"a-b", "a"}, {"a.b", "a"}, {"a:b", "a"}, {"a@b", "a"}, {"a_b", "a"}, {"ab", "a"}}
+	tn := &driverhub.Tenant{ID: driverhub.NewID(), Name: "acme", CreatedAt: now()}
+	pairs := [][2]string{{"A", "z"}, {"B", "a"}, {"a", "z"}, {"a", "z-1"}, {"a-b", "a"}, {"a.b", "a"}, {"a:b", "a"}, {"a@b", "a"}, {"a_b", "a"}, {"ab", "a"}, {"b", "a"}}
 	err := s.Update(ctx, func(tx driverhub.Tx) error {
 		if err := tx.CreateTenant(ctx, tn); err != nil {
 			return err
 		}
 		for k := len(pairs) - 1; k >= 0; k-- {
 			p := pairs[k]
-			d := &driverhub.Device{ID: driverhub.NewID(), TenantID: tn.ID, Product: p[0], Name: p[1], CreatedAt: storeNow(), UpdatedAt: storeNow()}
+			d := &driverhub.Device{ID: driverhub.NewID(), TenantID: tn.ID, Product: p[0], Name: p[1], CreatedAt: now(), UpdatedAt: now()}
 			if err := tx.CreateDevice(ctx, d); err != nil {
 				return err
 			}
@@ -58,10 +33,10 @@ func TestDeviceOrderWithPunctuation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var want []string
 	for _, p := range pairs {
 		want = append(want, p[0]+"/"+p[1])
 	}
-	// pairs is in (product, name) byte order already.
 	for _, limit := range []int{1, 3, 0} {
 		var got []string
 		p := driverhub.Page{Limit: limit}
@@ -88,14 +63,13 @@ func TestDeviceOrderWithPunctuation(t *testing.T) {
 	}
 }
 
-// TestFailStaleDeploymentsConcurrently fails stale deployments from many
+// testFailStaleConcurrently fails stale deployments from many
 // goroutines at once, as replicas would: each deployment's instance is
 // reported exactly once.
-func TestFailStaleDeploymentsConcurrently(t *testing.T) {
-	s := openEdgeStore(t)
+func testFailStaleConcurrently(t *testing.T, s driverhub.Store) {
 	ctx := t.Context()
-	tn := &driverhub.Tenant{ID: driverhub.NewID(), Name: "acme", CreatedAt: storeNow()}
-	started := storeNow().Add(-time.Hour)
+	tn := &driverhub.Tenant{ID: driverhub.NewID(), Name: "acme", CreatedAt: now()}
+	started := now().Add(-time.Hour)
 	const n = 20
 	err := s.Update(ctx, func(tx driverhub.Tx) error {
 		if err := tx.CreateTenant(ctx, tn); err != nil {
@@ -103,12 +77,12 @@ func TestFailStaleDeploymentsConcurrently(t *testing.T) {
 		}
 		for k := range n {
 			i := &driverhub.Instance{ID: driverhub.NewID(), TenantID: tn.ID, Name: "gw" + driverhub.NewID()[30:],
-				SecretHash: driverhub.NewSecret("", 32), CreatedAt: storeNow(), UpdatedAt: storeNow()}
+				SecretHash: driverhub.NewSecret("", 32), CreatedAt: now(), UpdatedAt: now()}
 			if err := tx.CreateInstance(ctx, i); err != nil {
 				return err
 			}
 			d := &driverhub.Deployment{ID: driverhub.NewID(), InstanceID: i.ID, Type: driverhub.DeployTypeDeploy,
-				Status: driverhub.DeployProcessing, CreatedAt: storeNow(), StartedAt: &started}
+				Status: driverhub.DeployProcessing, CreatedAt: now(), StartedAt: &started}
 			if k%4 == 3 {
 				d.Status = driverhub.DeployPending
 				d.StartedAt = nil
@@ -128,7 +102,7 @@ func TestFailStaleDeploymentsConcurrently(t *testing.T) {
 			var ids []string
 			err := s.Update(context.WithoutCancel(ctx), func(tx driverhub.Tx) error {
 				var err error
-				ids, err = tx.FailStaleDeployments(ctx, storeNow(), storeNow(), "timeout")
+				ids, err = tx.FailStaleDeployments(ctx, now(), now(), "timeout")
 				return err
 			})
 			if err != nil {
