@@ -88,7 +88,7 @@ func edgeReadDeployment(t testing.TB, s driverhub.Store, d *driverhub.Deployment
 func testDeployments(t *testing.T, s driverhub.Store) {
 	tn := newTenant("acme")
 	i, i2 := edgeInstance(tn, "gw1"), edgeInstance(tn, "gw2")
-	edgeCreate(t, s, tn, i, i2)
+	create(t, s, tn, i, i2)
 	shared := digest()
 	reset := edgeDeployment(i, driverhub.DeployPending, &driverhub.Manifest{Type: driverhub.DeployTypeReset, Drivers: []driverhub.ManifestDriver{}})
 	reset.Type = driverhub.DeployTypeReset
@@ -112,7 +112,7 @@ func testDeployments(t *testing.T, s driverhub.Store) {
 			want := tc.in
 			in := *want
 			in.Instance = "ignored" // filled by reads
-			edgeCreate(t, s, &in)
+			create(t, s, &in)
 			if diff := cmp.Diff(want, edgeReadDeployment(t, s, want)); diff != "" {
 				t.Errorf("DeploymentByID (-want +got):\n%s", diff)
 			}
@@ -121,7 +121,7 @@ func testDeployments(t *testing.T, s driverhub.Store) {
 
 	t.Run("duplicate id", func(t *testing.T) {
 		d := edgeDeployment(i, driverhub.DeployPending, nil)
-		edgeCreate(t, s, d)
+		create(t, s, d)
 		again := *d
 		edgeWantErr(t, s, "CreateDeployment", true, driverhub.ErrConflict, func(ctx context.Context, tx driverhub.Tx) error {
 			return tx.CreateDeployment(ctx, &again)
@@ -129,7 +129,7 @@ func testDeployments(t *testing.T, s driverhub.Store) {
 	})
 
 	d := edgeDeployment(i, driverhub.DeployPending, nil)
-	edgeCreate(t, s, d)
+	create(t, s, d)
 	ghost := *d
 	ghost.ID = driverhub.NewID()
 	for _, tc := range []struct {
@@ -154,7 +154,7 @@ func testDeployments(t *testing.T, s driverhub.Store) {
 		i3 := edgeInstance(tn, "gw3")
 		pkg := digest()
 		d3 := edgeDeployment(i3, driverhub.DeploySucceeded, edgeManifest(pkg))
-		edgeCreate(t, s, i3, d3, edgeDeployment(i3, driverhub.DeployPending, nil))
+		create(t, s, i3, d3, edgeDeployment(i3, driverhub.DeployPending, nil))
 		update(t, s, func(ctx context.Context, tx driverhub.Tx) error { return tx.DeleteInstance(ctx, i3.ID) })
 		edgeWantErr(t, s, "DeploymentByID", false, driverhub.ErrNotFound, func(ctx context.Context, tx driverhub.Tx) error {
 			_, err := tx.DeploymentByID(ctx, i3.ID, d3.ID)
@@ -179,7 +179,7 @@ func testListDeployments(t *testing.T, s driverhub.Store) {
 		w.Manifest = nil // lists leave manifests out
 		want = append(want, &w)
 	}
-	edgeCreate(t, s, items...)
+	create(t, s, items...)
 	slices.Reverse(want)
 	for _, limit := range []int{1, 2, 3, 7, 0} {
 		pages := pageAll(t, limit, func(p driverhub.Page) (driverhub.List[*driverhub.Deployment], error) {
@@ -210,7 +210,7 @@ func testUpdateDeployment(t *testing.T, s driverhub.Store) {
 	tn := newTenant("acme")
 	i := edgeInstance(tn, "gw1")
 	d, bystander := edgeDeployment(i, driverhub.DeployPending, edgeManifest(digest())), edgeDeployment(i, driverhub.DeployPending, nil)
-	edgeCreate(t, s, tn, i, d, bystander)
+	create(t, s, tn, i, d, bystander)
 
 	started := now().Add(-time.Minute)
 	want := *d
@@ -259,7 +259,7 @@ func testUnfinishedDeployments(t *testing.T, s driverhub.Store) {
 	items := []any{tn, i, i2, edgeStarted(edgeDeployment(i, driverhub.DeploySucceeded, nil), at), processing,
 		edgeStarted(edgeDeployment(i, driverhub.DeployFailed, nil), at), edgeDeployment(i, driverhub.DeploySuperseded, nil),
 		edgeDeployment(i, driverhub.DeployClosed, nil), pending, edgeDeployment(i2, driverhub.DeployPending, nil)}
-	edgeCreate(t, s, items...)
+	create(t, s, items...)
 	edgeWant(t, s, "UnfinishedDeployments, newest first", []*driverhub.Deployment{pending, processing},
 		func(ctx context.Context, tx driverhub.Tx) ([]*driverhub.Deployment, error) {
 			return tx.UnfinishedDeployments(ctx, i.ID)
@@ -292,7 +292,7 @@ func testFailStaleDeployments(t *testing.T, s driverhub.Store) {
 	for _, d := range append(slices.Clone(kept), stale...) {
 		items = append(items, d)
 	}
-	edgeCreate(t, s, items...)
+	create(t, s, items...)
 
 	fail := func() []string {
 		var ids []string
@@ -330,7 +330,7 @@ func testInstanceCanFetchBlob(t *testing.T, s driverhub.Store) {
 	tn, other := newTenant("acme"), newTenant("globex")
 	i, i2, oi := edgeInstance(tn, "gw1"), edgeInstance(tn, "gw2"), edgeInstance(other, "gw1")
 	pkg, cfg, pkg2, old, never := digest(), digest(), digest(), digest(), digest()
-	edgeCreate(t, s, tn, other, i, i2, oi,
+	create(t, s, tn, other, i, i2, oi,
 		edgeStarted(edgeDeployment(i, driverhub.DeploySucceeded, edgeManifest(old)), now().Add(-time.Hour)),
 		edgeDeployment(i, driverhub.DeployPending, edgeManifest(pkg+"+"+cfg, "")),
 		edgeDeployment(i2, driverhub.DeployPending, edgeManifest(pkg2)),

@@ -25,7 +25,7 @@ func testDevices(t *testing.T, s driverhub.Store) {
 	i, i2 := edgeInstance(a, "gw1"), edgeInstance(a, "gw2")
 	own, acquired := edgeBinding(i, a, d, "1.0.0"), edgeBinding(i, b, od, "2.0.0")
 	other := edgeBinding(i2, a, d, "1.0.0")
-	edgeCreate(t, s, a, b, d, od, i, i2, own, acquired, other)
+	create(t, s, a, b, d, od, i, i2, own, acquired, other)
 
 	for _, tc := range []struct {
 		name string
@@ -40,7 +40,7 @@ func testDevices(t *testing.T, s driverhub.Store) {
 			want := tc.in
 			in := *want
 			in.Instance, in.Driver = "ignored", "ignored" // filled by reads, never stored
-			edgeCreate(t, s, &in)
+			create(t, s, &in)
 			if diff := cmp.Diff(want, edgeReadDevice(t, s, want)); diff != "" {
 				t.Errorf("DeviceByName (-want +got):\n%s", diff)
 			}
@@ -49,7 +49,7 @@ func testDevices(t *testing.T, s driverhub.Store) {
 
 	t.Run("UpdateDevice", func(t *testing.T) {
 		dv, bystander := edgeDevice(a, "plc", "p1"), edgeDevice(a, "plc", "p2")
-		edgeCreate(t, s, dv, bystander)
+		create(t, s, dv, bystander)
 		want := *dv
 		edgeAssociate(&want, i, own, `{"unit":3}`)
 		want.Description = "moved"
@@ -80,7 +80,7 @@ func testDevices(t *testing.T, s driverhub.Store) {
 		x1 := edgeAssociate(edgeDevice(a, "cnt", "x1"), i9, b1, `{"n":1}`)
 		x0 := edgeAssociate(edgeDevice(a, "cnt", "x0"), i9, b1, "")
 		y := edgeAssociate(edgeDevice(a, "cnt", "y"), i9, b2, "")
-		edgeCreate(t, s, i9, b1, b2, x1, edgeDevice(a, "cnt", "x2"), y, x0, edgeAssociate(edgeDevice(a, "cnt", "x3"), i, own, ""))
+		create(t, s, i9, b1, b2, x1, edgeDevice(a, "cnt", "x2"), y, x0, edgeAssociate(edgeDevice(a, "cnt", "x3"), i, own, ""))
 		edgeWant(t, s, "DevicesOfBinding", []*driverhub.Device{x0, x1}, func(ctx context.Context, tx driverhub.Tx) ([]*driverhub.Device, error) {
 			return tx.DevicesOfBinding(ctx, b1.ID)
 		})
@@ -97,7 +97,7 @@ func testDevices(t *testing.T, s driverhub.Store) {
 
 	t.Run("DeleteDevice", func(t *testing.T) {
 		dv, bystander := edgeAssociate(edgeDevice(a, "gone", "g1"), i, own, ""), edgeDevice(a, "gone", "g2")
-		edgeCreate(t, s, dv, bystander)
+		create(t, s, dv, bystander)
 		update(t, s, func(ctx context.Context, tx driverhub.Tx) error { return tx.DeleteDevice(ctx, dv.ID) })
 		edgeWantErr(t, s, "DeviceByName after DeleteDevice", false, driverhub.ErrNotFound, func(ctx context.Context, tx driverhub.Tx) error {
 			_, err := tx.DeviceByName(ctx, a.ID, dv.Product, dv.Name)
@@ -109,7 +109,7 @@ func testDevices(t *testing.T, s driverhub.Store) {
 		if diff := cmp.Diff(bystander, edgeReadDevice(t, s, bystander)); diff != "" {
 			t.Errorf("another device (-want +got):\n%s", diff)
 		}
-		edgeCreate(t, s, edgeDevice(a, dv.Product, dv.Name)) // the name is free again
+		create(t, s, edgeDevice(a, dv.Product, dv.Name)) // the name is free again
 	})
 }
 
@@ -139,7 +139,7 @@ func testListDevices(t *testing.T, s driverhub.Store) {
 	for _, k := range shuffled(len(all)) {
 		items = append(items, all[k], edgeDevice(b, all[k].Product, all[k].Name))
 	}
-	edgeCreate(t, s, items...)
+	create(t, s, items...)
 	for _, f := range []struct {
 		filter driverhub.DeviceFilter
 		want   []*driverhub.Device
@@ -169,7 +169,7 @@ func testBindings(t *testing.T, s driverhub.Store) {
 	a, b := newTenant("acme"), newTenant("globex")
 	d, d2, od := newDriver(a, "modbus"), newDriver(a, "opcua"), newDriver(b, "lorawan")
 	i, i2 := edgeInstance(a, "gw1"), edgeInstance(a, "gw2")
-	edgeCreate(t, s, a, b, d, d2, od, i, i2)
+	create(t, s, a, b, d, d2, od, i, i2)
 	at := now().Add(-time.Second)
 	with := func(bd *driverhub.Binding, change func(b *driverhub.Binding)) *driverhub.Binding {
 		change(bd)
@@ -194,7 +194,7 @@ func testBindings(t *testing.T, s driverhub.Store) {
 			want := tc.in
 			in := *want
 			in.Publisher, in.PublisherID, in.Devices = "ignored", driverhub.NewID(), 42 // derived, never stored
-			edgeCreate(t, s, &in)
+			create(t, s, &in)
 			edgeWant(t, s, "BindingByName", want, func(ctx context.Context, tx driverhub.Tx) (*driverhub.Binding, error) {
 				return tx.BindingByName(ctx, want.InstanceID, want.Driver)
 			})
@@ -206,13 +206,13 @@ func testBindings(t *testing.T, s driverhub.Store) {
 		zeta, alpha, mid := newDriver(b, "zeta"), newDriver(a, "alpha"), newDriver(a, "mid")
 		bz, ba, bm := edgeBinding(i3, b, zeta, "1"), edgeBinding(i3, a, alpha, "2"), edgeBinding(i3, a, mid, "3")
 		ba.Config = kv
-		edgeCreate(t, s, i3, zeta, alpha, mid, bz, ba, bm, edgeBinding(i, a, alpha, "9"))
+		create(t, s, i3, zeta, alpha, mid, bz, ba, bm, edgeBinding(i, a, alpha, "9"))
 		var devs []any
 		for n := range 3 {
 			devs = append(devs, edgeAssociate(edgeDevice(a, "lb", fmt.Sprintf("z%d", n)), i3, bz, ""))
 		}
 		devs = append(devs, edgeAssociate(edgeDevice(a, "lb", "a0"), i3, ba, ""), edgeDevice(a, "lb", "free"))
-		edgeCreate(t, s, devs...)
+		create(t, s, devs...)
 		bz.Devices, ba.Devices = 3, 1
 		edgeWant(t, s, "ListBindings", []*driverhub.Binding{ba, bm, bz}, func(ctx context.Context, tx driverhub.Tx) ([]*driverhub.Binding, error) {
 			return tx.ListBindings(ctx, i3.ID)
@@ -234,7 +234,7 @@ func testBindings(t *testing.T, s driverhub.Store) {
 	t.Run("UpdateBinding", func(t *testing.T) {
 		i4 := edgeInstance(a, "gw4")
 		bd, bystander := edgeBinding(i4, a, d, "1.0.0"), edgeBinding(i4, a, d2, "1.0.0")
-		edgeCreate(t, s, i4, bd, bystander)
+		create(t, s, i4, bd, bystander)
 		want := *bd
 		want.Version, want.Config, want.Runtime = "1.1.0", jsonCfg, status
 		want.UpdatedAt = bd.UpdatedAt.Add(time.Second)
@@ -258,7 +258,7 @@ func testBindings(t *testing.T, s driverhub.Store) {
 	t.Run("DeleteBinding", func(t *testing.T) {
 		i5 := edgeInstance(a, "gw5")
 		bd, bystander := edgeBinding(i5, a, d, "1.0.0"), edgeBinding(i5, a, d2, "1.0.0")
-		edgeCreate(t, s, i5, bd, bystander)
+		create(t, s, i5, bd, bystander)
 		update(t, s, func(ctx context.Context, tx driverhub.Tx) error {
 			return tx.AppendDriverLogs(ctx, bd.ID, []driverhub.LogLine{{Time: now(), Stream: "stdout", Text: "hi"}}, 10)
 		})
@@ -273,7 +273,7 @@ func testBindings(t *testing.T, s driverhub.Store) {
 		edgeWant(t, s, "ListBindings", []*driverhub.Binding{bystander}, func(ctx context.Context, tx driverhub.Tx) ([]*driverhub.Binding, error) {
 			return tx.ListBindings(ctx, i5.ID)
 		})
-		edgeCreate(t, s, edgeBinding(i5, a, d, "2.0.0")) // the name is free again
+		create(t, s, edgeBinding(i5, a, d, "2.0.0")) // the name is free again
 	})
 }
 
@@ -295,7 +295,7 @@ func testDriverLogs(t *testing.T, s driverhub.Store) {
 	tn := newTenant("acme")
 	d := newDriver(tn, "modbus")
 	i := edgeInstance(tn, "gw1")
-	edgeCreate(t, s, tn, d, i)
+	create(t, s, tn, d, i)
 	type step struct {
 		lines []driverhub.LogLine
 		keep  int
@@ -325,7 +325,7 @@ func testDriverLogs(t *testing.T, s driverhub.Store) {
 			bd.Driver = fmt.Sprintf("drv%s", driverhub.NewID()[24:])
 			neighbour := edgeBinding(i, tn, d, "1.0.0")
 			neighbour.Driver = bd.Driver + "n"
-			edgeCreate(t, s, bd, neighbour)
+			create(t, s, bd, neighbour)
 			update(t, s, func(ctx context.Context, tx driverhub.Tx) error {
 				return tx.AppendDriverLogs(ctx, neighbour.ID, all[:7], 5)
 			})

@@ -78,38 +78,6 @@ func edgeAssociate(dv *driverhub.Device, i *driverhub.Instance, b *driverhub.Bin
 	return dv
 }
 
-// edgeCreate inserts the items in order in one Update, with the types of
-// create and those of the instance, deployment and market suites.
-func edgeCreate(t testing.TB, s driverhub.Store, items ...any) {
-	t.Helper()
-	update(t, s, func(ctx context.Context, tx driverhub.Tx) error {
-		for _, it := range items {
-			if err := edgeInsert(ctx, tx, it); err != nil {
-				return fmt.Errorf("create %T: %w", it, err)
-			}
-		}
-		return nil
-	})
-}
-
-func edgeInsert(ctx context.Context, tx driverhub.Tx, item any) error {
-	switch v := item.(type) {
-	case *driverhub.Instance:
-		return tx.CreateInstance(ctx, v)
-	case *driverhub.Device:
-		return tx.CreateDevice(ctx, v)
-	case *driverhub.Binding:
-		return tx.CreateBinding(ctx, v)
-	case *driverhub.Deployment:
-		return tx.CreateDeployment(ctx, v)
-	case *driverhub.Listing:
-		return tx.PutListing(ctx, v)
-	case *driverhub.Acquisition:
-		return tx.CreateAcquisition(ctx, v)
-	}
-	return insert(ctx, tx, item)
-}
-
 // edgeWant compares want with what get reads in a View.
 func edgeWant[T any](t testing.TB, s driverhub.Store, what string, want T, get func(ctx context.Context, tx driverhub.Tx) (T, error)) {
 	t.Helper()
@@ -162,7 +130,7 @@ func testInstances(t *testing.T, s driverhub.Store) {
 			in.GatewaySecret = driverhub.NewSecret(driverhub.GatewaySecretPrefix, 32) // never stored
 			in.Gateway.Online = true                                                  // computed by the service
 			in.CurrentDeployment = &driverhub.Deployment{ID: in.CurrentDeploymentID}  // likewise
-			edgeCreate(t, s, &in)
+			create(t, s, &in)
 			edgeWant(t, s, "InstanceByName", &want, func(ctx context.Context, tx driverhub.Tx) (*driverhub.Instance, error) {
 				return tx.InstanceByName(ctx, tn.ID, want.Name)
 			})
@@ -178,7 +146,7 @@ func testInstances(t *testing.T, s driverhub.Store) {
 	t.Run("UpdateInstance", func(t *testing.T) {
 		i, bystander := edgeInstance(tn, "changing"), edgeInstance(tn, "steady")
 		i.Gateway = driverhub.Gateway{LastSeenAt: &seen, EdgeVersion: "1.0.0", Arch: "armv7", BuiltinsReported: true, BuiltinDrivers: []string{"x"}}
-		edgeCreate(t, s, i, bystander)
+		create(t, s, i, bystander)
 		want := *i
 		want.Name, want.Description, want.Tags = "renamed", "new description", map[string]string{"zone": "b"}
 		want.SecretHash, want.CurrentDeploymentID = digest(), driverhub.NewID()
@@ -217,7 +185,7 @@ func testInstances(t *testing.T, s driverhub.Store) {
 
 	t.Run("UpdateGateway", func(t *testing.T) {
 		i, bystander := edgeInstance(tn, "reporting"), edgeInstance(tn, "quiet")
-		edgeCreate(t, s, i, bystander)
+		create(t, s, i, bystander)
 		at := now()
 		for _, g := range []driverhub.Gateway{
 			{LastSeenAt: &at, EdgeVersion: "2.0.0", Arch: "armv7-hf", BuiltinDrivers: []string{"ModbusTCP"}, BuiltinsReported: true},
@@ -241,7 +209,7 @@ func testInstances(t *testing.T, s driverhub.Store) {
 
 	t.Run("DeleteInstance", func(t *testing.T) {
 		i, bystander := edgeInstance(tn, "doomed"), edgeInstance(tn, "kept")
-		edgeCreate(t, s, i, bystander, edgeDeployment(i, driverhub.DeploySucceeded, edgeManifest(digest())))
+		create(t, s, i, bystander, edgeDeployment(i, driverhub.DeploySucceeded, edgeManifest(digest())))
 		update(t, s, func(ctx context.Context, tx driverhub.Tx) error { return tx.DeleteInstance(ctx, i.ID) })
 		edgeWantErr(t, s, "InstanceByID after DeleteInstance", false, driverhub.ErrNotFound, func(ctx context.Context, tx driverhub.Tx) error {
 			_, err := tx.InstanceByID(ctx, i.ID)
@@ -253,7 +221,7 @@ func testInstances(t *testing.T, s driverhub.Store) {
 		edgeWant(t, s, "another instance", bystander, func(ctx context.Context, tx driverhub.Tx) (*driverhub.Instance, error) {
 			return tx.InstanceByID(ctx, bystander.ID)
 		})
-		edgeCreate(t, s, edgeInstance(tn, i.Name)) // the name is free again
+		create(t, s, edgeInstance(tn, i.Name)) // the name is free again
 	})
 }
 
@@ -265,7 +233,7 @@ func testInstanceRules(t *testing.T, s driverhub.Store) {
 	i, i2, bi := edgeInstance(a, "gw1"), edgeInstance(a, "gw2"), edgeInstance(b, "gw9")
 	bind := edgeBinding(i, a, d, "1.0.0")
 	dev := edgeDevice(a, "meter", "m1")
-	edgeCreate(t, s, a, b, d, d2, i, i2, bi, bind, dev)
+	create(t, s, a, b, d, d2, i, i2, bi, bind, dev)
 
 	sameHash := edgeInstance(b, "copy")
 	sameHash.SecretHash = i.SecretHash
@@ -286,7 +254,7 @@ func testInstanceRules(t *testing.T, s driverhub.Store) {
 		{"another driver bound to the instance", edgeBinding(i, a, d2, bind.Version), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := updateErr(t, s, func(ctx context.Context, tx driverhub.Tx) error { return edgeInsert(ctx, tx, tc.item) })
+			err := updateErr(t, s, func(ctx context.Context, tx driverhub.Tx) error { return insert(ctx, tx, tc.item) })
 			switch {
 			case tc.conflict:
 				wantIs(t, "create", err, driverhub.ErrConflict)
@@ -376,7 +344,7 @@ func testListInstances(t *testing.T, s driverhub.Store) {
 		want[n] = edgeInstance(a, fmt.Sprintf("gw%02d", n))
 		items = append(items, want[n], edgeInstance(b, fmt.Sprintf("gw%02d", n)))
 	}
-	edgeCreate(t, s, items...)
+	create(t, s, items...)
 	for _, limit := range []int{1, 2, 3, 7, 0} {
 		pages := pageAll(t, limit, func(p driverhub.Page) (driverhub.List[*driverhub.Instance], error) {
 			var l driverhub.List[*driverhub.Instance]

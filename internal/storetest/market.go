@@ -49,7 +49,7 @@ func testListings(t *testing.T, s driverhub.Store) {
 	modbus, gpio, lora := newDriver(acme, "modbus"), newDriver(acme, "gpio"), newDriver(globex, "lora")
 	gpio.Runtime, gpio.CPUArch, gpio.Protocol, gpio.Builtin = "c", "armv7-hf", "custom", true
 	base := now().Add(-time.Hour)
-	edgeCreate(t, s, acme, globex, buyer, modbus, gpio, lora,
+	create(t, s, acme, globex, buyer, modbus, gpio, lora,
 		publish(newVersion(modbus, "1.0.0"), base),
 		publish(newVersion(modbus, "1.1.0"), base.Add(2*time.Minute)),
 		publish(newVersion(modbus, "0.9.0"), base.Add(time.Minute)), // created later, published earlier
@@ -68,7 +68,7 @@ func testListings(t *testing.T, s driverhub.Store) {
 		{"no published version", ll},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			edgeCreate(t, s, edgeListingInput(tc.want))
+			create(t, s, edgeListingInput(tc.want))
 			edgeWant(t, s, "ListingOf", tc.want, func(ctx context.Context, tx driverhub.Tx) (*driverhub.Listing, error) {
 				return tx.ListingOf(ctx, tc.want.DriverID)
 			})
@@ -78,7 +78,7 @@ func testListings(t *testing.T, s driverhub.Store) {
 	t.Run("PutListing again", func(t *testing.T) {
 		want := *lm
 		want.Title, want.Summary, want.ListedAt = "Modbus TCP/RTU", "", lm.ListedAt.Add(time.Minute)
-		edgeCreate(t, s, edgeListingInput(&want))
+		create(t, s, edgeListingInput(&want))
 		edgeWant(t, s, "ListingOf", &want, func(ctx context.Context, tx driverhub.Tx) (*driverhub.Listing, error) {
 			return tx.ListingOf(ctx, modbus.ID)
 		})
@@ -86,7 +86,7 @@ func testListings(t *testing.T, s driverhub.Store) {
 	})
 
 	t.Run("newly published version", func(t *testing.T) {
-		edgeCreate(t, s, publish(newVersion(lora, "0.2.0"), now()))
+		create(t, s, publish(newVersion(lora, "0.2.0"), now()))
 		ll.LatestVersion = "0.2.0"
 		edgeWant(t, s, "ListingOf", ll, func(ctx context.Context, tx driverhub.Tx) (*driverhub.Listing, error) {
 			return tx.ListingOf(ctx, lora.ID)
@@ -94,7 +94,7 @@ func testListings(t *testing.T, s driverhub.Store) {
 	})
 
 	t.Run("ListingByName", func(t *testing.T) {
-		edgeCreate(t, s, edgeAcquisition(buyer, acme, modbus))
+		create(t, s, edgeAcquisition(buyer, acme, modbus))
 		acquired := *lm
 		acquired.Acquired = true
 		for _, tc := range []struct {
@@ -209,7 +209,7 @@ func testListListings(t *testing.T, s driverhub.Store) {
 			items = append(items, edgeListingInput(l))
 		}
 	}
-	edgeCreate(t, s, items...)
+	create(t, s, items...)
 	// The shuffled creation order is not the listing order.
 	byKey := map[string]*driverhub.Listing{}
 	for _, l := range want {
@@ -256,19 +256,19 @@ func testListListings(t *testing.T, s driverhub.Store) {
 func testAcquisitions(t *testing.T, s driverhub.Store) {
 	acme, globex, buyer, other := newTenant("acme"), newTenant("globex"), newTenant("buyer"), newTenant("other")
 	modbus, opcua, lora := newDriver(acme, "modbus"), newDriver(acme, "opcua"), newDriver(globex, "lora")
-	edgeCreate(t, s, acme, globex, buyer, other, modbus, opcua, lora)
+	create(t, s, acme, globex, buyer, other, modbus, opcua, lora)
 
 	am, ao, al := edgeAcquisition(buyer, acme, modbus), edgeAcquisition(buyer, acme, opcua), edgeAcquisition(buyer, globex, lora)
 	for _, a := range []*driverhub.Acquisition{al, am, ao} {
 		in := *a
 		in.Publisher, in.Driver = "ignored", "ignored"
-		edgeCreate(t, s, &in)
+		create(t, s, &in)
 		edgeWant(t, s, "AcquisitionOf", a, func(ctx context.Context, tx driverhub.Tx) (*driverhub.Acquisition, error) {
 			return tx.AcquisitionOf(ctx, buyer.ID, a.DriverID)
 		})
 	}
 	oa := edgeAcquisition(other, acme, modbus)
-	edgeCreate(t, s, oa)
+	create(t, s, oa)
 
 	edgeWantErr(t, s, "CreateAcquisition twice", true, driverhub.ErrConflict, func(ctx context.Context, tx driverhub.Tx) error {
 		return tx.CreateAcquisition(ctx, edgeAcquisition(buyer, acme, modbus))

@@ -118,8 +118,7 @@ func fetch[T any](t testing.TB, s driverhub.Store, fn func(ctx context.Context, 
 	return out
 }
 
-// create inserts the items, in order, in one Update: tenants, users,
-// tokens, drivers and versions.
+// create inserts the items, in order, in one Update.
 func create(t testing.TB, s driverhub.Store, items ...any) {
 	t.Helper()
 	update(t, s, func(ctx context.Context, tx driverhub.Tx) error {
@@ -145,6 +144,18 @@ func insert(ctx context.Context, tx driverhub.Tx, item any) error {
 		return tx.CreateDriver(ctx, v)
 	case *driverhub.DriverVersion:
 		return tx.CreateVersion(ctx, v)
+	case *driverhub.Instance:
+		return tx.CreateInstance(ctx, v)
+	case *driverhub.Device:
+		return tx.CreateDevice(ctx, v)
+	case *driverhub.Binding:
+		return tx.CreateBinding(ctx, v)
+	case *driverhub.Deployment:
+		return tx.CreateDeployment(ctx, v)
+	case *driverhub.Listing:
+		return tx.PutListing(ctx, v)
+	case *driverhub.Acquisition:
+		return tx.CreateAcquisition(ctx, v)
 	}
 	panic(fmt.Sprintf("storetest: cannot insert a %T", item))
 }
