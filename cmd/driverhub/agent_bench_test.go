@@ -89,15 +89,15 @@ while True:
 		b.Fatal(err)
 	}
 	b.ReportMetric(0, "ns/op")
-	b.ReportMetric(abMiB(m.rss), "agent-rss-MiB")
-	b.ReportMetric(abMiB(m.hwm), "agent-hwm-MiB")
-	b.ReportMetric(abMiB(info.Size()), "agent-bin-MiB")
+	b.ReportMetric(mib(m.rss), "agent-rss-MiB")
+	b.ReportMetric(mib(m.hwm), "agent-hwm-MiB")
+	b.ReportMetric(mib(info.Size()), "agent-bin-MiB")
 	b.Logf("agent (pid %d) supervising %d drivers: VmRSS %.2f MiB (RssAnon %.2f, RssFile %.2f, RssShmem %.2f), VmHWM %.2f MiB, max VmRSS while settling %.2f MiB, threads %d; target VmRSS < 20 MiB",
-		pid, drivers, abMiB(m.rss), abMiB(m.anon), abMiB(m.file), abMiB(m.shmem), abMiB(m.hwm), abMiB(peak.rss), m.threads)
+		pid, drivers, mib(m.rss), mib(m.anon), mib(m.file), mib(m.shmem), mib(m.hwm), mib(peak.rss), m.threads)
 	b.Logf("agent binary %s: %.2f MiB; drivers' own RSS (not counted): %.1f MiB in all; %s's log lines on the server: %d",
-		filepath.Base(agentBin), abMiB(info.Size()), abMiB(childRSS), names[0], shipped)
+		filepath.Base(agentBin), mib(info.Size()), mib(childRSS), names[0], shipped)
 	if m.rss >= 20<<20 {
-		b.Logf("OVER TARGET: agent VmRSS %.2f MiB >= 20 MiB", abMiB(m.rss))
+		b.Logf("OVER TARGET: agent VmRSS %.2f MiB >= 20 MiB", mib(m.rss))
 	}
 }
 
@@ -171,17 +171,17 @@ while True:
 	}
 	b.Logf("ms from POST to the driver's first statement, per deployment (POST to agent applying + stop/prepare/spawn + spawn to first statement):%s", each.String())
 	slices.Sort(lats)
-	p50, worst := abPercentile(lats, 50), lats[len(lats)-1]
+	p50, worst := percentile(lats, 0.50), lats[len(lats)-1]
 	b.ReportMetric(0, "ns/op")
-	b.ReportMetric(abMs(p50), "p50-ms")
-	b.ReportMetric(abMs(worst), "max-ms")
+	b.ReportMetric(ms(p50), "p50-ms")
+	b.ReportMetric(ms(worst), "max-ms")
 	b.Logf("deploy to start over %d deployments: min %s, p50 %s, max %s; target median < 1 s",
 		k, lats[0].Round(time.Millisecond), p50.Round(time.Millisecond), worst.Round(time.Millisecond))
 	if len(recv) == k {
 		slices.Sort(recv)
 		slices.Sort(spawn)
 		b.Logf("medians: POST to agent applying %s; driver spawn to its first statement %s (python3 = %s)",
-			abPercentile(recv, 50).Round(time.Millisecond), abPercentile(spawn, 50).Round(time.Millisecond), e.python)
+			percentile(recv, 0.50).Round(time.Millisecond), percentile(spawn, 0.50).Round(time.Millisecond), e.python)
 	}
 	if p50 >= time.Second {
 		b.Logf("OVER TARGET: median deploy-to-start %s >= 1 s", p50)
@@ -231,7 +231,7 @@ type abEnv struct {
 	agentDir string
 	python   string // the interpreter drivers run
 	agent    *exec.Cmd
-	agentOut *abBuffer
+	agentOut *syncBuffer
 	done     chan struct{}
 }
 
@@ -288,7 +288,7 @@ func (e *abEnv) startAgent(bin, pollWait string) {
 	cmd := exec.Command(bin, "--server", e.srv.url, "--dir", e.agentDir, "--healthy-after", "1s",
 		"--poll-wait", pollWait, "--runtime", "process")
 	cmd.Env = env
-	e.agentOut = &abBuffer{}
+	e.agentOut = &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = e.agentOut, e.agentOut
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
@@ -577,32 +577,6 @@ func abEventually(b *testing.B, limit time.Duration, what string, cond func() (b
 	}
 }
 
-// abBuffer is a bytes.Buffer safe for a child's output and the benchmark.
-type abBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (w *abBuffer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *abBuffer) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
-}
-
-// abPercentile is the nearest-rank percentile of sorted durations.
-func abPercentile(sorted []time.Duration, p int) time.Duration {
-	i := (len(sorted)*p + 99) / 100
-	return sorted[max(0, i-1)]
-}
-
-func abMiB(n int64) float64        { return float64(n) / (1 << 20) }
-func abMs(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 func abTail(s string, n int) string {
 	lines := strings.Split(s, "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")

@@ -97,7 +97,7 @@ func BenchmarkLongPoll10k(b *testing.B) {
 	waitingFDs := lpProcFDs(pid)
 	perGateway := float64(waitingRSS-idleRSS) / float64(n)
 	b.Logf("server RSS idle %.1f MiB (%d fds), with %d waiting gateways %.1f MiB (%d fds): %.1f KiB per waiting gateway",
-		lpMiB(idleRSS), idleFDs, n, lpMiB(waitingRSS), waitingFDs, perGateway/1024)
+		mib(idleRSS), idleFDs, n, mib(waitingRSS), waitingFDs, perGateway/1024)
 	if waitingFDs >= 0 && waitingFDs < n {
 		b.Errorf("the server holds %d file descriptors with %d gateways waiting: not every long-poll reached it", waitingFDs, n)
 	}
@@ -118,7 +118,7 @@ func BenchmarkLongPoll10k(b *testing.B) {
 		lat = append(lat, received.Sub(created))
 	}
 	slices.Sort(lat)
-	p50, p99, worst := lpPercentile(lat, 0.50), lpPercentile(lat, 0.99), lat[len(lat)-1]
+	p50, p99, worst := percentile(lat, 0.50), percentile(lat, 0.99), lat[len(lat)-1]
 	b.Logf("deployment to gateway over %d deployments: p50 %s, p99 %s, max %s",
 		len(lat), p50.Round(10*time.Microsecond), p99.Round(10*time.Microsecond), worst.Round(10*time.Microsecond))
 
@@ -131,21 +131,13 @@ func BenchmarkLongPoll10k(b *testing.B) {
 		b.Logf("load generator errors:\n%s", errs)
 	}
 	b.ReportMetric(perGateway/1024, "KiB/waiting-gw")
-	b.ReportMetric(lpMiB(idleRSS), "idle-RSS-MiB")
-	b.ReportMetric(lpMiB(waitingRSS), "waiting-RSS-MiB")
-	b.ReportMetric(lpMs(p50), "p50-ms")
-	b.ReportMetric(lpMs(p99), "p99-ms")
-	b.ReportMetric(lpMs(worst), "max-ms")
+	b.ReportMetric(mib(idleRSS), "idle-RSS-MiB")
+	b.ReportMetric(mib(waitingRSS), "waiting-RSS-MiB")
+	b.ReportMetric(ms(p50), "p50-ms")
+	b.ReportMetric(ms(p99), "p99-ms")
+	b.ReportMetric(ms(worst), "max-ms")
 }
 
-// percentile is the nearest-rank percentile of sorted durations.
-func lpPercentile(sorted []time.Duration, p float64) time.Duration {
-	k := int(float64(len(sorted))*p+0.999999) - 1
-	return sorted[max(0, min(k, len(sorted)-1))]
-}
-
-func lpMiB(bytes int64) float64           { return float64(bytes) / (1 << 20) }
-func lpMs(d time.Duration) float64        { return float64(d) / float64(time.Millisecond) }
 func lpTail(s string, n int) string       { return s[max(0, len(s)-n):] }
 func lpProcPath(pid int, f string) string { return fmt.Sprintf("/proc/%d/%s", pid, f) }
 

@@ -79,10 +79,10 @@ func BenchmarkScaleOut(b *testing.B) {
 		cpu := cpuNow(rs).since(before)
 		lat := benchWakeups(b, rs, secrets[:samples])
 		slices.Sort(lat)
-		res := result{name: sc.name, polls: polls, p50: lat[len(lat)/2], p99: lat[(len(lat)-1)*99/100], max: lat[len(lat)-1], cpu: cpu}
+		res := result{name: sc.name, polls: polls, p50: percentile(lat, 0.50), p99: percentile(lat, 0.99), max: lat[len(lat)-1], cpu: cpu}
 		results = append(results, res)
 		b.Logf("%-11s %d replica(s): %7.0f polls/s (304); wake-up p50 %5.1f ms, p99 %5.1f ms, max %5.1f ms; CPU while polling: %s",
-			res.name, sc.replicas, res.polls, benchMs(res.p50), benchMs(res.p99), benchMs(res.max), res.cpu)
+			res.name, sc.replicas, res.polls, ms(res.p50), ms(res.p99), ms(res.max), res.cpu)
 		noErrors(b, rs...)
 		for _, r := range rs {
 			r.stop(b)
@@ -90,7 +90,7 @@ func BenchmarkScaleOut(b *testing.B) {
 	}
 	for _, r := range results {
 		b.ReportMetric(r.polls, r.name+"-polls/s")
-		b.ReportMetric(benchMs(r.p99), r.name+"-wake-p99-ms")
+		b.ReportMetric(ms(r.p99), r.name+"-wake-p99-ms")
 	}
 	b.Logf("two replicas vs one on PostgreSQL: %.2fx the poll throughput", results[2].polls/results[1].polls)
 }
@@ -220,8 +220,6 @@ func benchWakeups(b *testing.B, rs []*replica, secrets []string) []time.Duration
 	}
 	return out
 }
-
-func benchMs(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // cpuSample is the CPU time (clock ticks) of the servers, of PostgreSQL's
 // processes and of this process (the load generator) at an instant.

@@ -25,31 +25,12 @@ import (
 	"github.com/driverhub/driverhub/internal/s3blob/s3test"
 )
 
-// lockedBuffer collects a child process's output; tests read it while the
-// process writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // replica is a `driverhub server` child process on shared storage.
 type replica struct {
 	name string
 	cmd  *exec.Cmd
 	url  string
-	logs *lockedBuffer
+	logs *syncBuffer
 	exit chan error
 }
 
@@ -75,7 +56,7 @@ func launchReplicaEnv(t testing.TB, name, database, blobs string, env []string, 
 	cmd := exec.Command(binary, argv...)
 	cmd.Env = append(os.Environ(), "DRIVERHUB_ADMIN_TOKEN="+adminToken, "DRIVERHUB_ADMIN_PASSWORD=replica-test-password")
 	cmd.Env = append(cmd.Env, env...)
-	logs := &lockedBuffer{}
+	logs := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
