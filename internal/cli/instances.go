@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"maps"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -354,15 +353,11 @@ func (a *app) instanceConfig() *cobra.Command {
 
 	upload := a.leaf("upload INSTANCE DRIVER FILE [--name NAME]", "Set a bound driver's instance driver config to a file (at most 1 MiB)", exactArgs("INSTANCE", "DRIVER", "FILE"),
 		func(cmd *cobra.Command, c *client.Client, args []string) error {
-			f, size, err := openSized(args[2])
+			f, size, name, err := openConfigFile(cmd, args[2])
 			if err != nil {
 				return err
 			}
 			defer f.Close()
-			name, _ := cmd.Flags().GetString("name")
-			if name == "" {
-				name = filepath.Base(args[2])
-			}
 			out, err := c.UploadBindingConfigFile(cmd.Context(), args[0], args[1], name, f, size)
 			if err != nil {
 				return err

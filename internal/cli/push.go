@@ -331,15 +331,11 @@ func saveDownload(cmd *cobra.Command, wantSHA, def string, fetch func(context.Co
 func (a *app) versionUploadConfig() *cobra.Command {
 	cmd := a.leaf("upload-config DRIVER VERSION FILE [--name NAME]", "Set a draft's default driver config to a file (at most 1 MiB)", exactArgs("DRIVER", "VERSION", "FILE"),
 		func(cmd *cobra.Command, c *client.Client, args []string) error {
-			f, size, err := openSized(args[2])
+			f, size, name, err := openConfigFile(cmd, args[2])
 			if err != nil {
 				return err
 			}
 			defer f.Close()
-			name, _ := cmd.Flags().GetString("name")
-			if name == "" {
-				name = filepath.Base(args[2])
-			}
 			v, err := c.UploadVersionConfigFile(cmd.Context(), args[0], args[1], name, f, size)
 			if err != nil {
 				return err
@@ -352,6 +348,20 @@ func (a *app) versionUploadConfig() *cobra.Command {
 }
 
 // openSized opens a regular file and returns its size.
+// openConfigFile opens a config file to upload and names it on the gateway:
+// --name, else the file's base name.
+func openConfigFile(cmd *cobra.Command, path string) (*os.File, int64, string, error) {
+	f, size, err := openSized(path)
+	if err != nil {
+		return nil, 0, "", err
+	}
+	name, _ := cmd.Flags().GetString("name")
+	if name == "" {
+		name = filepath.Base(path)
+	}
+	return f, size, name, nil
+}
+
 func openSized(name string) (*os.File, int64, error) {
 	f, err := os.Open(name)
 	if err != nil {
