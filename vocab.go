@@ -1,0 +1,153 @@
+package driverhub
+
+import (
+	"strings"
+)
+
+// The product's vocabularies: the words that cross the wire between server,
+// agent, console and CLI. Each is a named type with its valid values and
+// the behaviour that belongs to the word, so that no package spells them out
+// again as bare strings.
+
+// Runtime is the language a driver is written for (the seed's 语言类型:
+// Node.js 8, Python 3.5, C, Java 8).
+type Runtime string
+
+// Runtimes.
+const (
+	RuntimeNodeJS  Runtime = "nodejs"
+	RuntimePython3 Runtime = "python3"
+	RuntimeC       Runtime = "c"
+	RuntimeJava    Runtime = "java"
+)
+
+// AllRuntimes lists the runtimes in the order forms show them.
+var AllRuntimes = []Runtime{RuntimeNodeJS, RuntimePython3, RuntimeC, RuntimeJava}
+
+// Valid reports whether r is one of AllRuntimes.
+func (r Runtime) Valid() bool {
+	for _, x := range AllRuntimes {
+		if r == x {
+			return true
+		}
+	}
+	return false
+}
+
+// EntryFile is the file a package of the runtime must hold at its top level.
+func (r Runtime) EntryFile() string {
+	switch r {
+	case RuntimeC:
+		return "main"
+	case RuntimeNodeJS:
+		return "index.js"
+	case RuntimePython3:
+		return "index.py"
+	case RuntimeJava:
+		return "main.jar"
+	}
+	return ""
+}
+
+// Command is the argv that starts a driver of the runtime in its unpacked
+// package (SPEC §7), and the environment the runtime adds. jvmArgs is used
+// by java only. ok is false for an unknown runtime.
+func (r Runtime) Command(jvmArgs string) (argv, env []string, ok bool) {
+	switch r {
+	case RuntimeC:
+		return []string{"./main"}, []string{"LD_LIBRARY_PATH=lib"}, true
+	case RuntimeNodeJS:
+		return []string{"node", r.EntryFile()}, nil, true
+	case RuntimePython3:
+		return []string{"python3", r.EntryFile()}, nil, true
+	case RuntimeJava:
+		return append(append([]string{"java"}, strings.Fields(jvmArgs)...), "-jar", r.EntryFile()), nil, true
+	}
+	return nil, nil, false
+}
+
+// NeedsCPUArch reports whether drivers of the runtime are built for one CPU
+// architecture (only C drivers are).
+func (r Runtime) NeedsCPUArch() bool { return r == RuntimeC }
+
+// Stage is a step of a deployment resource on the gateway (SPEC §5), in order.
+type Stage string
+
+// Stages.
+const (
+	StageInit     Stage = "init"
+	StageDownload Stage = "download"
+	StageVerify   Stage = "verify"
+	StageUnpack   Stage = "unpack"
+	StageStart    Stage = "start"
+	StageFinish   Stage = "finish"
+)
+
+// AllStages lists the stages in the order a resource goes through them.
+var AllStages = []Stage{StageInit, StageDownload, StageVerify, StageUnpack, StageStart, StageFinish}
+
+// Valid reports whether s is one of AllStages.
+func (s Stage) Valid() bool {
+	for _, x := range AllStages {
+		if s == x {
+			return true
+		}
+	}
+	return false
+}
+
+// DriverState is what a gateway says of a driver it runs (SPEC §6).
+type DriverState string
+
+// Driver states.
+const (
+	DriverStarting   DriverState = "starting"
+	DriverRunning    DriverState = "running"
+	DriverRestarting DriverState = "restarting"
+	DriverCrashloop  DriverState = "crashloop"
+	DriverStopped    DriverState = "stopped"
+	DriverFailed     DriverState = "failed"
+)
+
+// AllDriverStates lists every driver state.
+var AllDriverStates = []DriverState{DriverStarting, DriverRunning, DriverRestarting, DriverCrashloop, DriverStopped, DriverFailed}
+
+// Valid reports whether s is one of AllDriverStates.
+func (s DriverState) Valid() bool {
+	for _, x := range AllDriverStates {
+		if s == x {
+			return true
+		}
+	}
+	return false
+}
+
+// Up reports whether the driver is (or is about to be) running.
+func (s DriverState) Up() bool { return s == DriverStarting || s == DriverRunning }
+
+// ResourceType is the kind of a deployment resource.
+type ResourceType string
+
+// Resource types.
+const (
+	ResourceDriver       ResourceType = "driver"
+	ResourceDriverConfig ResourceType = "driver_config"
+	ResourceDeviceConfig ResourceType = "device_config"
+)
+
+// ProblemCode names why a deployment (or another compound action) cannot
+// proceed. Clients switch on them; they are part of the API.
+type ProblemCode string
+
+// Problem codes of deployment checks (SPEC §5).
+const (
+	ProblemDriverConfigMissing ProblemCode = "driver_config_missing"
+	ProblemDeviceConfigMissing ProblemCode = "device_config_missing"
+	ProblemPackageMissing      ProblemCode = "package_missing"
+	ProblemVersionMissing      ProblemCode = "version_missing"
+	ProblemEdgeVersionTooOld   ProblemCode = "edge_version_too_old"
+	ProblemArchMismatch        ProblemCode = "arch_mismatch"
+	ProblemBuiltinMissing      ProblemCode = "builtin_missing"
+	ProblemAcquisitionMissing  ProblemCode = "acquisition_missing"
+	ProblemNoPublishedVersion  ProblemCode = "no_published_version"
+)
