@@ -2,13 +2,14 @@
 // database/sql driver) and provides the LISTEN/NOTIFY notifier that wakes
 // gateways long-polling other server replicas.
 //
-// The SQL is sqlstore's; this package adds only what differs:
+// The queries are sqlstore's; this package adds only what differs:
 //   - placeholders are $1, $2, …;
 //   - a unique violation is SQLSTATE 23505;
 //   - migrations run under a session-level advisory lock on one dedicated
 //     connection, so replicas starting together apply them one at a time;
-//   - every TEXT column is created with COLLATE "C", so text compares and
-//     sorts byte-wise, as in SQLite, whatever the database's locale;
+//   - the schema is sqlstore's migrations/postgres, where every TEXT column
+//     is COLLATE "C", so text compares and sorts byte-wise, as in SQLite,
+//     whatever the database's locale;
 //   - updates are Serializable and retried on serialization failures, so
 //     a read-modify-write never loses another replica's write; views are
 //     Repeatable Read (one snapshot).
@@ -107,7 +108,6 @@ var Dialect = sqlstore.Dialect{
 	NumberedParams:    true,
 	IsUniqueViolation: func(err error) bool { return hasCode(err, "23505") },
 	LockMigrations:    lockMigrations,
-	RewriteDDL:        collateC,
 	UpdateIsolation:   sql.LevelSerializable,
 	ViewIsolation:     sql.LevelRepeatableRead,
 	// 40001 serialization_failure, 40P01 deadlock_detected.
@@ -117,14 +117,6 @@ var Dialect = sqlstore.Dialect{
 func hasCode(err error, code string) bool {
 	var e *pgconn.PgError
 	return errors.As(err, &e) && e.Code == code
-}
-
-// textType matches the TEXT type in DDL (and not a column named "text").
-var textType = regexp.MustCompile(`\bTEXT\b`)
-
-// collateC gives every TEXT column of a statement the C collation.
-func collateC(stmt string) string {
-	return textType.ReplaceAllString(stmt, `TEXT COLLATE "C"`)
 }
 
 // lockMigrations takes a session-level advisory lock on conn, waiting for

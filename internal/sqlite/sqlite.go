@@ -39,7 +39,7 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	read.SetMaxOpenConns(8)
-	s, err := sqlstore.New(ctx, write, read, sqlstore.Dialect{Name: "sqlite", IsUniqueViolation: isUniqueViolation})
+	s, err := sqlstore.New(ctx, write, read, Dialect)
 	if err != nil {
 		write.Close()
 		read.Close()
@@ -60,6 +60,11 @@ func fileURI(path string) string {
 	}
 	return "file:" + p
 }
+
+// Dialect is SQLite's sqlstore.Dialect: '?' placeholders, one writer (so
+// transactions are serializable as they are), the schema of sqlstore's
+// migrations/sqlite.
+var Dialect = sqlstore.Dialect{Name: "sqlite", IsUniqueViolation: isUniqueViolation}
 
 func isUniqueViolation(err error) bool {
 	var e *sqlite.Error

@@ -2,200 +2,146 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"io/fs"
+	"maps"
+	"path"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/driverhub/driverhub/internal/sqlstore/migrations"
 )
 
-// migrations are applied in order, each in its own transaction, and never
-// edited once released: a schema change is a new entry. The SQL is the
-// common subset of SQLite and PostgreSQL.
-var migrations = []string{
-	// 1: accounts, drivers and versions.
-	`
-CREATE TABLE tenants (
-	id         TEXT PRIMARY KEY,
-	name       TEXT NOT NULL UNIQUE,
-	created_at BIGINT NOT NULL
-);
-CREATE TABLE users (
-	id            TEXT PRIMARY KEY,
-	tenant_id     TEXT NOT NULL REFERENCES tenants(id),
-	username      TEXT NOT NULL,
-	role          TEXT NOT NULL,
-	system_admin  BOOLEAN NOT NULL,
-	password_hash TEXT NOT NULL,
-	created_at    BIGINT NOT NULL,
-	updated_at    BIGINT NOT NULL,
-	UNIQUE (tenant_id, username)
-);
-CREATE TABLE tokens (
-	id         TEXT PRIMARY KEY,
-	tenant_id  TEXT NOT NULL REFERENCES tenants(id),
-	user_id    TEXT NOT NULL REFERENCES users(id),
-	name       TEXT NOT NULL,
-	role       TEXT NOT NULL,
-	hash       TEXT NOT NULL UNIQUE,
-	created_at BIGINT NOT NULL
-);
-CREATE INDEX tokens_by_tenant ON tokens (tenant_id, id);
-CREATE INDEX tokens_by_user ON tokens (user_id);
-CREATE TABLE drivers (
-	id          TEXT PRIMARY KEY,
-	tenant_id   TEXT NOT NULL REFERENCES tenants(id),
-	name        TEXT NOT NULL,
-	protocol    TEXT NOT NULL,
-	runtime     TEXT NOT NULL,
-	cpu_arch    TEXT NOT NULL,
-	builtin     BOOLEAN NOT NULL,
-	description TEXT NOT NULL,
-	created_at  BIGINT NOT NULL,
-	updated_at  BIGINT NOT NULL,
-	UNIQUE (tenant_id, name)
-);
-CREATE TABLE driver_versions (
-	id                 TEXT PRIMARY KEY,
-	driver_id          TEXT NOT NULL REFERENCES drivers(id),
-	version            TEXT NOT NULL,
-	min_edge_version   TEXT NOT NULL,
-	description        TEXT NOT NULL,
-	package_filename   TEXT,
-	package_size       BIGINT,
-	package_sha256     TEXT,
-	driver_config      TEXT,
-	config_file_sha256 TEXT,
-	container          TEXT NOT NULL,
-	driver_config_required BOOLEAN NOT NULL,
-	device_config_required BOOLEAN NOT NULL,
-	jvm_args           TEXT NOT NULL,
-	status             TEXT NOT NULL,
-	created_at         BIGINT NOT NULL,
-	updated_at         BIGINT NOT NULL,
-	published_at       BIGINT,
-	UNIQUE (driver_id, version)
-);
-CREATE INDEX driver_versions_by_driver ON driver_versions (driver_id, id);
-CREATE INDEX driver_versions_by_published ON driver_versions (driver_id, published_at);
-CREATE INDEX driver_versions_by_package ON driver_versions (package_sha256);
-CREATE INDEX driver_versions_by_config_file ON driver_versions (config_file_sha256);
-`,
-	// 2: instances, devices, bindings, driver logs, deployments, marketplace.
-	//
-	// instances.current_deployment_id has no foreign key: deployments refer
-	// to instances, and PostgreSQL cannot create the cycle without ALTER
-	// TABLE, which SQLite lacks. Sort keys join two names with a space,
-	// which sorts below every character either name may hold, so that the
-	// order of the key is the order of the pair.
-	`
-CREATE TABLE instances (
-	id                    TEXT PRIMARY KEY,
-	tenant_id             TEXT NOT NULL REFERENCES tenants(id),
-	name                  TEXT NOT NULL,
-	description           TEXT NOT NULL,
-	tags                  TEXT NOT NULL,
-	secret_hash           TEXT NOT NULL UNIQUE,
-	last_seen_at          BIGINT,
-	edge_version          TEXT NOT NULL,
-	arch                  TEXT NOT NULL,
-	builtin_drivers       TEXT,
-	current_deployment_id TEXT,
-	created_at            BIGINT NOT NULL,
-	updated_at            BIGINT NOT NULL,
-	UNIQUE (tenant_id, name)
-);
-CREATE TABLE bindings (
-	id                 TEXT PRIMARY KEY,
-	instance_id        TEXT NOT NULL REFERENCES instances(id),
-	driver_id          TEXT NOT NULL REFERENCES drivers(id),
-	driver_name        TEXT NOT NULL,
-	version            TEXT NOT NULL,
-	config             TEXT,
-	config_file_sha256 TEXT,
-	runtime            TEXT,
-	created_at         BIGINT NOT NULL,
-	updated_at         BIGINT NOT NULL,
-	UNIQUE (instance_id, driver_name)
-);
-CREATE INDEX bindings_by_driver ON bindings (driver_id);
-CREATE INDEX bindings_by_config_file ON bindings (config_file_sha256);
-CREATE TABLE devices (
-	id          TEXT PRIMARY KEY,
-	tenant_id   TEXT NOT NULL REFERENCES tenants(id),
-	product     TEXT NOT NULL,
-	name        TEXT NOT NULL,
-	sort_key    TEXT NOT NULL,
-	description TEXT NOT NULL,
-	instance_id TEXT REFERENCES instances(id),
-	binding_id  TEXT REFERENCES bindings(id),
-	config      TEXT,
-	created_at  BIGINT NOT NULL,
-	updated_at  BIGINT NOT NULL,
-	UNIQUE (tenant_id, product, name),
-	UNIQUE (tenant_id, sort_key)
-);
-CREATE INDEX devices_by_instance ON devices (instance_id, sort_key);
-CREATE INDEX devices_by_binding ON devices (binding_id, sort_key);
-CREATE TABLE driver_logs (
-	id         TEXT PRIMARY KEY,
-	binding_id TEXT NOT NULL REFERENCES bindings(id) ON DELETE CASCADE,
-	time       BIGINT NOT NULL,
-	stream     TEXT NOT NULL,
-	text       TEXT NOT NULL
-);
-CREATE INDEX driver_logs_by_binding ON driver_logs (binding_id, id);
-CREATE TABLE deployments (
-	id          TEXT PRIMARY KEY,
-	instance_id TEXT NOT NULL REFERENCES instances(id),
-	type        TEXT NOT NULL,
-	status      TEXT NOT NULL,
-	reason      TEXT NOT NULL,
-	created_at  BIGINT NOT NULL,
-	started_at  BIGINT,
-	finished_at BIGINT,
-	manifest    TEXT,
-	resources   TEXT NOT NULL
-);
-CREATE INDEX deployments_by_instance ON deployments (instance_id, id);
-CREATE INDEX deployments_by_status ON deployments (status, started_at);
-CREATE TABLE deployment_blobs (
-	deployment_id TEXT NOT NULL REFERENCES deployments(id),
-	instance_id   TEXT NOT NULL REFERENCES instances(id),
-	sha256        TEXT NOT NULL,
-	PRIMARY KEY (deployment_id, sha256)
-);
-CREATE INDEX deployment_blobs_by_instance ON deployment_blobs (instance_id, sha256);
-CREATE INDEX deployment_blobs_by_sha256 ON deployment_blobs (sha256);
-CREATE TABLE listings (
-	driver_id TEXT PRIMARY KEY REFERENCES drivers(id) ON DELETE CASCADE,
-	title     TEXT NOT NULL,
-	summary   TEXT NOT NULL,
-	sort_key  TEXT NOT NULL UNIQUE,
-	listed_at BIGINT NOT NULL
-);
-CREATE TABLE acquisitions (
-	tenant_id   TEXT NOT NULL REFERENCES tenants(id),
-	driver_id   TEXT NOT NULL REFERENCES drivers(id) ON DELETE CASCADE,
-	sort_key    TEXT NOT NULL,
-	acquired_at BIGINT NOT NULL,
-	PRIMARY KEY (tenant_id, driver_id),
-	UNIQUE (tenant_id, sort_key)
-);
-CREATE INDEX acquisitions_by_driver ON acquisitions (driver_id);
-`,
-	// 3: driver search text folded to lower case by Go (SQL's LOWER knows
-	// only ASCII); API token expiry (console sessions expire).
-	`
-ALTER TABLE drivers ADD COLUMN search TEXT NOT NULL DEFAULT '';
-UPDATE drivers SET search = LOWER(name) || ' ' || LOWER(description);
-ALTER TABLE tokens ADD COLUMN expires_at BIGINT;
-`,
+// migration is one version of the schema as one dialect runs it.
+type migration struct {
+	version int
+	name    string // the file's name after the number, the same in every dialect
+	file    string // dialect/NNNN_name.sql, for messages
+	sql     string
 }
 
+// migrationSet is every dialect's migrations, versions 1 to latest.
+type migrationSet struct {
+	byDialect map[string][]migration
+	latest    int
+}
+
+// released is the set this build embeds. A gap, a duplicate or dialects
+// that disagree is a defect of the build itself, like a regular expression
+// that does not compile, so it stops the program as it starts (and every
+// test of a package that stores anything).
+var released = func() migrationSet {
+	set, err := loadMigrations(migrations.FS)
+	if err != nil {
+		panic(err)
+	}
+	return set
+}()
+
 // SchemaVersion is the number of migrations this build knows.
-func SchemaVersion() int { return len(migrations) }
+func SchemaVersion() int { return released.latest }
+
+// migrationFile is the name of a migration: its version and what it does.
+var migrationFile = regexp.MustCompile(`^([0-9]{4})_([a-z0-9_]+)\.sql$`)
+
+// loadMigrations reads one directory per dialect from fsys and checks that
+// each runs versions 1, 2, 3… and that every dialect has the same versions
+// under the same names.
+func loadMigrations(fsys fs.FS) (migrationSet, error) {
+	dirs, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return migrationSet{}, fmt.Errorf("migrations: %w", err)
+	}
+	set := migrationSet{byDialect: map[string][]migration{}}
+	var first string
+	for _, d := range dirs {
+		if !d.IsDir() {
+			return migrationSet{}, fmt.Errorf("migrations: %s is not a dialect's directory", d.Name())
+		}
+		ms, err := loadDialect(fsys, d.Name())
+		if err != nil {
+			return migrationSet{}, err
+		}
+		if first == "" {
+			first, set.latest = d.Name(), len(ms)
+		} else if err := sameVersions(first, set.byDialect[first], d.Name(), ms); err != nil {
+			return migrationSet{}, err
+		}
+		set.byDialect[d.Name()] = ms
+	}
+	if first == "" {
+		return migrationSet{}, fmt.Errorf("migrations: no dialect directory")
+	}
+	return set, nil
+}
+
+// loadDialect reads the migrations of one dialect, in order of version.
+func loadDialect(fsys fs.FS, dialect string) ([]migration, error) {
+	entries, err := fs.ReadDir(fsys, dialect) // sorted by name, so by version
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	var ms []migration
+	for _, e := range entries {
+		file := path.Join(dialect, e.Name())
+		m := migrationFile.FindStringSubmatch(e.Name())
+		if m == nil || e.IsDir() {
+			return nil, fmt.Errorf("migrations: %s: a migration's file name must be NNNN_name.sql (four digits, then lower-case letters, digits and _)", file)
+		}
+		v, _ := strconv.Atoi(m[1])
+		switch {
+		case len(ms) > 0 && v == ms[len(ms)-1].version:
+			return nil, fmt.Errorf("migrations: %s and %s are both version %d: each version must have one file", ms[len(ms)-1].file, file, v)
+		case v != len(ms)+1:
+			return nil, fmt.Errorf("migrations: %s is version %d after version %d: versions must run 1, 2, 3… without a gap", file, v, len(ms))
+		}
+		b, err := fs.ReadFile(fsys, file)
+		if err != nil {
+			return nil, fmt.Errorf("migrations: %w", err)
+		}
+		if strings.TrimSpace(string(b)) == "" {
+			return nil, fmt.Errorf("migrations: %s is empty", file)
+		}
+		ms = append(ms, migration{version: v, name: m[2], file: file, sql: string(b)})
+	}
+	if len(ms) == 0 {
+		return nil, fmt.Errorf("migrations: %s holds no migration", dialect)
+	}
+	return ms, nil
+}
+
+// sameVersions reports the first version that dialects a and b lack or
+// name differently.
+func sameVersions(a string, as []migration, b string, bs []migration) error {
+	for i := range max(len(as), len(bs)) {
+		switch {
+		case i >= len(as):
+			return fmt.Errorf("migrations: %s has no version %d, which %s has (%s)", a, i+1, b, bs[i].file)
+		case i >= len(bs):
+			return fmt.Errorf("migrations: %s has no version %d, which %s has (%s)", b, i+1, a, as[i].file)
+		case as[i].name != bs[i].name:
+			return fmt.Errorf("migrations: version %d is %s but %s: a version must have the same name in every dialect", i+1, as[i].file, bs[i].file)
+		}
+	}
+	return nil
+}
 
 // Migrate applies every migration not applied yet, under the dialect's lock.
 func (s *Store) Migrate(ctx context.Context) error {
+	return s.migrate(ctx, released, released.latest)
+}
+
+// migrate brings the database up to version target of set.
+func (s *Store) migrate(ctx context.Context, set migrationSet, target int) error {
+	steps, ok := set.byDialect[s.dialect.Name]
+	if !ok {
+		known := slices.Sorted(maps.Keys(set.byDialect))
+		return fmt.Errorf("migrate: no migrations for the dialect %q (there are for %s)", s.dialect.Name, strings.Join(known, ", "))
+	}
 	conn, err := s.write.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
@@ -216,37 +162,37 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err := conn.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	if current > len(migrations) {
-		return fmt.Errorf("migrate: the database is at schema version %d, newer than this build's %d", current, len(migrations))
+	if current > len(steps) {
+		return fmt.Errorf("migrate: the database is at schema version %d, newer than this build's %d", current, len(steps))
 	}
-	for v := current + 1; v <= len(migrations); v++ {
-		tx, err := conn.BeginTx(ctx, nil)
-		if err != nil {
-			return fmt.Errorf("migrate %d: %w", v, err)
-		}
-		for _, stmt := range strings.Split(migrations[v-1], ";") {
-			if strings.TrimSpace(stmt) == "" {
-				continue
-			}
-			if s.dialect.RewriteDDL != nil {
-				stmt = s.dialect.RewriteDDL(stmt)
-			}
-			if _, err := tx.ExecContext(ctx, stmt); err != nil {
-				_ = tx.Rollback()
-				return fmt.Errorf("migrate %d: %w", v, err)
-			}
-		}
-		q := `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`
-		if s.dialect.NumberedParams {
-			q = `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`
-		}
-		if _, err := tx.ExecContext(ctx, q, v, toDB(time.Now())); err != nil {
-			_ = tx.Rollback()
-			return fmt.Errorf("migrate %d: %w", v, err)
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("migrate %d: %w", v, err)
+	for _, m := range steps[current:max(current, min(target, len(steps)))] {
+		if err := s.apply(ctx, conn, m); err != nil {
+			return fmt.Errorf("migrate %d (%s): %w", m.version, m.file, err)
 		}
 	}
 	return nil
+}
+
+// apply runs one migration's file and records its version, in one
+// transaction: a file that fails leaves nothing behind. One Exec runs the
+// whole file: SQLite's driver steps through every statement of the string,
+// and pgx sends a statement without arguments by the simple query
+// protocol, which takes several.
+func (s *Store) apply(ctx context.Context, conn *sql.Conn, m migration) error {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+		return err
+	}
+	q := `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`
+	if s.dialect.NumberedParams {
+		q = `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`
+	}
+	if _, err := tx.ExecContext(ctx, q, m.version, toDB(time.Now())); err != nil {
+		return err
+	}
+	return tx.Commit()
 }

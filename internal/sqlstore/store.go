@@ -1,5 +1,6 @@
-// Package sqlstore implements driverhub.Store over database/sql. The SQL is
-// portable: SQLite and PostgreSQL differ only in the Dialect they pass in.
+// Package sqlstore implements driverhub.Store over database/sql. The
+// queries are portable: SQLite and PostgreSQL differ only in the Dialect
+// they pass in and in the schema, which migrations/ writes once for each.
 package sqlstore
 
 import (
@@ -21,6 +22,7 @@ import (
 
 // Dialect is what differs between databases.
 type Dialect struct {
+	// Name is the dialect's directory in migrations/.
 	Name string
 	// Numbered placeholders ($1, $2, …) instead of '?'.
 	NumberedParams bool
@@ -29,11 +31,6 @@ type Dialect struct {
 	// LockMigrations takes a lock held for the life of conn, so that
 	// replicas starting together apply migrations one at a time. Optional.
 	LockMigrations func(ctx context.Context, conn *sql.Conn) (unlock func(), err error)
-	// RewriteDDL rewrites each statement of a migration before it runs,
-	// for what the common subset cannot say: PostgreSQL gives every TEXT
-	// column the "C" collation there, so that text compares and sorts
-	// byte-wise as in SQLite. Optional.
-	RewriteDDL func(stmt string) string
 	// UpdateIsolation and ViewIsolation are the isolation levels of Update
 	// and View transactions; zero is the database's default. SQLite runs
 	// one writer at a time, so its transactions are serializable as they
