@@ -244,7 +244,7 @@ func TestPresignGet(t *testing.T) {
 }
 
 // TestOpenRemovesNothingFresh checks that Open leaves a temporary object
-// that may belong to a Put under way on another replica.
+// that may belong to a Commit under way on another replica.
 func TestOpenRemovesNothingFresh(t *testing.T) {
 	s := open(t)
 	c := s.Config()
