@@ -10,11 +10,12 @@ import (
 // BlobStore keeps package and config files, content-addressed by the
 // lower-case hex SHA-256 of their bytes.
 type BlobStore interface {
-	// Put stores exactly size bytes from r under key. It verifies that their
-	// SHA-256 is key and fails with ErrBlobCheck otherwise. A reader of key
-	// sees the whole blob or nothing: never a partial one. Putting a key that
-	// exists already succeeds without rewriting it.
-	Put(ctx context.Context, key string, r io.Reader, size int64) error
+	// Stage starts a blob whose bytes arrive before their digest is known
+	// or checked: an upload is written to the stage, read back to check it,
+	// then committed under its digest or discarded. The store keeps the
+	// bytes where it can commit them cheaply (on a filesystem store, a
+	// rename), and nothing is readable under a key until Commit.
+	Stage(ctx context.Context) (StagedBlob, error)
 	// Open returns the blob and its size; ErrNotFound when absent. The reader
 	// may be an *os.File, so that servers can send it with sendfile.
 	Open(ctx context.Context, key string) (io.ReadSeekCloser, int64, error)
@@ -26,11 +27,25 @@ type BlobStore interface {
 	Ping(ctx context.Context) error
 }
 
-// BlobFileAdopter is a BlobStore that can take over a local file whose
-// digest the caller has already computed, without copying it (a rename on
-// the same filesystem). The file is gone from path on success.
-type BlobFileAdopter interface {
-	AdoptFile(ctx context.Context, key, path string) error
+// StagedBlob is a blob being received. Writes append to it and are hashed
+// as they go; ReadAt, Size and SHA256 see what has been written so far.
+// It ends with Commit or Discard. It is not safe for concurrent writes, but
+// ReadAt may be called concurrently once writing is done.
+type StagedBlob interface {
+	io.Writer
+	io.ReaderAt
+	// Size is the number of bytes written.
+	Size() int64
+	// SHA256 is the lower-case hex SHA-256 of the bytes written.
+	SHA256() string
+	// Commit stores the bytes under key, durably, after checking that key
+	// is their SHA-256 (ErrBlobCheck otherwise, and nothing is stored).
+	// Committing a key that exists already succeeds and leaves the stored
+	// blob as it is. Commit ends the stage, whatever its outcome.
+	Commit(ctx context.Context, key string) error
+	// Discard drops the bytes unless they were committed. It may be called
+	// any number of times, and after Commit: defer it.
+	Discard()
 }
 
 // ContentDisposition is the attachment header for a download named

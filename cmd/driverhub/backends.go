@@ -44,9 +44,8 @@ func openStore(ctx context.Context, database, dataDir string) (s *sqlstore.Store
 
 // backends is what the server runs on.
 type backends struct {
-	store    *sqlstore.Store
-	blobs    driverhub.BlobStore
-	spoolDir string
+	store *sqlstore.Store
+	blobs driverhub.BlobStore
 	// notifier is nil for the in-process one (SQLite: a single server).
 	notifier *postgres.Notifier
 	// presigner is set with --blobs-presign.
@@ -110,14 +109,14 @@ func openBackends(ctx context.Context, c ServerConfig, log *slog.Logger) (_ *bac
 		if err != nil {
 			return nil, err
 		}
-		b.blobs, b.spoolDir = fs, fs.TempDir()
+		b.blobs = fs
 		log.Info("blob store open", "blobs", fs.Dir())
 	case s3blob.IsURL(c.Blobs):
 		s3, err := s3blob.OpenURL(ctx, c.Blobs, log)
 		if err != nil {
 			return nil, err
 		}
-		b.blobs, b.spoolDir = s3, filepath.Join(c.DataDir, "spool")
+		b.blobs = s3
 		cfg := s3.Config()
 		log.Info("blob store open", "bucket", cfg.Bucket, "prefix", cfg.Prefix, "endpoint", cfg.Endpoint)
 		if c.BlobsPresign > 0 {

@@ -101,7 +101,7 @@ func runServer(ctx context.Context, c ServerConfig, out interface{ Write([]byte)
 	if b.notifier != nil {
 		notifier = b.notifier
 	}
-	svc, err := service.New(service.Config{Store: store, Blobs: blobs, SpoolDir: b.spoolDir, Logger: log, PollPeriod: c.PollPeriod,
+	svc, err := service.New(service.Config{Store: store, Blobs: blobs, Logger: log, PollPeriod: c.PollPeriod,
 		Notifier: notifier})
 	if err != nil {
 		return err

@@ -55,7 +55,7 @@ func New(t testing.TB, opts ...Options) *Server {
 	if len(opts) > 0 {
 		o = opts[0]
 	}
-	svc, err := service.New(service.Config{Store: store, Blobs: blobs, SpoolDir: b.spoolDir, Logger: log, BcryptCost: 4,
+	svc, err := service.New(service.Config{Store: store, Blobs: blobs, Logger: log, BcryptCost: 4,
 		Now: o.Now, PollPeriod: o.PollPeriod, Notifier: b.notifier})
 	if err != nil {
 		t.Fatal(err)

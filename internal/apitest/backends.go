@@ -30,7 +30,6 @@ const (
 type backends struct {
 	store    driverhub.Store
 	blobs    driverhub.BlobStore
-	spoolDir string
 	notifier driverhub.Notifier // nil: in-process
 }
 
@@ -66,13 +65,13 @@ func openBackends(t testing.TB, dir string) backends {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b.blobs, b.spoolDir = s, filepath.Join(dir, "spool")
+		b.blobs = s
 	} else {
 		s, err := fsblob.Open(filepath.Join(dir, "blobs"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		b.blobs, b.spoolDir = s, s.TempDir()
+		b.blobs = s
 	}
 	return b
 }

@@ -4,54 +4,58 @@ package blobtest
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"io"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/driverhub/driverhub"
 	"github.com/google/go-cmp/cmp"
 )
 
+// Store is a blob store under test, with a look behind it.
+type Store struct {
+	driverhub.BlobStore
+	// Leftovers lists the temporary files or objects the store holds: once
+	// every stage has been committed or discarded, there must be none.
+	Leftovers func(t testing.TB) []string
+}
+
 // Run runs the conformance suite against stores made by newStore (each call
 // gives a fresh, empty store). Subtests run in parallel, each with its own
-// store.
-func Run(t *testing.T, newStore func(t testing.TB) driverhub.BlobStore) {
+// store, and each ends by checking that the store keeps no leftovers.
+func Run(t *testing.T, newStore func(t testing.TB) Store) {
 	t.Helper()
 	for _, tc := range []struct {
 		name string
 		fn   func(t *testing.T, s driverhub.BlobStore)
 	}{
-		{"PutOpenStat", testPutOpenStat},
+		{"StageCommitOpen", testStageCommitOpen},
 		{"EmptyBlob", testEmptyBlob},
-		{"PutExisting", testPutExisting},
-		{"PutExistingWrongBytes", testPutExistingWrongBytes},
-		{"PutDigestMismatch", testPutDigestMismatch},
-		{"PutShortReader", testPutShortReader},
-		{"PutLongReader", testPutLongReader},
-		{"PutNegativeSize", testPutNegativeSize},
-		{"PutReaderFails", testPutReaderFails},
+		{"ReadAtBeforeCommit", testReadAtBeforeCommit},
+		{"CommitDigestMismatch", testCommitDigestMismatch},
+		{"Discard", testDiscard},
+		{"CommitEndsStage", testCommitEndsStage},
+		{"CommitExisting", testCommitExisting},
 		{"InvalidKey", testInvalidKey},
 		{"Absent", testAbsent},
 		{"OpenSeek", testOpenSeek},
 		{"Delete", testDelete},
 		{"Large", testLarge},
-		{"ConcurrentPut", testConcurrentPut},
+		{"ConcurrentStages", testConcurrentStages},
 		{"Ping", testPing},
 		{"CancelledContext", testCancelledContext},
-		{"AdoptFile", testAdoptFile},
-		{"AdoptFileExisting", testAdoptFileExisting},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			tc.fn(t, newStore(t))
+			s := newStore(t)
+			tc.fn(t, s.BlobStore)
+			if left := s.Leftovers(t); len(left) > 0 {
+				t.Errorf("temporary files or objects left behind: %q", left)
+			}
 		})
 	}
 }
@@ -81,12 +85,26 @@ func keyOf(b []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// put stores b under its digest and fails the test on error.
+// stage writes b to a new staged blob, which the test discards at its end.
+func stage(t *testing.T, s driverhub.BlobStore, b []byte) driverhub.StagedBlob {
+	t.Helper()
+	sb, err := s.Stage(t.Context())
+	if err != nil {
+		t.Fatalf("Stage: %v", err)
+	}
+	t.Cleanup(sb.Discard)
+	if n, err := sb.Write(b); err != nil || n != len(b) {
+		t.Fatalf("Write(%d bytes) = %d, %v", len(b), n, err)
+	}
+	return sb
+}
+
+// put stages b and commits it under its digest, failing the test on error.
 func put(t *testing.T, s driverhub.BlobStore, b []byte) string {
 	t.Helper()
 	key := keyOf(b)
-	if err := s.Put(t.Context(), key, bytes.NewReader(b), int64(len(b))); err != nil {
-		t.Fatalf("Put(%s, %d bytes): %v", key, len(b), err)
+	if err := stage(t, s, b).Commit(t.Context(), key); err != nil {
+		t.Fatalf("Commit(%s, %d bytes): %v", key, len(b), err)
 	}
 	return key
 }
@@ -140,113 +158,6 @@ func wantAbsent(t *testing.T, s driverhub.BlobStore, key string) {
 	}
 }
 
-func testPutOpenStat(t *testing.T, s driverhub.BlobStore) {
-	for i, n := range []int{1, 1000, 300 << 10} {
-		b := data(uint64(i), n)
-		key := put(t, s, b)
-		wantContent(t, s, key, b)
-	}
-}
-
-func testEmptyBlob(t *testing.T, s driverhub.BlobStore) {
-	key := put(t, s, nil)
-	wantContent(t, s, key, []byte{})
-}
-
-func testPutExisting(t *testing.T, s driverhub.BlobStore) {
-	b := data(1, 5000)
-	key := put(t, s, b)
-	if put(t, s, b) != key {
-		t.Fatal("key changed")
-	}
-	wantContent(t, s, key, b)
-}
-
-// A Put of an existing key may skip reading, or read and reject the bytes;
-// either way the stored blob stays as it was.
-func testPutExistingWrongBytes(t *testing.T, s driverhub.BlobStore) {
-	b := data(1, 5000)
-	key := put(t, s, b)
-	other := data(2, len(b))
-	err := s.Put(t.Context(), key, bytes.NewReader(other), int64(len(other)))
-	if err != nil && !errors.Is(err, driverhub.ErrBlobCheck) {
-		t.Errorf("Put(existing key, wrong bytes) error = %v, want nil or ErrBlobCheck", err)
-	}
-	wantContent(t, s, key, b)
-}
-
-func testPutDigestMismatch(t *testing.T, s driverhub.BlobStore) {
-	key := keyOf(data(1, 4000))
-	other := data(2, 4000)
-	err := s.Put(t.Context(), key, bytes.NewReader(other), int64(len(other)))
-	if !errors.Is(err, driverhub.ErrBlobCheck) {
-		t.Errorf("Put(wrong bytes) error = %v, want ErrBlobCheck", err)
-	}
-	wantAbsent(t, s, key)
-	wantAbsent(t, s, keyOf(other))
-}
-
-// The reader ends before size: the bytes read hash to the key, but the Put
-// must still fail.
-func testPutShortReader(t *testing.T, s driverhub.BlobStore) {
-	b := data(1, 4000)
-	key := keyOf(b)
-	if err := s.Put(t.Context(), key, bytes.NewReader(b), int64(len(b))+1); err == nil {
-		t.Error("Put(reader shorter than size) succeeded")
-	}
-	wantAbsent(t, s, key)
-}
-
-// The reader yields more than size bytes; the first size bytes hash to the
-// key, but the Put must still fail.
-func testPutLongReader(t *testing.T, s driverhub.BlobStore) {
-	b := data(1, 4000)
-	key := keyOf(b[:len(b)-1])
-	if err := s.Put(t.Context(), key, bytes.NewReader(b), int64(len(b))-1); err == nil {
-		t.Error("Put(reader longer than size) succeeded")
-	}
-	wantAbsent(t, s, key)
-}
-
-func testPutNegativeSize(t *testing.T, s driverhub.BlobStore) {
-	key := keyOf(nil)
-	if err := s.Put(t.Context(), key, strings.NewReader(""), -1); err == nil {
-		t.Error("Put(size -1) succeeded")
-	}
-	wantAbsent(t, s, key)
-}
-
-// failingReader yields the first n bytes of b, then fails.
-type failingReader struct {
-	b []byte
-	n int
-}
-
-var errReader = errors.New("blobtest: reader failed")
-
-func (r *failingReader) Read(p []byte) (int, error) {
-	if r.n == 0 {
-		return 0, errReader
-	}
-	k := copy(p[:min(len(p), r.n)], r.b)
-	r.b, r.n = r.b[k:], r.n-k
-	return k, nil
-}
-
-func testPutReaderFails(t *testing.T, s driverhub.BlobStore) {
-	b := data(1, 600<<10)
-	key := keyOf(b)
-	r := &failingReader{b: b, n: 300 << 10}
-	err := s.Put(t.Context(), key, r, int64(len(b)))
-	if err == nil {
-		t.Fatal("Put(failing reader) succeeded")
-	}
-	if !errors.Is(err, errReader) {
-		t.Logf("Put(failing reader) error = %v, does not wrap the reader's error", err)
-	}
-	wantAbsent(t, s, key)
-}
-
 func testInvalidKey(t *testing.T, s driverhub.BlobStore) {
 	b := data(1, 100)
 	key := keyOf(b)
@@ -260,8 +171,8 @@ func testInvalidKey(t *testing.T, s driverhub.BlobStore) {
 		key[:2] + "/" + key[3:],
 		" " + key[1:],
 	} {
-		if err := s.Put(t.Context(), bad, bytes.NewReader(b), int64(len(b))); err == nil {
-			t.Errorf("Put(%q) succeeded", bad)
+		if err := stage(t, s, b).Commit(t.Context(), bad); err == nil {
+			t.Errorf("Commit(%q) succeeded", bad)
 		}
 		if _, err := s.Stat(t.Context(), bad); err == nil {
 			t.Errorf("Stat(%q) succeeded", bad)
@@ -344,8 +255,26 @@ func testLarge(t *testing.T, s driverhub.BlobStore) {
 		t.Fatal(err)
 	}
 	key := hex.EncodeToString(h.Sum(nil))
-	if err := s.Put(t.Context(), key, stream(seed, size), size); err != nil {
-		t.Fatalf("Put(%d bytes): %v", size, err)
+	sb, err := s.Stage(t.Context())
+	if err != nil {
+		t.Fatalf("Stage: %v", err)
+	}
+	defer sb.Discard()
+	if _, err := io.Copy(sb, stream(seed, size)); err != nil {
+		t.Fatalf("writing %d bytes: %v", size, err)
+	}
+	if sb.Size() != size || sb.SHA256() != key {
+		t.Errorf("staged Size, SHA256 = %d, %s; want %d, %s", sb.Size(), sb.SHA256(), size, key)
+	}
+	tail := make([]byte, 1000)
+	if _, err := sb.ReadAt(tail, size-1000); err != nil {
+		t.Fatalf("ReadAt(the last 1000 bytes): %v", err)
+	}
+	if want := data(seed, size)[size-1000:]; !bytes.Equal(tail, want) {
+		t.Error("ReadAt(the last 1000 bytes) before Commit differs from what was written")
+	}
+	if err := sb.Commit(t.Context(), key); err != nil {
+		t.Fatalf("Commit(%d bytes): %v", size, err)
 	}
 	if n, err := s.Stat(t.Context(), key); err != nil || n != size {
 		t.Fatalf("Stat = %d, %v; want %d", n, err, size)
@@ -377,113 +306,8 @@ func testLarge(t *testing.T, s driverhub.BlobStore) {
 	}
 }
 
-func testConcurrentPut(t *testing.T, s driverhub.BlobStore) {
-	b := data(1, 1<<20)
-	key := keyOf(b)
-	const n = 8
-	errs := make([]error, n)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			errs[i] = s.Put(t.Context(), key, bytes.NewReader(b), int64(len(b)))
-		})
-	}
-	close(start)
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Errorf("Put #%d: %v", i, err)
-		}
-	}
-	wantContent(t, s, key, b)
-}
-
 func testPing(t *testing.T, s driverhub.BlobStore) {
 	if err := s.Ping(t.Context()); err != nil {
 		t.Errorf("Ping: %v", err)
-	}
-}
-
-func testCancelledContext(t *testing.T, s driverhub.BlobStore) {
-	b := data(1, 1000)
-	key := keyOf(b)
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
-	err := s.Put(ctx, key, bytes.NewReader(b), int64(len(b)))
-	if err == nil {
-		t.Fatal("Put with a cancelled context succeeded")
-	}
-	if !errors.Is(err, context.Canceled) {
-		t.Logf("Put with a cancelled context: error %v does not wrap context.Canceled", err)
-	}
-	wantAbsent(t, s, key)
-}
-
-// adoptable writes b to a new file from which s can adopt: in the store's
-// TempDir when it has one (it must be on the same filesystem), else in a
-// test directory.
-func adoptable(t *testing.T, s driverhub.BlobStore, b []byte) string {
-	t.Helper()
-	dir := t.TempDir()
-	if td, ok := s.(interface{ TempDir() string }); ok {
-		dir = td.TempDir()
-	}
-	f, err := os.CreateTemp(dir, "blobtest-*")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	t.Cleanup(func() { os.Remove(f.Name()) })
-	if _, err := f.Write(b); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return f.Name()
-}
-
-func adopter(t *testing.T, s driverhub.BlobStore) driverhub.BlobFileAdopter {
-	t.Helper()
-	a, ok := s.(driverhub.BlobFileAdopter)
-	if !ok {
-		t.Skipf("%T does not implement BlobFileAdopter", s)
-	}
-	return a
-}
-
-func wantGone(t *testing.T, path string) {
-	t.Helper()
-	if _, err := os.Lstat(path); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("after AdoptFile, %s: Lstat error = %v, want not exist", filepath.Base(path), err)
-	}
-}
-
-func testAdoptFile(t *testing.T, s driverhub.BlobStore) {
-	a := adopter(t, s)
-	b := data(1, 300<<10)
-	key := keyOf(b)
-	path := adoptable(t, s, b)
-	if err := a.AdoptFile(t.Context(), key, path); err != nil {
-		t.Fatalf("AdoptFile: %v", err)
-	}
-	wantGone(t, path)
-	wantContent(t, s, key, b)
-}
-
-func testAdoptFileExisting(t *testing.T, s driverhub.BlobStore) {
-	a := adopter(t, s)
-	b := data(1, 1000)
-	key := put(t, s, b)
-	path := adoptable(t, s, b)
-	if err := a.AdoptFile(t.Context(), key, path); err != nil {
-		t.Fatalf("AdoptFile(existing key): %v", err)
-	}
-	wantGone(t, path)
-	wantContent(t, s, key, b)
-	if err := a.AdoptFile(t.Context(), keyOf(nil)[:10], adoptable(t, s, nil)); err == nil {
-		t.Errorf("AdoptFile(%q) succeeded", keyOf(nil)[:10])
 	}
 }

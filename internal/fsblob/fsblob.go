@@ -1,28 +1,24 @@
 // Package fsblob is the filesystem driverhub.BlobStore, the default store of
 // `driverhub server` (under <data>/blobs).
 //
-// A blob lives at dir/<first 2 hex digits>/<key>. Put writes to a temporary
-// file in dir/.tmp while hashing, fsyncs it, checks digest and size, then
-// renames it into place and fsyncs the directory, so a crash at any point
-// never leaves a partial blob under a key: at worst a temporary file, which
-// the next Open removes.
+// A blob lives at dir/<first 2 hex digits>/<key>. Stage writes to a
+// temporary file in dir/.tmp while hashing; Commit checks the digest, fsyncs
+// the file, renames it into place and fsyncs the directory, so a crash at
+// any point never leaves a partial blob under a key: at worst a temporary
+// file, which a later Open removes.
 //
 // One process at a time should own a store directory.
 package fsblob
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"math"
 	"os"
 	"path/filepath"
 	"runtime"
-	"sync"
 	"time"
 
 	"github.com/driverhub/driverhub"
@@ -32,7 +28,6 @@ const (
 	dirMode  = 0o755
 	fileMode = 0o644
 	tmpName  = ".tmp"
-	bufSize  = 256 << 10
 	// staleAge is how long a temporary file must have gone unmodified before
 	// Open removes it. It spares a file still being written by another
 	// process; files left by a crash go on the next Open after that.
@@ -44,12 +39,7 @@ type Store struct {
 	dir, tmp string
 }
 
-var (
-	_ driverhub.BlobStore       = (*Store)(nil)
-	_ driverhub.BlobFileAdopter = (*Store)(nil)
-)
-
-var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
+var _ driverhub.BlobStore = (*Store)(nil)
 
 // Open opens the store in dir, creating dir (0755), dir/.tmp and the 256
 // prefix directories as needed, and removes stale temporary files left by a
@@ -62,7 +52,7 @@ func Open(dir string) (*Store, error) {
 	if err := os.MkdirAll(s.tmp, dirMode); err != nil {
 		return nil, fmt.Errorf("fsblob: %w", err)
 	}
-	// Creating every prefix directory up front spares Put an fsync of dir
+	// Creating every prefix directory up front spares Commit an fsync of dir
 	// for each new one.
 	for i := range 256 {
 		if err := os.Mkdir(filepath.Join(dir, fmt.Sprintf("%02x", i)), dirMode); err != nil && !errors.Is(err, fs.ErrExist) {
@@ -105,11 +95,6 @@ func (s *Store) removeStale(cutoff time.Time) error {
 // Dir returns the store's directory.
 func (s *Store) Dir() string { return s.dir }
 
-// TempDir returns dir/.tmp, on the same filesystem as the blobs, for callers
-// that spool uploads there and then call AdoptFile. Open removes what is
-// left there after a crash.
-func (s *Store) TempDir() string { return s.tmp }
-
 func (s *Store) path(key string) string {
 	return filepath.Join(s.dir, key[:2], key)
 }
@@ -134,76 +119,6 @@ func (s *Store) exists(key string) (bool, error) {
 	}
 }
 
-// Put stores exactly size bytes from r under key, checking their SHA-256.
-// If key exists already, Put returns nil without reading r.
-func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) (err error) {
-	if err := checkKey(key); err != nil {
-		return err
-	}
-	if size < 0 {
-		return fmt.Errorf("fsblob: put %s: %w", key, driverhub.Invalid("size", "must not be negative, got %d", size))
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("fsblob: put %s: %w", key, err)
-	}
-	if ok, err := s.exists(key); err != nil || ok {
-		return err
-	}
-
-	f, err := os.CreateTemp(s.tmp, "put-*")
-	if err != nil {
-		return fmt.Errorf("fsblob: put %s: %w", key, err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if f != nil {
-			f.Close()
-		}
-		if err != nil {
-			os.Remove(tmp)
-		}
-	}()
-
-	// Read one byte more than size, to tell a reader that yields too much.
-	limit := size + 1
-	if size == math.MaxInt64 {
-		limit = size
-	}
-	h := sha256.New()
-	bp := bufPool.Get().(*[]byte)
-	// Neither MultiWriter nor LimitReader implements ReaderFrom or WriterTo,
-	// so CopyBuffer does use the buffer.
-	n, err := io.CopyBuffer(io.MultiWriter(f, h), io.LimitReader(ctxReader{ctx, r}, limit), *bp)
-	bufPool.Put(bp)
-	if err != nil {
-		return fmt.Errorf("fsblob: put %s: after %d bytes: %w", key, n, err)
-	}
-	if n > size {
-		return fmt.Errorf("fsblob: put %s: more than the %d bytes announced: %w", key, size, driverhub.ErrBlobCheck)
-	}
-	if n < size {
-		return fmt.Errorf("fsblob: put %s: got %d bytes, want %d: %w", key, n, size, driverhub.ErrBlobCheck)
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != key {
-		return fmt.Errorf("fsblob: put %s: content has sha256 %s: %w", key, got, driverhub.ErrBlobCheck)
-	}
-	if err := f.Chmod(fileMode); err != nil {
-		return fmt.Errorf("fsblob: put %s: %w", key, err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("fsblob: put %s: %w", key, err)
-	}
-	err = f.Close()
-	f = nil
-	if err != nil {
-		return fmt.Errorf("fsblob: put %s: %w", key, err)
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("fsblob: put %s: %w", key, err)
-	}
-	return s.install(tmp, key)
-}
-
 // install renames the complete, synced file src to key's path and syncs the
 // directory. Renaming over an existing blob is harmless: it has the same
 // content.
@@ -214,78 +129,24 @@ func (s *Store) install(src, key string) error {
 		if _, serr := os.Lstat(src); serr == nil {
 			// The prefix directory went missing since Open: recreate it.
 			if err := os.MkdirAll(filepath.Dir(dst), dirMode); err != nil {
-				return fmt.Errorf("fsblob: %w", err)
+				return err
 			}
 			if err := syncDir(s.dir); err != nil {
-				return fmt.Errorf("fsblob: %w", err)
+				return err
 			}
 			err = os.Rename(src, dst)
 		}
 	}
 	if err != nil {
-		// A concurrent Put of the same key may have won, on systems where a
+		// A concurrent Commit of the same key may have won, on systems where a
 		// rename does not replace an open file.
 		if ok, _ := s.exists(key); ok {
 			os.Remove(src)
 			return nil
 		}
-		return fmt.Errorf("fsblob: %w", err)
-	}
-	if err := syncDir(filepath.Dir(dst)); err != nil {
-		return fmt.Errorf("fsblob: %w", err)
-	}
-	return nil
-}
-
-// AdoptFile moves the file at path, whose SHA-256 the caller has checked to
-// be key, into the store; path must be on the store's filesystem (see
-// TempDir). The file is synced before it is renamed. If key exists already,
-// AdoptFile removes the file at path and returns nil.
-func (s *Store) AdoptFile(ctx context.Context, key, path string) error {
-	if err := checkKey(key); err != nil {
 		return err
 	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("fsblob: adopt %s: %w", key, err)
-	}
-	ok, err := s.exists(key)
-	if err != nil {
-		return err
-	}
-	if ok {
-		if err := os.Remove(path); err != nil {
-			return fmt.Errorf("fsblob: adopt %s: %w", key, err)
-		}
-		return nil
-	}
-	if err := prepare(path); err != nil {
-		return fmt.Errorf("fsblob: adopt %s: %w", key, err)
-	}
-	return s.install(path, key)
-}
-
-// prepare gives the regular file at path the blob mode and syncs it.
-func prepare(path string) error {
-	// Opened for writing: Windows cannot sync a read-only handle.
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	if !info.Mode().IsRegular() {
-		return fmt.Errorf("%s is not a regular file", path)
-	}
-	if err := f.Chmod(fileMode); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	return f.Close()
+	return syncDir(filepath.Dir(dst))
 }
 
 // Open returns the blob as the *os.File itself, so that servers can send it
@@ -382,18 +243,4 @@ func syncDir(dir string) error {
 		err = cerr
 	}
 	return err
-}
-
-// ctxReader fails reads once its context is done, so that a cancelled
-// request stops a long copy.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (r ctxReader) Read(p []byte) (int, error) {
-	if err := r.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return r.r.Read(p)
 }

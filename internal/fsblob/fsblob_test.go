@@ -5,8 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -29,8 +27,11 @@ func open(t testing.TB, dir string) *fsblob.Store {
 }
 
 func TestConformance(t *testing.T) {
-	blobtest.Run(t, func(t testing.TB) driverhub.BlobStore {
-		return open(t, t.TempDir())
+	blobtest.Run(t, func(t testing.TB) blobtest.Store {
+		dir := t.TempDir()
+		return blobtest.Store{BlobStore: open(t, dir), Leftovers: func(t testing.TB) []string {
+			return names(t, filepath.Join(dir, ".tmp"))
+		}}
 	})
 }
 
@@ -39,8 +40,25 @@ func keyOf(b []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// put stages b and commits it under its digest.
+func put(t *testing.T, s *fsblob.Store, b []byte) string {
+	t.Helper()
+	sb, err := s.Stage(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Discard()
+	if _, err := sb.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.Commit(t.Context(), keyOf(b)); err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
+	return keyOf(b)
+}
+
 // names lists the entries of dir.
-func names(t *testing.T, dir string) []string {
+func names(t testing.TB, dir string) []string {
 	t.Helper()
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -56,19 +74,13 @@ func names(t *testing.T, dir string) []string {
 func TestOpenCreatesLayout(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data", "blobs")
 	s := open(t, dir)
-	if got, want := s.TempDir(), filepath.Join(dir, ".tmp"); got != want {
-		t.Errorf("TempDir() = %s, want %s", got, want)
-	}
-	for _, d := range []string{dir, s.TempDir(), filepath.Join(dir, "00"), filepath.Join(dir, "ff")} {
+	for _, d := range []string{dir, filepath.Join(dir, ".tmp"), filepath.Join(dir, "00"), filepath.Join(dir, "ff")} {
 		if info, err := os.Stat(d); err != nil || !info.IsDir() {
 			t.Errorf("%s: %v, want a directory", d, err)
 		}
 	}
 	b := []byte("hello")
-	key := keyOf(b)
-	if err := s.Put(t.Context(), key, bytes.NewReader(b), int64(len(b))); err != nil {
-		t.Fatal(err)
-	}
+	key := put(t, s, b)
 	got, err := os.ReadFile(filepath.Join(dir, key[:2], key))
 	if err != nil {
 		t.Fatalf("blob not at dir/<2 hex>/<key>: %v", err)
@@ -97,11 +109,12 @@ func TestOpenNotADirectory(t *testing.T) {
 
 func TestOpenRemovesStaleTempFiles(t *testing.T) {
 	dir := t.TempDir()
-	s := open(t, dir)
+	tmp := filepath.Join(dir, ".tmp")
+	open(t, dir)
 	old := time.Now().Add(-time.Hour)
-	stale := []string{"put-123", "upload-456"}
+	stale := []string{"stage-123", "upload-456"}
 	for _, name := range stale {
-		path := filepath.Join(s.TempDir(), name)
+		path := filepath.Join(tmp, name)
 		if err := os.WriteFile(path, []byte("partial"), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -109,70 +122,81 @@ func TestOpenRemovesStaleTempFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	staleDir := filepath.Join(s.TempDir(), "spool-dir")
+	staleDir := filepath.Join(tmp, "spool-dir")
 	if err := os.MkdirAll(filepath.Join(staleDir, "sub"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Chtimes(staleDir, old, old); err != nil {
 		t.Fatal(err)
 	}
-	// A file written just now may belong to a Put still running elsewhere.
-	if err := os.WriteFile(filepath.Join(s.TempDir(), "put-fresh"), nil, 0o600); err != nil {
+	// A file written just now may belong to a stage still open elsewhere.
+	if err := os.WriteFile(filepath.Join(tmp, "stage-fresh"), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
 
-	s = open(t, dir)
-	if diff := cmp.Diff([]string{"put-fresh"}, names(t, s.TempDir())); diff != "" {
+	open(t, dir)
+	if diff := cmp.Diff([]string{"stage-fresh"}, names(t, tmp)); diff != "" {
 		t.Errorf("temp dir after Open (-want +got):\n%s", diff)
 	}
 }
 
-// interruptedReader yields n bytes, then fails like a dropped connection.
-type interruptedReader struct{ n int }
-
-func (r *interruptedReader) Read(p []byte) (int, error) {
-	if r.n == 0 {
-		return 0, io.ErrUnexpectedEOF
+// A stage is one file in dir/.tmp, on the blobs' filesystem, holding what
+// was written: what a crash leaves, and what Open later removes.
+func TestStageIsATempFile(t *testing.T) {
+	dir := t.TempDir()
+	tmp := filepath.Join(dir, ".tmp")
+	s := open(t, dir)
+	sb, err := s.Stage(t.Context())
+	if err != nil {
+		t.Fatal(err)
 	}
-	k := min(len(p), r.n)
-	clear(p[:k])
-	r.n -= k
-	return k, nil
+	defer sb.Discard()
+	b := bytes.Repeat([]byte("staged"), 1000)
+	if _, err := sb.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	files := names(t, tmp)
+	if len(files) != 1 {
+		t.Fatalf("temp dir while staging = %q, want one file", files)
+	}
+	if got, err := os.ReadFile(filepath.Join(tmp, files[0])); err != nil || !bytes.Equal(got, b) {
+		t.Errorf("temp file holds %d bytes (%v), want the %d written", len(got), err, len(b))
+	}
+	sb.Discard()
+	if got := names(t, tmp); len(got) != 0 {
+		t.Errorf("temp dir after Discard = %q, want empty", got)
+	}
 }
 
-func TestInterruptedPutLeavesNothing(t *testing.T) {
+// A stage whose file was removed underneath (by another process's Open,
+// say) fails to commit, and stores nothing.
+func TestCommitAfterTempFileVanished(t *testing.T) {
 	dir := t.TempDir()
+	tmp := filepath.Join(dir, ".tmp")
 	s := open(t, dir)
-	const size = 1 << 20
-	key := keyOf(make([]byte, size))
-	err := s.Put(t.Context(), key, &interruptedReader{n: size / 2}, size)
-	if !errors.Is(err, io.ErrUnexpectedEOF) {
-		t.Errorf("Put error = %v, want it to wrap io.ErrUnexpectedEOF", err)
+	sb, err := s.Stage(t.Context())
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := os.Lstat(filepath.Join(dir, key[:2], key)); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("file under key after failed Put: Lstat error = %v", err)
+	defer sb.Discard()
+	b := []byte("vanishing")
+	sb.Write(b)
+	for _, name := range names(t, tmp) {
+		if err := os.Remove(filepath.Join(tmp, name)); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if got := names(t, s.TempDir()); len(got) != 0 {
-		t.Errorf("temp files left after failed Put: %v", got)
+	if err := sb.Commit(t.Context(), keyOf(b)); err == nil {
+		t.Error("Commit of a removed temp file succeeded")
 	}
-
-	// The same for a digest mismatch.
-	err = s.Put(t.Context(), key, bytes.NewReader(make([]byte, size-1)), size-1)
-	if !errors.Is(err, driverhub.ErrBlobCheck) {
-		t.Errorf("Put(wrong content) error = %v, want ErrBlobCheck", err)
-	}
-	if got := names(t, s.TempDir()); len(got) != 0 {
-		t.Errorf("temp files left after failed Put: %v", got)
+	if _, err := s.Stat(t.Context(), keyOf(b)); !errors.Is(err, driverhub.ErrNotFound) {
+		t.Errorf("Stat after failed Commit = %v, want ErrNotFound", err)
 	}
 }
 
 func TestOpenReturnsOSFile(t *testing.T) {
 	s := open(t, t.TempDir())
-	b := []byte("sendfile me")
-	key := keyOf(b)
-	if err := s.Put(t.Context(), key, bytes.NewReader(b), int64(len(b))); err != nil {
-		t.Fatal(err)
-	}
+	key := put(t, s, []byte("sendfile me"))
 	rc, _, err := s.Open(t.Context(), key)
 	if err != nil {
 		t.Fatal(err)
@@ -189,32 +213,17 @@ func TestFileModes(t *testing.T) {
 	}
 	dir := filepath.Join(t.TempDir(), "blobs")
 	s := open(t, dir)
-	b := []byte("mode")
-	key := keyOf(b)
-	if err := s.Put(t.Context(), key, bytes.NewReader(b), int64(len(b))); err != nil {
-		t.Fatal(err)
-	}
-	adopted := []byte("adopted")
-	spool, err := os.CreateTemp(s.TempDir(), "upload-*") // mode 0600
+	// The temporary file is created 0600, then committed 0644.
+	key := put(t, s, []byte("mode"))
+	info, err := os.Stat(filepath.Join(dir, key[:2], key))
 	if err != nil {
 		t.Fatal(err)
 	}
-	spool.Write(adopted)
-	spool.Close()
-	if err := s.AdoptFile(t.Context(), keyOf(adopted), spool.Name()); err != nil {
-		t.Fatal(err)
-	}
-	for _, key := range []string{key, keyOf(adopted)} {
-		info, err := os.Stat(filepath.Join(dir, key[:2], key))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := info.Mode(); got != 0o644 {
-			t.Errorf("blob mode = %v, want -rw-r--r--", got)
-		}
+	if got := info.Mode(); got != 0o644 {
+		t.Errorf("blob mode = %v, want -rw-r--r--", got)
 	}
 	// Directories get 0755 less the umask: never more.
-	for _, d := range []string{dir, s.TempDir(), filepath.Join(dir, key[:2])} {
+	for _, d := range []string{dir, filepath.Join(dir, ".tmp"), filepath.Join(dir, key[:2])} {
 		info, err := os.Stat(d)
 		if err != nil {
 			t.Fatal(err)
@@ -225,18 +234,7 @@ func TestFileModes(t *testing.T) {
 	}
 }
 
-func TestAdoptFileMissingSource(t *testing.T) {
-	s := open(t, t.TempDir())
-	key := keyOf([]byte("x"))
-	if err := s.AdoptFile(t.Context(), key, filepath.Join(s.TempDir(), "absent")); err == nil {
-		t.Error("AdoptFile(absent path) succeeded")
-	}
-	if _, err := s.Stat(t.Context(), key); !errors.Is(err, driverhub.ErrNotFound) {
-		t.Errorf("Stat after failed AdoptFile = %v, want ErrNotFound", err)
-	}
-}
-
-func TestPutRecreatesMissingPrefixDir(t *testing.T) {
+func TestCommitRecreatesMissingPrefixDir(t *testing.T) {
 	dir := t.TempDir()
 	s := open(t, dir)
 	b := []byte("prefix")
@@ -244,9 +242,7 @@ func TestPutRecreatesMissingPrefixDir(t *testing.T) {
 	if err := os.Remove(filepath.Join(dir, key[:2])); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Put(t.Context(), key, bytes.NewReader(b), int64(len(b))); err != nil {
-		t.Fatal(err)
-	}
+	put(t, s, b)
 	if n, err := s.Stat(t.Context(), key); err != nil || n != int64(len(b)) {
 		t.Errorf("Stat = %d, %v", n, err)
 	}

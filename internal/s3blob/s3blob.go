@@ -1,16 +1,17 @@
 // Package s3blob is the driverhub.BlobStore on an S3-compatible object
 // store (AWS S3, MinIO, Ceph RGW, versitygw, …), through minio-go.
 //
-// A blob lives at <prefix><key>. Put streams the bytes to a temporary
-// object <prefix>.tmp/<key>.<random> (one PUT up to the part size,
-// multipart above it: at most one part is held in memory), hashing them on
-// the way; only when size and SHA-256 match does a server-side copy install
-// the temporary object under its key, and the temporary object is then
-// deleted. A reader of a key therefore never sees a partial or wrong blob.
-// A crash may leave temporary objects (and incomplete multipart uploads):
-// Open removes temporary objects older than an hour, and a bucket
-// lifecycle rule should abort incomplete multipart uploads (see
-// docs/production.md).
+// A blob lives at <prefix><key>. Stage spools the bytes to a local file
+// in Config.SpoolDir while hashing them. Commit streams that file to a
+// temporary object <prefix>.tmp/<key>.<random> (one PUT up to the part
+// size, multipart above it: at most one part is held in memory), hashing
+// it again on the way; only when size and SHA-256 match does a server-side
+// copy install the temporary object under its key, and the temporary
+// object is then deleted. A reader of a key therefore never sees a partial
+// or wrong blob. A crash may leave spool files, temporary objects and
+// incomplete multipart uploads: Open removes spool files and temporary
+// objects older than an hour, and a bucket lifecycle rule should abort
+// incomplete multipart uploads (see docs/production.md).
 package s3blob
 
 import (
@@ -66,6 +67,9 @@ type Config struct {
 	AccessKey, SecretKey, SessionToken string
 	// PartSize is the multipart part size in bytes (default DefaultPartSize).
 	PartSize uint64
+	// SpoolDir holds staged blobs on local disk until they are committed;
+	// default os.TempDir(). Open creates it.
+	SpoolDir string
 	// PresignEndpoint, when set, is the scheme://host[:port] that presigned
 	// URLs name, for stores the server reaches at another address than
 	// clients do. It needs Region.
@@ -183,6 +187,12 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Store, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	if c.SpoolDir == "" {
+		c.SpoolDir = os.TempDir()
+	}
+	if err := os.MkdirAll(c.SpoolDir, 0o700); err != nil {
+		return nil, fmt.Errorf("s3blob: spool directory: %w", err)
+	}
 	cl, err := newClient(c.Endpoint, c.Secure, c)
 	if err != nil {
 		return nil, fmt.Errorf("s3blob: %w", err)
@@ -201,6 +211,11 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Store, error) {
 		log.Warn("s3blob: removing stale temporary objects", "err", err)
 	} else if n > 0 {
 		log.Info("s3blob: removed stale temporary objects", "count", n)
+	}
+	if n, err := removeStaleSpool(c.SpoolDir, time.Now().Add(-staleAge)); err != nil {
+		log.Warn("s3blob: removing stale spool files", "dir", c.SpoolDir, "err", err)
+	} else if n > 0 {
+		log.Info("s3blob: removed stale spool files", "dir", c.SpoolDir, "count", n)
 	}
 	return s, nil
 }
@@ -272,69 +287,40 @@ func (r *hashingReader) result() (int64, string) {
 	return r.n, hex.EncodeToString(r.h.Sum(nil))
 }
 
-// Put streams exactly size bytes from r to a temporary object while
-// hashing them; when size and digest match it copies the object to key
-// on the server side. A key that exists already is left as it is, and r
-// is not read.
-func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) (err error) {
-	if err := checkKey(key); err != nil {
-		return err
-	}
-	if size < 0 {
-		return fmt.Errorf("s3blob: put %s: %w", key, driverhub.Invalid("size", "must not be negative, got %d", size))
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("s3blob: put %s: %w", key, err)
-	}
-	switch _, err := s.Stat(ctx, key); {
-	case err == nil:
-		return nil
-	case !errors.Is(err, driverhub.ErrNotFound):
-		return err
-	}
-
+// upload streams exactly size bytes from r to a temporary object while
+// hashing them; when size and digest match key it copies the object to key
+// on the server side. The temporary object goes whatever happens.
+func (s *Store) upload(ctx context.Context, key string, r io.Reader, size int64) (err error) {
 	tmp := s.cfg.Prefix + tmpDir + key + "." + randomSuffix()
 	hr := &hashingReader{ctx: ctx, r: r, h: sha256.New()}
 	_, err = s.c.PutObject(ctx, s.cfg.Bucket, tmp, hr, size, minio.PutObjectOptions{
 		PartSize: s.cfg.PartSize, ContentType: "application/octet-stream"})
 	defer func() {
-		// Whatever happened, the temporary object goes (a failed or
-		// aborted upload leaves none; removing an absent one is no error).
+		// A failed or aborted upload leaves none; removing an absent one is no error.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
 		if rerr := s.c.RemoveObject(rctx, s.cfg.Bucket, tmp, minio.RemoveObjectOptions{}); rerr != nil && err == nil {
-			err = fmt.Errorf("s3blob: put %s: removing the temporary object: %w", key, rerr)
+			err = fmt.Errorf("s3blob: commit %s: removing the temporary object: %w", key, rerr)
 		}
 	}()
 	n, got := hr.result()
 	if err != nil {
 		if cerr := ctx.Err(); cerr != nil {
-			return fmt.Errorf("s3blob: put %s: %w", key, cerr)
+			return fmt.Errorf("s3blob: commit %s: %w", key, cerr)
 		}
-		if n < size && (errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)) {
-			return fmt.Errorf("s3blob: put %s: got %d bytes, want %d: %w", key, n, size, driverhub.ErrBlobCheck)
-		}
-		return fmt.Errorf("s3blob: put %s: after %d bytes: %w", key, n, err)
+		return fmt.Errorf("s3blob: commit %s: after %d bytes: %w", key, n, err)
 	}
-	if n != size {
-		return fmt.Errorf("s3blob: put %s: got %d bytes, want %d: %w", key, n, size, driverhub.ErrBlobCheck)
-	}
-	// The reader must end where announced.
-	var one [1]byte
-	if extra, _ := io.ReadFull(hr, one[:]); extra > 0 {
-		return fmt.Errorf("s3blob: put %s: more than the %d bytes announced: %w", key, size, driverhub.ErrBlobCheck)
-	}
-	if got != key {
-		return fmt.Errorf("s3blob: put %s: content has sha256 %s: %w", key, got, driverhub.ErrBlobCheck)
+	if n != size || got != key {
+		return fmt.Errorf("s3blob: commit %s: sent %d bytes with sha256 %s, want %d: %w", key, n, got, size, driverhub.ErrBlobCheck)
 	}
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("s3blob: put %s: %w", key, err)
+		return fmt.Errorf("s3blob: commit %s: %w", key, err)
 	}
 	_, err = s.c.CopyObject(ctx,
 		minio.CopyDestOptions{Bucket: s.cfg.Bucket, Object: s.object(key)},
 		minio.CopySrcOptions{Bucket: s.cfg.Bucket, Object: tmp})
 	if err != nil {
-		return fmt.Errorf("s3blob: put %s: copying into place: %w", key, err)
+		return fmt.Errorf("s3blob: commit %s: copying into place: %w", key, err)
 	}
 	return nil
 }

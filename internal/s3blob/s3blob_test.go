@@ -9,6 +9,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -22,8 +25,9 @@ import (
 	"github.com/driverhub/driverhub/internal/s3blob/s3test"
 )
 
-// open opens a store on a fresh prefix of the test bucket, with 5 MiB
-// parts, so that the suite's 8 MiB blob goes up in a multipart upload.
+// open opens a store on a fresh prefix of the test bucket, spooling to a
+// test directory, with 5 MiB parts, so that the suite's 8 MiB blob goes up
+// in a multipart upload.
 func open(t testing.TB) *s3blob.Store {
 	t.Helper()
 	raw := s3test.Fresh(t, s3test.URL(t))
@@ -32,6 +36,7 @@ func open(t testing.TB) *s3blob.Store {
 		t.Fatal(err)
 	}
 	c.PartSize = 5 << 20
+	c.SpoolDir = t.TempDir()
 	s, err := s3blob.Open(t.Context(), c, nil)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
@@ -40,7 +45,49 @@ func open(t testing.TB) *s3blob.Store {
 }
 
 func TestConformance(t *testing.T) {
-	blobtest.Run(t, func(t testing.TB) driverhub.BlobStore { return open(t) })
+	blobtest.Run(t, func(t testing.TB) blobtest.Store {
+		s := open(t)
+		return blobtest.Store{BlobStore: s, Leftovers: func(t testing.TB) []string {
+			left := spoolFiles(t, s)
+			for _, o := range objects(t, s) {
+				if strings.HasPrefix(o, ".tmp/") {
+					left = append(left, o)
+				}
+			}
+			return left
+		}}
+	})
+}
+
+// spoolFiles lists the store's spool directory.
+func spoolFiles(t testing.TB, s *s3blob.Store) []string {
+	t.Helper()
+	entries, err := os.ReadDir(s.Config().SpoolDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+// put stages b and commits it under its digest.
+func put(t testing.TB, s *s3blob.Store, b []byte) string {
+	t.Helper()
+	sb, err := s.Stage(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Discard()
+	if _, err := sb.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.Commit(t.Context(), keyOf(b)); err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
+	return keyOf(b)
 }
 
 // raw is a client on the test bucket, to look behind the store.
@@ -74,62 +121,22 @@ func keyOf(b []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// TestNoTemporaryObjectsLeft checks that successful and refused Puts
-// leave only the blobs, under their keys.
-func TestNoTemporaryObjectsLeft(t *testing.T) {
-	s := open(t)
-	ctx := t.Context()
-	good := bytes.Repeat([]byte("driverhub"), 1000)
-	if err := s.Put(ctx, keyOf(good), bytes.NewReader(good), int64(len(good))); err != nil {
-		t.Fatal(err)
-	}
-	bad := keyOf([]byte("other"))
-	if err := s.Put(ctx, bad, bytes.NewReader(good), int64(len(good))); !errors.Is(err, driverhub.ErrBlobCheck) {
-		t.Errorf("Put with the wrong digest: %v, want ErrBlobCheck", err)
-	}
-	if got := objects(t, s); len(got) != 1 || got[0] != keyOf(good) {
-		t.Errorf("objects = %q, want just %s", got, keyOf(good))
-	}
-}
-
-// slowReader hands out its bytes in small pieces with a pause, so that a
-// concurrent reader can look at the store mid-upload.
-type slowReader struct {
-	r     io.Reader
-	pause time.Duration
-}
-
-func (r *slowReader) Read(p []byte) (int, error) {
-	time.Sleep(r.pause)
-	return r.r.Read(p[:min(len(p), 64<<10)])
-}
-
-// TestNoPartialBlobVisible reads the key while a large Put is under way:
-// it is absent until the whole, checked blob is in place.
+// TestNoPartialBlobVisible reads the key while a large Commit is under
+// way: it is absent until the whole, checked blob is in place.
 func TestNoPartialBlobVisible(t *testing.T) {
 	s := open(t)
 	ctx := t.Context()
-	b := make([]byte, 6<<20)
+	b := make([]byte, 12<<20)
 	for i := range b {
 		b[i] = byte(i * 7)
 	}
 	key := keyOf(b)
-	done := make(chan error, 1)
+	done := make(chan struct{})
 	go func() {
-		done <- s.Put(ctx, key, &slowReader{r: bytes.NewReader(b), pause: time.Millisecond}, int64(len(b)))
+		defer close(done)
+		put(t, s, b)
 	}()
 	for {
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatal(err)
-			}
-			if n, err := s.Stat(ctx, key); err != nil || n != int64(len(b)) {
-				t.Fatalf("after Put: Stat = %d, %v", n, err)
-			}
-			return
-		default:
-		}
 		n, err := s.Stat(ctx, key)
 		if err == nil && n != int64(len(b)) {
 			t.Fatalf("mid-upload, Stat = %d bytes, want absent or %d", n, len(b))
@@ -137,7 +144,39 @@ func TestNoPartialBlobVisible(t *testing.T) {
 		if err != nil && !errors.Is(err, driverhub.ErrNotFound) {
 			t.Fatal(err)
 		}
-		time.Sleep(20 * time.Millisecond)
+		select {
+		case <-done:
+			if n, err := s.Stat(ctx, key); err != nil || n != int64(len(b)) {
+				t.Fatalf("after Commit: Stat = %d, %v", n, err)
+			}
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// TestOpenRemovesStaleSpoolFiles checks that Open removes the spool files
+// a crash left, but not fresh ones (a stage under way) nor other files.
+func TestOpenRemovesStaleSpoolFiles(t *testing.T) {
+	s := open(t)
+	c := s.Config()
+	old := time.Now().Add(-2 * time.Hour)
+	for name, mtime := range map[string]time.Time{
+		"driverhub-s3stage-old": old, "driverhub-s3stage-fresh": time.Now(), "other-old": old,
+	} {
+		path := filepath.Join(c.SpoolDir, name)
+		if err := os.WriteFile(path, []byte("partial"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(path, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s3blob.Open(t.Context(), c, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := spoolFiles(t, s), []string{"driverhub-s3stage-fresh", "other-old"}; !slices.Equal(got, want) {
+		t.Errorf("spool files after Open = %q, want %q", got, want)
 	}
 }
 
@@ -147,10 +186,7 @@ func TestPresignGet(t *testing.T) {
 	s := open(t)
 	ctx := t.Context()
 	b := bytes.Repeat([]byte("0123456789"), 1000)
-	key := keyOf(b)
-	if err := s.Put(ctx, key, bytes.NewReader(b), int64(len(b))); err != nil {
-		t.Fatal(err)
-	}
+	key := put(t, s, b)
 	u, err := s.PresignGet(ctx, key, "meter-1.0.0.zip", time.Minute)
 	if err != nil {
 		t.Fatal(err)
@@ -208,7 +244,7 @@ func TestPresignGet(t *testing.T) {
 }
 
 // TestOpenRemovesNothingFresh checks that Open leaves a temporary object
-// that may belong to a Put under way on another replica.
+// that may belong to a Commit under way on another replica.
 func TestOpenRemovesNothingFresh(t *testing.T) {
 	s := open(t)
 	c := s.Config()

@@ -2,77 +2,52 @@ package service
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/driverhub/driverhub"
 	"github.com/driverhub/driverhub/internal/zippkg"
 )
 
-// spooled is an upload written to a local file while hashed.
-type spooled struct {
-	file   *os.File
+// uploaded is a committed upload: what a version or binding records.
+type uploaded struct {
 	size   int64
 	sha256 string
 }
 
-func (u *spooled) remove() {
-	if u == nil || u.file == nil {
-		return
-	}
-	u.file.Close()
-	os.Remove(u.file.Name())
-}
-
-// spool streams body to a temporary file while hashing it, refusing more
-// than max bytes with too_large. Nothing is held in memory.
-func (s *Service) spool(body io.Reader, field string, max int64) (*spooled, error) {
-	f, err := os.CreateTemp(s.spoolDir, "upload-*")
+// stage streams body into a new staged blob, which hashes it on the way,
+// refusing more than max bytes with too_large naming field. On success
+// the caller checks the staged bytes (an io.ReaderAt of b.Size() bytes),
+// commits them, and discards b in any case (defer b.Discard()).
+func (s *Service) stage(ctx context.Context, body io.Reader, field string, max int64) (driverhub.StagedBlob, error) {
+	b, err := s.blobs.Stage(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("spool upload: %w", err)
+		return nil, fmt.Errorf("stage upload: %w", err)
 	}
-	u := &spooled{file: f}
-	h := sha256.New()
 	buf := make([]byte, 256<<10)
-	n, err := io.CopyBuffer(io.MultiWriter(&writeback{f: f}, h), io.LimitReader(body, max+1), buf)
+	n, err := io.CopyBuffer(b, io.LimitReader(body, max+1), buf)
 	if err != nil {
-		u.remove()
+		b.Discard()
 		return nil, fmt.Errorf("receive upload: %w", err)
 	}
 	if n > max {
-		u.remove()
+		b.Discard()
 		return nil, &driverhub.Error{Code: driverhub.ETooLarge, Field: field,
 			Message: fmt.Sprintf("is larger than %d bytes (%d MiB)", max, max>>20)}
 	}
-	u.size, u.sha256 = n, hex.EncodeToString(h.Sum(nil))
-	return u, nil
+	return b, nil
 }
 
-// commit moves a checked upload into the blob store: a rename when the
-// store can adopt files, else a streamed copy that the store verifies.
-func (s *Service) commit(ctx context.Context, u *spooled) error {
-	if a, ok := s.blobs.(driverhub.BlobFileAdopter); ok {
-		if err := u.file.Close(); err != nil {
-			return err
-		}
-		if err := a.AdoptFile(ctx, u.sha256, u.file.Name()); err != nil {
-			return fmt.Errorf("store blob %s: %w", u.sha256, err)
-		}
-		u.file = nil
-		return nil
+// commit stores a checked staged blob under its digest: durably, and
+// whole or not at all.
+func (s *Service) commit(ctx context.Context, b driverhub.StagedBlob) (uploaded, error) {
+	u := uploaded{size: b.Size(), sha256: b.SHA256()}
+	if err := b.Commit(ctx, u.sha256); err != nil {
+		return uploaded{}, fmt.Errorf("store blob %s: %w", u.sha256, err)
 	}
-	if _, err := u.file.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
-	if err := s.blobs.Put(ctx, u.sha256, u.file, u.size); err != nil {
-		return fmt.Errorf("store blob %s: %w", u.sha256, err)
-	}
-	return nil
+	return u, nil
 }
 
 // editableVersion loads a version that an upload may change: a draft of a
@@ -91,8 +66,9 @@ func editableVersion(ctx context.Context, tx driverhub.Tx, p *driverhub.Principa
 	return d, v, nil
 }
 
-// PutPackage uploads a draft's package: streamed to disk while hashed,
-// checked as a zip for the driver's runtime, stored content-addressed, and
+// PutPackage uploads a draft's package: staged in the blob store while
+// hashed, checked as a zip for the driver's runtime, committed under its
+// digest, and
 // only then recorded on the version, so a crash never leaves a version
 // pointing at a missing or partial blob.
 func (s *Service) PutPackage(ctx context.Context, driver, version, filename string, body io.Reader) (*driverhub.DriverVersion, error) {
@@ -114,15 +90,16 @@ func (s *Service) PutPackage(ctx context.Context, driver, version, filename stri
 	if err := driverhub.ValidateConfigFileName("filename", filename); err != nil {
 		return nil, err
 	}
-	u, err := s.spool(body, "package", driverhub.MaxPackageBytes)
+	b, err := s.stage(ctx, body, "package", driverhub.MaxPackageBytes)
 	if err != nil {
 		return nil, err
 	}
-	defer u.remove()
-	if _, err := zippkg.Check(u.file, u.size, d.Runtime, zippkg.DefaultLimits()); err != nil {
+	defer b.Discard()
+	if _, err := zippkg.Check(b, b.Size(), d.Runtime, zippkg.DefaultLimits()); err != nil {
 		return nil, err
 	}
-	if err := s.commit(ctx, u); err != nil {
+	u, err := s.commit(ctx, b)
+	if err != nil {
 		return nil, err
 	}
 	var v *driverhub.DriverVersion
@@ -171,14 +148,14 @@ func (s *Service) PutConfigFile(ctx context.Context, driver, version, name strin
 	return v, err
 }
 
-// uploadBlob spools and commits an upload that needs no content check.
-func (s *Service) uploadBlob(ctx context.Context, body io.Reader, field string, max int64) (*spooled, error) {
-	u, err := s.spool(body, field, max)
+// uploadBlob stages and commits an upload that needs no content check.
+func (s *Service) uploadBlob(ctx context.Context, body io.Reader, field string, max int64) (uploaded, error) {
+	b, err := s.stage(ctx, body, field, max)
 	if err != nil {
-		return nil, err
+		return uploaded{}, err
 	}
-	defer u.remove()
-	return u, s.commit(ctx, u)
+	defer b.Discard()
+	return s.commit(ctx, b)
 }
 
 // OpenPackage opens a version's package for download.

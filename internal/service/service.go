@@ -7,9 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/driverhub/driverhub"
@@ -19,11 +17,9 @@ import (
 // Config wires a Service to its dependencies.
 type Config struct {
 	Store driverhub.Store
-	Blobs driverhub.BlobStore
-	// SpoolDir holds uploads while they are hashed and checked. On the
-	// blob store's filesystem, a checked upload is renamed into place.
-	SpoolDir string
-	Logger   *slog.Logger
+	// Blobs also stages uploads while they are hashed and checked.
+	Blobs  driverhub.BlobStore
+	Logger *slog.Logger
 	// Now is the clock; tests set it.
 	Now func() time.Time
 	// BcryptCost is the password hash cost; tests lower it.
@@ -42,7 +38,6 @@ type Config struct {
 type Service struct {
 	store    driverhub.Store
 	blobs    driverhub.BlobStore
-	spoolDir string
 	log      *slog.Logger
 	now      func() time.Time
 	cost     int
@@ -55,12 +50,6 @@ type Service struct {
 func New(c Config) (*Service, error) {
 	if c.Store == nil || c.Blobs == nil {
 		return nil, errors.New("service: a store and a blob store are required")
-	}
-	if c.SpoolDir == "" {
-		c.SpoolDir = os.TempDir()
-	}
-	if err := os.MkdirAll(c.SpoolDir, 0o700); err != nil {
-		return nil, fmt.Errorf("service: spool dir: %w", err)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -80,7 +69,7 @@ func New(c Config) (*Service, error) {
 	if c.GatewayCacheTTL == 0 {
 		c.GatewayCacheTTL = time.Second
 	}
-	return &Service{store: c.Store, blobs: c.Blobs, spoolDir: c.SpoolDir, log: c.Logger, now: c.Now, cost: c.BcryptCost,
+	return &Service{store: c.Store, blobs: c.Blobs, log: c.Logger, now: c.Now, cost: c.BcryptCost,
 		notifier: c.Notifier, poll: c.PollPeriod, gateways: newGatewayCache(c.GatewayCacheTTL)}, nil
 }
 
