@@ -24,9 +24,9 @@ func (a *app) driverCommand() *cobra.Command {
 // driverFlags adds the fields of a driver as flags.
 func driverFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.String("protocol", "", "protocol: "+strings.Join(driverhub.Protocols, ", "))
-	f.String("runtime", "", "runtime: "+strings.Join(driverhub.Runtimes, ", "))
-	f.String("cpu-arch", "", "CPU architecture, for runtime c only: "+strings.Join(driverhub.CPUArchs, ", "))
+	f.String("protocol", "", "protocol: "+driverhub.Words(driverhub.Protocols))
+	f.String("runtime", "", "runtime: "+driverhub.Words(driverhub.AllRuntimes))
+	f.String("cpu-arch", "", "CPU architecture, for runtime "+string(driverhub.RuntimeC)+" only: "+driverhub.Words(driverhub.CPUArchs))
 	f.Bool("builtin", false, "a built-in driver: the gateway already holds it, there is no package")
 	f.String("description", "", "description, at most 256 bytes")
 	addOutputFlag(cmd)
@@ -46,7 +46,10 @@ func driverInput(cmd *cobra.Command, name string) driverhub.DriverInput {
 		v, _ := f.GetString(flag)
 		return &v
 	}
-	in.Protocol, in.Runtime, in.CPUArch, in.Description = str("protocol"), str("runtime"), str("cpu-arch"), str("description")
+	in.Protocol, in.CPUArch, in.Description = str("protocol"), str("cpu-arch"), str("description")
+	if rt := str("runtime"); rt != nil {
+		in.Runtime = (*driverhub.Runtime)(rt)
+	}
 	if f.Changed("builtin") {
 		v, _ := f.GetBool("builtin")
 		in.Builtin = &v
@@ -89,7 +92,8 @@ func (a *app) driverList() *cobra.Command {
 		func(cmd *cobra.Command, c *client.Client, _ []string) error {
 			var f driverhub.DriverFilter
 			f.Protocol, _ = cmd.Flags().GetString("protocol")
-			f.Runtime, _ = cmd.Flags().GetString("runtime")
+			runtime, _ := cmd.Flags().GetString("runtime")
+			f.Runtime = driverhub.Runtime(runtime)
 			f.Q, _ = cmd.Flags().GetString("query")
 			l, err := collect(cmd, func(p driverhub.Page) (driverhub.List[*driverhub.Driver], error) {
 				return c.ListDrivers(cmd.Context(), f, p)
@@ -100,7 +104,7 @@ func (a *app) driverList() *cobra.Command {
 			return render(cmd, l, func(p *printer) {
 				p.header("NAME", "PROTOCOL", "RUNTIME", "ARCH", "BUILTIN", "AGE", "DESCRIPTION")
 				for _, d := range l.Items {
-					p.row(d.Name, d.Protocol, d.Runtime, orDash(d.CPUArch), strconv.FormatBool(d.Builtin), age(d.CreatedAt), truncate(d.Description, 50))
+					p.row(d.Name, d.Protocol, string(d.Runtime), orDash(d.CPUArch), strconv.FormatBool(d.Builtin), age(d.CreatedAt), truncate(d.Description, 50))
 				}
 			})
 		})
