@@ -5,69 +5,47 @@ import (
 	"time"
 )
 
-// Deployment types and states.
-const (
-	DeployTypeDeploy = "deploy"
-	DeployTypeReset  = "reset"
-
-	DeployPending    = "pending"
-	DeployProcessing = "processing"
-	DeploySucceeded  = "succeeded"
-	DeployFailed     = "failed"
-	DeploySuperseded = "superseded"
-	DeployClosed     = "closed"
-)
-
-// Deployment stages of each resource, in order.
-var DeployStages = []string{"init", "download", "verify", "unpack", "start", "finish"}
-
 // Deployment is one request to make a gateway match a snapshot of its
 // instance (deploy) or to empty it (reset).
 type Deployment struct {
-	ID         string     `json:"id"`
-	InstanceID string     `json:"-"`
-	Instance   string     `json:"instance"`
-	Type       string     `json:"type"`
-	Status     string     `json:"status"`
-	Reason     string     `json:"reason,omitempty"`
-	CreatedAt  time.Time  `json:"created_at"`
-	StartedAt  *time.Time `json:"started_at"`
-	FinishedAt *time.Time `json:"finished_at"`
-	Resources  []Resource `json:"resources"`
+	ID         string       `json:"id"`
+	InstanceID string       `json:"-"`
+	Instance   string       `json:"instance"`
+	Type       DeployType   `json:"type"`
+	Status     DeployStatus `json:"status"`
+	Reason     string       `json:"reason,omitempty"`
+	CreatedAt  time.Time    `json:"created_at"`
+	StartedAt  *time.Time   `json:"started_at"`
+	FinishedAt *time.Time   `json:"finished_at"`
+	Resources  []Resource   `json:"resources"`
 	// Manifest is what the gateway fetches: frozen at creation.
 	Manifest *Manifest `json:"-"`
 }
 
 // Finished reports whether d can no longer change.
-func (d *Deployment) Finished() bool {
-	switch d.Status {
-	case DeploySucceeded, DeployFailed, DeploySuperseded, DeployClosed:
-		return true
-	}
-	return false
-}
+func (d *Deployment) Finished() bool { return d.Status.Finished() }
 
 // Resource is one part of a deployment and its progress on the gateway.
 type Resource struct {
-	Type   string     `json:"type"` // driver, driver_config, device_config
-	Name   string     `json:"name"`
-	Stage  string     `json:"stage"`
-	Status string     `json:"status"`
-	Log    []LogEntry `json:"log"`
+	Type   ResourceType `json:"type"`
+	Name   string       `json:"name"`
+	Stage  Stage        `json:"stage"`
+	Status DeployStatus `json:"status"`
+	Log    []LogEntry   `json:"log"`
 }
 
 // LogEntry is one line of a resource's deployment log.
 type LogEntry struct {
 	Time    time.Time `json:"time"`
 	Level   string    `json:"level"`
-	Stage   string    `json:"stage"`
+	Stage   Stage     `json:"stage"`
 	Message string    `json:"message"`
 }
 
 // Manifest is the desired state of a gateway (SPEC §6).
 type Manifest struct {
 	DeploymentID string           `json:"deployment_id"`
-	Type         string           `json:"type"`
+	Type         DeployType       `json:"type"`
 	Drivers      []ManifestDriver `json:"drivers"`
 }
 
@@ -77,7 +55,7 @@ type ManifestDriver struct {
 	Name          string        `json:"name"`
 	Publisher     string        `json:"publisher"`
 	Version       string        `json:"version"`
-	Runtime       string        `json:"runtime"`
+	Runtime       Runtime       `json:"runtime"`
 	CPUArch       string        `json:"cpu_arch"`
 	Builtin       bool          `json:"builtin"`
 	JVMArgs       string        `json:"jvm_args"`
@@ -132,20 +110,20 @@ type GatewayReport struct {
 
 // DeploymentReport is the agent's progress on one deployment.
 type DeploymentReport struct {
-	ID        string     `json:"id"`
-	Status    string     `json:"status"`
-	Reason    string     `json:"reason"`
-	Resources []Resource `json:"resources"`
+	ID        string       `json:"id"`
+	Status    DeployStatus `json:"status"`
+	Reason    string       `json:"reason"`
+	Resources []Resource   `json:"resources"`
 }
 
 // DriverReport is the state of one running driver.
 type DriverReport struct {
-	Name        string `json:"name"`
-	Version     string `json:"version"`
-	State       string `json:"state"`
-	Restarts    int    `json:"restarts"`
-	LastExit    string `json:"last_exit"`
-	MemoryBytes int64  `json:"memory_bytes"`
+	Name        string      `json:"name"`
+	Version     string      `json:"version"`
+	State       DriverState `json:"state"`
+	Restarts    int         `json:"restarts"`
+	LastExit    string      `json:"last_exit"`
+	MemoryBytes int64       `json:"memory_bytes"`
 }
 
 // Listing puts a driver in the marketplace.
@@ -157,7 +135,7 @@ type Listing struct {
 	Title         string    `json:"title"`
 	Summary       string    `json:"summary"`
 	Protocol      string    `json:"protocol"`
-	Runtime       string    `json:"runtime"`
+	Runtime       Runtime   `json:"runtime"`
 	CPUArch       string    `json:"cpu_arch"`
 	Builtin       bool      `json:"builtin"`
 	LatestVersion string    `json:"latest_version"`

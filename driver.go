@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,9 +14,6 @@ import (
 
 // Protocols a driver may speak (the seed's 通信协议类型).
 var Protocols = []string{"modbus", "opcua", "lorawan", "custom"}
-
-// Runtimes a driver may be written for (the seed's 语言类型: Node.js 8, Python 3.5, C, Java 8).
-var Runtimes = []string{"nodejs", "python3", "c", "java"}
 
 // CPUArchs a C driver may be built for.
 var CPUArchs = []string{"armv7", "armv7-hf", "aarch64", "x86-64", "x86"}
@@ -32,7 +30,7 @@ type Driver struct {
 	TenantID    string    `json:"-"`
 	Name        string    `json:"name"`
 	Protocol    string    `json:"protocol"`
-	Runtime     string    `json:"runtime"`
+	Runtime     Runtime   `json:"runtime"`
 	CPUArch     string    `json:"cpu_arch"`
 	Builtin     bool      `json:"builtin"`
 	Description string    `json:"description"`
@@ -47,19 +45,19 @@ func (d *Driver) Validate() error {
 	if !driverNamePattern.MatchString(d.Name) {
 		return Invalid("name", "must start with a letter and hold only letters, digits and '_', at most %d characters", MaxDriverNameLen)
 	}
-	if !oneOf(d.Protocol, Protocols) {
-		return Invalid("protocol", "must be one of %s", strings.Join(Protocols, ", "))
+	if !slices.Contains(Protocols, d.Protocol) {
+		return Invalid("protocol", "must be one of %s", Words(Protocols))
 	}
-	if !oneOf(d.Runtime, Runtimes) {
-		return Invalid("runtime", "must be one of %s", strings.Join(Runtimes, ", "))
+	if !d.Runtime.Valid() {
+		return Invalid("runtime", "must be one of %s", Words(AllRuntimes))
 	}
-	switch {
-	case d.Runtime == "c" && d.CPUArch == "":
-		return Invalid("cpu_arch", "is required when runtime is c: one of %s", strings.Join(CPUArchs, ", "))
-	case d.Runtime == "c" && !oneOf(d.CPUArch, CPUArchs):
-		return Invalid("cpu_arch", "must be one of %s", strings.Join(CPUArchs, ", "))
-	case d.Runtime != "c" && d.CPUArch != "":
-		return Invalid("cpu_arch", "is only allowed when runtime is c")
+	switch needs := d.Runtime.NeedsCPUArch(); {
+	case needs && d.CPUArch == "":
+		return Invalid("cpu_arch", "is required when runtime is %s: one of %s", d.Runtime, Words(CPUArchs))
+	case needs && !slices.Contains(CPUArchs, d.CPUArch):
+		return Invalid("cpu_arch", "must be one of %s", Words(CPUArchs))
+	case !needs && d.CPUArch != "":
+		return Invalid("cpu_arch", "is only allowed when runtime is %s", RuntimeC)
 	}
 	return ValidateDescription("description", d.Description)
 }
@@ -128,8 +126,8 @@ func (v *DriverVersion) Validate(d *Driver) error {
 	if err := v.Container.Validate("container"); err != nil {
 		return err
 	}
-	if v.JVMArgs != "" && d.Runtime != "java" {
-		return Invalid("jvm_args", "is only allowed when runtime is java")
+	if v.JVMArgs != "" && d.Runtime != RuntimeJava {
+		return Invalid("jvm_args", "is only allowed when runtime is %s", RuntimeJava)
 	}
 	if len(v.JVMArgs) > MaxJVMArgsBytes {
 		return Invalid("jvm_args", "must be at most %d bytes", MaxJVMArgsBytes)
@@ -223,42 +221,18 @@ func parseEdgeVersion(s string) ([3]int, bool) {
 	return out, true
 }
 
-// EntryFile is the file a package of the runtime must hold at its top level.
-func EntryFile(runtime string) string {
-	switch runtime {
-	case "c":
-		return "main"
-	case "nodejs":
-		return "index.js"
-	case "python3":
-		return "index.py"
-	case "java":
-		return "main.jar"
-	}
-	return ""
-}
-
-func oneOf(s string, set []string) bool {
-	for _, x := range set {
-		if s == x {
-			return true
-		}
-	}
-	return false
-}
-
 func indexed(field string, i int, sub string) string {
 	return fmt.Sprintf("%s[%d].%s", field, i, sub)
 }
 
 // DriverInput creates or changes a driver; nil fields are absent.
 type DriverInput struct {
-	Name        *string `json:"name"`
-	Protocol    *string `json:"protocol"`
-	Runtime     *string `json:"runtime"`
-	CPUArch     *string `json:"cpu_arch"`
-	Builtin     *bool   `json:"builtin"`
-	Description *string `json:"description"`
+	Name        *string  `json:"name"`
+	Protocol    *string  `json:"protocol"`
+	Runtime     *Runtime `json:"runtime"`
+	CPUArch     *string  `json:"cpu_arch"`
+	Builtin     *bool    `json:"builtin"`
+	Description *string  `json:"description"`
 	ReadOnly
 }
 

@@ -317,30 +317,3 @@ func TestDriverVersionValidateCanonicalizesConfig(t *testing.T) {
 		t.Errorf("driver_config.json = %s, want %s", got, want)
 	}
 }
-
-func TestEntryFile(t *testing.T) {
-	for runtime, want := range map[string]string{
-		"c": "main", "nodejs": "index.js", "python3": "index.py", "java": "main.jar", "go": "", "": "",
-	} {
-		if got := driverhub.EntryFile(runtime); got != want {
-			t.Errorf("EntryFile(%q) = %q, want %q", runtime, got, want)
-		}
-	}
-}
-
-func TestSetsMatchSpec(t *testing.T) {
-	for _, tt := range []struct {
-		name      string
-		got, want []string
-	}{
-		{"protocols", driverhub.Protocols, []string{"modbus", "opcua", "lorawan", "custom"}},
-		{"runtimes", driverhub.Runtimes, []string{"nodejs", "python3", "c", "java"}},
-		{"cpu archs", driverhub.CPUArchs, []string{"armv7", "armv7-hf", "aarch64", "x86-64", "x86"}},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			if diff := cmp.Diff(tt.want, tt.got); diff != "" {
-				t.Errorf("(-want +got):\n%s", diff)
-			}
-		})
-	}
-}

@@ -21,9 +21,9 @@ const (
 // Problem is one reason a deployment (or another compound action) cannot proceed.
 // A failed_precondition error carries every problem found, not just the first.
 type Problem struct {
-	Resource string `json:"resource"`
-	Code     string `json:"code"`
-	Message  string `json:"message"`
+	Resource string      `json:"resource"`
+	Code     ProblemCode `json:"code"`
+	Message  string      `json:"message"`
 }
 
 // Error is the one error type of the domain. Services return it for every

@@ -129,16 +129,13 @@ type BindingInput struct {
 
 // DriverStatus is a gateway's last report of one driver.
 type DriverStatus struct {
-	State       string    `json:"state"`
-	Version     string    `json:"version"`
-	Restarts    int       `json:"restarts"`
-	LastExit    string    `json:"last_exit"`
-	MemoryBytes int64     `json:"memory_bytes"`
-	ReportedAt  time.Time `json:"reported_at"`
+	State       DriverState `json:"state"`
+	Version     string      `json:"version"`
+	Restarts    int         `json:"restarts"`
+	LastExit    string      `json:"last_exit"`
+	MemoryBytes int64       `json:"memory_bytes"`
+	ReportedAt  time.Time   `json:"reported_at"`
 }
-
-// Driver states an agent reports.
-var DriverStates = []string{"starting", "running", "restarting", "crashloop", "stopped", "failed"}
 
 // LogLine is one line of a driver's output, shipped by the agent.
 type LogLine struct {

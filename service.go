@@ -78,7 +78,7 @@ type InstanceService interface {
 
 // DeploymentService deploys instances to their gateways.
 type DeploymentService interface {
-	CreateDeployment(ctx context.Context, instance, typ string) (*Deployment, error)
+	CreateDeployment(ctx context.Context, instance string, typ DeployType) (*Deployment, error)
 	GetDeployment(ctx context.Context, instance, id string) (*Deployment, error)
 	ListDeployments(ctx context.Context, instance string, p Page) (List[*Deployment], error)
 	CloseDeployment(ctx context.Context, instance, id string) (*Deployment, error)

@@ -60,7 +60,7 @@ type AccountTx interface {
 // matches a substring of the name or description, case-insensitively.
 type DriverFilter struct {
 	Protocol string
-	Runtime  string
+	Runtime  Runtime
 	Q        string
 }
 

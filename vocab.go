@@ -1,6 +1,7 @@
 package driverhub
 
 import (
+	"slices"
 	"strings"
 )
 
@@ -25,14 +26,7 @@ const (
 var AllRuntimes = []Runtime{RuntimeNodeJS, RuntimePython3, RuntimeC, RuntimeJava}
 
 // Valid reports whether r is one of AllRuntimes.
-func (r Runtime) Valid() bool {
-	for _, x := range AllRuntimes {
-		if r == x {
-			return true
-		}
-	}
-	return false
-}
+func (r Runtime) Valid() bool { return slices.Contains(AllRuntimes, r) }
 
 // EntryFile is the file a package of the runtime must hold at its top level.
 func (r Runtime) EntryFile() string {
@@ -87,14 +81,7 @@ const (
 var AllStages = []Stage{StageInit, StageDownload, StageVerify, StageUnpack, StageStart, StageFinish}
 
 // Valid reports whether s is one of AllStages.
-func (s Stage) Valid() bool {
-	for _, x := range AllStages {
-		if s == x {
-			return true
-		}
-	}
-	return false
-}
+func (s Stage) Valid() bool { return slices.Contains(AllStages, s) }
 
 // DriverState is what a gateway says of a driver it runs (SPEC §6).
 type DriverState string
@@ -113,14 +100,7 @@ const (
 var AllDriverStates = []DriverState{DriverStarting, DriverRunning, DriverRestarting, DriverCrashloop, DriverStopped, DriverFailed}
 
 // Valid reports whether s is one of AllDriverStates.
-func (s DriverState) Valid() bool {
-	for _, x := range AllDriverStates {
-		if s == x {
-			return true
-		}
-	}
-	return false
-}
+func (s DriverState) Valid() bool { return slices.Contains(AllDriverStates, s) }
 
 // Up reports whether the driver is (or is about to be) running.
 func (s DriverState) Up() bool { return s == DriverStarting || s == DriverRunning }
@@ -134,6 +114,53 @@ const (
 	ResourceDriverConfig ResourceType = "driver_config"
 	ResourceDeviceConfig ResourceType = "device_config"
 )
+
+// AllResourceTypes lists the resource types in the order a deployment lists them.
+var AllResourceTypes = []ResourceType{ResourceDriver, ResourceDriverConfig, ResourceDeviceConfig}
+
+// Valid reports whether t is one of AllResourceTypes.
+func (t ResourceType) Valid() bool { return slices.Contains(AllResourceTypes, t) }
+
+// DeployType is what a deployment asks of a gateway.
+type DeployType string
+
+// Deployment types.
+const (
+	DeployTypeDeploy DeployType = "deploy" // run the drivers of the instance's snapshot
+	DeployTypeReset  DeployType = "reset"  // stop and remove every driver
+)
+
+// DeployStatus is where a deployment, or one of its resources, stands.
+type DeployStatus string
+
+// Deployment statuses. A gateway reports pending, processing, succeeded or
+// failed; the server alone supersedes and closes.
+const (
+	DeployPending    DeployStatus = "pending"
+	DeployProcessing DeployStatus = "processing"
+	DeploySucceeded  DeployStatus = "succeeded"
+	DeployFailed     DeployStatus = "failed"
+	DeploySuperseded DeployStatus = "superseded"
+	DeployClosed     DeployStatus = "closed"
+)
+
+// Finished reports whether a deployment in status s can no longer change.
+func (s DeployStatus) Finished() bool {
+	switch s {
+	case DeploySucceeded, DeployFailed, DeploySuperseded, DeployClosed:
+		return true
+	}
+	return false
+}
+
+// Words joins a vocabulary for messages and help texts: "nodejs, python3, c, java".
+func Words[T ~string](set []T) string {
+	out := make([]string, len(set))
+	for i, x := range set {
+		out[i] = string(x)
+	}
+	return strings.Join(out, ", ")
+}
 
 // ProblemCode names why a deployment (or another compound action) cannot
 // proceed. Clients switch on them; they are part of the API.

@@ -41,13 +41,13 @@ func newProgress(a *Agent, m *driverhub.Manifest) *progress {
 	return p
 }
 
-func res(typ, name string) driverhub.Resource {
+func res(typ driverhub.ResourceType, name string) driverhub.Resource {
 	return driverhub.Resource{Type: typ, Name: name, Stage: "init", Status: driverhub.DeployProcessing, Log: []driverhub.LogEntry{}}
 }
 
 // step records a resource's stage, status and a log line. Only the new log
 // lines are sent: the server appends them.
-func (p *progress) step(typ, name, stage, status, level, format string, args ...any) {
+func (p *progress) step(typ driverhub.ResourceType, name string, stage driverhub.Stage, status driverhub.DeployStatus, level, format string, args ...any) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for i := range p.r.Resources {
@@ -60,7 +60,7 @@ func (p *progress) step(typ, name, stage, status, level, format string, args ...
 }
 
 // driverStep applies a step to a driver and every resource that belongs to it.
-func (p *progress) driverStep(md *driverhub.ManifestDriver, stage, status, level, format string, args ...any) {
+func (p *progress) driverStep(md *driverhub.ManifestDriver, stage driverhub.Stage, status driverhub.DeployStatus, level, format string, args ...any) {
 	p.step("driver", md.Name, stage, status, level, format, args...)
 	if status != driverhub.DeployProcessing {
 		p.step("driver_config", md.Name, stage, status, level, "driver config: %s", fmt.Sprintf(format, args...))
@@ -93,7 +93,7 @@ func (a *Agent) apply(ctx context.Context, m *driverhub.Manifest, etag string) {
 	p := newProgress(a, m)
 	p.send(ctx)
 	failures := []string{}
-	fail := func(md *driverhub.ManifestDriver, stage, format string, args ...any) {
+	fail := func(md *driverhub.ManifestDriver, stage driverhub.Stage, format string, args ...any) {
 		msg := fmt.Sprintf(format, args...)
 		failures = append(failures, md.Name+": "+msg)
 		p.driverStep(md, stage, driverhub.DeployFailed, "error", "%s", msg)
@@ -247,7 +247,7 @@ func (a *Agent) running(name string) bool {
 
 // prepare checks, downloads, verifies and unpacks one driver, and fetches
 // its config file. It returns the stage that failed with the error.
-func (a *Agent) prepare(ctx context.Context, p *progress, md *driverhub.ManifestDriver) (*Installed, string, error) {
+func (a *Agent) prepare(ctx context.Context, p *progress, md *driverhub.ManifestDriver) (*Installed, driverhub.Stage, error) {
 	if md.MinEdge != "" && driverhub.CompareEdgeVersions(driverhub.Version, md.MinEdge) < 0 {
 		return nil, "init", fmt.Errorf("needs edge version %s or later; this agent is %s", md.MinEdge, driverhub.Version)
 	}
@@ -267,9 +267,9 @@ func (a *Agent) prepare(ctx context.Context, p *progress, md *driverhub.Manifest
 		p.driverStep(md, "download", driverhub.DeployProcessing, "info", "downloading %d bytes", md.Package.Size)
 		blob, err := a.fetch(ctx, md.Package)
 		if err != nil {
-			stage := "download"
+			stage := driverhub.StageDownload
 			if isVerifyError(err) {
-				stage = "verify"
+				stage = driverhub.StageVerify
 			}
 			return nil, stage, err
 		}
@@ -313,7 +313,7 @@ func configNamesFree(blob string, md *driverhub.ManifestDriver) error {
 	return nil
 }
 
-func unpack(blob, runtime, dir string) error {
+func unpack(blob string, runtime driverhub.Runtime, dir string) error {
 	f, err := os.Open(blob)
 	if err != nil {
 		return err

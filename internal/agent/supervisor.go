@@ -149,7 +149,7 @@ func (s *supervisor) healthy(period time.Duration) (bool, string) {
 func (s *supervisor) status() driverhub.DriverReport {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r := driverhub.DriverReport{Name: s.spec.Name, Version: s.version, State: s.state, Restarts: s.restarts, LastExit: s.lastExit}
+	r := driverhub.DriverReport{Name: s.spec.Name, Version: s.version, State: driverhub.DriverState(s.state), Restarts: s.restarts, LastExit: s.lastExit}
 	if s.proc != nil {
 		r.MemoryBytes = s.proc.MemoryBytes()
 	}

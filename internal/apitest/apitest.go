@@ -19,6 +19,7 @@ import (
 	"github.com/driverhub/driverhub"
 	"github.com/driverhub/driverhub/internal/console"
 	"github.com/driverhub/driverhub/internal/httpapi"
+	"github.com/driverhub/driverhub/internal/httpapi/apierror"
 	"github.com/driverhub/driverhub/internal/service"
 )
 
@@ -91,9 +92,9 @@ func (r *Response) Decode(t testing.TB, v any) {
 }
 
 // Error returns the error object of an error answer.
-func (r *Response) Error(t testing.TB) httpapi.ErrorDetail {
+func (r *Response) Error(t testing.TB) apierror.Detail {
 	t.Helper()
-	var e httpapi.ErrorBody
+	var e apierror.Body
 	r.Decode(t, &e)
 	return e.Error
 }

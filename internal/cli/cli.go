@@ -71,7 +71,7 @@ func ReportError(w io.Writer, err error) int {
 	case errors.As(err, &exit) && exit.Err == nil:
 		return exit.Code
 	case errors.As(err, &apiErr):
-		printAPIError(w, apiErr)
+		printAPIError(w, err, apiErr)
 		if errors.As(err, &exit) {
 			return exit.Code
 		}
@@ -88,11 +88,16 @@ func ReportError(w io.Writer, err error) int {
 }
 
 // printAPIError writes the server's message, its field and each problem of
-// a refused deployment.
-func printAPIError(w io.Writer, e *driverhub.Error) {
+// a refused deployment. An internal error says little by itself, so it
+// names the call that got it.
+func printAPIError(w io.Writer, err error, e *driverhub.Error) {
 	msg := e.Message
 	if e.Field != "" {
 		msg = e.Field + ": " + msg
+	}
+	var call *client.CallError
+	if e.Code == driverhub.EInternal && errors.As(err, &call) {
+		msg = call.Method + " " + call.Path + ": " + msg
 	}
 	fmt.Fprintf(w, "Error: %s (%s)\n", msg, e.Code)
 	for _, p := range e.Problems {

@@ -77,13 +77,14 @@ func (a *app) deploy(cmd *cobra.Command, c *client.Client, args []string) error 
 func waitDeployment(ctx context.Context, c *client.Client, instance string, d *driverhub.Deployment, timeout time.Duration, w io.Writer, p *printer) (*driverhub.Deployment, error) {
 	fmt.Fprintf(w, "Deployment %s (%s) of %s: %s\n", d.ID, d.Type, instance, p.status(d.Status))
 	type seen struct {
-		stage, status string
-		last          *driverhub.LogEntry // the newest log entry printed
+		stage  driverhub.Stage
+		status driverhub.DeployStatus
+		last   *driverhub.LogEntry // the newest log entry printed
 	}
 	resources := map[string]seen{}
 	show := func(d *driverhub.Deployment) {
 		for _, r := range d.Resources {
-			key := r.Type + "/" + r.Name
+			key := string(r.Type) + "/" + r.Name
 			old, known := resources[key]
 			if !known || old.stage != r.Stage || old.status != r.Status {
 				fmt.Fprintf(w, "  %-14s %-20s %-9s %s\n", r.Type, r.Name, r.Stage, p.status(r.Status))
@@ -196,7 +197,7 @@ func (a *app) deploymentCommand() *cobra.Command {
 			return render(cmd, l, func(p *printer) {
 				p.header("ID", "TYPE", "STATUS", "RESOURCES", "CREATED", "FINISHED")
 				for _, d := range l.Items {
-					p.row(d.ID, d.Type, p.status(d.Status), fmt.Sprint(len(d.Resources)), age(d.CreatedAt), stamp(d.FinishedAt))
+					p.row(d.ID, string(d.Type), p.status(d.Status), fmt.Sprint(len(d.Resources)), age(d.CreatedAt), stamp(d.FinishedAt))
 				}
 			})
 		})
@@ -247,7 +248,7 @@ func deploymentDetail(p *printer, d *driverhub.Deployment) {
 		if n := len(r.Log); n > 0 {
 			last = truncate(r.Log[n-1].Message, 60)
 		}
-		p.row(r.Type, r.Name, r.Stage, p.status(r.Status), last)
+		p.row(string(r.Type), r.Name, string(r.Stage), p.status(r.Status), last)
 	}
 }
 

@@ -114,16 +114,9 @@ func (a *app) instanceUpdate() *cobra.Command {
 
 func onlineWord(g driverhub.Gateway) string {
 	if g.Online {
-		return "online"
+		return gatewayOnline
 	}
-	return "offline"
-}
-
-func deploymentWord(d *driverhub.Deployment) string {
-	if d == nil {
-		return "-"
-	}
-	return d.Status
+	return gatewayOffline
 }
 
 func (a *app) instanceList() *cobra.Command {
@@ -142,8 +135,12 @@ func (a *app) instanceList() *cobra.Command {
 					if i.Gateway.LastSeenAt != nil {
 						seen = age(*i.Gateway.LastSeenAt)
 					}
+					deployment := "-"
+					if d := i.CurrentDeployment; d != nil {
+						deployment = p.status(d.Status)
+					}
 					p.row(i.Name, p.status(onlineWord(i.Gateway)), orDash(i.Gateway.EdgeVersion), orDash(i.Gateway.Arch),
-						p.status(deploymentWord(i.CurrentDeployment)), seen, age(i.CreatedAt))
+						deployment, seen, age(i.CreatedAt))
 				}
 			})
 		})
@@ -266,13 +263,13 @@ func (a *app) instanceBindings() *cobra.Command {
 				for _, b := range l.Items {
 					state, restarts := "-", "-"
 					if b.Runtime != nil {
-						state, restarts = b.Runtime.State, strconv.Itoa(b.Runtime.Restarts)
+						state, restarts = p.status(b.Runtime.State), strconv.Itoa(b.Runtime.Restarts)
 					}
 					cfg := "default"
 					if b.Config != nil {
 						cfg = b.Config.Format
 					}
-					p.row(b.Driver, b.Publisher, b.Version, cfg, p.status(state), restarts, strconv.Itoa(b.Devices))
+					p.row(b.Driver, b.Publisher, b.Version, cfg, state, restarts, strconv.Itoa(b.Devices))
 				}
 			})
 		})

@@ -39,7 +39,7 @@ func (a *app) marketCommand() *cobra.Command {
 			return render(cmd, l, func(p *printer) {
 				p.header("PUBLISHER", "DRIVER", "TITLE", "PROTOCOL", "RUNTIME", "LATEST", "ACQUIRED")
 				for _, x := range l.Items {
-					p.row(x.Publisher, x.Driver, truncate(x.Title, 40), x.Protocol, x.Runtime, orDash(x.LatestVersion), strconv.FormatBool(x.Acquired))
+					p.row(x.Publisher, x.Driver, truncate(x.Title, 40), x.Protocol, string(x.Runtime), orDash(x.LatestVersion), strconv.FormatBool(x.Acquired))
 				}
 			})
 		})

@@ -171,19 +171,27 @@ func (p *printer) paint(code, s string) string {
 	return "\x1b[" + code + "m" + s + "\x1b[0m"
 }
 
-// status paints a state by what it means: green for good, red for bad,
-// yellow for waiting.
-func (p *printer) status(s string) string {
-	return p.paint(statusColor(s), s)
+// status paints a status word by what it means: green for good, red for
+// bad, yellow for waiting. word is a version status or gateway word
+// (string), a DeployStatus or a DriverState: the type tells the
+// vocabularies apart where they share a word ("failed").
+func (p *printer) status(word any) string {
+	return p.paint(statusColor(word), fmt.Sprint(word))
 }
 
-func statusColor(s string) string {
-	switch s {
-	case "published", "succeeded", "running", "online", "true":
+// Words of the gateway's connection, shown with instances.
+const (
+	gatewayOnline  = "online"
+	gatewayOffline = "offline"
+)
+
+func statusColor(word any) string {
+	switch word {
+	case driverhub.StatusPublished, driverhub.DeploySucceeded, driverhub.DriverRunning, gatewayOnline:
 		return "32"
-	case "failed", "crashloop", "offline":
+	case driverhub.DeployFailed, driverhub.DriverFailed, driverhub.DriverCrashloop, gatewayOffline:
 		return "31"
-	case "draft", "pending", "processing", "starting", "restarting":
+	case driverhub.StatusDraft, driverhub.DeployPending, driverhub.DeployProcessing, driverhub.DriverStarting, driverhub.DriverRestarting:
 		return "33"
 	}
 	return "39"

@@ -127,7 +127,7 @@ func (p *checkedPackage) remove() {
 
 // zipAndCheck zips a directory (or takes a zip file as it is) into a
 // temporary file and runs the server's package checks for runtime.
-func zipAndCheck(src, runtime string) (*checkedPackage, error) {
+func zipAndCheck(src string, runtime driverhub.Runtime) (*checkedPackage, error) {
 	fi, err := os.Stat(src)
 	if err != nil {
 		return nil, failf("%v", err)

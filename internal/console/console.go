@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/driverhub/driverhub"
-	"github.com/driverhub/driverhub/internal/httpapi"
+	"github.com/driverhub/driverhub/internal/httpapi/apierror"
 )
 
 //go:embed templates/*.html
@@ -225,7 +225,7 @@ const maxFormBytes = 1 << 20
 var errCSRF = &driverhub.Error{Code: driverhub.EPermissionDenied, Message: "the form's security token is missing or stale: reload the page and try again"}
 
 // statusOf is the HTTP status of the page that shows err: the API's table.
-func statusOf(err error) int { return httpapi.StatusOf(err) }
+func statusOf(err error) int { return apierror.StatusOf(err) }
 
 // publicError returns err as the domain error to show; anything else is
 // logged and shown as an internal error.

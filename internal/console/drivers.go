@@ -16,7 +16,7 @@ type driversData struct {
 // protocol and runtime filters and a search.
 func (c *Console) listDrivers(w http.ResponseWriter, r *http.Request, s *session) error {
 	q := r.URL.Query()
-	f := driverhub.DriverFilter{Protocol: q.Get("protocol"), Runtime: q.Get("runtime"), Q: q.Get("q")}
+	f := driverhub.DriverFilter{Protocol: q.Get("protocol"), Runtime: driverhub.Runtime(q.Get("runtime")), Q: q.Get("q")}
 	l, err := c.drivers.ListDrivers(r.Context(), f, driverhub.Page{Cursor: q.Get("cursor")})
 	if err != nil {
 		if e, ok := driverhub.AsError(err); ok && e.Code == driverhub.EInvalid {

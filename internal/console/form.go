@@ -66,7 +66,7 @@ type checkResult struct {
 }
 
 func newDriverForm(mode, lang string) *driverForm {
-	f := &driverForm{Mode: mode, lang: lang, Protocol: driverhub.Protocols[0], Runtime: driverhub.Runtimes[0],
+	f := &driverForm{Mode: mode, lang: lang, Protocol: driverhub.Protocols[0], Runtime: string(driverhub.AllRuntimes[0]),
 		MinEdge: driverhub.Version, ConfigFormat: driverhub.ConfigKV, HostNetwork: true,
 		Memory: strconv.Itoa(driverhub.DefaultMemoryLimitMB), Errs: map[string]string{}, present: url.Values{}}
 	if mode == modeNewDriver {
@@ -78,7 +78,7 @@ func newDriverForm(mode, lang string) *driverForm {
 // fromDriver fills the driver's own fields (version modes show them read-only).
 func (f *driverForm) fromDriver(d *driverhub.Driver) {
 	f.Driver = d
-	f.Name, f.Protocol, f.Runtime, f.CPUArch, f.Builtin = d.Name, d.Protocol, d.Runtime, d.CPUArch, d.Builtin
+	f.Name, f.Protocol, f.Runtime, f.CPUArch, f.Builtin = d.Name, d.Protocol, string(d.Runtime), d.CPUArch, d.Builtin
 }
 
 // fromVersion fills the form with a version's settings.
@@ -159,7 +159,7 @@ func at(s []string, i int) string {
 
 // driverInput is the driver the form describes.
 func (f *driverForm) driverInput() driverhub.DriverInput {
-	in := driverhub.DriverInput{Name: &f.Name, Protocol: &f.Protocol, Runtime: &f.Runtime, Builtin: &f.Builtin, Description: &f.Description}
+	in := driverhub.DriverInput{Name: &f.Name, Protocol: &f.Protocol, Runtime: (*driverhub.Runtime)(&f.Runtime), Builtin: &f.Builtin, Description: &f.Description}
 	if f.present.Has("cpu_arch") {
 		in.CPUArch = &f.CPUArch
 	}

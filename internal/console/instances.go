@@ -197,7 +197,7 @@ func (c *Console) unbind(w http.ResponseWriter, r *http.Request, s *session) err
 // deploy creates a deployment (deploy or reset) and shows it.
 func (c *Console) deploy(w http.ResponseWriter, r *http.Request, s *session) error {
 	name := r.PathValue("instance")
-	d, err := c.deployments.CreateDeployment(r.Context(), name, r.PostForm.Get("type"))
+	d, err := c.deployments.CreateDeployment(r.Context(), name, driverhub.DeployType(r.PostForm.Get("type")))
 	if err != nil {
 		return c.refuseOnInstance(w, r, s, err, nil)
 	}

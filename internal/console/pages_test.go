@@ -57,11 +57,12 @@ func TestMessagesComplete(t *testing.T) {
 	}
 	// Every value of the enumerations the templates translate.
 	for prefix, values := range map[string][]string{
-		"protocol.": driverhub.Protocols, "runtime.": driverhub.Runtimes, "state.": driverhub.DriverStates, "stage.": driverhub.DeployStages,
-		"deploy.status.": {driverhub.DeployPending, driverhub.DeployProcessing, driverhub.DeploySucceeded, driverhub.DeployFailed, driverhub.DeploySuperseded, driverhub.DeployClosed},
+		"protocol.": driverhub.Protocols, "runtime.": words(driverhub.AllRuntimes...), "state.": words(driverhub.AllDriverStates...), "stage.": words(driverhub.AllStages...),
+		"deploy.status.": words(driverhub.DeployPending, driverhub.DeployProcessing, driverhub.DeploySucceeded, driverhub.DeployFailed, driverhub.DeploySuperseded, driverhub.DeployClosed),
+		"deploy.type.":   words(driverhub.DeployTypeDeploy, driverhub.DeployTypeReset),
 		"code.": {driverhub.EInvalid, driverhub.EUnauthenticated, driverhub.EPermissionDenied, driverhub.ENotFound, driverhub.EConflict,
 			driverhub.EVersionPublished, driverhub.ETooLarge, driverhub.EFailedPrecondition, driverhub.EInternal},
-		"role.": {"viewer", "developer", "admin"}, "resource.": {"driver", "driver_config", "device_config"}, "config.format.": {"kv", "json", "file"},
+		"role.": {"viewer", "developer", "admin"}, "resource.": words(driverhub.AllResourceTypes...), "config.format.": {"kv", "json", "file"},
 	} {
 		for _, v := range values {
 			if _, ok := console.Translate("en", prefix+v); !ok {
@@ -197,4 +198,13 @@ func checkLabels(t *testing.T, name, body string) {
 			t.Errorf("%s: a control without a label: %s", name, tag)
 		}
 	}
+}
+
+// words spells a vocabulary as the strings the templates print.
+func words[T ~string](set ...T) []string {
+	out := make([]string, len(set))
+	for i, w := range set {
+		out[i] = string(w)
+	}
+	return out
 }

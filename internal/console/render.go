@@ -55,7 +55,7 @@ func (c *Console) funcs(lang string) template.FuncMap {
 		"add":       func(a, b int) int { return a + b },
 		"has":       func(list []string, s string) bool { return slices.Contains(list, s) },
 		"stage":     stageState,
-		"stages":    func() []string { return driverhub.DeployStages },
+		"stages":    func() []driverhub.Stage { return driverhub.AllStages },
 		"finished":  func(d *driverhub.Deployment) bool { return d != nil && d.Finished() },
 		"query":     urlQueryEscape,
 		"path":      esc,
@@ -63,7 +63,7 @@ func (c *Console) funcs(lang string) template.FuncMap {
 		"join":      strings.Join,
 		"notlast":   func(i, n int) bool { return i < n-1 },
 		"protocols": func() []string { return driverhub.Protocols },
-		"runtimes":  func() []string { return driverhub.Runtimes },
+		"runtimes":  func() []driverhub.Runtime { return driverhub.AllRuntimes },
 		"archs":     func() []string { return driverhub.CPUArchs },
 		"dlg":       newDialog,
 		"deved": func(id, text, action string, check *checkResult) deviceEditor {
@@ -156,8 +156,8 @@ func jsonText(raw json.RawMessage) string {
 }
 
 // stageState tells how far a resource got: done, current, failed or todo.
-func stageState(r driverhub.Resource, stage string) string {
-	at, this := slices.Index(driverhub.DeployStages, r.Stage), slices.Index(driverhub.DeployStages, stage)
+func stageState(r driverhub.Resource, stage driverhub.Stage) string {
+	at, this := slices.Index(driverhub.AllStages, r.Stage), slices.Index(driverhub.AllStages, stage)
 	switch {
 	case r.Status == driverhub.DeploySucceeded && this <= at:
 		return "done"

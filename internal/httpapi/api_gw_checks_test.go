@@ -92,11 +92,11 @@ func TestGWDeployChecksAllAtOnce(t *testing.T) {
 	}
 	var codes []string
 	for _, p := range e.Problems {
-		codes = append(codes, p.Code)
+		codes = append(codes, string(p.Code))
 		if p.Message == "" {
 			t.Errorf("problem %+v has no message", p)
 		}
-		if name, ok := want[p.Code]; ok && !strings.Contains(p.Resource, name) {
+		if name, ok := want[string(p.Code)]; ok && !strings.Contains(p.Resource, name) {
 			t.Errorf("problem %s: resource %q does not name %s", p.Code, p.Resource, name)
 		}
 		if strings.Contains(p.Resource, "checked-set") {

@@ -237,7 +237,7 @@ func gwProblemCodes(t testing.TB, r *apitest.Response) []string {
 		if p.Resource == "" || p.Message == "" {
 			t.Errorf("problem without resource or message: %+v", p)
 		}
-		out = append(out, p.Code)
+		out = append(out, string(p.Code))
 	}
 	return out
 }

@@ -19,7 +19,7 @@ import (
 
 	"github.com/driverhub/driverhub"
 	"github.com/driverhub/driverhub/internal/apitest"
-	"github.com/driverhub/driverhub/internal/httpapi"
+	"github.com/driverhub/driverhub/internal/httpapi/apierror"
 )
 
 // driverPath is the URL path of a driver.
@@ -32,7 +32,7 @@ func versionPath(driver, version string) string {
 
 // wantError fails the test unless r is an error answer with the status and
 // code. A non-empty field must match the error's field exactly.
-func wantError(t testing.TB, r *apitest.Response, status int, code, field string) httpapi.ErrorDetail {
+func wantError(t testing.TB, r *apitest.Response, status int, code, field string) apierror.Detail {
 	t.Helper()
 	if r.Status != status {
 		t.Fatalf("status %d, want %d: %s", r.Status, status, r.Body)

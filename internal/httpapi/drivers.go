@@ -9,7 +9,7 @@ import (
 
 func (s *Server) listDrivers(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	f := driverhub.DriverFilter{Protocol: q.Get("protocol"), Runtime: q.Get("runtime"), Q: q.Get("q")}
+	f := driverhub.DriverFilter{Protocol: q.Get("protocol"), Runtime: driverhub.Runtime(q.Get("runtime")), Q: q.Get("q")}
 	return list(w, r, func(p driverhub.Page) (driverhub.List[*driverhub.Driver], error) {
 		return s.drivers.ListDrivers(r.Context(), f, p)
 	})

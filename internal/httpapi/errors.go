@@ -10,47 +10,22 @@ import (
 	"strings"
 
 	"github.com/driverhub/driverhub"
+	"github.com/driverhub/driverhub/internal/httpapi/apierror"
 )
-
-// statusByCode is the one table from domain error codes to HTTP statuses.
-var statusByCode = map[string]int{
-	driverhub.EInvalid:            http.StatusBadRequest,
-	driverhub.EUnauthenticated:    http.StatusUnauthorized,
-	driverhub.EPermissionDenied:   http.StatusForbidden,
-	driverhub.ENotFound:           http.StatusNotFound,
-	driverhub.EConflict:           http.StatusConflict,
-	driverhub.EVersionPublished:   http.StatusConflict,
-	driverhub.ETooLarge:           http.StatusRequestEntityTooLarge,
-	driverhub.EFailedPrecondition: http.StatusUnprocessableEntity,
-	driverhub.EInternal:           http.StatusInternalServerError,
-}
-
-// ErrorBody is the JSON of every error answer.
-type ErrorBody struct {
-	Error ErrorDetail `json:"error"`
-}
-
-// ErrorDetail describes what went wrong.
-type ErrorDetail struct {
-	Code     string              `json:"code"`
-	Message  string              `json:"message"`
-	Field    string              `json:"field,omitempty"`
-	Problems []driverhub.Problem `json:"problems,omitempty"`
-}
 
 // writeError answers err. Errors that are not *driverhub.Error are internal:
 // logged with their detail, answered as "internal error".
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e, ok := driverhub.AsError(err)
-	if !ok || statusByCode[e.Code] == 0 {
+	if !ok || !apierror.Known(e.Code) {
 		s.log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
 		e = &driverhub.Error{Code: driverhub.EInternal, Message: "internal error"}
 	}
-	status := statusByCode[e.Code]
+	status := apierror.Status(e.Code)
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="driverhub"`)
 	}
-	writeJSON(w, status, ErrorBody{Error: ErrorDetail{Code: e.Code, Message: e.Message, Field: e.Field, Problems: e.Problems}})
+	writeJSON(w, status, apierror.BodyOf(e))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -113,13 +88,4 @@ func jsonKind(goKind string) string {
 		return "an object"
 	}
 	return goKind
-}
-
-// StatusOf is the HTTP status that answers err, from the one table of
-// domain codes; the console's pages use it too.
-func StatusOf(err error) int {
-	if status, ok := statusByCode[driverhub.ErrorCode(err)]; ok {
-		return status
-	}
-	return http.StatusInternalServerError
 }

@@ -185,7 +185,7 @@ func (s *Server) listDeployments(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) createDeployment(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
-		Type string `json:"type"`
+		Type driverhub.DeployType `json:"type"`
 	}
 	if r.ContentLength != 0 {
 		if err := decode(w, r, &in); err != nil {

@@ -14,7 +14,7 @@ import (
 // they are now (deploy), or empties its gateway (reset). Every problem is
 // reported at once (422). A new deployment supersedes any unfinished one,
 // so nothing stays stuck behind an old deployment.
-func (s *Service) CreateDeployment(ctx context.Context, instance, typ string) (*driverhub.Deployment, error) {
+func (s *Service) CreateDeployment(ctx context.Context, instance string, typ driverhub.DeployType) (*driverhub.Deployment, error) {
 	p, err := authorize(ctx, driverhub.RoleDeveloper)
 	if err != nil {
 		return nil, err
@@ -23,7 +23,7 @@ func (s *Service) CreateDeployment(ctx context.Context, instance, typ string) (*
 		typ = driverhub.DeployTypeDeploy
 	}
 	if typ != driverhub.DeployTypeDeploy && typ != driverhub.DeployTypeReset {
-		return nil, driverhub.Invalid("type", "must be deploy or reset")
+		return nil, driverhub.Invalid("type", "must be %s or %s", driverhub.DeployTypeDeploy, driverhub.DeployTypeReset)
 	}
 	var d *driverhub.Deployment
 	var instanceID string
@@ -80,19 +80,19 @@ func (s *Service) snapshot(ctx context.Context, tx driverhub.Tx, p *driverhub.Pr
 		return err
 	}
 	var problems []driverhub.Problem
-	problem := func(resource, code, format string, args ...any) {
+	problem := func(resource string, code driverhub.ProblemCode, format string, args ...any) {
 		problems = append(problems, driverhub.Problem{Resource: resource, Code: code, Message: fmt.Sprintf(format, args...)})
 	}
 	g := i.Gateway
 	for _, b := range bindings {
-		res := "driver " + b.Driver
+		res := label(driverhub.ResourceDriver, b.Driver)
 		drv, err := tx.DriverByID(ctx, b.DriverID)
 		if err != nil {
 			return fmt.Errorf("binding %s: %w", b.Driver, err)
 		}
 		if b.PublisherID != p.TenantID {
 			if _, err := tx.AcquisitionOf(ctx, p.TenantID, drv.ID); errors.Is(err, driverhub.ErrNotFound) {
-				problem(res, "acquisition_missing", "driver %s/%s is no longer among your acquisitions", b.Publisher, b.Driver)
+				problem(res, driverhub.ProblemAcquisitionMissing, "driver %s/%s is no longer among your acquisitions", b.Publisher, b.Driver)
 				continue
 			} else if err != nil {
 				return err
@@ -100,7 +100,7 @@ func (s *Service) snapshot(ctx context.Context, tx driverhub.Tx, p *driverhub.Pr
 		}
 		v, err := tx.VersionByName(ctx, drv.ID, b.Version)
 		if errors.Is(err, driverhub.ErrNotFound) || (err == nil && b.PublisherID != p.TenantID && !v.Published()) {
-			problem(res, "version_missing", "version %s of %s no longer exists: bind another version", b.Version, b.Driver)
+			problem(res, driverhub.ProblemVersionMissing, "version %s of %s no longer exists: bind another version", b.Version, b.Driver)
 			continue
 		} else if err != nil {
 			return err
@@ -110,26 +110,26 @@ func (s *Service) snapshot(ctx context.Context, tx driverhub.Tx, p *driverhub.Pr
 			return err
 		}
 		if !drv.Builtin && v.Package == nil {
-			problem(res, "package_missing", "version %s of %s has no package: upload it first", v.Version, b.Driver)
+			problem(res, driverhub.ProblemPackageMissing, "version %s of %s has no package: upload it first", v.Version, b.Driver)
 		}
 		if v.ConfigChecks.DriverConfigRequired && b.Config == nil {
-			problem("driver_config "+b.Driver, "driver_config_missing", "version %s of %s requires an instance driver config: set one for this instance", v.Version, b.Driver)
+			problem(label(driverhub.ResourceDriverConfig, b.Driver), driverhub.ProblemDriverConfigMissing, "version %s of %s requires an instance driver config: set one for this instance", v.Version, b.Driver)
 		}
 		if v.ConfigChecks.DeviceConfigRequired {
 			for _, dev := range devices {
 				if dev.Config == nil {
-					problem("device_config "+dev.Product+"/"+dev.Name, "device_config_missing", "driver %s requires a device config for every device: device %s/%s has none", b.Driver, dev.Product, dev.Name)
+					problem(label(driverhub.ResourceDeviceConfig, dev.Product+"/"+dev.Name), driverhub.ProblemDeviceConfigMissing, "driver %s requires a device config for every device: device %s/%s has none", b.Driver, dev.Product, dev.Name)
 				}
 			}
 		}
 		if g.EdgeVersion != "" && driverhub.CompareEdgeVersions(g.EdgeVersion, v.MinEdgeVersion) < 0 {
-			problem(res, "edge_version_too_old", "version %s of %s needs edge version %s or later; the gateway runs %s", v.Version, b.Driver, v.MinEdgeVersion, g.EdgeVersion)
+			problem(res, driverhub.ProblemEdgeVersionTooOld, "version %s of %s needs edge version %s or later; the gateway runs %s", v.Version, b.Driver, v.MinEdgeVersion, g.EdgeVersion)
 		}
-		if drv.Runtime == "c" && g.Arch != "" && drv.CPUArch != g.Arch {
-			problem(res, "arch_mismatch", "driver %s is built for %s; the gateway is %s", b.Driver, drv.CPUArch, g.Arch)
+		if drv.Runtime.NeedsCPUArch() && g.Arch != "" && drv.CPUArch != g.Arch {
+			problem(res, driverhub.ProblemArchMismatch, "driver %s is built for %s; the gateway is %s", b.Driver, drv.CPUArch, g.Arch)
 		}
 		if drv.Builtin && g.BuiltinsReported && !slices.Contains(g.BuiltinDrivers, b.Driver) {
-			problem(res, "builtin_missing", "built-in driver %s is not installed on the gateway (it reported %v)", b.Driver, g.BuiltinDrivers)
+			problem(res, driverhub.ProblemBuiltinMissing, "built-in driver %s is not installed on the gateway (it reported %v)", b.Driver, g.BuiltinDrivers)
 		}
 		d.Manifest.Drivers = append(d.Manifest.Drivers, manifestDriver(drv, v, b, devices))
 		d.Resources = append(d.Resources, resourcesOf(b, devices)...)
@@ -178,15 +178,18 @@ func blobURL(sha string) string { return "/api/v1/gateway/blobs/" + sha }
 
 // resourcesOf lists what the gateway reports progress on for a binding.
 func resourcesOf(b *driverhub.Binding, devices []*driverhub.Device) []driverhub.Resource {
-	res := []driverhub.Resource{newResource("driver", b.Driver), newResource("driver_config", b.Driver)}
+	res := []driverhub.Resource{newResource(driverhub.ResourceDriver, b.Driver), newResource(driverhub.ResourceDriverConfig, b.Driver)}
 	for _, dev := range devices {
-		res = append(res, newResource("device_config", dev.Product+"/"+dev.Name))
+		res = append(res, newResource(driverhub.ResourceDeviceConfig, dev.Product+"/"+dev.Name))
 	}
 	return res
 }
 
-func newResource(typ, name string) driverhub.Resource {
-	return driverhub.Resource{Type: typ, Name: name, Stage: "init", Status: driverhub.DeployPending, Log: []driverhub.LogEntry{}}
+// label names a deployment resource in a problem: "driver_config modbus".
+func label(t driverhub.ResourceType, name string) string { return string(t) + " " + name }
+
+func newResource(typ driverhub.ResourceType, name string) driverhub.Resource {
+	return driverhub.Resource{Type: typ, Name: name, Stage: driverhub.StageInit, Status: driverhub.DeployPending, Log: []driverhub.LogEntry{}}
 }
 
 // GetDeployment returns one of an instance's deployments.

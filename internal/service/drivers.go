@@ -2,7 +2,7 @@ package service
 
 import (
 	"context"
-	"strings"
+	"slices"
 
 	"github.com/driverhub/driverhub"
 )
@@ -16,10 +16,10 @@ func (s *Service) CreateDriver(ctx context.Context, in driverhub.DriverInput) (*
 	now := s.timestamp()
 	d := &driverhub.Driver{ID: driverhub.NewID(), TenantID: p.TenantID, CreatedAt: now, UpdatedAt: now}
 	for _, f := range []struct {
-		name string
-		v    *string
-	}{{"name", in.Name}, {"protocol", in.Protocol}, {"runtime", in.Runtime}} {
-		if f.v == nil {
+		name    string
+		present bool
+	}{{"name", in.Name != nil}, {"protocol", in.Protocol != nil}, {"runtime", in.Runtime != nil}} {
+		if !f.present {
 			return nil, driverhub.Invalid(f.name, "is required")
 		}
 	}
@@ -77,11 +77,11 @@ func (s *Service) ListDrivers(ctx context.Context, f driverhub.DriverFilter, pag
 	if err != nil {
 		return out, err
 	}
-	if f.Protocol != "" && !contains(driverhub.Protocols, f.Protocol) {
-		return out, driverhub.Invalid("protocol", "must be one of %s", strings.Join(driverhub.Protocols, ", "))
+	if f.Protocol != "" && !slices.Contains(driverhub.Protocols, f.Protocol) {
+		return out, driverhub.Invalid("protocol", "must be one of %s", driverhub.Words(driverhub.Protocols))
 	}
-	if f.Runtime != "" && !contains(driverhub.Runtimes, f.Runtime) {
-		return out, driverhub.Invalid("runtime", "must be one of %s", strings.Join(driverhub.Runtimes, ", "))
+	if f.Runtime != "" && !f.Runtime.Valid() {
+		return out, driverhub.Invalid("runtime", "must be one of %s", driverhub.Words(driverhub.AllRuntimes))
 	}
 	err = s.store.View(ctx, func(tx driverhub.Tx) error {
 		out, err = tx.ListDrivers(ctx, p.TenantID, f, page)
@@ -176,13 +176,4 @@ func (s *Service) driverUnbound(ctx context.Context, tx driverhub.Tx, d *driverh
 		return driverhub.Errorf(driverhub.EConflict, "driver %s is bound to %d instances: unbind it first", d.Name, n)
 	}
 	return nil
-}
-
-func contains(set []string, s string) bool {
-	for _, x := range set {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -298,12 +298,19 @@ func (s *Service) applyDeploymentReport(ctx context.Context, tx driverhub.Tx, in
 		for i := range d.Resources {
 			res := &d.Resources[i]
 			if res.Status == driverhub.DeployPending || res.Status == driverhub.DeployProcessing {
-				res.Stage, res.Status = "finish", driverhub.DeploySucceeded
+				res.Stage, res.Status = driverhub.StageFinish, driverhub.DeploySucceeded
 			}
 		}
 	}
 	return tx.UpdateDeployment(ctx, d)
 }
+
+// What a gateway may report of a deployment and of each of its resources;
+// superseded and closed are the server's alone.
+var (
+	reportedDeployStatuses   = []driverhub.DeployStatus{driverhub.DeployProcessing, driverhub.DeploySucceeded, driverhub.DeployFailed}
+	reportedResourceStatuses = []driverhub.DeployStatus{driverhub.DeployPending, driverhub.DeployProcessing, driverhub.DeploySucceeded, driverhub.DeployFailed}
+)
 
 func validateReport(r *driverhub.GatewayReport) error {
 	if r.EdgeVersion != "" {
@@ -318,28 +325,24 @@ func validateReport(r *driverhub.GatewayReport) error {
 		return driverhub.Invalid("builtin_drivers", "at most 1000")
 	}
 	if d := r.Deployment; d != nil {
-		switch d.Status {
-		case driverhub.DeployProcessing, driverhub.DeploySucceeded, driverhub.DeployFailed:
-		default:
-			return driverhub.Invalid("deployment.status", "must be processing, succeeded or failed")
+		if !slices.Contains(reportedDeployStatuses, d.Status) {
+			return driverhub.Invalid("deployment.status", "must be one of %s", driverhub.Words(reportedDeployStatuses))
 		}
 		for k, res := range d.Resources {
-			if res.Type != "driver" && res.Type != "driver_config" && res.Type != "device_config" {
-				return driverhub.Invalid(fmt.Sprintf("deployment.resources[%d].type", k), "must be driver, driver_config or device_config")
+			if !res.Type.Valid() {
+				return driverhub.Invalid(fmt.Sprintf("deployment.resources[%d].type", k), "must be one of %s", driverhub.Words(driverhub.AllResourceTypes))
 			}
-			if !slices.Contains(driverhub.DeployStages, res.Stage) {
-				return driverhub.Invalid(fmt.Sprintf("deployment.resources[%d].stage", k), "must be one of %s", strings.Join(driverhub.DeployStages, ", "))
+			if !res.Stage.Valid() {
+				return driverhub.Invalid(fmt.Sprintf("deployment.resources[%d].stage", k), "must be one of %s", driverhub.Words(driverhub.AllStages))
 			}
-			switch res.Status {
-			case driverhub.DeployPending, driverhub.DeployProcessing, driverhub.DeploySucceeded, driverhub.DeployFailed:
-			default:
-				return driverhub.Invalid(fmt.Sprintf("deployment.resources[%d].status", k), "must be pending, processing, succeeded or failed")
+			if !slices.Contains(reportedResourceStatuses, res.Status) {
+				return driverhub.Invalid(fmt.Sprintf("deployment.resources[%d].status", k), "must be one of %s", driverhub.Words(reportedResourceStatuses))
 			}
 		}
 	}
 	for k, dr := range r.Drivers {
-		if !slices.Contains(driverhub.DriverStates, dr.State) {
-			return driverhub.Invalid(fmt.Sprintf("drivers[%d].state", k), "must be one of %s", strings.Join(driverhub.DriverStates, ", "))
+		if !dr.State.Valid() {
+			return driverhub.Invalid(fmt.Sprintf("drivers[%d].state", k), "must be one of %s", driverhub.Words(driverhub.AllDriverStates))
 		}
 	}
 	return nil

@@ -41,7 +41,7 @@ func (s *Service) PutListing(ctx context.Context, driver string, in driverhub.Li
 		}
 		if n == 0 {
 			return &driverhub.Error{Code: driverhub.EFailedPrecondition, Message: "publish a version before listing the driver",
-				Problems: []driverhub.Problem{{Resource: "driver " + driver, Code: "no_published_version", Message: "the marketplace shows only published versions, and " + driver + " has none"}}}
+				Problems: []driverhub.Problem{{Resource: "driver " + driver, Code: driverhub.ProblemNoPublishedVersion, Message: "the marketplace shows only published versions, and " + driver + " has none"}}}
 		}
 		old, err := tx.ListingOf(ctx, d.ID)
 		listed := s.timestamp()

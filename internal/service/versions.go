@@ -202,7 +202,7 @@ func (s *Service) PublishVersion(ctx context.Context, driver, version string) (*
 		}
 		if !d.Builtin && v.Package == nil {
 			return &driverhub.Error{Code: driverhub.EFailedPrecondition, Message: "upload the package before publishing",
-				Problems: []driverhub.Problem{{Resource: "version " + driver + "/" + version, Code: "package_missing",
+				Problems: []driverhub.Problem{{Resource: "version " + driver + "/" + version, Code: driverhub.ProblemPackageMissing,
 					Message: "a driver that is not built-in needs its package (.zip) before it is published"}}}
 		}
 		now := s.timestamp()

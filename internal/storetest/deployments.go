@@ -37,7 +37,7 @@ func edgeManifest(blobs ...string) *driverhub.Manifest {
 		pkg, cfg, _ := strings.Cut(b, "+")
 		md := driverhub.ManifestDriver{
 			ID: driverhub.NewID(), Name: fmt.Sprintf("drv%d", k), Publisher: "acme", Version: "1.0.0",
-			Runtime: "python3", MinEdge: "1.0.0", Container: driverhub.DefaultContainer(),
+			Runtime: driverhub.RuntimePython3, MinEdge: "1.0.0", Container: driverhub.DefaultContainer(),
 			RuntimeConfig: driverhub.RuntimeConfig{
 				DeviceList: []driverhub.RuntimeDevice{{ProductKey: "meter", DeviceName: "m1", Custom: `{"slave":1}`}},
 				Config:     driverhub.RuntimeDriverConf{JSON: json.RawMessage(`{"host":"10.0.0.1"}`)},
@@ -57,7 +57,7 @@ func edgeManifest(blobs ...string) *driverhub.Manifest {
 
 // edgeDeployment returns a deploy of i in the given status, with the
 // fields a read fills in (the instance's name).
-func edgeDeployment(i *driverhub.Instance, status string, m *driverhub.Manifest) *driverhub.Deployment {
+func edgeDeployment(i *driverhub.Instance, status driverhub.DeployStatus, m *driverhub.Manifest) *driverhub.Deployment {
 	d := &driverhub.Deployment{
 		ID: driverhub.NewID(), InstanceID: i.ID, Instance: i.Name, Type: driverhub.DeployTypeDeploy,
 		Status: status, CreatedAt: now(), Manifest: m, Resources: []driverhub.Resource{},
@@ -103,8 +103,8 @@ func testDeployments(t *testing.T, s driverhub.Store) {
 		{"finished with resources", edgeStarted(func() *driverhub.Deployment {
 			d := edgeDeployment(i2, driverhub.DeployFailed, edgeManifest(digest()))
 			d.Reason = "deploy timeout"
-			d.Resources = []driverhub.Resource{{Type: "driver", Name: "drv0", Stage: "start", Status: "failed",
-				Log: []driverhub.LogEntry{{Time: now(), Level: "error", Stage: "start", Message: "exit status 1 — 失败"}}}}
+			d.Resources = []driverhub.Resource{{Type: driverhub.ResourceDriver, Name: "drv0", Stage: driverhub.StageStart, Status: driverhub.DeployFailed,
+				Log: []driverhub.LogEntry{{Time: now(), Level: "error", Stage: driverhub.StageStart, Message: "exit status 1 — 失败"}}}}
 			return d
 		}(), now().Add(-time.Minute))},
 	} {
@@ -173,7 +173,7 @@ func testListDeployments(t *testing.T, s driverhub.Store) {
 	var want []*driverhub.Deployment
 	for k := range 7 {
 		d := edgeDeployment(i, driverhub.DeploySuperseded, edgeManifest(digest()))
-		d.Resources = []driverhub.Resource{{Type: "driver", Name: fmt.Sprint("drv", k), Stage: "init", Status: "pending", Log: []driverhub.LogEntry{}}}
+		d.Resources = []driverhub.Resource{{Type: driverhub.ResourceDriver, Name: fmt.Sprint("drv", k), Stage: driverhub.StageInit, Status: driverhub.DeployPending, Log: []driverhub.LogEntry{}}}
 		items = append(items, d, edgeDeployment(i2, driverhub.DeployPending, edgeManifest(digest())))
 		w := *d
 		w.Manifest = nil // lists leave manifests out
@@ -217,11 +217,11 @@ func testUpdateDeployment(t *testing.T, s driverhub.Store) {
 	want.Status, want.StartedAt = driverhub.DeployProcessing, &started
 	logAt := started.Add(time.Second)
 	want.Resources = []driverhub.Resource{
-		{Type: "driver", Name: "drv0", Stage: "download", Status: "running", Log: []driverhub.LogEntry{
-			{Time: logAt, Level: "info", Stage: "init", Message: "queued"},
-			{Time: logAt.Add(time.Millisecond), Level: "info", Stage: "download", Message: "downloading 123 bytes"},
+		{Type: driverhub.ResourceDriver, Name: "drv0", Stage: driverhub.StageDownload, Status: driverhub.DeployProcessing, Log: []driverhub.LogEntry{
+			{Time: logAt, Level: "info", Stage: driverhub.StageInit, Message: "queued"},
+			{Time: logAt.Add(time.Millisecond), Level: "info", Stage: driverhub.StageDownload, Message: "downloading 123 bytes"},
 		}},
-		{Type: "driver_config", Name: "drv0", Stage: "init", Status: "pending", Log: []driverhub.LogEntry{}},
+		{Type: driverhub.ResourceDriverConfig, Name: "drv0", Stage: driverhub.StageInit, Status: driverhub.DeployPending, Log: []driverhub.LogEntry{}},
 	}
 	in := want
 	in.Type, in.CreatedAt, in.Manifest = driverhub.DeployTypeReset, time.Time{}, nil // not written

@@ -178,7 +178,7 @@ func testBindings(t *testing.T, s driverhub.Store) {
 	kv := &driverhub.DriverConfig{Format: driverhub.ConfigKV, KV: []driverhub.KVPair{{Key: "host", Value: "10.0.0.1", Note: "PLC"}}}
 	jsonCfg := &driverhub.DriverConfig{Format: driverhub.ConfigJSON, JSON: json.RawMessage(`{"a":[1,2],"b":"é"}`)}
 	fileCfg := &driverhub.DriverConfig{Format: driverhub.ConfigFile, File: &driverhub.ConfigFileRef{Name: "c.yaml", Size: 12, SHA256: digest()}}
-	status := &driverhub.DriverStatus{State: "crashloop", Version: "1.0.0", Restarts: 7, LastExit: "exit status 1", MemoryBytes: 1 << 30, ReportedAt: at}
+	status := &driverhub.DriverStatus{State: driverhub.DriverCrashloop, Version: "1.0.0", Restarts: 7, LastExit: "exit status 1", MemoryBytes: 1 << 30, ReportedAt: at}
 
 	for _, tc := range []struct {
 		name string

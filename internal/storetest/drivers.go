@@ -14,11 +14,11 @@ func testDrivers(t *testing.T, s driverhub.Store) {
 	create(t, s, tn, other)
 
 	cDriver := newDriver(tn, "gpio_reader")
-	cDriver.Runtime, cDriver.CPUArch, cDriver.Protocol = "c", "armv7-hf", "custom"
+	cDriver.Runtime, cDriver.CPUArch, cDriver.Protocol = driverhub.RuntimeC, "armv7-hf", "custom"
 	builtin := newDriver(tn, "ModbusTCP")
-	builtin.Builtin, builtin.Runtime = true, "nodejs"
+	builtin.Builtin, builtin.Runtime = true, driverhub.RuntimeNodeJS
 	java := newDriver(tn, "opcua")
-	java.Runtime, java.Protocol, java.Description = "java", "opcua", "读取 OPC UA 节点 — «quoted» 'single' \"double\" \\ %_"
+	java.Runtime, java.Protocol, java.Description = driverhub.RuntimeJava, "opcua", "读取 OPC UA 节点 — «quoted» 'single' \"double\" \\ %_"
 	bare := newDriver(tn, "L")
 	bare.Description, bare.Protocol = "", "lorawan"
 	for _, tc := range []struct {
@@ -54,7 +54,7 @@ func testDrivers(t *testing.T, s driverhub.Store) {
 		d, bystander := newDriver(tn, "changing"), newDriver(tn, "steady")
 		create(t, s, d, bystander)
 		want := *d
-		want.Protocol, want.Runtime, want.CPUArch = "lorawan", "c", "aarch64"
+		want.Protocol, want.Runtime, want.CPUArch = "lorawan", driverhub.RuntimeC, "aarch64"
 		want.Builtin = true
 		want.Description = "now in C"
 		want.UpdatedAt = d.UpdatedAt.Add(time.Hour + time.Microsecond)
@@ -101,7 +101,7 @@ func testDrivers(t *testing.T, s driverhub.Store) {
 
 func testListDriversFilter(t *testing.T, s driverhub.Store) {
 	tn, other := newTenant("acme"), newTenant("globex")
-	mk := func(name, protocol, runtime, arch, desc string) *driverhub.Driver {
+	mk := func(name, protocol string, runtime driverhub.Runtime, arch, desc string) *driverhub.Driver {
 		d := newDriver(tn, name)
 		d.Protocol, d.Runtime, d.CPUArch, d.Description = protocol, runtime, arch, desc
 		return d
@@ -109,13 +109,13 @@ func testListDriversFilter(t *testing.T, s driverhub.Store) {
 	// First letters differ, so that the order by name is the same under
 	// any collation.
 	var (
-		backslash = mk("backslash", "custom", "c", "x86-64", `reads C:\drivers`)
-		fast      = mk("fastModbus", "modbus", "c", "aarch64", "")
-		java      = mk("javaTool", "custom", "java", "", "uses a_b naming")
-		lora      = mk("loraBridge", "lorawan", "c", "armv7", "Bridges LoRaWAN gateways")
-		modbus    = mk("modbusReader", "modbus", "python3", "", "Reads holding REGISTERS")
-		opc       = mk("opc_client", "opcua", "nodejs", "", "OPC UA client, 100% pure JS")
-		wild      = mk("wildcard", "custom", "python3", "", "matches axb and ab")
+		backslash = mk("backslash", "custom", driverhub.RuntimeC, "x86-64", `reads C:\drivers`)
+		fast      = mk("fastModbus", "modbus", driverhub.RuntimeC, "aarch64", "")
+		java      = mk("javaTool", "custom", driverhub.RuntimeJava, "", "uses a_b naming")
+		lora      = mk("loraBridge", "lorawan", driverhub.RuntimeC, "armv7", "Bridges LoRaWAN gateways")
+		modbus    = mk("modbusReader", "modbus", driverhub.RuntimePython3, "", "Reads holding REGISTERS")
+		opc       = mk("opc_client", "opcua", driverhub.RuntimeNodeJS, "", "OPC UA client, 100% pure JS")
+		wild      = mk("wildcard", "custom", driverhub.RuntimePython3, "", "matches axb and ab")
 	)
 	all := []*driverhub.Driver{backslash, fast, java, lora, modbus, opc, wild}
 	// Created out of order; another tenant holds look-alikes that must never show.
@@ -131,8 +131,8 @@ func testListDriversFilter(t *testing.T, s driverhub.Store) {
 	}{
 		{"none", driverhub.DriverFilter{}, all},
 		{"protocol", driverhub.DriverFilter{Protocol: "modbus"}, []*driverhub.Driver{fast, modbus}},
-		{"runtime", driverhub.DriverFilter{Runtime: "c"}, []*driverhub.Driver{backslash, fast, lora}},
-		{"protocol and runtime", driverhub.DriverFilter{Protocol: "modbus", Runtime: "c"}, []*driverhub.Driver{fast}},
+		{"runtime", driverhub.DriverFilter{Runtime: driverhub.RuntimeC}, []*driverhub.Driver{backslash, fast, lora}},
+		{"protocol and runtime", driverhub.DriverFilter{Protocol: "modbus", Runtime: driverhub.RuntimeC}, []*driverhub.Driver{fast}},
 		{"unknown protocol", driverhub.DriverFilter{Protocol: "bacnet"}, nil},
 		{"q in name, other case", driverhub.DriverFilter{Q: "MODBUS"}, []*driverhub.Driver{fast, modbus}},
 		{"q in description", driverhub.DriverFilter{Q: "registers"}, []*driverhub.Driver{modbus}},
@@ -147,7 +147,7 @@ func testListDriversFilter(t *testing.T, s driverhub.Store) {
 		{"q backslash and percent", driverhub.DriverFilter{Q: `\%`}, nil},
 		{"q no match", driverhub.DriverFilter{Q: "zigbee"}, nil},
 		{"q and protocol", driverhub.DriverFilter{Protocol: "custom", Q: "a"}, []*driverhub.Driver{backslash, java, wild}},
-		{"all filters", driverhub.DriverFilter{Protocol: "lorawan", Runtime: "c", Q: "BRIDGE"}, []*driverhub.Driver{lora}},
+		{"all filters", driverhub.DriverFilter{Protocol: "lorawan", Runtime: driverhub.RuntimeC, Q: "BRIDGE"}, []*driverhub.Driver{lora}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			want := tc.want

@@ -47,7 +47,7 @@ func edgeAcquisition(tn, pub *driverhub.Tenant, d *driverhub.Driver) *driverhub.
 func testListings(t *testing.T, s driverhub.Store) {
 	acme, globex, buyer := newTenant("acme"), newTenant("globex"), newTenant("initech")
 	modbus, gpio, lora := newDriver(acme, "modbus"), newDriver(acme, "gpio"), newDriver(globex, "lora")
-	gpio.Runtime, gpio.CPUArch, gpio.Protocol, gpio.Builtin = "c", "armv7-hf", "custom", true
+	gpio.Runtime, gpio.CPUArch, gpio.Protocol, gpio.Builtin = driverhub.RuntimeC, "armv7-hf", "custom", true
 	base := now().Add(-time.Hour)
 	create(t, s, acme, globex, buyer, modbus, gpio, lora,
 		publish(newVersion(modbus, "1.0.0"), base),

@@ -142,16 +142,16 @@ var listers = []lister{
 		items := []any{tn}
 		for _, i := range shuffled(n) {
 			d := newDriver(tn, fmt.Sprintf("drv%02d", i))
-			d.Runtime, d.Description = "nodejs", "keep me"
+			d.Runtime, d.Description = driverhub.RuntimeNodeJS, "keep me"
 			drivers[i] = d
 			wrongRuntime := newDriver(tn, fmt.Sprintf("drv%02dpy", i))
 			wrongRuntime.Description = "keep me"
 			wrongQ := newDriver(tn, fmt.Sprintf("drv%02djs", i))
-			wrongQ.Runtime, wrongQ.Description = "nodejs", "drop me"
+			wrongQ.Runtime, wrongQ.Description = driverhub.RuntimeNodeJS, "drop me"
 			items = append(items, wrongRuntime, d, wrongQ)
 		}
 		create(t, s, items...)
-		f := driverhub.DriverFilter{Runtime: "nodejs", Q: "KEEP"}
+		f := driverhub.DriverFilter{Runtime: driverhub.RuntimeNodeJS, Q: "KEEP"}
 		return toAny(drivers), func(ctx context.Context, tx driverhub.Tx, p driverhub.Page) (driverhub.List[any], error) {
 			return anyList(tx.ListDrivers(ctx, tn.ID, f, p))
 		}

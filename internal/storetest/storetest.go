@@ -199,7 +199,7 @@ func newToken(u *driverhub.User, name string) *driverhub.Token {
 func newDriver(tn *driverhub.Tenant, name string) *driverhub.Driver {
 	at := now()
 	return &driverhub.Driver{
-		ID: driverhub.NewID(), TenantID: tn.ID, Name: name, Protocol: "modbus", Runtime: "python3",
+		ID: driverhub.NewID(), TenantID: tn.ID, Name: name, Protocol: "modbus", Runtime: driverhub.RuntimePython3,
 		Description: "driver " + name, CreatedAt: at, UpdatedAt: at,
 	}
 }

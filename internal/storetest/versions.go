@@ -21,7 +21,7 @@ func getVersion(t testing.TB, s driverhub.Store, driverID, version string) *driv
 func testVersions(t *testing.T, s driverhub.Store) {
 	tn := newTenant("acme")
 	d, other, java := newDriver(tn, "modbus"), newDriver(tn, "opcua"), newDriver(tn, "javaTool")
-	java.Runtime = "java"
+	java.Runtime = driverhub.RuntimeJava
 	create(t, s, tn, d, other, java)
 
 	with := func(v *driverhub.DriverVersion, change func(v *driverhub.DriverVersion)) *driverhub.DriverVersion {

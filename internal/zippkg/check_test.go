@@ -12,7 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-const py = "python3"
+const py = driverhub.RuntimePython3
 
 func TestDefaultLimits(t *testing.T) {
 	want := zippkg.Limits{MaxBytes: 52428800, MaxEntries: 10000, MaxUnpacked: 512 << 20}
@@ -209,7 +209,7 @@ func TestCheckEntryKinds(t *testing.T) {
 func TestCheckEntryFile(t *testing.T) {
 	tests := []struct {
 		name    string
-		runtime string
+		runtime driverhub.Runtime
 		ents    []ent
 		field   string
 		want    []string // nil means accepted

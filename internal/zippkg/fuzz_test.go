@@ -11,8 +11,6 @@ import (
 	"github.com/driverhub/driverhub/internal/zippkg"
 )
 
-var runtimes = []string{"c", "nodejs", "python3", "java"}
-
 func FuzzCheck(f *testing.F) {
 	seeds := [][]ent{
 		{file("index.py", "print(1)")},
@@ -36,7 +34,7 @@ func FuzzCheck(f *testing.F) {
 
 	lim := zippkg.Limits{MaxBytes: 1 << 20, MaxEntries: 100, MaxUnpacked: 1 << 20}
 	f.Fuzz(func(t *testing.T, data []byte, rt uint8) {
-		runtime := runtimes[int(rt)%len(runtimes)]
+		runtime := driverhub.AllRuntimes[int(rt)%len(driverhub.AllRuntimes)]
 		_, err := check(t, data, runtime, lim)
 		if err != nil {
 			if _, ok := driverhub.AsError(err); !ok {

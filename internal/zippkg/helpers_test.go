@@ -98,12 +98,12 @@ func stored(name, body string) ent {
 		crc: crc32.ChecksumIEEE([]byte(body)), usize: uint64(len(body))}
 }
 
-func check(tb testing.TB, data []byte, runtime string, lim zippkg.Limits) (zippkg.Summary, error) {
+func check(tb testing.TB, data []byte, runtime driverhub.Runtime, lim zippkg.Limits) (zippkg.Summary, error) {
 	tb.Helper()
 	return zippkg.Check(bytes.NewReader(data), int64(len(data)), runtime, lim)
 }
 
-func unpack(tb testing.TB, data []byte, runtime string, lim zippkg.Limits, dir string) error {
+func unpack(tb testing.TB, data []byte, runtime driverhub.Runtime, lim zippkg.Limits, dir string) error {
 	tb.Helper()
 	return zippkg.Unpack(bytes.NewReader(data), int64(len(data)), runtime, lim, dir)
 }

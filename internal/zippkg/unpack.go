@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/driverhub/driverhub"
 )
 
 // Unpack runs the same checks as Check and extracts the package into dir,
@@ -17,7 +19,7 @@ import (
 // It counts the bytes really written (headers can lie) and stops past
 // MaxUnpacked, keeps executable bits (files are otherwise 0644, directories
 // 0755) and creates symlinks only when they resolve inside dir.
-func Unpack(r io.ReaderAt, size int64, runtime string, lim Limits, dir string) error {
+func Unpack(r io.ReaderAt, size int64, runtime driverhub.Runtime, lim Limits, dir string) error {
 	p, err := check(r, size, runtime, lim)
 	if err != nil {
 		return err

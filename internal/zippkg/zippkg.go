@@ -55,10 +55,9 @@ type Summary struct {
 	UnpackedBytes int64 // sum of the declared uncompressed sizes
 }
 
-// Check verifies a driver package for a runtime ("c", "nodejs", "python3",
-// "java") read from r of the given size. Every refusal is a *driverhub.Error
+// Check verifies a driver package for a runtime read from r of the given size. Every refusal is a *driverhub.Error
 // on field "package" (or "runtime") whose message names the entry at fault.
-func Check(r io.ReaderAt, size int64, runtime string, lim Limits) (Summary, error) {
+func Check(r io.ReaderAt, size int64, runtime driverhub.Runtime, lim Limits) (Summary, error) {
 	p, err := check(r, size, runtime, lim)
 	if err != nil {
 		return Summary{}, err
@@ -82,11 +81,11 @@ type pkg struct {
 	root    *node
 }
 
-func check(r io.ReaderAt, size int64, runtime string, lim Limits) (*pkg, error) {
+func check(r io.ReaderAt, size int64, runtime driverhub.Runtime, lim Limits) (*pkg, error) {
 	lim = lim.orDefault()
-	entryFile := driverhub.EntryFile(runtime)
+	entryFile := runtime.EntryFile()
 	if entryFile == "" {
-		return nil, driverhub.Invalid("runtime", "unknown runtime %q: want c, nodejs, python3 or java", runtime)
+		return nil, driverhub.Invalid("runtime", "unknown runtime %q: want one of %s", runtime, driverhub.Words(driverhub.AllRuntimes))
 	}
 	if size > lim.MaxBytes {
 		return nil, &driverhub.Error{Code: driverhub.ETooLarge, Field: "package",
@@ -242,7 +241,7 @@ func readLink(f *zip.File) (string, error) {
 	return t, nil
 }
 
-func checkEntryFile(root *node, runtime, file string) error {
+func checkEntryFile(root *node, runtime driverhub.Runtime, file string) error {
 	n := root.kids[file]
 	switch {
 	case n == nil:

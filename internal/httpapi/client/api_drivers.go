@@ -13,7 +13,7 @@ import (
 func (c *Client) ListDrivers(ctx context.Context, f driverhub.DriverFilter, p driverhub.Page) (driverhub.List[*driverhub.Driver], error) {
 	q := pageQuery(p)
 	q.Set("protocol", f.Protocol)
-	q.Set("runtime", f.Runtime)
+	q.Set("runtime", string(f.Runtime))
 	q.Set("q", f.Q)
 	return listPage[*driverhub.Driver](ctx, c, "/api/v1/drivers", q)
 }

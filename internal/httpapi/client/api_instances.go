@@ -138,9 +138,9 @@ func (c *Client) DissociateDevice(ctx context.Context, instance, product, name s
 	return c.JSON(ctx, http.MethodDelete, pathf("/api/v1/instances/%s/devices/%s/%s", instance, product, name), nil, nil)
 }
 
-// CreateDeployment deploys an instance; typ is "deploy" or "reset".
-func (c *Client) CreateDeployment(ctx context.Context, instance, typ string) (*driverhub.Deployment, error) {
-	return sendJSON[driverhub.Deployment](ctx, c, http.MethodPost, pathf("/api/v1/instances/%s/deployments", instance), map[string]string{"type": typ})
+// CreateDeployment deploys an instance, or resets its gateway.
+func (c *Client) CreateDeployment(ctx context.Context, instance string, typ driverhub.DeployType) (*driverhub.Deployment, error) {
+	return sendJSON[driverhub.Deployment](ctx, c, http.MethodPost, pathf("/api/v1/instances/%s/deployments", instance), map[string]driverhub.DeployType{"type": typ})
 }
 
 // GetDeployment reads one deployment with its resources' progress.

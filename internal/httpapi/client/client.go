@@ -1,6 +1,6 @@
 // Package client is the Go client of driverhub's API, used by the
 // command-line client and the edge agent. It imports only the standard
-// library and the domain, so the agent stays small.
+// library, the domain and the API's error format, so the agent stays small.
 package client
 
 import (
@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/driverhub/driverhub"
+	"github.com/driverhub/driverhub/internal/httpapi/apierror"
 )
 
 // Client calls one driverhub server with one bearer credential: an API
@@ -58,8 +59,9 @@ func (c *Client) NewRequest(ctx context.Context, method, path string, body io.Re
 	return req, nil
 }
 
-// Do sends req and, on an error status, returns the server's error as a
-// *driverhub.Error. The caller closes the body of a successful response.
+// Do sends req and, on an error status, returns a *CallError holding the
+// server's *driverhub.Error. The caller closes the body of a successful
+// response.
 func (c *Client) Do(req *http.Request) (*http.Response, error) {
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -69,46 +71,25 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 		return resp, nil
 	}
 	defer resp.Body.Close()
-	return nil, decodeError(resp)
+	return nil, callError(resp)
 }
 
-// decodeError reads an error answer. A body that is not driverhub's error
-// JSON (a proxy's page, say) still gives a useful message.
-func decodeError(resp *http.Response) error {
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	var body struct {
-		Error struct {
-			Code     string              `json:"code"`
-			Message  string              `json:"message"`
-			Field    string              `json:"field"`
-			Problems []driverhub.Problem `json:"problems"`
-		} `json:"error"`
-	}
-	if json.Unmarshal(data, &body) == nil && body.Error.Code != "" {
-		return &driverhub.Error{Code: body.Error.Code, Message: body.Error.Message, Field: body.Error.Field, Problems: body.Error.Problems}
-	}
-	return &driverhub.Error{Code: codeForStatus(resp.StatusCode),
-		Message: fmt.Sprintf("%s %s: %s: %s", resp.Request.Method, resp.Request.URL.Path, resp.Status, strings.TrimSpace(string(data)))}
+// CallError is an error answer with the call that got it. errors.As finds
+// the server's *driverhub.Error inside, with its code, message, field and
+// problems; Method and Path say which call failed.
+type CallError struct {
+	Method string
+	Path   string
+	Status int
+	Err    *driverhub.Error
 }
 
-func codeForStatus(status int) string {
-	switch status {
-	case http.StatusBadRequest:
-		return driverhub.EInvalid
-	case http.StatusUnauthorized:
-		return driverhub.EUnauthenticated
-	case http.StatusForbidden:
-		return driverhub.EPermissionDenied
-	case http.StatusNotFound:
-		return driverhub.ENotFound
-	case http.StatusConflict:
-		return driverhub.EConflict
-	case http.StatusRequestEntityTooLarge:
-		return driverhub.ETooLarge
-	case http.StatusUnprocessableEntity:
-		return driverhub.EFailedPrecondition
-	}
-	return driverhub.EInternal
+func (e *CallError) Error() string { return e.Method + " " + e.Path + ": " + e.Err.Error() }
+
+func (e *CallError) Unwrap() error { return e.Err }
+
+func callError(resp *http.Response) *CallError {
+	return &CallError{Method: resp.Request.Method, Path: resp.Request.URL.Path, Status: resp.StatusCode, Err: apierror.Read(resp)}
 }
 
 // JSON sends in (nil for no body) as JSON and decodes the answer into out
@@ -201,11 +182,11 @@ func (c *Client) Download(ctx context.Context, path string, offset int64, w io.W
 		return 0, nil // we have every byte already
 	case offset > 0 && resp.StatusCode != http.StatusPartialContent:
 		if resp.StatusCode >= 400 {
-			return 0, decodeError(resp)
+			return 0, callError(resp)
 		}
 		return 0, fmt.Errorf("download %s: server ignored the range (status %d)", path, resp.StatusCode)
 	case resp.StatusCode >= 400:
-		return 0, decodeError(resp)
+		return 0, callError(resp)
 	}
 	return io.Copy(w, resp.Body)
 }
