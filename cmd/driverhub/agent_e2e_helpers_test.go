@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/driverhub/driverhub/internal/testenv"
 )
 
 // Bounds of the end-to-end waits: generous, since several servers, agents
@@ -495,23 +497,12 @@ func pidAlive(pid int) bool {
 	return i > 0 && i+2 < len(b) && b[i+2] != 'Z' && b[i+2] != 'X'
 }
 
-// requireTools skips the test when a tool is missing, except under CI=true
-// where that is a failure.
+// requireTools stops the test (testenv.Require) unless every tool is on PATH.
 func requireTools(t testing.TB, tools ...string) {
 	t.Helper()
 	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			skipOrFail(t, tool+" is not installed")
-		}
+		testenv.Command(t, tool)
 	}
-}
-
-func skipOrFail(t testing.TB, reason string) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s (required under CI=true)", reason)
-	}
-	t.Skip(reason)
 }
 
 // zipEntry is one file of a package.

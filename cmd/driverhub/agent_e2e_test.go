@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/driverhub/driverhub/internal/testenv"
 )
 
 // The end-to-end tests of the edge agent: a real server and a real agent,
@@ -280,13 +282,11 @@ func TestAgentDeployRuntimes(t *testing.T) {
 func TestAgentRuncConfigs(t *testing.T) {
 	t.Parallel()
 	requireTools(t, "runc")
-	if os.Geteuid() != 0 {
-		skipOrFail(t, "runc needs root")
-	}
+	testenv.Root(t, "runc")
 	e := newE2E(t, "runc")
 	time.Sleep(time.Second)
 	if out := e.agent.out.String(); e.agent.exited() && strings.Contains(out, "cannot run drivers here") {
-		skipOrFail(t, "the agent refused --runtime runc here: "+lastLines(out, 1))
+		testenv.Require(t, "the agent refused --runtime runc here: "+lastLines(out, 1))
 	}
 	deployConfigs(t, e, "python3", "rpy", t.TempDir())
 }

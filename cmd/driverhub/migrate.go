@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/driverhub/driverhub/internal/server"
 	"github.com/driverhub/driverhub/internal/sqlstore"
 )
 
@@ -22,7 +23,7 @@ func newMigrateCommand() *cobra.Command {
 			"version keep working on the migrated schema: migrations only add.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, _, where, err := openStore(cmd.Context(), database, dataDir)
+			s, where, err := server.OpenStore(cmd.Context(), database, dataDir)
 			if err != nil {
 				return err
 			}

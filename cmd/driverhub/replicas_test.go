@@ -23,6 +23,7 @@ import (
 	"github.com/driverhub/driverhub/internal/httpapi/client"
 	"github.com/driverhub/driverhub/internal/postgres/pgtest"
 	"github.com/driverhub/driverhub/internal/s3blob/s3test"
+	"github.com/driverhub/driverhub/internal/testenv"
 )
 
 // replica is a `driverhub server` child process on shared storage.
@@ -636,10 +637,7 @@ func pgTool(t testing.TB, name string) string {
 	}
 	p := "/usr/lib/postgresql/15/bin/" + name
 	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s not found", name)
-		}
-		t.Skipf("%s not found", name)
+		testenv.Require(t, name+" (PostgreSQL's client) not found")
 	}
 	return p
 }

@@ -1,5 +1,5 @@
-// Package apitest runs a real driverhub API server on 127.0.0.1:0 for
-// tests: the same wiring as `driverhub server`, on a temporary SQLite
+// Package apitest runs a real driverhub server on 127.0.0.1:0 for tests:
+// internal/server, as `driverhub server` runs it, on a temporary SQLite
 // database and filesystem blob store, or on PostgreSQL and an S3 store
 // when DRIVERHUB_TEST_DATABASE and DRIVERHUB_TEST_BLOBS name them.
 package apitest
@@ -11,27 +11,43 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/driverhub/driverhub"
-	"github.com/driverhub/driverhub/internal/console"
 	"github.com/driverhub/driverhub/internal/httpapi"
 	"github.com/driverhub/driverhub/internal/httpapi/apierror"
+	"github.com/driverhub/driverhub/internal/postgres/pgtest"
+	"github.com/driverhub/driverhub/internal/s3blob/s3test"
+	"github.com/driverhub/driverhub/internal/server"
 	"github.com/driverhub/driverhub/internal/service"
 )
 
-// Server is a running API server and the admin token of its default tenant.
+// The API suite runs on SQLite and the filesystem unless these select
+// PostgreSQL and an S3 store (as .ci/run does in a second pass); each
+// server then gets a fresh schema and a fresh key prefix.
+const (
+	// DatabaseEnv holds a postgres:// URL.
+	DatabaseEnv = "DRIVERHUB_TEST_DATABASE"
+	// BlobsEnv holds an s3:// URL, as --blobs takes it, with the
+	// credentials in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
+	BlobsEnv = "DRIVERHUB_TEST_BLOBS"
+)
+
+// Server is a running server and the admin token of its default tenant.
 type Server struct {
 	URL        string
 	AdminToken string
 	Service    *service.Service
 	Store      driverhub.Store
 	Blobs      driverhub.BlobStore
-	API        *httpapi.Server
-	Client     *http.Client
+	// API is the REST and gateway API alone; Handler is the whole server
+	// (API, health, metrics and console), for requests served in-process.
+	API     *httpapi.Server
+	Handler http.Handler
+	Client  *http.Client
 }
 
 // Options change the server a test gets.
@@ -40,6 +56,9 @@ type Options struct {
 	Now func() time.Time
 	// PollPeriod is the gateways' long-poll period (default 30 s).
 	PollPeriod time.Duration
+	// DeployTimeout fails processing deployments without a final report
+	// for this long, on Now's clock (default 10 min, as in production).
+	DeployTimeout time.Duration
 	// Presigner, when set, makes downloads redirect (--blobs-presign).
 	Presigner httpapi.Presigner
 }
@@ -47,33 +66,36 @@ type Options struct {
 // New starts a server that stops when the test ends.
 func New(t testing.TB, opts ...Options) *Server {
 	t.Helper()
-	ctx := context.Background()
-	dir := t.TempDir()
-	b := openBackends(t, dir)
-	store, blobs := b.store, b.blobs
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	var o Options
 	if len(opts) > 0 {
 		o = opts[0]
 	}
-	svc, err := service.New(service.Config{Store: store, Blobs: blobs, Logger: log, BcryptCost: 4,
-		Now: o.Now, PollPeriod: o.PollPeriod, Notifier: b.notifier})
+	c := server.Config{DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		PollPeriod: o.PollPeriod, DeployTimeout: o.DeployTimeout, Presigner: o.Presigner,
+		Now: o.Now, BcryptCost: 4, StrictI18n: true}
+	if base := os.Getenv(DatabaseEnv); base != "" {
+		c.Database = pgtest.Fresh(t, base)
+	}
+	if base := os.Getenv(BlobsEnv); base != "" {
+		c.Blobs = s3test.Fresh(t, base)
+	}
+	srv, err := server.New(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin, err := svc.Bootstrap(ctx, "", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	api := httpapi.New(httpapi.Config{Accounts: svc, Drivers: svc, Instances: svc, Deployments: svc, Gateway: svc, Market: svc, Logger: log,
-		Ready: func(ctx context.Context) error { return store.Ping(ctx) }, Presigner: o.Presigner})
-	// The web console on the same mux, as `driverhub server` mounts it; a
-	// missing translation fails its page in tests.
-	api.Mux().Handle("/", console.Must(console.Config{Accounts: svc, Drivers: svc, Instances: svc, Deployments: svc, Market: svc,
-		Logger: log, StrictI18n: true}))
-	hs := httptest.NewServer(api)
-	t.Cleanup(hs.Close)
-	return &Server{URL: hs.URL, AdminToken: admin.Token, Service: svc, Store: store, Blobs: blobs, API: api, Client: hs.Client()}
+	ctx, stop := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- srv.Run(ctx) }()
+	client := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	t.Cleanup(func() {
+		client.CloseIdleConnections()
+		stop()
+		if err := <-ran; err != nil {
+			t.Errorf("server: %v", err)
+		}
+	})
+	return &Server{URL: srv.URL(), AdminToken: srv.Admin().Token, Service: srv.Service(), Store: srv.Store(),
+		Blobs: srv.Blobs(), API: srv.API(), Handler: srv.Handler(), Client: client}
 }
 
 // Response is an answer read whole.

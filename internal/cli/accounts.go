@@ -86,7 +86,12 @@ func password(cmd *cobra.Command) (string, error) {
 }
 
 func (a *app) userCommand() *cobra.Command {
-	create := a.leaf("create USERNAME --role ROLE [--password P]", "Create a user (the password is read from stdin or a prompt when not given)", exactArgs("USERNAME"),
+	return a.group("user", "Manage the tenant's users",
+		a.userCreate(), a.userList(), a.userGet(), a.userUpdate(), a.userDelete())
+}
+
+func (a *app) userCreate() *cobra.Command {
+	cmd := a.leaf("create USERNAME --role ROLE [--password P]", "Create a user (the password is read from stdin or a prompt when not given)", exactArgs("USERNAME"),
 		func(cmd *cobra.Command, c *client.Client, args []string) error {
 			if err := required(cmd, "role"); err != nil {
 				return err
@@ -103,11 +108,14 @@ func (a *app) userCommand() *cobra.Command {
 			}
 			return render(cmd, u, func(p *printer) { userDetail(p, u) })
 		})
-	create.Flags().String("role", "", "role: admin, developer or viewer")
-	create.Flags().String("password", "", "password (visible to other local users: prefer stdin or the prompt)")
-	addOutputFlag(create)
+	cmd.Flags().String("role", "", "role: admin, developer or viewer")
+	cmd.Flags().String("password", "", "password (visible to other local users: prefer stdin or the prompt)")
+	addOutputFlag(cmd)
+	return cmd
+}
 
-	update := a.leaf("update USERNAME [--role ROLE] [--password P | --new-password]", "Change a user's role or password", exactArgs("USERNAME"),
+func (a *app) userUpdate() *cobra.Command {
+	cmd := a.leaf("update USERNAME [--role ROLE] [--password P | --new-password]", "Change a user's role or password", exactArgs("USERNAME"),
 		func(cmd *cobra.Command, c *client.Client, args []string) error {
 			var in driverhub.UserInput
 			if cmd.Flags().Changed("role") {
@@ -132,12 +140,15 @@ func (a *app) userCommand() *cobra.Command {
 			}
 			return render(cmd, u, func(p *printer) { userDetail(p, u) })
 		})
-	update.Flags().String("role", "", "new role: admin, developer or viewer")
-	update.Flags().String("password", "", "new password")
-	update.Flags().Bool("new-password", false, "read a new password from stdin or a prompt")
-	addOutputFlag(update)
+	cmd.Flags().String("role", "", "new role: admin, developer or viewer")
+	cmd.Flags().String("password", "", "new password")
+	cmd.Flags().Bool("new-password", false, "read a new password from stdin or a prompt")
+	addOutputFlag(cmd)
+	return cmd
+}
 
-	list := a.leaf("list", "List users", exactArgs(),
+func (a *app) userList() *cobra.Command {
+	cmd := a.leaf("list", "List users", exactArgs(),
 		func(cmd *cobra.Command, c *client.Client, _ []string) error {
 			l, err := collect(cmd, func(p driverhub.Page) (driverhub.List[*driverhub.User], error) {
 				return c.ListUsers(cmd.Context(), p)
@@ -152,10 +163,13 @@ func (a *app) userCommand() *cobra.Command {
 				}
 			})
 		})
-	list.Aliases = []string{"ls"}
-	listFlags(list)
+	cmd.Aliases = []string{"ls"}
+	listFlags(cmd)
+	return cmd
+}
 
-	get := a.leaf("get USERNAME", "Show a user", exactArgs("USERNAME"),
+func (a *app) userGet() *cobra.Command {
+	cmd := a.leaf("get USERNAME", "Show a user", exactArgs("USERNAME"),
 		func(cmd *cobra.Command, c *client.Client, args []string) error {
 			u, err := c.GetUser(cmd.Context(), args[0])
 			if err != nil {
@@ -163,9 +177,12 @@ func (a *app) userCommand() *cobra.Command {
 			}
 			return render(cmd, u, func(p *printer) { userDetail(p, u) })
 		})
-	addOutputFlag(get)
+	addOutputFlag(cmd)
+	return cmd
+}
 
-	del := a.leaf("delete USERNAME", "Delete a user", exactArgs("USERNAME"),
+func (a *app) userDelete() *cobra.Command {
+	cmd := a.leaf("delete USERNAME", "Delete a user", exactArgs("USERNAME"),
 		func(cmd *cobra.Command, c *client.Client, args []string) error {
 			if err := c.DeleteUser(cmd.Context(), args[0]); err != nil {
 				return err
@@ -173,8 +190,7 @@ func (a *app) userCommand() *cobra.Command {
 			notice(cmd, "Deleted user %s", args[0])
 			return nil
 		})
-
-	return a.group("user", "Manage the tenant's users", create, list, get, update, del)
+	return cmd
 }
 
 func userDetail(p *printer, u *driverhub.User) {

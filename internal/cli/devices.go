@@ -2,8 +2,6 @@ package cli
 
 import (
 	"encoding/json"
-	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -12,7 +10,12 @@ import (
 )
 
 func (a *app) deviceCommand() *cobra.Command {
-	create := a.leaf("create PRODUCT NAME [--description D]", "Create a sub-device", exactArgs("PRODUCT", "NAME"),
+	return a.group("device", "Manage sub-devices and put them on instances",
+		a.deviceCreate(), a.deviceList(), a.deviceGet(), a.deviceDelete(), a.deviceAssign(), a.deviceUnassign())
+}
+
+func (a *app) deviceCreate() *cobra.Command {
+	cmd := a.leaf("create PRODUCT NAME [--description D]", "Create a sub-device", exactArgs("PRODUCT", "NAME"),
 		func(cmd *cobra.Command, c *client.Client, args []string) error {
 			in := driverhub.DeviceInput{Product: args[0], Name: args[1]}
 			in.Description, _ = cmd.Flags().GetString("description")
@@ -22,10 +25,13 @@ func (a *app) deviceCommand() *cobra.Command {
 			}
 			return render(cmd, d, func(p *printer) { deviceDetail(p, d) })
 		})
-	create.Flags().String("description", "", "description, at most 256 bytes")
-	addOutputFlag(create)
+	cmd.Flags().String("description", "", "description, at most 256 bytes")
+	addOutputFlag(cmd)
+	return cmd
+}
 
-	list := a.leaf("list [--instance I]", "List sub-devices, all or one instance's", exactArgs(),
+func (a *app) deviceList() *cobra.Command {
+	cmd := a.leaf("list [--instance I]", "List sub-devices, all or one instance's", exactArgs(),
 		func(cmd *cobra.Command, c *client.Client, _ []string) error {
 			inst, _ := cmd.Flags().GetString("instance")
 			l, err := collect(cmd, func(p driverhub.Page) (driverhub.List[*driverhub.Device], error) {
@@ -41,11 +47,14 @@ func (a *app) deviceCommand() *cobra.Command {
 				}
 			})
 		})
-	list.Aliases = []string{"ls"}
-	list.Flags().String("instance", "", "only the devices of this instance")
-	listFlags(list)
+	cmd.Aliases = []string{"ls"}
+	cmd.Flags().String("instance", "", "only the devices of this instance")
+	listFlags(cmd)
+	return cmd
+}
 
-	get := a.leaf("get PRODUCT NAME", "Show a sub-device", exactArgs("PRODUCT", "NAME"),
+func (a *app) deviceGet() *cobra.Command {
+	cmd := a.leaf("get PRODUCT NAME", "Show a sub-device", exactArgs("PRODUCT", "NAME"),
 		func(cmd *cobra.Command, c *client.Client, args []string) error {
 			d, err := c.GetDevice(cmd.Context(), args[0], args[1])
 			if err != nil {
@@ -53,9 +62,12 @@ func (a *app) deviceCommand() *cobra.Command {
 			}
 			return render(cmd, d, func(p *printer) { deviceDetail(p, d) })
 		})
-	addOutputFlag(get)
+	addOutputFlag(cmd)
+	return cmd
+}
 
-	del := a.leaf("delete PRODUCT NAME", "Delete a sub-device", exactArgs("PRODUCT", "NAME"),
+func (a *app) deviceDelete() *cobra.Command {
+	cmd := a.leaf("delete PRODUCT NAME", "Delete a sub-device", exactArgs("PRODUCT", "NAME"),
 		func(cmd *cobra.Command, c *client.Client, args []string) error {
 			if err := c.DeleteDevice(cmd.Context(), args[0], args[1]); err != nil {
 				return err
@@ -63,8 +75,11 @@ func (a *app) deviceCommand() *cobra.Command {
 			notice(cmd, "Deleted device %s/%s", args[0], args[1])
 			return nil
 		})
+	return cmd
+}
 
-	assign := a.leaf("assign PRODUCT NAME --instance I --driver D [--config JSON]", "Put a device on an instance with one of its bound drivers", exactArgs("PRODUCT", "NAME"),
+func (a *app) deviceAssign() *cobra.Command {
+	cmd := a.leaf("assign PRODUCT NAME --instance I --driver D [--config JSON]", "Put a device on an instance with one of its bound drivers", exactArgs("PRODUCT", "NAME"),
 		func(cmd *cobra.Command, c *client.Client, args []string) error {
 			if err := required(cmd, "instance", "driver"); err != nil {
 				return err
@@ -73,18 +88,11 @@ func (a *app) deviceCommand() *cobra.Command {
 			var in driverhub.DeviceAssociation
 			in.Driver, _ = cmd.Flags().GetString("driver")
 			if cmd.Flags().Changed("config") {
-				text, _ := cmd.Flags().GetString("config")
-				if name, ok := strings.CutPrefix(text, "@"); ok {
-					b, err := os.ReadFile(name)
-					if err != nil {
-						return failf("--config: %v", err)
-					}
-					text = string(b)
+				raw, err := readJSONFlag(cmd, "config")
+				if err != nil {
+					return err
 				}
-				if !json.Valid([]byte(text)) {
-					return usagef(cmd, "--config is not valid JSON")
-				}
-				in.Config = json.RawMessage(text)
+				in.Config = raw
 			}
 			d, err := c.AssociateDevice(cmd.Context(), inst, args[0], args[1], in)
 			if err != nil {
@@ -92,12 +100,15 @@ func (a *app) deviceCommand() *cobra.Command {
 			}
 			return render(cmd, d, func(p *printer) { deviceDetail(p, d) })
 		})
-	assign.Flags().String("instance", "", "instance to put the device on")
-	assign.Flags().String("driver", "", "bound driver that talks to the device")
-	assign.Flags().String("config", "", "device config: a JSON object (or @FILE)")
-	addOutputFlag(assign)
+	cmd.Flags().String("instance", "", "instance to put the device on")
+	cmd.Flags().String("driver", "", "bound driver that talks to the device")
+	cmd.Flags().String("config", "", "device config: a JSON object (or @FILE)")
+	addOutputFlag(cmd)
+	return cmd
+}
 
-	unassign := a.leaf("unassign PRODUCT NAME [--instance I]", "Remove a device from its instance", exactArgs("PRODUCT", "NAME"),
+func (a *app) deviceUnassign() *cobra.Command {
+	cmd := a.leaf("unassign PRODUCT NAME [--instance I]", "Remove a device from its instance", exactArgs("PRODUCT", "NAME"),
 		func(cmd *cobra.Command, c *client.Client, args []string) error {
 			inst, _ := cmd.Flags().GetString("instance")
 			if inst == "" {
@@ -116,9 +127,8 @@ func (a *app) deviceCommand() *cobra.Command {
 			notice(cmd, "Removed device %s/%s from %s", args[0], args[1], inst)
 			return nil
 		})
-	unassign.Flags().String("instance", "", "instance the device is on (default: the one it is on)")
-
-	return a.group("device", "Manage sub-devices and put them on instances", create, list, get, del, assign, unassign)
+	cmd.Flags().String("instance", "", "instance the device is on (default: the one it is on)")
+	return cmd
 }
 
 func deviceDetail(p *printer, d *driverhub.Device) {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -17,9 +18,9 @@ func (a *app) driverCommand() *cobra.Command {
 // driverFlags adds the fields of a driver as flags.
 func driverFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.String("protocol", "", "protocol: "+driverhub.Words(driverhub.Protocols))
+	f.String("protocol", "", "protocol: "+strings.Join(driverhub.Protocols, ", "))
 	f.String("runtime", "", "runtime: "+driverhub.Words(driverhub.AllRuntimes))
-	f.String("cpu-arch", "", "CPU architecture, for runtime "+string(driverhub.RuntimeC)+" only: "+driverhub.Words(driverhub.CPUArchs))
+	f.String("cpu-arch", "", "CPU architecture, for runtime c only: "+strings.Join(driverhub.CPUArchs, ", "))
 	f.Bool("builtin", false, "a built-in driver: the gateway already holds it, there is no package")
 	f.String("description", "", "description, at most 256 bytes")
 	addOutputFlag(cmd)
@@ -140,33 +141,4 @@ func (a *app) driverDelete() *cobra.Command {
 			notice(cmd, "Deleted driver %s", args[0])
 			return nil
 		})
-}
-
-func (a *app) listingCommand() *cobra.Command {
-	set := a.leaf("set DRIVER --title T [--summary S]", "List a driver in the marketplace, or change its listing", exactArgs("DRIVER"),
-		func(cmd *cobra.Command, c *client.Client, args []string) error {
-			if err := required(cmd, "title"); err != nil {
-				return err
-			}
-			var in driverhub.ListingInput
-			in.Title, _ = cmd.Flags().GetString("title")
-			in.Summary, _ = cmd.Flags().GetString("summary")
-			l, err := c.PutListing(cmd.Context(), args[0], in)
-			if err != nil {
-				return err
-			}
-			return render(cmd, l, func(p *printer) { listingDetail(p, l) })
-		})
-	set.Flags().String("title", "", "title in the marketplace")
-	set.Flags().String("summary", "", "summary in the marketplace")
-	addOutputFlag(set)
-	remove := a.leaf("remove DRIVER", "Take a driver out of the marketplace (acquirers keep it)", exactArgs("DRIVER"),
-		func(cmd *cobra.Command, c *client.Client, args []string) error {
-			if err := c.DeleteListing(cmd.Context(), args[0]); err != nil {
-				return err
-			}
-			notice(cmd, "Unlisted %s", args[0])
-			return nil
-		})
-	return a.group("listing", "List a driver in the marketplace, or unlist it", set, remove)
 }

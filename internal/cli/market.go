@@ -28,7 +28,12 @@ func publisherDriver(cmd *cobra.Command, args []string, rest int) (string, strin
 }
 
 func (a *app) marketCommand() *cobra.Command {
-	list := a.leaf("list", "Browse the marketplace", exactArgs(),
+	return a.group("market", "Browse the marketplace and acquire drivers",
+		a.marketList(), a.marketGet(), a.marketAcquire(), a.marketDownload())
+}
+
+func (a *app) marketList() *cobra.Command {
+	cmd := a.leaf("list", "Browse the marketplace", exactArgs(),
 		func(cmd *cobra.Command, c *client.Client, _ []string) error {
 			l, err := collect(cmd, func(p driverhub.Page) (driverhub.List[*driverhub.Listing], error) {
 				return c.ListMarket(cmd.Context(), p)
@@ -43,10 +48,13 @@ func (a *app) marketCommand() *cobra.Command {
 				}
 			})
 		})
-	list.Aliases = []string{"ls"}
-	listFlags(list)
+	cmd.Aliases = []string{"ls"}
+	listFlags(cmd)
+	return cmd
+}
 
-	get := a.leaf("get PUBLISHER DRIVER", "Show a marketplace driver and its published versions", rangeArgs(1, 2, "PUBLISHER", "DRIVER"),
+func (a *app) marketGet() *cobra.Command {
+	cmd := a.leaf("get PUBLISHER DRIVER", "Show a marketplace driver and its published versions", rangeArgs(1, 2, "PUBLISHER", "DRIVER"),
 		func(cmd *cobra.Command, c *client.Client, args []string) error {
 			pub, drv, _, err := publisherDriver(cmd, args, 0)
 			if err != nil {
@@ -65,9 +73,12 @@ func (a *app) marketCommand() *cobra.Command {
 				}
 			})
 		})
-	addOutputFlag(get)
+	addOutputFlag(cmd)
+	return cmd
+}
 
-	acquire := a.leaf("acquire PUBLISHER DRIVER", "Acquire a marketplace driver, to bind it to your instances", rangeArgs(1, 2, "PUBLISHER", "DRIVER"),
+func (a *app) marketAcquire() *cobra.Command {
+	cmd := a.leaf("acquire PUBLISHER DRIVER", "Acquire a marketplace driver, to bind it to your instances", rangeArgs(1, 2, "PUBLISHER", "DRIVER"),
 		func(cmd *cobra.Command, c *client.Client, args []string) error {
 			pub, drv, _, err := publisherDriver(cmd, args, 0)
 			if err != nil {
@@ -83,9 +94,12 @@ func (a *app) marketCommand() *cobra.Command {
 			notice(cmd, "Acquired %s/%s: bind it with driverhub instance bind INSTANCE %s --publisher %s", x.Publisher, x.Driver, x.Driver, x.Publisher)
 			return nil
 		})
-	addOutputFlag(acquire)
+	addOutputFlag(cmd)
+	return cmd
+}
 
-	download := a.leaf("download PUBLISHER DRIVER VERSION [--to FILE]", "Download a published version of an acquired driver", rangeArgs(2, 3, "PUBLISHER", "DRIVER", "VERSION"),
+func (a *app) marketDownload() *cobra.Command {
+	cmd := a.leaf("download PUBLISHER DRIVER VERSION [--to FILE]", "Download a published version of an acquired driver", rangeArgs(2, 3, "PUBLISHER", "DRIVER", "VERSION"),
 		func(cmd *cobra.Command, c *client.Client, args []string) error {
 			pub, drv, rest, err := publisherDriver(cmd, args, 1)
 			if err != nil {
@@ -106,9 +120,8 @@ func (a *app) marketCommand() *cobra.Command {
 			}
 			return failf("%s/%s has no published version %s with a package", pub, drv, ver)
 		})
-	download.Flags().String("to", "", "file to write (- for stdout; default DRIVER-VERSION.zip)")
-
-	return a.group("market", "Browse the marketplace and acquire drivers", list, get, acquire, download)
+	cmd.Flags().String("to", "", "file to write (- for stdout; default DRIVER-VERSION.zip)")
+	return cmd
 }
 
 func listingDetail(p *printer, l *driverhub.Listing) {
@@ -146,4 +159,33 @@ func (a *app) acquisitionsCommand() *cobra.Command {
 	list.Aliases = []string{"ls"}
 	listFlags(list)
 	return a.group("acquisitions", "List acquired marketplace drivers", list)
+}
+
+func (a *app) listingCommand() *cobra.Command {
+	set := a.leaf("set DRIVER --title T [--summary S]", "List a driver in the marketplace, or change its listing", exactArgs("DRIVER"),
+		func(cmd *cobra.Command, c *client.Client, args []string) error {
+			if err := required(cmd, "title"); err != nil {
+				return err
+			}
+			var in driverhub.ListingInput
+			in.Title, _ = cmd.Flags().GetString("title")
+			in.Summary, _ = cmd.Flags().GetString("summary")
+			l, err := c.PutListing(cmd.Context(), args[0], in)
+			if err != nil {
+				return err
+			}
+			return render(cmd, l, func(p *printer) { listingDetail(p, l) })
+		})
+	set.Flags().String("title", "", "title in the marketplace")
+	set.Flags().String("summary", "", "summary in the marketplace")
+	addOutputFlag(set)
+	remove := a.leaf("remove DRIVER", "Take a driver out of the marketplace (acquirers keep it)", exactArgs("DRIVER"),
+		func(cmd *cobra.Command, c *client.Client, args []string) error {
+			if err := c.DeleteListing(cmd.Context(), args[0]); err != nil {
+				return err
+			}
+			notice(cmd, "Unlisted %s", args[0])
+			return nil
+		})
+	return a.group("listing", "List a driver in the marketplace, or unlist it", set, remove)
 }

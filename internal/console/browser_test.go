@@ -16,6 +16,7 @@ import (
 
 	"github.com/driverhub/driverhub"
 	"github.com/driverhub/driverhub/internal/apitest"
+	"github.com/driverhub/driverhub/internal/testenv"
 )
 
 const chromiumPath = "/usr/bin/chromium"
@@ -33,10 +34,7 @@ type ui struct {
 func newUI(t *testing.T, srv *apitest.Server) *ui {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("Chromium is required in CI: %v", err)
-		}
-		t.Skipf("skipped: no Chromium at %s (apt-get install -y chromium)", chromiumPath)
+		testenv.Require(t, "no Chromium at "+chromiumPath+" (apt-get install -y chromium)")
 	}
 	shots, err := os.MkdirTemp("", "driverhub-console-"+strings.ToLower(regexp.MustCompile(`\W+`).ReplaceAllString(t.Name(), "-"))+"-")
 	if err != nil {

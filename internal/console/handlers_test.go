@@ -100,7 +100,7 @@ func TestSecureCookieOverTLS(t *testing.T) {
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.TLS = &tls.ConnectionState{}
 	rec := httptest.NewRecorder()
-	srv.API.ServeHTTP(rec, req)
+	srv.Handler.ServeHTTP(rec, req)
 	if rec.Code != http.StatusSeeOther {
 		t.Fatalf("status %d: %s", rec.Code, rec.Body)
 	}

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
+
+	"github.com/driverhub/driverhub/internal/testenv"
 )
 
 // Env names the variable holding the test database's URL.
@@ -25,10 +27,7 @@ func URL(t testing.TB) string {
 	t.Helper()
 	u := os.Getenv(Env)
 	if u == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is unset under CI=true: .ci/run starts PostgreSQL (scripts/test-services.sh)", Env)
-		}
-		t.Skipf("%s unset: no PostgreSQL to test against (start one with scripts/test-services.sh)", Env)
+		testenv.Require(t, Env+" unset: no PostgreSQL to test against (start one with scripts/test-services.sh)")
 	}
 	return u
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/driverhub/driverhub/internal/s3blob"
+	"github.com/driverhub/driverhub/internal/testenv"
 )
 
 // Env names the variable holding the test bucket's URL, as --blobs takes it;
@@ -28,10 +29,7 @@ func URL(t testing.TB) string {
 	t.Helper()
 	u := os.Getenv(Env)
 	if u == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is unset under CI=true: .ci/run starts versitygw (scripts/test-services.sh)", Env)
-		}
-		t.Skipf("%s unset: no S3 store to test against (start one with scripts/test-services.sh)", Env)
+		testenv.Require(t, Env+" unset: no S3 store to test against (start one with scripts/test-services.sh)")
 	}
 	return u
 }

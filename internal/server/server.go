@@ -1,0 +1,219 @@
+// Package server assembles a running driverhub control plane: it opens the
+// database and blob store a Config names, builds the service over them,
+// bootstraps the first admin, and serves the REST and gateway API, the
+// health checks, the metrics and the web console on one listener, while
+// it fails deployments whose gateways stopped reporting. `driverhub
+// server` and the tests' servers (internal/apitest) are both this.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/driverhub/driverhub"
+	"github.com/driverhub/driverhub/internal/console"
+	"github.com/driverhub/driverhub/internal/httpapi"
+	"github.com/driverhub/driverhub/internal/service"
+	"github.com/driverhub/driverhub/internal/sqlstore"
+)
+
+// Defaults of a Config's zero fields.
+const (
+	DefaultDeployTimeout = 10 * time.Minute
+	// shutdownGrace is how long Run waits for requests in flight to end.
+	shutdownGrace = 10 * time.Second
+)
+
+// Config is everything a control plane needs. The error messages name
+// the `driverhub server` flag of each field.
+type Config struct {
+	// Addr is the address to listen on (--addr); "" is a free port on
+	// 127.0.0.1.
+	Addr string
+	// DataDir holds the SQLite file, the filesystem blob store, the upload
+	// spool and initial-admin.json (--data).
+	DataDir string
+	// Database is a postgres:// URL (--database); "" is the SQLite file
+	// in DataDir.
+	Database string
+	// Blobs is an s3:// URL (--blobs); "" is the filesystem store in
+	// DataDir.
+	Blobs string
+	// BlobsPresign, when positive, makes downloads answer 307 to presigned
+	// object store URLs valid this long (--blobs-presign); it needs S3.
+	BlobsPresign time.Duration
+	// DeployTimeout fails a processing deployment with no final report
+	// for this long (--deploy-timeout; default 10 min).
+	DeployTimeout time.Duration
+	// PollPeriod is the gateways' long-poll period (--poll-period;
+	// default the service's).
+	PollPeriod time.Duration
+	// Logger receives the server's logs (default slog.Default()).
+	Logger *slog.Logger
+	// AdminPassword and AdminToken are the first admin's, used only when
+	// the database is empty; "" makes random ones.
+	AdminPassword, AdminToken string
+
+	// Tests' knobs; production leaves them zero.
+
+	// Now is the service's clock (default time.Now).
+	Now func() time.Time
+	// BcryptCost is the password hash cost (default bcrypt's).
+	BcryptCost int
+	// StrictI18n makes a missing console translation fail its page.
+	StrictI18n bool
+	// Presigner replaces the blob store's own presigner and turns
+	// presigned downloads on, on any blob store.
+	Presigner httpapi.Presigner
+}
+
+// Server is a control plane ready to serve: backends open, service
+// bootstrapped, handler built, listener bound. Run it once: Run closes
+// what New opened.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	b       *backends
+	svc     *service.Service
+	api     *httpapi.Server
+	handler http.Handler
+	admin   *driverhub.InitialAdmin
+	ln      net.Listener
+	http    *http.Server
+}
+
+// New opens the backends, builds the service, bootstraps the first admin
+// on an empty database and binds the listener. On error everything
+// opened is closed again.
+func New(ctx context.Context, c Config) (_ *Server, err error) {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.DeployTimeout < 0 {
+		return nil, fmt.Errorf("--deploy-timeout must be positive, got %s", c.DeployTimeout)
+	}
+	if c.DeployTimeout == 0 {
+		c.DeployTimeout = DefaultDeployTimeout
+	}
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:0"
+	}
+	s := &Server{cfg: c, log: c.Logger}
+	if s.b, err = openBackends(ctx, c, c.Logger); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			s.b.close()
+		}
+	}()
+	s.svc, err = service.New(service.Config{Store: s.b.store, Blobs: s.b.blobs, Logger: c.Logger,
+		Now: c.Now, BcryptCost: c.BcryptCost, PollPeriod: c.PollPeriod, Notifier: s.b.notifier})
+	if err != nil {
+		return nil, err
+	}
+	if s.admin, err = bootstrap(ctx, s.svc, c); err != nil {
+		return nil, err
+	}
+	if s.handler, err = s.routes(); err != nil {
+		return nil, err
+	}
+	if s.ln, err = net.Listen("tcp", c.Addr); err != nil {
+		return nil, err
+	}
+	s.http = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(c.Logger.Handler(), slog.LevelWarn)}
+	return s, nil
+}
+
+// routes builds the API and the console and mounts them side by side:
+// the API, its health checks and metrics on their paths, the console on
+// every other.
+func (s *Server) routes() (http.Handler, error) {
+	b, svc := s.b, s.svc
+	s.api = httpapi.New(httpapi.Config{Accounts: svc, Drivers: svc, Instances: svc, Deployments: svc, Gateway: svc,
+		Market: svc, Logger: s.log, Ready: s.ready, Registry: b.registry, Presigner: b.presigner,
+		PresignTTL: s.cfg.BlobsPresign})
+	con, err := console.New(console.Config{Accounts: svc, Drivers: svc, Instances: svc, Deployments: svc, Market: svc,
+		Logger: s.log, StrictI18n: s.cfg.StrictI18n})
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	for _, path := range []string{"/api/", "/healthz", "/readyz", "/metrics"} {
+		mux.Handle(path, s.api)
+	}
+	mux.Handle("/", con)
+	return mux, nil
+}
+
+// ready is the readiness check: the database and the blob store answer.
+func (s *Server) ready(ctx context.Context) error {
+	return errors.Join(s.b.store.Ping(ctx), s.b.blobs.Ping(ctx))
+}
+
+// Run serves, and fails deployments past the deploy timeout, until ctx
+// ends or serving fails; then it lets requests in flight finish (for up
+// to 10 s), stops and closes the backends.
+func (s *Server) Run(ctx context.Context) error {
+	loop, stopLoop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		s.svc.RunDeployTimeouts(loop, s.cfg.DeployTimeout, min(s.cfg.DeployTimeout/10, 10*time.Second))
+	})
+	s.log.Info("driverhub server listening", "addr", s.ln.Addr().String(), "data", s.cfg.DataDir, "version", driverhub.Version)
+	served := make(chan error, 1)
+	go func() { served <- s.http.Serve(s.ln) }()
+	var err error
+	select {
+	case err = <-served:
+	case <-ctx.Done():
+		s.log.Info("shutting down")
+		err = s.shutdown()
+		<-served // http.ErrServerClosed
+	}
+	stopLoop()
+	wg.Wait()
+	return errors.Join(err, s.b.close())
+}
+
+// shutdown stops accepting, waits for requests in flight, and closes the
+// connections of those that outlast the grace period (long polls).
+func (s *Server) shutdown() error {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	err := s.http.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		s.log.Warn("requests still running after the shutdown grace period; closing their connections", "grace", shutdownGrace)
+		return s.http.Close()
+	}
+	return err
+}
+
+// URL is the base URL the server listens at, http://host:port.
+func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
+
+// Handler is the whole server's handler: API, health, metrics, console.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Service is the service the handlers call.
+func (s *Server) Service() *service.Service { return s.svc }
+
+// Store is the database.
+func (s *Server) Store() *sqlstore.Store { return s.b.store }
+
+// Blobs is the blob store.
+func (s *Server) Blobs() driverhub.BlobStore { return s.b.blobs }
+
+// API is the REST and gateway API, without the console.
+func (s *Server) API() *httpapi.Server { return s.api }
+
+// Admin is the first admin New created, or nil when the database had
+// tenants already.
+func (s *Server) Admin() *driverhub.InitialAdmin { return s.admin }
