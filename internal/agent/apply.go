@@ -344,7 +344,7 @@ func (a *Agent) startDriver(inst *Installed) error {
 			return err
 		}
 	}
-	s := startSupervisor(a.cfg.Runtime, spec, md.Version, l, a.markDirty)
+	s := startSupervisor(a.cfg.Runtime, realClock{}, spec, md.Version, l, a.markDirty)
 	a.mu.Lock()
 	a.logs[md.Name] = l
 	a.sups[md.Name] = s
