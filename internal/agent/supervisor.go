@@ -36,7 +36,7 @@ type supervisor struct {
 
 func startSupervisor(rt driverrt.Runtime, clk clock, spec driverrt.Spec, version string, log *driverLog, changed func()) *supervisor {
 	s := &supervisor{rt: rt, clock: clk, spec: spec, version: version, log: log, changed: changed,
-		state: driverhub.DriverStarting,
+		state:     driverhub.DriverStarting,
 		firstExit: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
 	go s.run()
 	return s

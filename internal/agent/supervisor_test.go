@@ -42,8 +42,8 @@ func TestStopWhileStarting(t *testing.T) {
 
 	stopped := make(chan struct{})
 	go func() { s.Stop(); close(stopped) }()
-	<-s.stop        // Stop has looked for a process and found none yet
-	close(rt.gate)  // the start completes
+	<-s.stop       // Stop has looked for a process and found none yet
+	close(rt.gate) // the start completes
 	stopReturns(t, stopped)
 
 	if p := rt.proc("resumed"); p == nil || !p.wasStopped() {
