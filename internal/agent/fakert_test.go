@@ -31,6 +31,8 @@ type fakeRuntime struct {
 	// receives the spec of each start that waits on it.
 	gate    chan struct{}
 	entered chan driverrt.Spec
+	// started, when set, receives each process the runtime started.
+	started chan *fakeProc
 }
 
 func newFakeRuntime() *fakeRuntime { return &fakeRuntime{procs: map[string]*fakeProc{}} }
@@ -79,7 +81,11 @@ func (r *fakeRuntime) Start(spec driverrt.Spec, stdout, _ io.Writer) (driverrt.P
 	fmt.Fprintf(stdout, "%s started\n", spec.Name)
 	r.mu.Lock()
 	r.procs[spec.Name] = p
+	started := r.started
 	r.mu.Unlock()
+	if started != nil {
+		started <- p
+	}
 	return p, nil
 }
 
