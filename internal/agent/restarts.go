@@ -54,7 +54,3 @@ type realClock struct{}
 
 func (realClock) Now() time.Time                         { return time.Now() }
 func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
-
-// setWord stores a vocabulary word in a wire field, whether the field is a
-// plain string or the word's own type.
-func setWord[F, W ~string](field *F, w W) { *field = F(w) }

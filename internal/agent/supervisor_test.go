@@ -30,7 +30,7 @@ func stopReturns(t *testing.T, stopped <-chan struct{}) {
 	select {
 	case <-stopped:
 	case <-time.After(30 * time.Second):
-		t.Fatal("supervisor.Stop did not return: the driver started during Stop was never stopped")
+		t.Fatal("stopping did not end: the driver started during Stop was never stopped")
 	}
 }
 
@@ -120,8 +120,6 @@ func behave(t *testing.T, dir, behaviour string) {
 		t.Fatal(err)
 	}
 }
-
-func sameWord[A, B ~string](a A, b B) bool { return string(a) == string(b) }
 
 // A driver that keeps exiting is restarted after 1 s, 2 s, 4 s … up to
 // 60 s, and reported as crash-looping from its 5th exit on.
