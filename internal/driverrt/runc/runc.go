@@ -27,6 +27,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/driverhub/driverhub/internal/driverrt"
+	"github.com/driverhub/driverhub/internal/driverrt/cgroupfs"
 )
 
 // DefaultRoot is runc's state directory (runc --root) for driverhub.
@@ -190,7 +191,7 @@ func (r *Runtime) Start(s driverrt.Spec, stdout, stderr io.Writer) (driverrt.Pro
 		return fail(fmt.Errorf("runc: %w", err))
 	}
 	p := &process{rt: r, id: id, cmd: cmd, fw: fw,
-		cg: memoryCgroup(b.cgroup), exited: make(chan struct{}), done: make(chan struct{})}
+		cg: cgroupfs.Memory(cgroupfs.DefaultRoot, b.cgroup), exited: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		p.waitErr = cmd.Wait()
 		close(p.exited)
@@ -285,7 +286,7 @@ type process struct {
 	id      string
 	pid     int
 	cmd     *exec.Cmd
-	cg      memCgroup
+	cg      cgroupfs.Group
 	fw      *forwarder
 	oom     *oomWatch
 	waitErr error
@@ -386,5 +387,5 @@ func (p *process) MemoryBytes() int64 {
 		return 0
 	default:
 	}
-	return p.cg.usage()
+	return p.cg.Usage()
 }
