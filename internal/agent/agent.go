@@ -47,6 +47,7 @@ type Agent struct {
 	client *client.Client
 	log    *slog.Logger
 	arch   string
+	clock  clock // the supervisors' time
 
 	mu     sync.Mutex
 	state  *State
@@ -97,7 +98,7 @@ func New(cfg Config) (*Agent, error) {
 			return nil, err
 		}
 	}
-	return &Agent{cfg: cfg, client: c, log: cfg.Logger, arch: arch,
+	return &Agent{cfg: cfg, client: c, log: cfg.Logger, arch: arch, clock: realClock{},
 		sups: map[string]*supervisor{}, logs: map[string]*driverLog{}, dirty: make(chan struct{}, 1)}, nil
 }
 

@@ -8,101 +8,94 @@ import (
 	"github.com/driverhub/driverhub/internal/driverrt"
 )
 
-// Supervision rules (SPEC §7): restart with backoff from 1 s doubling to
-// 60 s, reset after 60 s up; 5 restarts within 5 minutes is a crash loop,
-// still retried at the cap.
-const (
-	backoffMin      = time.Second
-	backoffMax      = 60 * time.Second
-	backoffResetAge = 60 * time.Second
-	crashloopCount  = 5
-	crashloopWindow = 5 * time.Minute
-	stopGrace       = 5 * time.Second
-)
+// stopGrace is how long a stopped driver has to end before it is killed.
+const stopGrace = 5 * time.Second
 
-// supervisor runs one driver and restarts it when it exits.
+// supervisor runs one driver and restarts it when it exits, as its
+// restartPolicy says.
 type supervisor struct {
 	rt      driverrt.Runtime
+	clock   clock
 	spec    driverrt.Spec
 	version string
 	log     *driverLog
 	changed func() // called on every state change, to report it
 
-	mu        sync.Mutex
-	state     string
-	restarts  int
-	lastExit  string
-	proc      driverrt.Process
-	exits     []time.Time
-	startedAt time.Time
-	stopping  bool
+	mu       sync.Mutex
+	state    driverhub.DriverState
+	restarts int
+	lastExit string
+	proc     driverrt.Process
+	policy   restartPolicy
+	stopping bool
 
 	firstExit chan struct{} // closed when the first run ends
 	stop      chan struct{}
 	done      chan struct{}
 }
 
-func startSupervisor(rt driverrt.Runtime, spec driverrt.Spec, version string, log *driverLog, changed func()) *supervisor {
-	s := &supervisor{rt: rt, spec: spec, version: version, log: log, changed: changed, state: "starting",
+func startSupervisor(rt driverrt.Runtime, clk clock, spec driverrt.Spec, version string, log *driverLog, changed func()) *supervisor {
+	s := &supervisor{rt: rt, clock: clk, spec: spec, version: version, log: log, changed: changed,
+		state:     driverhub.DriverStarting,
 		firstExit: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
 	go s.run()
 	return s
 }
 
+// run starts the driver, and again after each exit, until Stop.
 func (s *supervisor) run() {
 	defer close(s.done)
-	backoff := backoffMin
-	first := true
-	for {
-		s.log.note("starting %s %s", s.spec.Name, s.version)
-		started := time.Now()
-		proc, err := s.rt.Start(s.spec, s.log.stream("stdout"), s.log.stream("stderr"))
-		var exit driverrt.Exit
-		if err != nil {
-			exit = driverrt.Exit{Code: -1, Err: err}
-		} else {
-			s.set(func() { s.proc, s.state, s.startedAt = proc, "running", started })
-			exit = proc.Wait()
-		}
+	for first := true; ; first = false {
+		started := s.clock.Now()
+		exit := s.runOnce()
 		s.log.note("%s exited: %s", s.spec.Name, exit)
 		if first {
 			close(s.firstExit)
-			first = false
 		}
-		now := time.Now()
+		now := s.clock.Now()
 		var stopping bool
+		var delay time.Duration
 		s.set(func() {
 			s.proc, s.lastExit = nil, exit.String()
-			stopping = s.stopping
-			if stopping {
-				s.state = "stopped"
+			if stopping = s.stopping; stopping {
+				s.state = driverhub.DriverStopped
 				return
 			}
 			s.restarts++
-			s.exits = append(s.exits, now)
-			for len(s.exits) > 0 && now.Sub(s.exits[0]) > crashloopWindow {
-				s.exits = s.exits[1:]
-			}
-			if len(s.exits) >= crashloopCount {
-				s.state = "crashloop"
-			} else {
-				s.state = "restarting"
-			}
+			s.state, delay = s.policy.exited(now, now.Sub(started))
 		})
 		if stopping {
 			return
 		}
-		if now.Sub(started) >= backoffResetAge {
-			backoff = backoffMin
-		}
 		select {
 		case <-s.stop:
-			s.set(func() { s.state = "stopped" })
+			s.set(func() { s.state = driverhub.DriverStopped })
 			return
-		case <-time.After(backoff):
+		case <-s.clock.After(delay):
 		}
-		backoff = min(backoff*2, backoffMax)
 	}
+}
+
+// runOnce starts the driver and waits for it to end.
+func (s *supervisor) runOnce() driverrt.Exit {
+	s.log.note("starting %s %s", s.spec.Name, s.version)
+	proc, err := s.rt.Start(s.spec, s.log.stream("stdout"), s.log.stream("stderr"))
+	if err != nil {
+		return driverrt.Exit{Code: -1, Err: err}
+	}
+	var stopping bool
+	s.set(func() {
+		s.proc, stopping = proc, s.stopping
+		if !stopping {
+			s.state = driverhub.DriverRunning
+		}
+	})
+	if stopping {
+		// Stop came while the runtime was starting the driver: it found no
+		// process to stop, so this one is stopped here.
+		_ = proc.Stop(stopGrace)
+	}
+	return proc.Wait()
 }
 
 func (s *supervisor) set(f func()) {
@@ -140,7 +133,7 @@ func (s *supervisor) healthy(period time.Duration) (bool, string) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		return false, s.lastExit
-	case <-time.After(period):
+	case <-s.clock.After(period):
 		return true, ""
 	}
 }
@@ -149,7 +142,8 @@ func (s *supervisor) healthy(period time.Duration) (bool, string) {
 func (s *supervisor) status() driverhub.DriverReport {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r := driverhub.DriverReport{Name: s.spec.Name, Version: s.version, State: driverhub.DriverState(s.state), Restarts: s.restarts, LastExit: s.lastExit}
+	r := driverhub.DriverReport{Name: s.spec.Name, Version: s.version, Restarts: s.restarts, LastExit: s.lastExit}
+	r.State = s.state
 	if s.proc != nil {
 		r.MemoryBytes = s.proc.MemoryBytes()
 	}

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/driverhub/driverhub/internal/driverrt/cgroupfs"
 )
 
 // cgroupRoot is a writable cgroup directory with the memory controller,
@@ -51,26 +53,11 @@ func cgroupName(name string) string {
 	return s
 }
 
-// cgroupVersionOf returns 2 for a cgroup2 directory offering the memory
-// controller, 1 for a v1 memory cgroup directory, 0 otherwise.
-func cgroupVersionOf(dir string) int {
-	if data, err := os.ReadFile(filepath.Join(dir, "cgroup.controllers")); err == nil {
-		if slices.Contains(strings.Fields(string(data)), "memory") {
-			return 2
-		}
-		return 0
-	}
-	if _, err := os.Stat(filepath.Join(dir, "memory.limit_in_bytes")); err == nil {
-		return 1
-	}
-	return 0
-}
-
 // detectCgroup finds where the runtime can create memory cgroups: root when
 // given, else the agent's own cgroup or the hierarchy's root, v2 or v1.
 func detectCgroup(root string) (*cgroupRoot, error) {
 	if root != "" {
-		v := cgroupVersionOf(root)
+		v := cgroupfs.VersionOf(root)
 		if v == 0 {
 			return nil, fmt.Errorf("%s is not a cgroup with the memory controller", root)
 		}
@@ -115,7 +102,7 @@ func cgroupCandidates() []*cgroupRoot {
 	}
 	var cands []*cgroupRoot
 	add := func(version int, dir string) {
-		if cgroupVersionOf(dir) != version {
+		if cgroupfs.VersionOf(dir) != version {
 			return
 		}
 		for _, c := range cands {
@@ -188,7 +175,7 @@ func (c *cgroupRoot) probe() error {
 		return err
 	}
 	if c.version == 2 {
-		if cgroupVersionOf(parent) != 2 {
+		if cgroupfs.VersionOf(parent) != 2 {
 			return errors.New("memory controller not delegated")
 		}
 		return nil
@@ -231,7 +218,7 @@ func enableMemory(dir string) error {
 	if slices.Contains(strings.Fields(string(data)), "memory") {
 		return nil
 	}
-	return writeFile(ctl, "+memory")
+	return cgroupfs.WriteFile(ctl, "+memory")
 }
 
 // create makes the driver's cgroup with the memory limit (none when limit <= 0).
@@ -254,8 +241,8 @@ func (c *cgroupRoot) create(name string, limit int64) (*cgroup, error) {
 			return nil, err
 		}
 	}
-	g := &cgroup{version: c.version, dir: dir}
-	if err := g.setLimit(limit); err != nil {
+	g := &cgroup{cgroupfs.Group{Version: c.version, Dir: dir}}
+	if err := g.SetLimit(limit); err != nil {
 		os.Remove(dir)
 		return nil, err
 	}
@@ -263,83 +250,15 @@ func (c *cgroupRoot) create(name string, limit int64) (*cgroup, error) {
 }
 
 // cgroup is one driver's cgroup.
-type cgroup struct {
-	version int
-	dir     string
-}
-
-func (g *cgroup) file(name string) string { return filepath.Join(g.dir, name) }
-
-func (g *cgroup) setLimit(limit int64) error {
-	if limit <= 0 {
-		return nil
-	}
-	v := strconv.FormatInt(limit, 10)
-	if g.version == 2 {
-		if err := writeFile(g.file("memory.max"), v); err != nil {
-			return err
-		}
-		// Best effort: no swapping instead of an OOM kill, and the whole
-		// driver killed together.
-		_ = writeFile(g.file("memory.swap.max"), "0")
-		_ = writeFile(g.file("memory.oom.group"), "1")
-		return nil
-	}
-	if err := writeFile(g.file("memory.limit_in_bytes"), v); err != nil {
-		return err
-	}
-	// The driver joins right after it starts: charge what it touched
-	// before joining to this cgroup, not to the agent's.
-	_ = writeFile(g.file("memory.move_charge_at_immigrate"), "3")
-	// memsw exists only with swap accounting; it must be >= the limit.
-	if _, err := os.Stat(g.file("memory.memsw.limit_in_bytes")); err == nil {
-		_ = writeFile(g.file("memory.memsw.limit_in_bytes"), v)
-	}
-	return nil
-}
+type cgroup struct{ cgroupfs.Group }
 
 func (g *cgroup) addProc(pid int) error {
-	return writeFile(g.file("cgroup.procs"), strconv.Itoa(pid))
-}
-
-// usage is the cgroup's memory use in bytes.
-func (g *cgroup) usage() int64 {
-	name := "memory.usage_in_bytes"
-	if g.version == 2 {
-		name = "memory.current"
-	}
-	data, err := os.ReadFile(g.file(name))
-	if err != nil {
-		return 0
-	}
-	n, _ := strconv.ParseInt(strings.TrimSpace(string(data)), 10, 64)
-	return n
-}
-
-// oomKills is the number of OOM kills in the cgroup; ok is false when the
-// kernel does not count them (v1 before Linux 4.13).
-func (g *cgroup) oomKills() (n int64, ok bool) {
-	name := "memory.oom_control"
-	if g.version == 2 {
-		name = "memory.events"
-	}
-	return keyedValue(g.file(name), "oom_kill")
-}
-
-// failcnt is how often the cgroup hit its limit.
-func (g *cgroup) failcnt() int64 {
-	if g.version == 2 {
-		n, _ := keyedValue(g.file("memory.events"), "max")
-		return n
-	}
-	data, _ := os.ReadFile(g.file("memory.failcnt"))
-	n, _ := strconv.ParseInt(strings.TrimSpace(string(data)), 10, 64)
-	return n
+	return cgroupfs.WriteFile(g.File("cgroup.procs"), strconv.Itoa(pid))
 }
 
 // procs lists the live processes in the cgroup.
 func (g *cgroup) procs() []int {
-	data, err := os.ReadFile(g.file("cgroup.procs"))
+	data, err := os.ReadFile(g.File("cgroup.procs"))
 	if err != nil {
 		return nil
 	}
@@ -358,8 +277,8 @@ func (g *cgroup) procs() []int {
 
 // kill sends SIGKILL to every process in the cgroup.
 func (g *cgroup) kill() {
-	if g.version == 2 {
-		_ = writeFile(g.file("cgroup.kill"), "1")
+	if g.Version == 2 {
+		_ = cgroupfs.WriteFile(g.File("cgroup.kill"), "1")
 	}
 	for _, pid := range g.procs() {
 		_ = unix.Kill(pid, unix.SIGKILL)
@@ -371,46 +290,14 @@ func (g *cgroup) kill() {
 func (g *cgroup) remove() error {
 	var err error
 	pollUntil(2*time.Second, 20*time.Millisecond, func() bool {
-		err = os.Remove(g.dir)
+		err = os.Remove(g.Dir)
 		if errors.Is(err, os.ErrNotExist) {
 			err = nil
 		}
 		return err == nil
 	})
 	cgroupMu.Lock()
-	_ = os.Remove(filepath.Dir(g.dir)) // fails while other drivers run
+	_ = os.Remove(filepath.Dir(g.Dir)) // fails while other drivers run
 	cgroupMu.Unlock()
 	return err
-}
-
-// keyedValue reads "key value" lines (memory.events, memory.oom_control).
-func keyedValue(path, key string) (int64, bool) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return 0, false
-	}
-	for line := range strings.Lines(string(data)) {
-		f := strings.Fields(line)
-		if len(f) == 2 && f[0] == key {
-			n, err := strconv.ParseInt(f[1], 10, 64)
-			return n, err == nil
-		}
-	}
-	return 0, false
-}
-
-// writeFile writes a control file of cgroupfs (no create, no truncate).
-func writeFile(path, value string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		return err
-	}
-	_, err = f.WriteString(value)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }

@@ -5,7 +5,7 @@ import "github.com/driverhub/driverhub/internal/driverrt"
 // CgroupDir is the driver's cgroup directory, "" without one.
 func CgroupDir(p driverrt.Process) string {
 	if c := p.(*process).cg; c != nil {
-		return c.dir
+		return c.Dir
 	}
 	return ""
 }

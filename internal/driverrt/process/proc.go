@@ -104,7 +104,7 @@ func (p *process) MemoryBytes() int64 {
 	}
 	var cg int64
 	if p.cg != nil {
-		cg = p.cg.usage()
+		cg = p.cg.Usage()
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -168,16 +168,16 @@ func (p *process) run() {
 
 	exit.OOM = p.oom.Load()
 	if p.cg != nil {
-		if n, ok := p.cg.oomKills(); ok {
+		if n, ok := p.cg.OOMKills(); ok {
 			exit.OOM = exit.OOM || n > 0
-		} else if exit.Signal == "SIGKILL" && !p.stopping && p.limit > 0 && p.cg.failcnt() > 0 {
+		} else if exit.Signal == "SIGKILL" && !p.stopping && p.limit > 0 && p.cg.LimitHits() > 0 {
 			exit.OOM = true // v1 without oom_kill: an unexplained SIGKILL at the limit
 		}
 	}
 	p.drainOutput()
 	if p.cg != nil {
 		if err := p.cg.remove(); err != nil {
-			p.log.Warn("cannot remove cgroup", "dir", p.cg.dir, "err", err)
+			p.log.Warn("cannot remove cgroup", "dir", p.cg.Dir, "err", err)
 		}
 	}
 	p.removeRecord()
@@ -228,7 +228,7 @@ func (p *process) monitor(stop <-chan struct{}) {
 		case <-t.C:
 		}
 		if p.cg != nil {
-			if n, ok := p.cg.oomKills(); ok && n > 0 {
+			if n, ok := p.cg.OOMKills(); ok && n > 0 {
 				p.oom.Store(true)
 				_ = p.signal(unix.SIGKILL)
 				return

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/driverhub/driverhub/internal/driverrt"
+	"github.com/driverhub/driverhub/internal/driverrt/cgroupfs"
 )
 
 // Options configure the process runtime.
@@ -169,7 +170,7 @@ func (r *Runtime) Start(spec driverrt.Spec, stdout, stderr io.Writer) (driverrt.
 	}
 	rec := record{Pid: p.pid, Pgid: p.pgid, StartTime: p.start}
 	if p.cg != nil {
-		rec.Cgroup = p.cg.dir
+		rec.Cgroup = p.cg.Dir
 	}
 	if err := writeRecord(p.recordPath, rec); err != nil {
 		// Without the record a crash could leave the driver running twice.
@@ -207,9 +208,9 @@ func (r *Runtime) spawn(spec driverrt.Spec, path, dir string, env []string, cg *
 		Sys: &syscall.SysProcAttr{Setpgid: true},
 	}
 	inCgroup := false
-	if cg != nil && cg.version == 2 {
+	if cg != nil && cg.Version == 2 {
 		// Start the child right inside its cgroup (clone3 CLONE_INTO_CGROUP).
-		if fd, err := unix.Open(cg.dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
+		if fd, err := unix.Open(cg.Dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
 			defer unix.Close(fd)
 			attr.Sys.UseCgroupFD, attr.Sys.CgroupFD = true, fd
 			inCgroup = true
@@ -290,8 +291,8 @@ func (r *Runtime) Cleanup(name, stateDir string) error {
 		cgDir = root.driverDir(driverrt.UnitName(name, stateDir))
 	}
 	if cgDir != "" {
-		if v := cgroupVersionOf(cgDir); v != 0 {
-			g := &cgroup{version: v, dir: cgDir}
+		if v := cgroupfs.VersionOf(cgDir); v != 0 {
+			g := &cgroup{cgroupfs.Group{Version: v, Dir: cgDir}}
 			g.kill()
 			pollUntil(5*time.Second, 20*time.Millisecond, func() bool { return len(g.procs()) == 0 })
 			if err := g.remove(); err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/driverhub/driverhub"
 	"github.com/driverhub/driverhub/internal/driverrt"
 	"github.com/driverhub/driverhub/internal/driverrt/runc"
+	"github.com/driverhub/driverhub/internal/testenv"
 )
 
 func TestMain(m *testing.M) {
@@ -46,31 +47,17 @@ func fakeAgent() int {
 	return 0
 }
 
-// need skips the test when runc or root is missing, and fails it instead
-// when CI=true.
+// need stops the test unless runc and root are here (a failure under CI=true).
 func need(t *testing.T) {
 	t.Helper()
-	miss := ""
-	if _, err := exec.LookPath("runc"); err != nil {
-		miss = "runc not installed"
-	} else if os.Geteuid() != 0 {
-		miss = "not root"
-	}
-	if miss == "" {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("runc tests need runc and root: %s", miss)
-	}
-	t.Skip("runc tests need runc and root: " + miss)
+	testenv.Command(t, "runc")
+	testenv.Root(t, "runc runs containers as root")
 }
 
 func needPython(t *testing.T) {
 	t.Helper()
 	need(t)
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("python3 not installed")
-	}
+	testenv.Command(t, "python3")
 }
 
 // env is one test's runtime with its own runc root; every container it

@@ -27,6 +27,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/driverhub/driverhub/internal/driverrt"
+	"github.com/driverhub/driverhub/internal/driverrt/cgroupfs"
 )
 
 // DefaultRoot is runc's state directory (runc --root) for driverhub.
@@ -174,44 +175,13 @@ func (r *Runtime) Start(s driverrt.Spec, stdout, stderr io.Writer) (driverrt.Pro
 	if err := os.MkdirAll(r.root, 0o700); err != nil {
 		return fail(fmt.Errorf("runc: state root: %w", err))
 	}
-	pidFile := filepath.Join(b.dir, "pid")
-	logFile := filepath.Join(b.dir, "runc.log")
-	cmd := exec.Command(bin, "--root", r.root, "--log", logFile, "--log-format", "json",
-		"run", "--bundle", b.dir, "--pid-file", pidFile, id)
-	cmd.Dir = b.dir
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	// Its own process group: a terminal's ^C to the agent is not forwarded
-	// to the driver by runc; the agent decides.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	// If runc dies while the container still holds the output pipes, do
-	// not wait for them forever.
-	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Start(); err != nil {
-		return fail(fmt.Errorf("runc: %w", err))
-	}
-	p := &process{rt: r, id: id, cmd: cmd, fw: fw,
-		cg: memoryCgroup(b.cgroup), exited: make(chan struct{}), done: make(chan struct{})}
-	go func() {
-		p.waitErr = cmd.Wait()
-		close(p.exited)
-	}()
-	pid, err := waitPidFile(pidFile, p.exited, startTimeout)
+	p, err := r.launch(bin, b, id, fw, stdout, stderr)
 	if err != nil {
-		select {
-		case <-p.exited:
-		default:
-			cmd.Process.Kill()
-			<-p.exited
-		}
-		if derr := r.delete(id); derr != nil {
-			r.log.Warn("runc: delete after failed start", "id", id, "err", derr)
-		}
-		if msg := runcError(logFile); msg != "" {
-			err = errors.New(msg)
-		}
-		return fail(fmt.Errorf("runc: start %s: %w", id, err))
+		return fail(err)
 	}
-	p.pid = pid
+	if err := r.awaitPid(p, b); err != nil {
+		return fail(err)
+	}
 	if w, err := watchOOM(p.cg); err == nil {
 		p.oom = w
 	} else if errors.Is(err, fs.ErrNotExist) {
@@ -219,7 +189,7 @@ func (r *Runtime) Start(s driverrt.Spec, stdout, stderr io.Writer) (driverrt.Pro
 	} else {
 		r.log.Warn("runc: cannot watch for OOM kills", "id", id, "err", err)
 	}
-	if err := fw.start(pid); err != nil {
+	if err := fw.start(p.pid); err != nil {
 		r.delete(id)
 		<-p.exited
 		p.oom.stop()
@@ -228,6 +198,59 @@ func (r *Runtime) Start(s driverrt.Spec, stdout, stderr io.Writer) (driverrt.Pro
 	go p.finish()
 	return p, nil
 }
+
+// launch runs `runc run` for the bundle in the foreground, in its own
+// process group: a terminal's ^C to the agent is not forwarded to the
+// driver by runc; the agent decides.
+func (r *Runtime) launch(bin string, b *bundle, id string, fw *forwarder, stdout, stderr io.Writer) (*process, error) {
+	cmd := exec.Command(bin, "--root", r.root, "--log", filepath.Join(b.dir, runcLogFile), "--log-format", "json",
+		"run", "--bundle", b.dir, "--pid-file", filepath.Join(b.dir, pidFileName), id)
+	cmd.Dir = b.dir
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// If runc dies while the container still holds the output pipes, do
+	// not wait for them forever.
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("runc: %w", err)
+	}
+	p := &process{rt: r, id: id, cmd: cmd, fw: fw,
+		cg: cgroupfs.Memory(cgroupfs.DefaultRoot, b.cgroup), exited: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		p.waitErr = cmd.Wait()
+		close(p.exited)
+	}()
+	return p, nil
+}
+
+// awaitPid waits until the container's process runs and sets p.pid. When
+// it does not, it ends runc, removes the container and says why.
+func (r *Runtime) awaitPid(p *process, b *bundle) error {
+	pid, err := waitPidFile(filepath.Join(b.dir, pidFileName), p.exited, startTimeout)
+	if err != nil {
+		select {
+		case <-p.exited:
+		default:
+			p.cmd.Process.Kill()
+			<-p.exited
+		}
+		if derr := r.delete(p.id); derr != nil {
+			r.log.Warn("runc: delete after failed start", "id", p.id, "err", derr)
+		}
+		if msg := runcError(filepath.Join(b.dir, runcLogFile)); msg != "" {
+			err = errors.New(msg)
+		}
+		return fmt.Errorf("runc: start %s: %w", p.id, err)
+	}
+	p.pid = pid
+	return nil
+}
+
+// Files runc writes in the bundle.
+const (
+	pidFileName = "pid"
+	runcLogFile = "runc.log"
+)
 
 // waitPidFile waits until runc has written the container's pid, runc has
 // exited, or the timeout.
@@ -285,7 +308,7 @@ type process struct {
 	id      string
 	pid     int
 	cmd     *exec.Cmd
-	cg      memCgroup
+	cg      cgroupfs.Group
 	fw      *forwarder
 	oom     *oomWatch
 	waitErr error
@@ -386,5 +409,5 @@ func (p *process) MemoryBytes() int64 {
 		return 0
 	default:
 	}
-	return p.cg.usage()
+	return p.cg.Usage()
 }

@@ -1,6 +1,7 @@
 package runc_test
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -10,9 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/driverhub/driverhub"
 	"github.com/driverhub/driverhub/internal/driverrt"
 	"github.com/driverhub/driverhub/internal/driverrt/runc"
+	"github.com/driverhub/driverhub/internal/testenv"
 )
 
 func TestCheck(t *testing.T) {
@@ -302,15 +306,20 @@ func TestDeviceMappings(t *testing.T) {
 	}
 }
 
-// hostDevice is a host device no unprivileged container gets by default.
+// hostDevice is a host device no unprivileged container gets by default:
+// a common one, else one the test makes (a /dev/null twin) and removes.
 func hostDevice(t *testing.T) string {
 	for _, d := range []string{"/dev/kmsg", "/dev/loop-control", "/dev/tty0", "/dev/mem", "/dev/vda", "/dev/sda"} {
 		if fi, err := os.Stat(d); err == nil && fi.Mode()&os.ModeDevice != 0 {
 			return d
 		}
 	}
-	t.Skip("no host device to probe")
-	return ""
+	d := fmt.Sprintf("/dev/driverhub-probe-%d", os.Getpid())
+	if err := unix.Mknod(d, unix.S_IFCHR|0o600, int(unix.Mkdev(1, 3))); err != nil {
+		testenv.Require(t, "no host device to probe, and none can be made: "+err.Error())
+	}
+	t.Cleanup(func() { os.Remove(d) })
+	return d
 }
 
 func TestPrivileged(t *testing.T) {

@@ -106,20 +106,8 @@ func cgroupsPath(name, stateDir string) string {
 
 // makeBundle checks the spec against the host and builds the OCI config.
 func makeBundle(s driverrt.Spec) (*bundle, error) {
-	if !validName(s.Name) {
-		return nil, fmt.Errorf("runc: invalid driver name %q", s.Name)
-	}
-	if !filepath.IsAbs(s.Dir) {
-		return nil, fmt.Errorf("runc: driver directory %q is not absolute", s.Dir)
-	}
-	if fi, err := os.Stat(s.Dir); err != nil || !fi.IsDir() {
-		return nil, fmt.Errorf("runc: driver directory %s does not exist", s.Dir)
-	}
-	if s.StateDir == "" || !filepath.IsAbs(s.StateDir) {
-		return nil, fmt.Errorf("runc: state directory %q is not absolute", s.StateDir)
-	}
-	if len(s.Command) == 0 {
-		return nil, errors.New("runc: empty command")
+	if err := checkSpec(s); err != nil {
+		return nil, err
 	}
 	hostPath := os.Getenv("PATH")
 	if hostPath == "" {
@@ -174,29 +162,58 @@ func makeBundle(s driverrt.Spec) (*bundle, error) {
 		limit := s.MemoryLimitBytes()
 		sp.Linux.Resources.Memory = &specs.LinuxMemory{Limit: &limit, Swap: &limit}
 	}
-	sp.Mounts = systemMounts(c.Privileged)
-	extra, err := interpreterDirs(argv0, s.Dir, hostPath)
-	if err != nil {
+	if sp.Mounts, err = mounts(s, argv0, hostPath); err != nil {
 		return nil, err
-	}
-	for _, d := range extra {
-		sp.Mounts = append(sp.Mounts, bindMount(d, d, true))
-	}
-	sp.Mounts = append(sp.Mounts, bindMount(s.Dir, s.Dir, false))
-	for _, v := range c.VolumeMappings {
-		if !filepath.IsAbs(v.HostPath) || !filepath.IsAbs(v.ContainerPath) || filepath.Clean(v.ContainerPath) == "/" {
-			return nil, fmt.Errorf("runc: volume %s:%s: paths must be absolute", v.HostPath, v.ContainerPath)
-		}
-		if _, err := os.Stat(v.HostPath); err != nil {
-			return nil, fmt.Errorf("runc: volume %s: host path does not exist", v.HostPath)
-		}
-		sp.Mounts = append(sp.Mounts, bindMount(v.HostPath, filepath.Clean(v.ContainerPath), v.Permission != "rw"))
 	}
 	if err := addDevices(sp, c.Privileged, c.DeviceMappings); err != nil {
 		return nil, err
 	}
 	b.spec = sp
 	return b, nil
+}
+
+// checkSpec refuses a spec runc cannot run.
+func checkSpec(s driverrt.Spec) error {
+	if !validName(s.Name) {
+		return fmt.Errorf("runc: invalid driver name %q", s.Name)
+	}
+	if !filepath.IsAbs(s.Dir) {
+		return fmt.Errorf("runc: driver directory %q is not absolute", s.Dir)
+	}
+	if fi, err := os.Stat(s.Dir); err != nil || !fi.IsDir() {
+		return fmt.Errorf("runc: driver directory %s does not exist", s.Dir)
+	}
+	if s.StateDir == "" || !filepath.IsAbs(s.StateDir) {
+		return fmt.Errorf("runc: state directory %q is not absolute", s.StateDir)
+	}
+	if len(s.Command) == 0 {
+		return errors.New("runc: empty command")
+	}
+	return nil
+}
+
+// mounts lists the container's mounts: the system ones, the interpreter's
+// directories (read-only), the driver's directory and its volumes.
+func mounts(s driverrt.Spec, argv0, hostPath string) ([]specs.Mount, error) {
+	ms := systemMounts(s.Container.Privileged)
+	extra, err := interpreterDirs(argv0, s.Dir, hostPath)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range extra {
+		ms = append(ms, bindMount(d, d, true))
+	}
+	ms = append(ms, bindMount(s.Dir, s.Dir, false))
+	for _, v := range s.Container.VolumeMappings {
+		if !filepath.IsAbs(v.HostPath) || !filepath.IsAbs(v.ContainerPath) || filepath.Clean(v.ContainerPath) == "/" {
+			return nil, fmt.Errorf("runc: volume %s:%s: paths must be absolute", v.HostPath, v.ContainerPath)
+		}
+		if _, err := os.Stat(v.HostPath); err != nil {
+			return nil, fmt.Errorf("runc: volume %s: host path does not exist", v.HostPath)
+		}
+		ms = append(ms, bindMount(v.HostPath, filepath.Clean(v.ContainerPath), v.Permission != "rw"))
+	}
+	return ms, nil
 }
 
 // addDevices fills linux.devices and the device cgroup rules.

@@ -1,0 +1,112 @@
+package agent
+
+import (
+	"archive/zip"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/driverhub/driverhub"
+	"github.com/driverhub/driverhub/internal/zippkg"
+)
+
+// configFileName is where a driver finds its configuration JSON
+// (DRIVERHUB_CONFIG), in its working directory so that a container sees it too.
+const configFileName = ".driverhub-config.json"
+
+// prepare checks, downloads, verifies and unpacks one driver, and fetches
+// its config file. It returns the stage that failed with the error.
+func (a *Agent) prepare(ctx context.Context, p *progress, md *driverhub.ManifestDriver) (*Installed, driverhub.Stage, error) {
+	if md.MinEdge != "" && driverhub.CompareEdgeVersions(driverhub.Version, md.MinEdge) < 0 {
+		return nil, driverhub.StageInit, fmt.Errorf("needs edge version %s or later; this agent is %s", md.MinEdge, driverhub.Version)
+	}
+	if driverhub.Runtime(md.Runtime).NeedsCPUArch() && md.CPUArch != a.arch {
+		return nil, driverhub.StageInit, fmt.Errorf("built for %s; this gateway is %s", md.CPUArch, a.arch)
+	}
+	var dir string
+	if md.Builtin {
+		dir = filepath.Join(a.cfg.Dir, "builtin", md.Name)
+		if info, err := os.Stat(dir); err != nil || !info.IsDir() {
+			return nil, driverhub.StageInit, fmt.Errorf("built-in driver %s is not installed in %s", md.Name, dir)
+		}
+	} else {
+		var stage driverhub.Stage
+		var err error
+		if dir, stage, err = a.preparePackage(ctx, p, md); err != nil {
+			return nil, stage, err
+		}
+	}
+	if md.ConfigFile != nil {
+		if _, err := a.fetch(ctx, md.ConfigFile); err != nil {
+			return nil, driverhub.StageDownload, fmt.Errorf("config file %s: %w", md.ConfigFile.Name, err)
+		}
+	}
+	return &Installed{Manifest: *md, Dir: dir}, "", nil
+}
+
+// preparePackage downloads, verifies and unpacks a driver's package, once:
+// a version already unpacked is reused. It returns the package's directory.
+func (a *Agent) preparePackage(ctx context.Context, p *progress, md *driverhub.ManifestDriver) (string, driverhub.Stage, error) {
+	if md.Package == nil {
+		return "", driverhub.StageInit, errors.New("the deployment names no package")
+	}
+	p.driverStep(md, driverhub.StageDownload, driverhub.DeployProcessing, "info", "downloading %d bytes", md.Package.Size)
+	blob, err := a.fetch(ctx, md.Package)
+	if err != nil {
+		if isVerifyError(err) {
+			return "", driverhub.StageVerify, err
+		}
+		return "", driverhub.StageDownload, err
+	}
+	p.driverStep(md, driverhub.StageVerify, driverhub.DeployProcessing, "info", "SHA-256 verified: %s", md.Package.SHA256)
+	if err := configNamesFree(blob, md); err != nil {
+		return "", driverhub.StageUnpack, err
+	}
+	dir := filepath.Join(a.cfg.Dir, "drivers", md.Name, md.Version+"-"+md.Package.SHA256[:12])
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		if err := unpack(blob, md.Runtime, dir); err != nil {
+			return "", driverhub.StageUnpack, err
+		}
+	}
+	p.driverStep(md, driverhub.StageUnpack, driverhub.DeployProcessing, "info", "unpacked into %s", dir)
+	return dir, "", nil
+}
+
+// configNamesFree refuses a package holding a file where the agent writes
+// the driver's configuration: the config would silently replace it.
+func configNamesFree(blob string, md *driverhub.ManifestDriver) error {
+	taken := map[string]bool{configFileName: true}
+	if md.ConfigFile != nil {
+		taken[md.ConfigFile.Name] = true
+	}
+	z, err := zip.OpenReader(blob)
+	if err != nil {
+		return err
+	}
+	defer z.Close()
+	for _, f := range z.File {
+		if name := strings.TrimSuffix(f.Name, "/"); taken[name] {
+			return fmt.Errorf("the package holds %s, the name of the driver's config file: rename one of them", name)
+		}
+	}
+	return nil
+}
+
+func unpack(blob string, runtime driverhub.Runtime, dir string) error {
+	f, err := os.Open(blob)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o750); err != nil {
+		return err
+	}
+	return zippkg.Unpack(f, info.Size(), runtime, zippkg.DefaultLimits(), dir)
+}
