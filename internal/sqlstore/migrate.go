@@ -189,6 +189,26 @@ ALTER TABLE drivers ADD COLUMN search TEXT NOT NULL DEFAULT '';
 UPDATE drivers SET search = LOWER(name) || ' ' || LOWER(description);
 ALTER TABLE tokens ADD COLUMN expires_at BIGINT;
 `,
+	// ---- staged uploads (branch draftsvc; to move into its own .sql file at merge) ----
+	// 4: staged uploads: files checked and stored ahead of the draft that
+	// uses them. A deleted user's uploads go with the user.
+	`
+CREATE TABLE uploads (
+	id         TEXT PRIMARY KEY,
+	tenant_id  TEXT NOT NULL REFERENCES tenants(id),
+	user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+	kind       TEXT NOT NULL,
+	filename   TEXT NOT NULL,
+	size       BIGINT NOT NULL,
+	sha256     TEXT NOT NULL,
+	runtime    TEXT NOT NULL,
+	created_at BIGINT NOT NULL,
+	expires_at BIGINT NOT NULL
+);
+CREATE INDEX uploads_by_expiry ON uploads (expires_at);
+CREATE INDEX uploads_by_sha256 ON uploads (sha256);
+`,
+	// ---- end of staged uploads ----
 }
 
 // SchemaVersion is the number of migrations this build knows.
