@@ -44,7 +44,9 @@ func testUploads(t *testing.T, s driverhub.Store) {
 	createUploads(t, s, pkg, cfg)
 
 	for _, want := range []*driverhub.StagedUpload{pkg, cfg} {
-		got := fetch(t, s, func(ctx context.Context, tx driverhub.Tx) (*driverhub.StagedUpload, error) { return tx.UploadByID(ctx, want.ID) })
+		got := fetch(t, s, func(ctx context.Context, tx driverhub.Tx) (*driverhub.StagedUpload, error) {
+			return tx.UploadByID(ctx, want.ID)
+		})
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("UploadByID(%s) (-stored +read):\n%s", want.Kind, diff)
 		}
