@@ -166,14 +166,23 @@ func (pl *draftPlan) version(ctx context.Context, tx driverhub.Tx, in driverhub.
 }
 
 // apply copies the input's fields onto the version. A config file upload
-// sets the driver config itself (attach), so the input must not set another.
+// sets the driver config itself (attach), so the input must not set
+// another; a file config without its file keeps the version's file, or
+// asks for one.
 func (pl *draftPlan) apply(in driverhub.DraftInput) {
 	f, current, res := in.Fields, pl.v.DriverConfig, pl.versionResource()
-	if in.ConfigFileUpload != "" {
-		if f.DriverConfig != nil && f.DriverConfig.Format != driverhub.ConfigFile {
+	fileConfig := f.DriverConfig != nil && f.DriverConfig.Format == driverhub.ConfigFile
+	switch {
+	case in.ConfigFileUpload != "":
+		if f.DriverConfig != nil && !fileConfig {
 			pl.problems.add(res, driverhub.Invalid("driver_config", "must be left out with a config file upload, which makes it a file config"))
 		}
 		f.DriverConfig = nil
+	case fileConfig && f.DriverConfig.File == nil:
+		f.DriverConfig = nil
+		if current == nil || current.Format != driverhub.ConfigFile {
+			pl.v.DriverConfig = &driverhub.DriverConfig{Format: driverhub.ConfigFile} // Check asks for the file
+		}
 	}
 	if err := applyVersionInput(pl.v, f, current); err != nil {
 		e, _ := driverhub.AsError(err)
