@@ -336,11 +336,16 @@ func (f *driverForm) setError(e *driverhub.Error) {
 // code when they share it).
 func (f *driverForm) setErrors(problems []*driverhub.Error) *driverhub.Error {
 	var shown []*driverhub.Error
+	seen := map[string]bool{}
 	for _, e := range problems {
 		k := f.fieldKey(e.Field)
-		if e.Field != "" && f.Errs[k] != "" {
+		if e.Field == "" {
+			k = e.Code + ": " + e.Message // the same refusal of an upload and of the save
+		}
+		if seen[k] {
 			continue
 		}
+		seen[k] = true
 		if e.Field != "" {
 			f.Errs[k] = e.Message
 		}
@@ -393,11 +398,12 @@ func fieldProblems(e *driverhub.Error) []*driverhub.Error {
 	return out
 }
 
-// uploadError names the upload field for an error of an upload, whose
-// own field names ("name", "body", "filename") mean that field.
+// uploadError names the upload field for a refused file, whose own field
+// names ("name", "body", "filename") mean that field. Other refusals (a
+// missing role) are not about the file.
 func uploadError(err error, field string) error {
 	e, ok := driverhub.AsError(err)
-	if !ok {
+	if !ok || (e.Code != driverhub.EInvalid && e.Code != driverhub.ETooLarge) {
 		return err
 	}
 	switch e.Field {

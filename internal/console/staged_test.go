@@ -139,3 +139,17 @@ func TestRefusedFormShowsEveryProblemAtOnce(t *testing.T) {
 		t.Errorf("a refused form created the driver: %d", r.Status)
 	}
 }
+
+func TestViewerCannotStageOrSave(t *testing.T) {
+	srv := apitest.New(t)
+	name, pw := newUser(t, srv, "vera", driverhub.RoleViewer)
+	b := newBrowser(t, srv)
+	b.login(name, pw)
+	p := b.postMultipart("/drivers/new", meterForm(t, "meter", pythonPackage(t))...)
+	if p.Status != http.StatusForbidden || strings.Contains(p.Body, "(kept)") {
+		t.Errorf("a viewer's form: %d %s", p.Status, snippet(p.Body))
+	}
+	if n := strings.Count(p.Body, "this needs the developer role"); n != 1 {
+		t.Errorf("the refusal shows %d times, want once: %s", n, snippet(p.Body))
+	}
+}
