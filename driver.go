@@ -40,26 +40,32 @@ type Driver struct {
 
 var driverNamePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,19}$`)
 
-// Validate checks every field of a driver against SPEC §3.
-func (d *Driver) Validate() error {
+// Validate checks every field of a driver against SPEC §3 and returns the
+// first problem.
+func (d *Driver) Validate() error { return firstProblem(d.Check()) }
+
+// Check returns a problem for each field of the driver that breaks SPEC §3,
+// in the order Validate reports them, so that a form can show them all.
+func (d *Driver) Check() []*Error {
+	var errs problemList
 	if !driverNamePattern.MatchString(d.Name) {
-		return Invalid("name", "must start with a letter and hold only letters, digits and '_', at most %d characters", MaxDriverNameLen)
+		errs.add(Invalid("name", "must start with a letter and hold only letters, digits and '_', at most %d characters", MaxDriverNameLen))
 	}
 	if !slices.Contains(Protocols, d.Protocol) {
-		return Invalid("protocol", "must be one of %s", Words(Protocols))
-	}
-	if !d.Runtime.Valid() {
-		return Invalid("runtime", "must be one of %s", Words(AllRuntimes))
+		errs.add(Invalid("protocol", "must be one of %s", Words(Protocols)))
 	}
 	switch needs := d.Runtime.NeedsCPUArch(); {
+	case !d.Runtime.Valid():
+		errs.add(Invalid("runtime", "must be one of %s", Words(AllRuntimes)))
 	case needs && d.CPUArch == "":
-		return Invalid("cpu_arch", "is required when runtime is %s: one of %s", d.Runtime, Words(CPUArchs))
+		errs.add(Invalid("cpu_arch", "is required when runtime is %s: one of %s", d.Runtime, Words(CPUArchs)))
 	case needs && !slices.Contains(CPUArchs, d.CPUArch):
-		return Invalid("cpu_arch", "must be one of %s", Words(CPUArchs))
+		errs.add(Invalid("cpu_arch", "must be one of %s", Words(CPUArchs)))
 	case !needs && d.CPUArch != "":
-		return Invalid("cpu_arch", "is only allowed when runtime is %s", RuntimeC)
+		errs.add(Invalid("cpu_arch", "is only allowed when runtime is %s", RuntimeC))
 	}
-	return ValidateDescription("description", d.Description)
+	errs.add(ValidateDescription("description", d.Description))
+	return errs
 }
 
 // DriverVersion is one version of a driver: its package, default config and
@@ -104,38 +110,79 @@ func NewDriverVersion() *DriverVersion {
 // Published reports whether v can no longer change.
 func (v *DriverVersion) Published() bool { return v.Status == StatusPublished }
 
-// Validate checks every field of a version of driver d.
-func (v *DriverVersion) Validate(d *Driver) error {
-	if err := ValidateVersionName(v.Version); err != nil {
-		return err
-	}
-	if err := ValidateEdgeVersion("min_edge_version", v.MinEdgeVersion); err != nil {
-		return err
-	}
-	if err := ValidateDescription("description", v.Description); err != nil {
-		return err
-	}
+// Validate checks every field of a version of driver d and returns the
+// first problem. A JSON driver config is put in canonical form.
+func (v *DriverVersion) Validate(d *Driver) error { return firstProblem(v.Check(d)) }
+
+// Check returns a problem for each field of a version of driver d that
+// breaks SPEC §3, in the order Validate reports them; of the driver config
+// and of each part of the container, the first. A JSON driver config is
+// put in canonical form.
+func (v *DriverVersion) Check(d *Driver) []*Error {
+	var errs problemList
+	errs.add(ValidateVersionName(v.Version))
+	errs.add(ValidateEdgeVersion("min_edge_version", v.MinEdgeVersion))
+	errs.add(ValidateDescription("description", v.Description))
 	if v.Package != nil && d.Builtin {
-		return Invalid("package", "a built-in driver has no package: the gateway already holds it")
+		errs.add(Invalid("package", "a built-in driver has no package: the gateway already holds it"))
 	}
 	if v.DriverConfig != nil {
-		if err := v.DriverConfig.Clean("driver_config"); err != nil {
-			return err
-		}
+		errs.add(v.DriverConfig.Clean("driver_config"))
 	}
-	if err := v.Container.Validate("container"); err != nil {
-		return err
-	}
-	if v.JVMArgs != "" && d.Runtime != RuntimeJava {
-		return Invalid("jvm_args", "is only allowed when runtime is %s", RuntimeJava)
-	}
-	if len(v.JVMArgs) > MaxJVMArgsBytes {
-		return Invalid("jvm_args", "must be at most %d bytes", MaxJVMArgsBytes)
+	errs = append(errs, containerProblems(v.Container, "container")...)
+	switch {
+	case v.JVMArgs != "" && d.Runtime != RuntimeJava:
+		errs.add(Invalid("jvm_args", "is only allowed when runtime is %s", RuntimeJava))
+	case len(v.JVMArgs) > MaxJVMArgsBytes:
+		errs.add(Invalid("jvm_args", "must be at most %d bytes", MaxJVMArgsBytes))
 	}
 	if v.Status != StatusDraft && v.Status != StatusPublished {
-		return Invalid("status", "must be draft or published")
+		errs.add(Invalid("status", "must be draft or published"))
 	}
-	return nil
+	return errs
+}
+
+// containerProblems validates each independent part of c on its own (port
+// mappings with the host network, device mappings with privileged mode,
+// volume mappings, memory), the others left at their valid defaults, so
+// that a problem in one part does not hide one in another. Container.Validate
+// checks the parts in this order, so its one problem is the first of these.
+func containerProblems(c Container, field string) []*Error {
+	mem := DefaultMemoryLimitMB
+	parts := []Container{
+		{HostNetwork: c.HostNetwork, PortMappings: c.PortMappings, MemoryLimitMB: mem},
+		{Privileged: c.Privileged, DeviceMappings: c.DeviceMappings, MemoryLimitMB: mem},
+		{VolumeMappings: c.VolumeMappings, MemoryLimitMB: mem},
+		{MemoryLimitMB: c.MemoryLimitMB},
+	}
+	var errs problemList
+	for i := range parts {
+		errs.add(parts[i].Validate(field))
+	}
+	return errs
+}
+
+// problemList gathers the problems of several fields.
+type problemList []*Error
+
+// add appends err when it is a problem; validators return only *Error.
+func (l *problemList) add(err error) {
+	if err == nil {
+		return
+	}
+	e, ok := AsError(err)
+	if !ok {
+		e = &Error{Code: EInternal, Message: err.Error()}
+	}
+	*l = append(*l, e)
+}
+
+// firstProblem is the first of errs as an error, or nil.
+func firstProblem(errs []*Error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	return errs[0]
 }
 
 // ValidateVersionName checks a version: 1–64 letters (any script), digits, '_', '-', '.'; not "." or "..".

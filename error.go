@@ -19,11 +19,13 @@ const (
 )
 
 // Problem is one reason a deployment (or another compound action) cannot proceed.
-// A failed_precondition error carries every problem found, not just the first.
+// A failed_precondition error carries every problem found, not just the first;
+// so does an invalid_argument error about several fields, each naming its Field.
 type Problem struct {
 	Resource string      `json:"resource"`
 	Code     ProblemCode `json:"code"`
 	Message  string      `json:"message"`
+	Field    string      `json:"field,omitempty"`
 }
 
 // Error is the one error type of the domain. Services return it for every
@@ -32,7 +34,7 @@ type Error struct {
 	Code     string
 	Message  string
 	Field    string    // the request field at fault, when there is one
-	Problems []Problem // with EFailedPrecondition
+	Problems []Problem // with EFailedPrecondition, or every field at fault
 }
 
 func (e *Error) Error() string {

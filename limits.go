@@ -1,5 +1,7 @@
 package driverhub
 
+import "time"
+
 // Every limit of the product contract (SPEC.md), in one place. Validation in
 // this package, the server's upload checks and the agent's unpacking all read
 // these constants.
@@ -46,3 +48,6 @@ const (
 	DefaultPageLimit = 50
 	MaxPageLimit     = 500
 )
+
+// StagedUploadTTL is how long a staged upload waits for the form that uses it.
+const StagedUploadTTL = time.Hour

@@ -46,6 +46,13 @@ type DriverService interface {
 	OpenPackage(ctx context.Context, driver, version string) (*Download, error)
 	PutConfigFile(ctx context.Context, driver, version, name string, body io.Reader) (*DriverVersion, error)
 	OpenConfigFile(ctx context.Context, driver, version string) (*Download, error)
+
+	// StageUpload receives a package or config file ahead of the SaveDraft
+	// that uses it, checked and stored until StagedUploadTTL has passed.
+	StageUpload(ctx context.Context, in UploadInput, body io.Reader) (*StagedUpload, error)
+	// SaveDraft saves a draft version (and a new driver, and staged uploads)
+	// in one operation, reporting every field problem at once.
+	SaveDraft(ctx context.Context, in DraftInput) (*DriverVersion, error)
 }
 
 // InstanceService manages edge instances, devices and bindings.

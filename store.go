@@ -25,6 +25,7 @@ type Store interface {
 type Tx interface {
 	AccountTx
 	DriverTx
+	UploadTx
 	InstanceTx
 	DeploymentTx
 	MarketTx
@@ -83,8 +84,21 @@ type DriverTx interface {
 	CountVersions(ctx context.Context, driverID, status string) (int, error)
 	UpdateVersion(ctx context.Context, v *DriverVersion) error
 	DeleteVersion(ctx context.Context, id string) error
-	// BlobReferenced reports whether any version or config refers to the digest.
+	// BlobReferenced reports whether any version, config, deployment or
+	// staged upload refers to the digest. Staged uploads count until
+	// DeleteExpiredUploads removes them.
 	BlobReferenced(ctx context.Context, sha256 string) (bool, error)
+}
+
+// UploadTx stores staged uploads: files checked and stored ahead of the
+// draft version that will use them.
+type UploadTx interface {
+	CreateUpload(ctx context.Context, u *StagedUpload) error
+	UploadByID(ctx context.Context, id string) (*StagedUpload, error)
+	DeleteUpload(ctx context.Context, id string) error
+	// DeleteExpiredUploads deletes the uploads whose ExpiresAt is not after
+	// now and returns how many it deleted.
+	DeleteExpiredUploads(ctx context.Context, now time.Time) (int, error)
 }
 
 // DeviceFilter narrows a list of devices. InstanceID "" matches all.

@@ -218,9 +218,11 @@ func TestBrowserNewDriverFormPublish(t *testing.T) {
 		t.Error("the refused form lost the host network or config-check choices")
 	}
 
-	// Correct the name, choose the file again (browsers never keep one) and submit.
-	u.do("correct the name", chromedp.Clear(chromedp.ID("name")), chromedp.SendKeys(chromedp.ID("name"), "modbus_meter"),
-		chromedp.SetUploadFiles(chromedp.ID("package"), []string{pkg}))
+	// The chosen file is kept (browsers empty the file input): correct the name and submit.
+	if kept := u.text("#package-kept"); kept != "meter.zip (kept)" {
+		t.Errorf("after the refused submit the package shows as %q, want it kept", kept)
+	}
+	u.do("correct the name", chromedp.Clear(chromedp.ID("name")), chromedp.SendKeys(chromedp.ID("name"), "modbus_meter"))
 	u.submit("#submit", "driver-created")
 	if loc := run(u, "location", chromedp.Location()); !strings.Contains(loc, "/drivers/modbus_meter") {
 		t.Fatalf("after create: %s", loc)

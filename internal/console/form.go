@@ -41,6 +41,9 @@ type driverForm struct {
 	JSON         string
 	JSONCheck    *checkResult
 	ConfigFile   *driverhub.ConfigFileRef // the version's current file config
+	// Staged are files staged by a submit of this form, by file field
+	// ("package", "config_file"): the form sends them back until it is saved.
+	Staged map[string]*stagedFile
 	// 容器配置
 	HostNetwork bool
 	Ports       []portRow
@@ -55,10 +58,17 @@ type driverForm struct {
 
 	lang         string
 	present      url.Values
-	fileUploaded bool
+	fileUploaded bool // an instance config file came with the form
 	// shown[kind][i] is the row on screen of the i-th row sent to the service (blank rows are skipped).
 	shown map[string][]int
 }
+
+// stagedFile is an upload staged by an earlier submit, carried in the
+// hidden fields FIELD_upload (its id) and FIELD_upload_name.
+type stagedFile struct{ ID, Name string }
+
+// fileKinds are the form's file fields and what their uploads hold.
+var fileKinds = map[string]driverhub.UploadKind{"package": driverhub.UploadPackage, "config_file": driverhub.UploadConfigFile}
 
 type checkResult struct {
 	OK      bool
@@ -68,7 +78,8 @@ type checkResult struct {
 func newDriverForm(mode, lang string) *driverForm {
 	f := &driverForm{Mode: mode, lang: lang, Protocol: driverhub.Protocols[0], Runtime: string(driverhub.AllRuntimes[0]),
 		MinEdge: driverhub.Version, ConfigFormat: driverhub.ConfigKV, HostNetwork: true,
-		Memory: strconv.Itoa(driverhub.DefaultMemoryLimitMB), Errs: map[string]string{}, present: url.Values{}}
+		Memory: strconv.Itoa(driverhub.DefaultMemoryLimitMB), Errs: map[string]string{}, present: url.Values{},
+		Staged: map[string]*stagedFile{}}
 	if mode == modeNewDriver {
 		f.VersionName = "1.0.0" // a first version; the field is the user's to change
 	}
@@ -115,6 +126,11 @@ func (f *driverForm) load(v url.Values) {
 	f.Description = v.Get("description")
 	if f.Mode == modeView {
 		return
+	}
+	for field := range fileKinds {
+		if id := v.Get(field + "_upload"); id != "" {
+			f.Staged[field] = &stagedFile{ID: id, Name: v.Get(field + "_upload_name")}
+		}
 	}
 	if f.Mode != modeEdit {
 		f.VersionName = strings.TrimSpace(v.Get("version"))
@@ -166,36 +182,51 @@ func (f *driverForm) driverInput() driverhub.DriverInput {
 	return in
 }
 
-// versionInput is the version the form describes: only the driver-info
-// fields when infoOnly (the rest of the form has not arrived yet).
-func (f *driverForm) versionInput(infoOnly bool) (driverhub.VersionInput, error) {
-	in := driverhub.VersionInput{Description: &f.Description}
-	if f.Mode == modeView {
-		return in, nil
+// draftInput is what the form asks the services to save. What the form
+// cannot read itself (a port that is not a number) comes back as problems
+// and is sent as zero, so that the services still check everything else.
+func (f *driverForm) draftInput() (driverhub.DraftInput, []*driverhub.Error) {
+	var in driverhub.DraftInput
+	switch f.Mode {
+	case modeNewDriver:
+		d := f.driverInput()
+		in.NewDriver = &d
+	case modeEdit:
+		in.Driver, in.Version = f.Driver.Name, f.Version.Version
+	default:
+		in.Driver = f.Driver.Name
 	}
+	var problems []*driverhub.Error
+	in.Fields, problems = f.versionInput()
+	if st := f.Staged["package"]; st != nil {
+		in.PackageUpload = st.ID
+	}
+	if st := f.Staged["config_file"]; st != nil && f.ConfigFormat == driverhub.ConfigFile {
+		in.ConfigFileUpload = st.ID
+	}
+	return in, problems
+}
+
+// versionInput is the version the form describes.
+func (f *driverForm) versionInput() (driverhub.VersionInput, []*driverhub.Error) {
+	in := driverhub.VersionInput{Description: &f.Description, MinEdgeVersion: &f.MinEdge}
 	if f.Mode != modeEdit {
 		in.Version = &f.VersionName
 	}
-	in.MinEdgeVersion = &f.MinEdge
 	if f.present.Has("jvm_args") {
 		in.JVMArgs = &f.JVMArgs
 	}
-	if infoOnly {
-		return in, nil
-	}
 	f.shown = map[string][]int{}
+	var problems []*driverhub.Error
 	cfg, err := f.driverConfig()
-	if err != nil {
-		return in, err
+	if e, ok := driverhub.AsError(err); ok {
+		problems = append(problems, e)
 	}
 	in.DriverConfig = cfg
-	ct, err := f.container()
-	if err != nil {
-		return in, err
-	}
+	ct, bad := f.container()
 	in.Container = &ct
 	in.ConfigChecks = &driverhub.ConfigChecks{DriverConfigRequired: f.DriverConfigRequired, DeviceConfigRequired: f.DeviceConfigRequired}
-	return in, nil
+	return in, append(problems, bad...)
 }
 
 // driverConfig is the version's default driver config; nil leaves it as it is.
@@ -215,35 +246,39 @@ func (f *driverForm) driverConfig() (*driverhub.DriverConfig, error) {
 		raw, _ := json.Marshal(f.JSON) // the editor's text, as a JSON string: the service parses it
 		return &driverhub.DriverConfig{Format: driverhub.ConfigJSON, JSON: raw}, nil
 	case driverhub.ConfigFile:
-		if f.fileUploaded || (f.ConfigFile != nil && f.Version != nil && f.Version.DriverConfig != nil && f.Version.DriverConfig.Format == driverhub.ConfigFile) {
-			return nil, nil // set by the upload, or kept
+		if f.fileUploaded || f.Staged["config_file"] != nil {
+			return nil, nil // set by the upload
 		}
-		cfg := driverhub.DriverConfig{Format: driverhub.ConfigFile}
-		return nil, cfg.Clean("driver_config") // the domain says the file is required
+		// The file the version holds, or the services ask for one.
+		return &driverhub.DriverConfig{Format: driverhub.ConfigFile}, nil
 	}
 	cfg := driverhub.DriverConfig{Format: f.ConfigFormat}
 	return nil, cfg.Clean("driver_config")
 }
 
-// container reads the container settings, skipping blank rows.
-func (f *driverForm) container() (driverhub.Container, error) {
+// container reads the container settings, skipping blank rows. A number
+// the form cannot read is a problem, and zero in the settings; the ranges
+// are the services' to check.
+func (f *driverForm) container() (driverhub.Container, []*driverhub.Error) {
 	c := driverhub.DefaultContainer()
 	c.HostNetwork, c.Privileged = f.HostNetwork, f.Privileged
+	var bad []*driverhub.Error
+	number := func(field, s string) int {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			bad = append(bad, driverhub.Invalid(field, "%s", text(f.lang, "form.whole_number")))
+		}
+		return n
+	}
 	for i, p := range f.Ports {
 		if p.Host == "" && p.Container == "" {
 			continue
 		}
 		n := len(c.PortMappings)
 		f.shown["ports"] = append(f.shown["ports"], i)
-		host, err := f.number(fmt.Sprintf("container.port_mappings[%d].host_port", n), p.Host)
-		if err != nil {
-			return c, err
-		}
-		ctr, err := f.number(fmt.Sprintf("container.port_mappings[%d].container_port", n), p.Container)
-		if err != nil {
-			return c, err
-		}
-		c.PortMappings = append(c.PortMappings, driverhub.PortMapping{HostPort: host, ContainerPort: ctr, Protocol: p.Protocol})
+		c.PortMappings = append(c.PortMappings, driverhub.PortMapping{Protocol: p.Protocol,
+			HostPort:      number(fmt.Sprintf("container.port_mappings[%d].host_port", n), p.Host),
+			ContainerPort: number(fmt.Sprintf("container.port_mappings[%d].container_port", n), p.Container)})
 	}
 	for i, d := range f.Devices {
 		if d.HostPath == "" && d.Comment == "" {
@@ -259,22 +294,8 @@ func (f *driverForm) container() (driverhub.Container, error) {
 		f.shown["volumes"] = append(f.shown["volumes"], i)
 		c.VolumeMappings = append(c.VolumeMappings, v)
 	}
-	mem, err := f.number("container.memory_limit_mb", f.Memory)
-	if err != nil {
-		return c, err
-	}
-	c.MemoryLimitMB = mem
-	return c, nil
-}
-
-// number reads a whole number a form field holds; the ranges are the
-// services' to check.
-func (f *driverForm) number(field, s string) (int, error) {
-	n, err := strconv.Atoi(s)
-	if err != nil {
-		return 0, driverhub.Invalid(field, "%s", text(f.lang, "form.whole_number"))
-	}
-	return n, nil
+	c.MemoryLimitMB = number("container.memory_limit_mb", f.Memory)
+	return c, bad
 }
 
 var rowField = regexp.MustCompile(`^(driver_config\.kv|container\.port_mappings|container\.device_mappings|container\.volume_mappings)\[(\d+)\]`)
@@ -292,10 +313,12 @@ func (f *driverForm) fieldKey(field string) string {
 		}
 	}
 	switch {
-	case field == "driver_config.file" || strings.HasPrefix(field, "driver_config.file."):
+	case field == "driver_config.file" || strings.HasPrefix(field, "driver_config.file.") || field == "config_file_upload":
 		return "config_file"
 	case field == "driver_config.format":
 		return "config_format"
+	case field == "package_upload":
+		return "package"
 	}
 	return field
 }
@@ -307,11 +330,80 @@ func (f *driverForm) setError(e *driverhub.Error) {
 	}
 }
 
-// uploadError names the upload field for an error of an upload, whose
-// own field names ("name", "body", "filename") mean that field.
+// setErrors puts each problem beside its field, the first of a field
+// winning, and returns the one error to show on top: nil, the problem
+// itself, or one listing them all in the order of the page (with their
+// code when they share it).
+func (f *driverForm) setErrors(problems []*driverhub.Error) *driverhub.Error {
+	var shown []*driverhub.Error
+	seen := map[string]bool{}
+	for _, e := range problems {
+		k := f.fieldKey(e.Field)
+		if e.Field == "" {
+			k = e.Code + ": " + e.Message // the same refusal of an upload and of the save
+		}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		if e.Field != "" {
+			f.Errs[k] = e.Message
+		}
+		shown = append(shown, e)
+	}
+	switch len(shown) {
+	case 0:
+		return nil
+	case 1:
+		return shown[0]
+	}
+	slices.SortStableFunc(shown, func(a, b *driverhub.Error) int { return formOrder(a.Field) - formOrder(b.Field) })
+	top := &driverhub.Error{Code: shown[0].Code, Message: fmt.Sprintf(text(f.lang, "form.problems"), len(shown))}
+	for _, e := range shown {
+		top.Problems = append(top.Problems, driverhub.Problem{Code: driverhub.ProblemCode(e.Code), Field: e.Field, Message: e.Message})
+		if e.Code != top.Code {
+			top.Code = driverhub.EInvalid
+		}
+	}
+	return top
+}
+
+// formFields are the prefixes of the fields, in the order the page shows them.
+var formFields = []string{"name", "protocol", "runtime", "cpu_arch", "builtin", "version", "min_edge_version", "description",
+	"jvm_args", "package", "driver_config", "config_file", "container.port_mappings", "container.device_mappings",
+	"container.volume_mappings", "container.memory_limit_mb"}
+
+// formOrder is where a service field is on the page; unknown fields last.
+func formOrder(field string) int {
+	for i, p := range formFields {
+		if field == p || strings.HasPrefix(field, p+".") || strings.HasPrefix(field, p+"[") || strings.HasPrefix(field, p+"_upload") {
+			return i
+		}
+	}
+	return len(formFields)
+}
+
+// fieldProblems splits an error about several fields into one per field.
+func fieldProblems(e *driverhub.Error) []*driverhub.Error {
+	if len(e.Problems) == 0 {
+		return []*driverhub.Error{e}
+	}
+	var out []*driverhub.Error
+	for _, p := range e.Problems {
+		if p.Field == "" {
+			return []*driverhub.Error{e} // not about fields: shown as it is
+		}
+		out = append(out, &driverhub.Error{Code: string(p.Code), Field: p.Field, Message: p.Message})
+	}
+	return out
+}
+
+// uploadError names the upload field for a refused file, whose own field
+// names ("name", "body", "filename") mean that field. Other refusals (a
+// missing role) are not about the file.
 func uploadError(err error, field string) error {
 	e, ok := driverhub.AsError(err)
-	if !ok {
+	if !ok || (e.Code != driverhub.EInvalid && e.Code != driverhub.ETooLarge) {
 		return err
 	}
 	switch e.Field {

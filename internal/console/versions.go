@@ -82,72 +82,33 @@ func (c *Console) updateVersion(w http.ResponseWriter, r *http.Request, s *sessi
 	return c.submitForm(w, r, s, f)
 }
 
-// submitForm saves the driver form in any mode. The package and config
-// file stream to the services as they arrive; the driver and version
-// they belong to are created just before (the form puts the package after
-// the driver-info fields). A refused submit undoes what it created, so
-// that the same form can be sent again, and comes back with every value.
+// submitForm saves the driver form in any mode with one call to the
+// services. Files are staged as their parts arrive (a package is checked
+// for the runtime chosen above it), and the form carries the staged
+// uploads back in hidden fields: a refused form keeps its files as well as
+// its values, and a resubmit without a new file uses the kept one. Every
+// problem found, the uploads', the form's and the services', is shown
+// beside its field, all at once.
 func (c *Console) submitForm(w http.ResponseWriter, r *http.Request, s *session, f *driverForm) error {
 	ctx := r.Context()
 	q := r.URL.Query()
-	op := q.Get("op")
-	var createdDriver, createdVersion, partial bool
-	driverName := func() string {
-		if f.Driver != nil {
-			return f.Driver.Name
-		}
-		return f.Name
-	}
-	versionName := func() string {
-		if f.Version != nil {
-			return f.Version.Version
-		}
-		return f.VersionName
-	}
-	// create makes what does not exist yet: the driver (new-driver mode)
-	// and the version (new modes).
-	create := func(vals url.Values, infoOnly bool) error {
-		f.load(vals)
-		if f.Mode == modeNewDriver && !createdDriver {
-			if _, err := c.drivers.CreateDriver(ctx, f.driverInput()); err != nil {
-				return err
-			}
-			createdDriver = true
-		}
-		if (f.Mode == modeNewDriver || f.Mode == modeNewVersion) && !createdVersion {
-			in, err := f.versionInput(infoOnly)
-			if err != nil {
-				return err
-			}
-			if _, err := c.drivers.CreateVersion(ctx, driverName(), in); err != nil {
-				return err
-			}
-			createdVersion, partial = true, infoOnly
-		}
-		return nil
-	}
+	staged := map[string]*stagedFile{} // nil: the file chosen was refused
+	var refused []*driverhub.Error
 	onFile := func(vals url.Values, field, filename string, body io.Reader) error {
-		if op != "" || f.Mode == modeView {
+		in, ok := f.uploadInput(vals, field, filename)
+		if !ok {
 			return nil
 		}
-		switch field {
-		case "package":
-			if err := create(vals, true); err != nil {
+		u, err := c.drivers.StageUpload(ctx, in, body)
+		if err != nil {
+			e, ok := driverhub.AsError(uploadError(err, field))
+			if !ok || e.Code == driverhub.EInternal {
 				return err
 			}
-			_, err := c.drivers.PutPackage(ctx, driverName(), versionName(), filename, body)
-			return uploadError(err, "package")
-		case "config_file":
-			if vals.Get("config_format") != driverhub.ConfigFile {
-				return nil
-			}
-			if err := create(vals, true); err != nil {
-				return err
-			}
-			_, err := c.drivers.PutConfigFile(ctx, driverName(), versionName(), filename, body)
-			f.fileUploaded = err == nil
-			return uploadError(err, "config_file")
+			staged[field], refused = nil, append(refused, e)
+			return nil
 		}
+		staged[field] = &stagedFile{ID: u.ID, Name: u.Filename}
 		return nil
 	}
 	vals, err := c.readMultipart(w, r, s, onFile)
@@ -157,58 +118,74 @@ func (c *Console) submitForm(w http.ResponseWriter, r *http.Request, s *session,
 	if vals != nil {
 		f.load(vals)
 	}
-	if op != "" && err == nil {
-		i, _ := strconv.Atoi(q.Get("i"))
-		f.apply(op, q.Get("kind"), i)
-		c.renderForm(w, r, s, http.StatusOK, f, nil)
-		return nil
-	}
-	if err == nil {
-		err = create(vals, false)
-	}
-	if err == nil && (f.Mode == modeEdit || f.Mode == modeView || partial) {
-		var in driverhub.VersionInput
-		if in, err = f.versionInput(false); err == nil {
-			_, err = c.drivers.UpdateVersion(ctx, driverName(), versionName(), in)
+	for field, st := range staged { // the latest choice replaces a kept file, even when refused
+		f.Staged[field] = st
+		if st == nil {
+			delete(f.Staged, field)
 		}
 	}
 	if err != nil {
-		c.undo(r, createdDriver, createdVersion, driverName(), versionName())
-		e := c.publicError(r, err)
-		f.setError(e)
-		if f.Version != nil { // show what the version holds now (an upload may have replaced the package)
-			if v, gerr := c.drivers.GetVersion(ctx, driverName(), versionName()); gerr == nil {
-				f.Version, f.ConfigFile = v, nil
-				if v.DriverConfig != nil {
-					f.ConfigFile = v.DriverConfig.File
-				}
-			}
-		}
-		c.renderForm(w, r, s, statusOf(e), f, e)
+		return c.refuseForm(w, r, s, f, refused, err)
+	}
+	if op := q.Get("op"); op != "" {
+		i, _ := strconv.Atoi(q.Get("i"))
+		f.apply(op, q.Get("kind"), i)
+		f.setErrors(refused)
+		c.renderForm(w, r, s, http.StatusOK, f, nil)
 		return nil
+	}
+	if f.Mode == modeView { // published: only the description changes
+		_, err := c.drivers.UpdateVersion(ctx, f.Driver.Name, f.Version.Version, driverhub.VersionInput{Description: &f.Description})
+		if err != nil {
+			return c.refuseForm(w, r, s, f, nil, err)
+		}
+		redirect(w, r, "/drivers/"+esc(f.Driver.Name), "version_saved")
+		return nil
+	}
+	in, problems := f.draftInput()
+	problems = append(problems, refused...)
+	in.ValidateOnly = len(problems) > 0 // still check the rest, to show every problem at once
+	v, err := c.drivers.SaveDraft(ctx, in)
+	if err != nil || len(problems) > 0 {
+		return c.refuseForm(w, r, s, f, problems, err)
 	}
 	notice := map[string]string{modeNewDriver: "driver_created", modeNewVersion: "version_created"}[f.Mode]
 	if notice == "" {
 		notice = "version_saved"
 	}
-	redirect(w, r, "/drivers/"+esc(driverName()), notice)
+	redirect(w, r, "/drivers/"+esc(v.Driver), notice)
 	return nil
 }
 
-// undo removes what a refused submit created.
-func (c *Console) undo(r *http.Request, driver, version bool, driverName, versionName string) {
-	var err error
+// uploadInput describes the file a file part of the form holds; ok is
+// false for a part that is not staged (a config file while another format
+// is chosen, any file of a published version).
+func (f *driverForm) uploadInput(vals url.Values, field, filename string) (in driverhub.UploadInput, ok bool) {
+	kind, known := fileKinds[field]
 	switch {
-	case driver:
-		err = c.drivers.DeleteDriver(r.Context(), driverName)
-	case version:
-		err = c.drivers.DeleteVersion(r.Context(), driverName, versionName)
-	default:
-		return
+	case !known || f.Mode == modeView:
+		return in, false
+	case kind == driverhub.UploadConfigFile && vals.Get("config_format") != driverhub.ConfigFile:
+		return in, false
 	}
+	in = driverhub.UploadInput{Kind: kind, Filename: filename}
+	if kind == driverhub.UploadPackage {
+		in.Runtime = driverhub.Runtime(f.Runtime) // the driver's; a new driver's comes before the file
+		if f.Mode == modeNewDriver {
+			in.Runtime = driverhub.Runtime(vals.Get("runtime"))
+		}
+	}
+	return in, true
+}
+
+// refuseForm shows the form again with every problem beside its field.
+func (c *Console) refuseForm(w http.ResponseWriter, r *http.Request, s *session, f *driverForm, problems []*driverhub.Error, err error) error {
 	if err != nil {
-		c.log.Error("console: undo a refused form", "driver", driverName, "version", versionName, "err", err)
+		problems = append(problems, fieldProblems(c.publicError(r, err))...)
 	}
+	e := f.setErrors(problems)
+	c.renderForm(w, r, s, statusOf(e), f, e)
+	return nil
 }
 
 // confirmData is a confirmation page: what JavaScript shows in a dialog.

@@ -220,6 +220,7 @@ func (t *Tx) BlobReferenced(ctx context.Context, sha256 string) (bool, error) {
 	err := t.queryRow(ctx, `SELECT
 		(SELECT COUNT(*) FROM driver_versions WHERE package_sha256 = ? OR config_file_sha256 = ?) +
 		(SELECT COUNT(*) FROM bindings WHERE config_file_sha256 = ?) +
-		(SELECT COUNT(*) FROM deployment_blobs WHERE sha256 = ?)`, sha256, sha256, sha256, sha256).Scan(&n)
+		(SELECT COUNT(*) FROM deployment_blobs WHERE sha256 = ?) +
+		(SELECT COUNT(*) FROM uploads WHERE sha256 = ?)`, sha256, sha256, sha256, sha256, sha256).Scan(&n)
 	return n > 0, t.mapErr(err)
 }
