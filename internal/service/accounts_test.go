@@ -9,6 +9,7 @@ import (
 )
 
 func TestBootstrapOnlyOnAnEmptyDatabase(t *testing.T) {
+	t.Parallel()
 	ts := openTestService(t)
 	ctx := context.Background()
 	_, err := ts.Bootstrap(ctx, "short", "")
@@ -34,6 +35,7 @@ func TestBootstrapOnlyOnAnEmptyDatabase(t *testing.T) {
 }
 
 func TestLogin(t *testing.T) {
+	t.Parallel()
 	ts := newTestService(t)
 	acme := must(ts.CreateTenant(ts.admin, "acme"))(t)
 	tests := []struct {
@@ -74,6 +76,7 @@ func TestLogin(t *testing.T) {
 }
 
 func TestRolesGateActions(t *testing.T) {
+	t.Parallel()
 	ts := newTestService(t)
 	callers := map[string]context.Context{
 		"viewer":    ts.userCtx(t, ts.admin, "vic", driverhub.RoleViewer),
@@ -136,6 +139,7 @@ func TestRolesGateActions(t *testing.T) {
 }
 
 func TestTokenRoleNoHigherThanItsCreator(t *testing.T) {
+	t.Parallel()
 	ts := newTestService(t)
 	roles := []driverhub.Role{driverhub.RoleViewer, driverhub.RoleDeveloper, driverhub.RoleAdmin}
 	for _, creator := range roles {
@@ -163,6 +167,7 @@ func TestTokenRoleNoHigherThanItsCreator(t *testing.T) {
 }
 
 func TestTokenStoredAsHashAndRevoked(t *testing.T) {
+	t.Parallel()
 	ts := newTestService(t)
 	dev := ts.userCtx(t, ts.admin, "dev", driverhub.RoleDeveloper)
 	viewer := ts.userCtx(t, ts.admin, "vic", driverhub.RoleViewer)
@@ -213,6 +218,7 @@ func TestTokenStoredAsHashAndRevoked(t *testing.T) {
 }
 
 func TestTokenRoleFollowsItsUser(t *testing.T) {
+	t.Parallel()
 	ts := newTestService(t)
 	bob := ts.userCtx(t, ts.admin, "bob", driverhub.RoleAdmin)
 	k := must(ts.CreateToken(bob, "mine", driverhub.RoleAdmin))(t)
@@ -226,6 +232,7 @@ func TestTokenRoleFollowsItsUser(t *testing.T) {
 }
 
 func TestSessionsExpire(t *testing.T) {
+	t.Parallel()
 	ts := newTestService(t)
 	const ttl = 8 * time.Hour
 	s := must(ts.CreateSession(ts.userCtx(t, ts.admin, "vic", driverhub.RoleViewer), ttl))(t)
@@ -257,6 +264,7 @@ func TestSessionsExpire(t *testing.T) {
 }
 
 func TestAnotherTenantsThingsAreNotFound(t *testing.T) {
+	t.Parallel()
 	ts := newTestService(t)
 	home := ts.admin
 	ts.ready(t, home, driverIn("Pump", "python3"))
@@ -309,6 +317,7 @@ func TestAnotherTenantsThingsAreNotFound(t *testing.T) {
 }
 
 func TestATenantKeepsOneAdmin(t *testing.T) {
+	t.Parallel()
 	ts := newTestService(t)
 	toDev := driverhub.UserInput{Role: ptr(driverhub.RoleDeveloper)}
 	_, err := ts.UpdateUser(ts.admin, "admin", toDev)
@@ -327,6 +336,7 @@ func TestATenantKeepsOneAdmin(t *testing.T) {
 }
 
 func TestUserInputNamesTheField(t *testing.T) {
+	t.Parallel()
 	ts := newTestService(t)
 	good := func() driverhub.UserInput {
 		return driverhub.UserInput{Username: ptr("erin"), Password: ptr("long-enough"), Role: ptr(driverhub.RoleViewer)}
@@ -361,6 +371,7 @@ func TestUserInputNamesTheField(t *testing.T) {
 }
 
 func TestUsersChangeOnlyThemselves(t *testing.T) {
+	t.Parallel()
 	ts := newTestService(t)
 	dev := ts.userCtx(t, ts.admin, "dev", driverhub.RoleDeveloper)
 	ts.userCtx(t, ts.admin, "other", driverhub.RoleViewer)
@@ -383,6 +394,7 @@ func TestUsersChangeOnlyThemselves(t *testing.T) {
 }
 
 func TestSystemAdminCreatesTenants(t *testing.T) {
+	t.Parallel()
 	ts := newTestService(t)
 	nt := must(ts.CreateTenant(ts.admin, "acme"))(t)
 	acme := ts.tokenCtx(t, nt.Token)

@@ -83,8 +83,10 @@ var deployProblems = []deployProblem{
 }
 
 func TestEachDeployProblemAlone(t *testing.T) {
+	t.Parallel()
 	for _, p := range deployProblems {
 		t.Run(string(p.code), func(t *testing.T) {
+			t.Parallel()
 			ts := newTestService(t)
 			i := ts.newInstance(t, ts.admin, "edge")
 			ts.report(t, i.GatewaySecret, gatewayFacts)
@@ -98,6 +100,7 @@ func TestEachDeployProblemAlone(t *testing.T) {
 }
 
 func TestDeployReportsEveryProblemAtOnce(t *testing.T) {
+	t.Parallel()
 	ts := newTestService(t)
 	i := ts.newInstance(t, ts.admin, "edge")
 	var all, known []driverhub.ProblemCode
@@ -149,6 +152,7 @@ func TestDeployReportsEveryProblemAtOnce(t *testing.T) {
 }
 
 func TestDeploymentSnapshotsTheInstance(t *testing.T) {
+	t.Parallel()
 	ts := newTestService(t)
 	ts.ready(t, ts.admin, driverIn("Pump", "python3"), func(in *driverhub.VersionInput) {
 		in.DriverConfig = &driverhub.DriverConfig{Format: driverhub.ConfigKV, KV: []driverhub.KVPair{{Key: "port", Value: "502"}}}
@@ -209,6 +213,7 @@ func TestDeploymentSnapshotsTheInstance(t *testing.T) {
 }
 
 func TestANewDeploymentSupersedesTheUnfinishedOne(t *testing.T) {
+	t.Parallel()
 	ts := newTestService(t)
 	i := ts.newInstance(t, ts.admin, "edge")
 	d1 := ts.deploy(t, ts.admin, "edge")
@@ -238,6 +243,7 @@ func TestANewDeploymentSupersedesTheUnfinishedOne(t *testing.T) {
 }
 
 func TestCloseDeployment(t *testing.T) {
+	t.Parallel()
 	ts := newTestService(t)
 	ts.newInstance(t, ts.admin, "edge")
 	d := ts.deploy(t, ts.admin, "edge")
@@ -262,6 +268,7 @@ func TestCloseDeployment(t *testing.T) {
 }
 
 func TestStaleDeploymentsFailOnce(t *testing.T) {
+	t.Parallel()
 	const timeout = 10 * time.Minute
 	ts := newTestService(t)
 	i := ts.newInstance(t, ts.admin, "edge")
@@ -301,6 +308,7 @@ func TestStaleDeploymentsFailOnce(t *testing.T) {
 }
 
 func TestRunDeployTimeouts(t *testing.T) {
+	t.Parallel()
 	ts := newTestService(t)
 	i := ts.newInstance(t, ts.admin, "edge")
 	d := ts.deploy(t, ts.admin, "edge")

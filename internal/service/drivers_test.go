@@ -10,6 +10,7 @@ import (
 )
 
 func TestCreateDriverNamesTheFieldAtFault(t *testing.T) {
+	t.Parallel()
 	ts := newTestService(t)
 	tests := []struct {
 		name  string
@@ -52,6 +53,7 @@ func TestCreateDriverNamesTheFieldAtFault(t *testing.T) {
 }
 
 func TestDriverNamesAreUniquePerTenant(t *testing.T) {
+	t.Parallel()
 	ts := newTestService(t)
 	ts.newDriver(t, ts.admin, driverIn("Pump", "python3"))
 	_, err := ts.CreateDriver(ts.admin, driverIn("Pump", "nodejs"))
@@ -60,6 +62,7 @@ func TestDriverNamesAreUniquePerTenant(t *testing.T) {
 }
 
 func TestUpdateDriver(t *testing.T) {
+	t.Parallel()
 	ts := newTestService(t)
 	ts.newDriver(t, ts.admin, driverIn("Pump", "python3"))
 
@@ -97,6 +100,7 @@ func TestUpdateDriver(t *testing.T) {
 }
 
 func TestDeleteDriver(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		setup func(t *testing.T, ts *testService)
@@ -119,6 +123,7 @@ func TestDeleteDriver(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			ts := newTestService(t)
 			ts.newDriver(t, ts.admin, driverIn("Pump", "python3"))
 			tt.setup(t, ts)
@@ -141,6 +146,7 @@ func TestDeleteDriver(t *testing.T) {
 }
 
 func TestCreateVersionNamesTheFieldAtFault(t *testing.T) {
+	t.Parallel()
 	ts := newTestService(t)
 	ts.newDriver(t, ts.admin, driverIn("Py", "python3"))
 	ts.newVersion(t, ts.admin, "Py", "1.0")
@@ -191,6 +197,7 @@ func TestCreateVersionNamesTheFieldAtFault(t *testing.T) {
 }
 
 func TestVersionLifecycle(t *testing.T) {
+	t.Parallel()
 	ts := newTestService(t)
 	ts.newDriver(t, ts.admin, driverIn("Py", "python3"))
 	kv := &driverhub.DriverConfig{Format: driverhub.ConfigJSON, JSON: json.RawMessage(`{"a": 1}`)}
@@ -226,7 +233,7 @@ func TestVersionLifecycle(t *testing.T) {
 	// Published: only the description changes, and a client may send
 	// back what it read (the config in another spelling).
 	v = must(ts.UpdateVersion(ts.admin, "Py", "1", driverhub.VersionInput{Description: ptr("now documented"),
-		DriverConfig: &driverhub.DriverConfig{Format: driverhub.ConfigJSON, JSON: json.RawMessage(`"{\"a\":1}"`)},
+		DriverConfig:   &driverhub.DriverConfig{Format: driverhub.ConfigJSON, JSON: json.RawMessage(`"{\"a\":1}"`)},
 		MinEdgeVersion: ptr("1.2.0")}))(t)
 	if v.Description != "now documented" || string(v.DriverConfig.JSON) != `{"a":1}` {
 		t.Errorf("published version after a description change: %+v", v)
@@ -268,6 +275,7 @@ func TestVersionLifecycle(t *testing.T) {
 }
 
 func TestBuiltinDriverHasNoPackage(t *testing.T) {
+	t.Parallel()
 	ts := newTestService(t)
 	in := driverIn("Bi", "java")
 	in.Builtin = ptr(true)
@@ -281,4 +289,51 @@ func TestBuiltinDriverHasNoPackage(t *testing.T) {
 	}
 	_, err = ts.OpenPackage(ts.admin, "Bi", "1")
 	wantErr(t, err, driverhub.ENotFound, "")
+}
+
+func TestPublishedVersionTakesBackWhatWasRead(t *testing.T) {
+	t.Parallel()
+	// A client may send back a version it read, with a new description:
+	// every other field is as stored, whatever its config.
+	configs := map[string]func(t *testing.T, ts *testService){
+		"no config": func(*testing.T, *testService) {},
+		"empty kv": func(t *testing.T, ts *testService) {
+			must(ts.UpdateVersion(ts.admin, "Py", "1", driverhub.VersionInput{DriverConfig: &driverhub.DriverConfig{Format: driverhub.ConfigKV, KV: []driverhub.KVPair{}}}))(t)
+		},
+		"kv": func(t *testing.T, ts *testService) {
+			must(ts.UpdateVersion(ts.admin, "Py", "1", driverhub.VersionInput{DriverConfig: &driverhub.DriverConfig{Format: driverhub.ConfigKV, KV: []driverhub.KVPair{{Key: "k", Value: "v"}}}}))(t)
+		},
+		"json": func(t *testing.T, ts *testService) {
+			must(ts.UpdateVersion(ts.admin, "Py", "1", driverhub.VersionInput{DriverConfig: &driverhub.DriverConfig{Format: driverhub.ConfigJSON, JSON: json.RawMessage(`{ "b" : [1, 2] }`)}}))(t)
+		},
+		"file": func(t *testing.T, ts *testService) {
+			must(ts.PutConfigFile(ts.admin, "Py", "1", "a.ini", strings.NewReader("a=1")))(t)
+		},
+		"container and checks": func(t *testing.T, ts *testService) {
+			c := driverhub.DefaultContainer()
+			c.HostNetwork = false
+			c.PortMappings = []driverhub.PortMapping{{HostPort: 8080, ContainerPort: 80, Protocol: "tcp"}}
+			must(ts.UpdateVersion(ts.admin, "Py", "1", driverhub.VersionInput{Container: &c, ConfigChecks: &driverhub.ConfigChecks{DeviceConfigRequired: true}}))(t)
+		},
+	}
+	for name, setup := range configs {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ts := newTestService(t)
+			ts.newDriver(t, ts.admin, driverIn("Py", "python3"))
+			ts.newVersion(t, ts.admin, "Py", "1")
+			setup(t, ts)
+			ts.upload(t, ts.admin, "Py", "1")
+			must(ts.PublishVersion(ts.admin, "Py", "1"))(t)
+			read := must(ts.GetVersion(ts.admin, "Py", "1"))(t)
+			body := must(json.Marshal(read))(t)
+			var in driverhub.VersionInput
+			ok(t, json.Unmarshal(body, &in))
+			in.Description = ptr("documented")
+			v := must(ts.UpdateVersion(ts.admin, "Py", "1", in))(t)
+			if v.Description != "documented" {
+				t.Errorf("description is %q", v.Description)
+			}
+		})
+	}
 }

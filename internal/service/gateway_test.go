@@ -15,6 +15,7 @@ import (
 )
 
 func TestDesiredManifestAndETag(t *testing.T) {
+	t.Parallel()
 	ts := newTestService(t)
 	i := ts.newInstance(t, ts.admin, "edge")
 	m, etag := ts.fetch(t, i.GatewaySecret, "")
@@ -49,6 +50,7 @@ func TestDesiredManifestAndETag(t *testing.T) {
 }
 
 func TestDesiredLongPoll(t *testing.T) {
+	t.Parallel()
 	ts := newTestService(t)
 	i := ts.newInstance(t, ts.admin, "edge")
 	type answer struct {
@@ -76,6 +78,7 @@ func TestDesiredLongPoll(t *testing.T) {
 }
 
 func TestGatewayOnlineWithinThreePollPeriods(t *testing.T) {
+	t.Parallel()
 	ts := newTestService(t) // the default poll period, 30 s
 	i := ts.newInstance(t, ts.admin, "edge")
 	if g := must(ts.GetInstance(ts.admin, "edge"))(t).Gateway; g.Online || g.LastSeenAt != nil {
@@ -117,6 +120,7 @@ func TestGatewayOnlineWithinThreePollPeriods(t *testing.T) {
 }
 
 func TestReportRecordsTheGateway(t *testing.T) {
+	t.Parallel()
 	ts := newTestService(t)
 	i := ts.newInstance(t, ts.admin, "edge")
 	ts.report(t, i.GatewaySecret, driverhub.GatewayReport{EdgeVersion: "1.2.3", Arch: "aarch64", BuiltinDrivers: &[]string{"Bi"}})
@@ -132,6 +136,7 @@ func TestReportRecordsTheGateway(t *testing.T) {
 }
 
 func TestReportRefusesWhatItCannotRecord(t *testing.T) {
+	t.Parallel()
 	ts := newTestService(t)
 	ts.ready(t, ts.admin, driverIn("Pump", "python3"))
 	i := ts.newInstance(t, ts.admin, "edge")
@@ -177,6 +182,7 @@ func TestReportRefusesWhatItCannotRecord(t *testing.T) {
 }
 
 func TestReportProgress(t *testing.T) {
+	t.Parallel()
 	ts := newTestService(t)
 	ts.ready(t, ts.admin, driverIn("Pump", "python3"))
 	i := ts.newInstance(t, ts.admin, "edge")
@@ -219,6 +225,7 @@ func TestReportProgress(t *testing.T) {
 }
 
 func TestReportForAFinishedDeploymentChangesNothing(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		status string
 		finish func(t *testing.T, ts *testService, secret, id string)
@@ -234,6 +241,7 @@ func TestReportForAFinishedDeploymentChangesNothing(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.status, func(t *testing.T) {
+			t.Parallel()
 			ts := newTestService(t)
 			ts.ready(t, ts.admin, driverIn("Pump", "python3"))
 			i := ts.newInstance(t, ts.admin, "edge")
@@ -258,6 +266,7 @@ func TestReportForAFinishedDeploymentChangesNothing(t *testing.T) {
 }
 
 func TestReportsOfAnotherInstancesDeploymentAreNotFound(t *testing.T) {
+	t.Parallel()
 	ts := newTestService(t)
 	ts.newInstance(t, ts.admin, "a")
 	b := ts.newInstance(t, ts.admin, "b")
@@ -270,6 +279,7 @@ func TestReportsOfAnotherInstancesDeploymentAreNotFound(t *testing.T) {
 }
 
 func TestDriverStatesReported(t *testing.T) {
+	t.Parallel()
 	ts := newTestService(t)
 	ts.ready(t, ts.admin, driverIn("Pump", "python3"))
 	i := ts.newInstance(t, ts.admin, "edge")
@@ -288,6 +298,7 @@ func TestDriverStatesReported(t *testing.T) {
 }
 
 func TestDriverLogsKeepTheNewest(t *testing.T) {
+	t.Parallel()
 	ts := newTestService(t)
 	ts.ready(t, ts.admin, driverIn("Pump", "python3"))
 	i := ts.newInstance(t, ts.admin, "edge")
@@ -344,6 +355,7 @@ func TestDriverLogsKeepTheNewest(t *testing.T) {
 }
 
 func TestGatewayBlobsOnlyOfItsDeployments(t *testing.T) {
+	t.Parallel()
 	ts := newTestService(t)
 	v := ts.ready(t, ts.admin, driverIn("Pump", "python3"))
 	a := ts.newInstance(t, ts.admin, "a")

@@ -10,6 +10,7 @@ import (
 )
 
 func TestInstanceFields(t *testing.T) {
+	t.Parallel()
 	ts := newTestService(t)
 	ts.newInstance(t, ts.admin, "edge")
 	many := map[string]string{}
@@ -44,6 +45,7 @@ func TestInstanceFields(t *testing.T) {
 }
 
 func TestGatewaySecretShownOnceAndRotated(t *testing.T) {
+	t.Parallel()
 	ts := newTestService(t)
 	i := ts.newInstance(t, ts.admin, "edge")
 	if !strings.HasPrefix(i.GatewaySecret, driverhub.GatewaySecretPrefix) {
@@ -73,6 +75,7 @@ func TestGatewaySecretShownOnceAndRotated(t *testing.T) {
 }
 
 func TestDeleteInstanceOnlyWhenEmpty(t *testing.T) {
+	t.Parallel()
 	ts := newTestService(t)
 	ts.ready(t, ts.admin, driverIn("Pump", "python3"))
 	i := ts.newInstance(t, ts.admin, "edge")
@@ -95,6 +98,7 @@ func TestDeleteInstanceOnlyWhenEmpty(t *testing.T) {
 }
 
 func TestBindDefaultsToTheNewestPublishedVersion(t *testing.T) {
+	t.Parallel()
 	ts := newTestService(t)
 	ts.newDriver(t, ts.admin, driverIn("Pump", "python3"))
 	ts.newInstance(t, ts.admin, "edge")
@@ -131,6 +135,7 @@ func TestBindDefaultsToTheNewestPublishedVersion(t *testing.T) {
 }
 
 func TestAnInstanceHoldsAtMost30Drivers(t *testing.T) {
+	t.Parallel()
 	ts := newTestService(t)
 	i := ts.newInstance(t, ts.admin, "edge")
 	tenant := driverhub.PrincipalFrom(ts.admin)
@@ -166,6 +171,7 @@ func TestAnInstanceHoldsAtMost30Drivers(t *testing.T) {
 }
 
 func TestAcquiredDriversBindOnlyPublishedVersions(t *testing.T) {
+	t.Parallel()
 	ts := newTestService(t)
 	acme := ts.tenantCtx(t, "acme")
 	ts.ready(t, acme, driverIn("Meter", "python3"))
@@ -196,6 +202,7 @@ func TestAcquiredDriversBindOnlyPublishedVersions(t *testing.T) {
 }
 
 func TestDevices(t *testing.T) {
+	t.Parallel()
 	ts := newTestService(t)
 	ts.ready(t, ts.admin, driverIn("Pump", "python3"))
 	ts.ready(t, ts.admin, driverIn("Valve", "nodejs"))
@@ -263,6 +270,7 @@ func TestDevices(t *testing.T) {
 }
 
 func TestAnInstanceHoldsAtMost1000Devices(t *testing.T) {
+	t.Parallel()
 	ts := newTestService(t)
 	ts.ready(t, ts.admin, driverIn("Pump", "python3"))
 	a := ts.newInstance(t, ts.admin, "a")
@@ -290,6 +298,7 @@ func TestAnInstanceHoldsAtMost1000Devices(t *testing.T) {
 }
 
 func TestBindingConfig(t *testing.T) {
+	t.Parallel()
 	ts := newTestService(t)
 	ts.ready(t, ts.admin, driverIn("Pump", "python3"))
 	ts.newInstance(t, ts.admin, "edge")

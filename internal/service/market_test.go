@@ -10,6 +10,7 @@ import (
 )
 
 func TestListingNeedsAPublishedVersion(t *testing.T) {
+	t.Parallel()
 	ts := newTestService(t)
 	ts.newDriver(t, ts.admin, driverIn("Meter", "python3"))
 	ts.newVersion(t, ts.admin, "Meter", "1")
@@ -61,6 +62,7 @@ func marketFixture(t *testing.T) (ts *testService, acme context.Context) {
 }
 
 func TestAcquireIsIdempotent(t *testing.T) {
+	t.Parallel()
 	ts, acme := marketFixture(t)
 	first := must(ts.Acquire(ts.admin, "acme", "Meter"))(t)
 	ts.clock.Advance(time.Hour)
@@ -93,6 +95,7 @@ func TestAcquireIsIdempotent(t *testing.T) {
 }
 
 func TestUnlistStopsNewAcquisitionsOnly(t *testing.T) {
+	t.Parallel()
 	ts, acme := marketFixture(t)
 	must(ts.Acquire(ts.admin, "acme", "Meter"))(t)
 	ts.newInstance(t, ts.admin, "edge")
@@ -133,6 +136,7 @@ func TestUnlistStopsNewAcquisitionsOnly(t *testing.T) {
 }
 
 func TestMarketBuiltinHasNoPackage(t *testing.T) {
+	t.Parallel()
 	ts := newTestService(t)
 	acme := ts.tenantCtx(t, "acme")
 	in := driverIn("Bi", "java")

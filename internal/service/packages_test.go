@@ -10,6 +10,7 @@ import (
 )
 
 func TestPutPackageAccepted(t *testing.T) {
+	t.Parallel()
 	ts := newTestService(t)
 	ts.newDriver(t, ts.admin, driverIn("Py", "python3"))
 	ts.newVersion(t, ts.admin, "Py", "1.0")
@@ -38,6 +39,7 @@ func TestPutPackageAccepted(t *testing.T) {
 }
 
 func TestPutPackageRefusalNamesTheProblem(t *testing.T) {
+	t.Parallel()
 	ts := newTestService(t)
 	ts.newDriver(t, ts.admin, driverIn("Py", "python3"))
 	ts.newDriver(t, ts.admin, driverIn("Cc", "c"))
@@ -70,6 +72,7 @@ func TestPutPackageRefusalNamesTheProblem(t *testing.T) {
 }
 
 func TestPutPackageTooLarge(t *testing.T) {
+	t.Parallel()
 	ts := newTestService(t)
 	ts.newDriver(t, ts.admin, driverIn("Py", "python3"))
 	ts.newVersion(t, ts.admin, "Py", "1")
@@ -94,6 +97,7 @@ func TestPutPackageTooLarge(t *testing.T) {
 }
 
 func TestPutConfigFile(t *testing.T) {
+	t.Parallel()
 	ts := newTestService(t)
 	in := driverIn("Bi", "java")
 	in.Builtin = ptr(true) // a built-in driver has no package, but may have a config file
