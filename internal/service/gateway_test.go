@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/driverhub/driverhub"
+	"github.com/driverhub/driverhub/internal/service"
 )
 
 func TestDesiredManifestAndETag(t *testing.T) {
@@ -79,43 +80,91 @@ func TestDesiredLongPoll(t *testing.T) {
 
 func TestGatewayOnlineWithinThreePollPeriods(t *testing.T) {
 	t.Parallel()
-	ts := newTestService(t) // the default poll period, 30 s
-	i := ts.newInstance(t, ts.admin, "edge")
-	if g := must(ts.GetInstance(ts.admin, "edge"))(t).Gateway; g.Online || g.LastSeenAt != nil {
-		t.Fatalf("a gateway never seen: %+v", g)
+	for _, period := range []time.Duration{0, 10 * time.Second} {
+		t.Run(fmt.Sprint("poll period ", period), func(t *testing.T) {
+			t.Parallel()
+			ts := newTestService(t, func(c *service.Config) { c.PollPeriod = period })
+			if period == 0 {
+				period = 30 * time.Second // the default
+			}
+			i := ts.newInstance(t, ts.admin, "edge")
+			if g := must(ts.GetInstance(ts.admin, "edge"))(t).Gateway; g.Online || g.LastSeenAt != nil {
+				t.Fatalf("a gateway never seen: %+v", g)
+			}
+			ts.fetch(t, i.GatewaySecret, "")
+			tests := []struct {
+				after  time.Duration
+				online bool
+			}{
+				{0, true},
+				{3 * period, true},
+				{3*period + time.Microsecond, false},
+				{time.Hour, false},
+			}
+			for _, tt := range tests {
+				ts.clock.Advance(t0.Add(tt.after).Sub(ts.clock.Now()))
+				if g := must(ts.GetInstance(ts.admin, "edge"))(t).Gateway; g.Online != tt.online {
+					t.Errorf("%v after its sync: online %v, want %v", tt.after, g.Online, tt.online)
+				}
+				if l := must(ts.ListInstances(ts.admin, driverhub.Page{}))(t).Items; l[0].Gateway.Online != tt.online {
+					t.Errorf("%v after its sync: listed online %v, want %v", tt.after, l[0].Gateway.Online, tt.online)
+				}
+			}
+		})
 	}
-	ts.fetch(t, i.GatewaySecret, "")
-	tests := []struct {
-		after  time.Duration
-		online bool
-	}{
-		{0, true},
-		{90 * time.Second, true},
-		{90*time.Second + time.Microsecond, false},
-		{time.Hour, false},
-	}
-	for _, tt := range tests {
-		ts.clock.Advance(t0.Add(tt.after).Sub(ts.clock.Now()))
-		if g := must(ts.GetInstance(ts.admin, "edge"))(t).Gateway; g.Online != tt.online {
-			t.Errorf("%v after its sync: online %v, want %v", tt.after, g.Online, tt.online)
-		}
-		if l := must(ts.ListInstances(ts.admin, driverhub.Page{}))(t).Items; l[0].Gateway.Online != tt.online {
-			t.Errorf("%v after its sync: listed online %v, want %v", tt.after, l[0].Gateway.Online, tt.online)
-		}
-	}
+}
 
-	// Frequent polls write the sync time at most every 10 s.
-	now := ts.clock.Now()
+func TestFrequentPollsRecordTheSyncEvery10s(t *testing.T) {
+	t.Parallel()
+	ts := newTestService(t)
+	i := ts.newInstance(t, ts.admin, "edge")
 	ts.fetch(t, i.GatewaySecret, "")
 	ts.clock.Advance(5 * time.Second)
 	ts.fetch(t, i.GatewaySecret, "")
-	if g := must(ts.GetInstance(ts.admin, "edge"))(t).Gateway; !g.LastSeenAt.Equal(now) || !g.Online {
-		t.Errorf("last seen %v, want %v", g.LastSeenAt, now)
+	if g := must(ts.GetInstance(ts.admin, "edge"))(t).Gateway; !g.LastSeenAt.Equal(t0) || !g.Online {
+		t.Errorf("last seen %v, want %v", g.LastSeenAt, t0)
 	}
-	ts.clock.Advance(10 * time.Second)
+	ts.clock.Advance(5 * time.Second)
+	ts.fetch(t, i.GatewaySecret, "")
+	if g := must(ts.GetInstance(ts.admin, "edge"))(t).Gateway; !g.LastSeenAt.Equal(ts.clock.Now()) {
+		t.Errorf("last seen %v after 10 s of polls, want %v", g.LastSeenAt, ts.clock.Now())
+	}
+	// A report always records it.
+	ts.clock.Advance(time.Second)
 	ts.report(t, i.GatewaySecret, driverhub.GatewayReport{})
 	if g := must(ts.GetInstance(ts.admin, "edge"))(t).Gateway; !g.LastSeenAt.Equal(ts.clock.Now()) {
 		t.Errorf("a report left last seen at %v", g.LastSeenAt)
+	}
+}
+
+func TestGatewayMovingBetweenReplicasNeverGoesBack(t *testing.T) {
+	t.Parallel()
+	ts := newTestService(t)
+	// Replica b remembers gateways long: its view of the instance goes stale.
+	b := ts.replica(t, func(c *service.Config) { c.GatewayCacheTTL = time.Hour })
+	i := ts.newInstance(t, ts.admin, "edge")
+	onB := func() context.Context {
+		g, err := b.AuthenticateGateway(context.Background(), i.GatewaySecret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return driverhub.WithGateway(context.Background(), g)
+	}
+	onB() // before any deployment
+	d := ts.deploy(t, ts.admin, "edge")
+	_, etag := ts.fetch(t, i.GatewaySecret, `"none"`) // from replica a
+	if etag != `"`+d.ID+`"` {
+		t.Fatalf("replica a answered ETag %s", etag)
+	}
+	m, e, err := b.Desired(onB(), etag, 0)
+	if err != nil || m != nil || e != etag {
+		t.Errorf("replica b answered %+v, %s, %v; want not modified at %s", m, e, err, etag)
+	}
+	// A long poll reads the database before it waits: no notice from
+	// replica a is needed.
+	m, e, err = b.Desired(onB(), `"none"`, time.Hour)
+	if err != nil || m == nil || m.DeploymentID != d.ID || e != etag {
+		t.Errorf("replica b's long poll answered %+v, %s, %v; want deployment %s", m, e, err, d.ID)
 	}
 }
 

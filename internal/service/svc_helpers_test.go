@@ -56,6 +56,7 @@ func (c *testClock) Advance(d time.Duration) time.Time {
 type testService struct {
 	*service.Service
 	store  driverhub.Store
+	blobs  driverhub.BlobStore
 	dbPath string
 	clock  *testClock
 	// admin calls as the bootstrap admin of tenant "default", a system admin.
@@ -63,9 +64,11 @@ type testService struct {
 	adminToken string
 }
 
-// openTestService builds a Service on an empty database: the one place
-// the tests call service.New.
-func openTestService(t testing.TB) *testService {
+// option changes the configuration of a test service.
+type option func(*service.Config)
+
+// openTestService builds a Service on an empty database.
+func openTestService(t testing.TB, opts ...option) *testService {
 	t.Helper()
 	dir := t.TempDir()
 	ts := &testService{dbPath: filepath.Join(dir, "driverhub.db"), clock: &testClock{now: t0}}
@@ -78,19 +81,32 @@ func openTestService(t testing.TB) *testService {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := service.New(service.Config{Store: store, Blobs: blobs, Now: ts.clock.Now, BcryptCost: 4,
-		Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts.Service, ts.store = svc, store
+	ts.store, ts.blobs = store, blobs
+	ts.Service = ts.replica(t, opts...)
 	return ts
 }
 
-// newTestService is openTestService with tenant "default" bootstrapped.
-func newTestService(t testing.TB) *testService {
+// replica builds a Service over ts's database, blobs and clock, as another
+// server of the same deployment would be: the one place the tests call
+// service.New.
+func (ts *testService) replica(t testing.TB, opts ...option) *service.Service {
 	t.Helper()
-	ts := openTestService(t)
+	c := service.Config{Store: ts.store, Blobs: ts.blobs, Now: ts.clock.Now, BcryptCost: 4,
+		Logger: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(&c)
+	}
+	svc, err := service.New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
+
+// newTestService is openTestService with tenant "default" bootstrapped.
+func newTestService(t testing.TB, opts ...option) *testService {
+	t.Helper()
+	ts := openTestService(t, opts...)
 	a, err := ts.Bootstrap(context.Background(), adminPassword, "")
 	if err != nil || a == nil {
 		t.Fatalf("Bootstrap = %v, %v", a, err)
