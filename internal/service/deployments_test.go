@@ -157,12 +157,14 @@ func TestDeploymentSnapshotsTheInstance(t *testing.T) {
 	ts.ready(t, ts.admin, driverIn("Pump", "python3"), func(in *driverhub.VersionInput) {
 		in.DriverConfig = &driverhub.DriverConfig{Format: driverhub.ConfigKV, KV: []driverhub.KVPair{{Key: "port", Value: "502"}}}
 	})
+	ts.ready(t, ts.admin, driverIn("Bare", "c"))
 	ts.newDriver(t, ts.admin, driverIn("Dbg", "nodejs"))
 	ts.newVersion(t, ts.admin, "Dbg", "wip")
 	pkg := ts.upload(t, ts.admin, "Dbg", "wip").Package
 	i := ts.newInstance(t, ts.admin, "edge")
 	ts.bind(t, ts.admin, "edge", "Pump", "")
 	ts.bind(t, ts.admin, "edge", "Dbg", "wip")
+	ts.bind(t, ts.admin, "edge", "Bare", "")
 	must(ts.SetBindingConfig(ts.admin, "edge", "Dbg", driverhub.DriverConfig{Format: driverhub.ConfigJSON, JSON: json.RawMessage(`{"debug":true}`)}))(t)
 	ts.device(t, ts.admin, "pump", "p1", "edge", "Pump", `{"slave": 3}`)
 	ts.device(t, ts.admin, "pump", "p2", "edge", "Pump", "")
@@ -175,7 +177,7 @@ func TestDeploymentSnapshotsTheInstance(t *testing.T) {
 	for _, r := range d.Resources {
 		res = append(res, r.Type+" "+r.Name+" "+r.Stage+" "+r.Status)
 	}
-	wantRes := []string{"driver Dbg init pending", "driver_config Dbg init pending",
+	wantRes := []string{"driver Bare init pending", "driver_config Bare init pending", "driver Dbg init pending", "driver_config Dbg init pending",
 		"driver Pump init pending", "driver_config Pump init pending",
 		"device_config pump/p1 init pending", "device_config pump/p2 init pending"}
 	if diff := cmp.Diff(wantRes, res); diff != "" {
@@ -188,10 +190,17 @@ func TestDeploymentSnapshotsTheInstance(t *testing.T) {
 	// Editing the bound draft afterwards changes nothing deployed.
 	must(ts.PutPackage(ts.admin, "Dbg", "wip", "", bytes.NewReader(packageFor(t, "nodejs", "changed"))))(t)
 	m, _ := ts.fetch(t, i.GatewaySecret, "")
-	if m.DeploymentID != d.ID || len(m.Drivers) != 2 {
+	if m.DeploymentID != d.ID || len(m.Drivers) != 3 {
 		t.Fatalf("manifest %+v", m)
 	}
-	dbg, pump := m.Drivers[0], m.Drivers[1]
+	bare, dbg, pump := m.Drivers[0], m.Drivers[1], m.Drivers[2]
+	// Without devices or any config, a driver still gets a list and a kv.
+	if got := string(must(json.Marshal(bare.RuntimeConfig))(t)); got != `{"deviceList":[],"config":{"kv":[]}}` {
+		t.Errorf("Bare's runtime config is %s", got)
+	}
+	if bare.CPUArch != "armv7" || bare.Runtime != "c" {
+		t.Errorf("Bare in the manifest: %+v", bare)
+	}
 	if dbg.Package == nil || dbg.Package.SHA256 != pkg.SHA256 || dbg.Package.URL != "/api/v1/gateway/blobs/"+pkg.SHA256 {
 		t.Errorf("Dbg's package %+v, want the one deployed, %s", dbg.Package, pkg.SHA256)
 	}

@@ -3,6 +3,8 @@ package service_test
 import (
 	"bytes"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -128,4 +130,19 @@ func TestPutConfigFile(t *testing.T) {
 	ts.newVersion(t, ts.admin, "Bi", "2")
 	_, err = ts.OpenConfigFile(ts.admin, "Bi", "2")
 	wantErr(t, err, driverhub.ENotFound, "")
+}
+
+func TestALostBlobIsAnInternalError(t *testing.T) {
+	t.Parallel()
+	ts := newTestService(t)
+	ts.newDriver(t, ts.admin, driverIn("Py", "python3"))
+	ts.newVersion(t, ts.admin, "Py", "1")
+	sha := ts.upload(t, ts.admin, "Py", "1").Package.SHA256
+	// Lost outside driverhub: not "not found", which would say the
+	// version has no package.
+	ok(t, os.Remove(filepath.Join(filepath.Dir(ts.dbPath), "blobs", sha[:2], sha)))
+	_, err := ts.OpenPackage(ts.admin, "Py", "1")
+	if code := driverhub.ErrorCode(err); code != driverhub.EInternal {
+		t.Errorf("opening a lost package: %v (code %s), want an internal error", err, code)
+	}
 }
