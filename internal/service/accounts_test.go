@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -205,6 +206,10 @@ func TestTokenStoredAsHashAndRevoked(t *testing.T) {
 	wantErr(t, ts.RevokeToken(viewer, k.ID), driverhub.ENotFound, "")
 	ts.tokenCtx(t, k.Token)
 
+	for _, wrong := range []string{"", strings.TrimPrefix(k.Token, driverhub.TokenPrefix), k.Hash} {
+		_, err := ts.Authenticate(context.Background(), wrong)
+		wantErr(t, err, driverhub.EUnauthenticated, "")
+	}
 	ok(t, ts.RevokeToken(dev, k.ID))
 	_, err := ts.Authenticate(context.Background(), k.Token)
 	wantErr(t, err, driverhub.EUnauthenticated, "")

@@ -70,6 +70,10 @@ func TestGatewaySecretShownOnceAndRotated(t *testing.T) {
 	_, err := ts.AuthenticateGateway(context.Background(), i.GatewaySecret)
 	wantErr(t, err, driverhub.EUnauthenticated, "")
 	ts.gatewayCtx(t, r.GatewaySecret)
+	for _, wrong := range []string{"", ts.adminToken, strings.TrimPrefix(r.GatewaySecret, driverhub.GatewaySecretPrefix)} {
+		_, err = ts.AuthenticateGateway(context.Background(), wrong)
+		wantErr(t, err, driverhub.EUnauthenticated, "")
+	}
 	_, err = ts.RotateGatewaySecret(ts.userCtx(t, ts.admin, "vic", driverhub.RoleViewer), "edge")
 	wantErr(t, err, driverhub.EPermissionDenied, "")
 }
@@ -198,6 +202,8 @@ func TestAcquiredDriversBindOnlyPublishedVersions(t *testing.T) {
 	_, err = ts.Bind(ts.admin, "edge", "Other", acmeIn("")) // not acquired
 	wantErr(t, err, driverhub.ENotFound, "")
 	_, err = ts.Bind(ts.admin, "edge", "Meter", driverhub.BindingInput{Publisher: ptr("nobody")})
+	wantErr(t, err, driverhub.ENotFound, "")
+	_, err = ts.Bind(ts.admin, "edge", "Nope", acmeIn(""))
 	wantErr(t, err, driverhub.ENotFound, "")
 }
 
