@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
-	"errors"
 	"log/slog"
 	"path/filepath"
 	"slices"
@@ -377,12 +376,6 @@ func readAll(t testing.TB, d *driverhub.Download) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
-}
-
-// isNotFound reports whether err answers "not found", the answer for
-// anything of another tenant.
-func isNotFound(err error) bool {
-	return errors.Is(err, &driverhub.Error{Code: driverhub.ENotFound})
 }
 
 // contains fails unless s holds every part.
