@@ -131,7 +131,7 @@ func TestDeployReportsEveryProblemAtOnce(t *testing.T) {
 			t.Errorf("a device with its config raised %+v", p)
 		}
 		for _, dp := range deployProblems {
-			if p.Code == string(dp.code) && !strings.Contains(p.Resource, dp.resource) {
+			if p.Code == dp.code && !strings.Contains(p.Resource, dp.resource) {
 				t.Errorf("problem %s names resource %q, not %s", p.Code, p.Resource, dp.resource)
 			}
 		}
@@ -175,7 +175,7 @@ func TestDeploymentSnapshotsTheInstance(t *testing.T) {
 	}
 	var res []string
 	for _, r := range d.Resources {
-		res = append(res, r.Type+" "+r.Name+" "+r.Stage+" "+r.Status)
+		res = append(res, string(r.Type)+" "+r.Name+" "+string(r.Stage)+" "+string(r.Status))
 	}
 	wantRes := []string{"driver Bare init pending", "driver_config Bare init pending", "driver Dbg init pending", "driver_config Dbg init pending",
 		"driver Pump init pending", "driver_config Pump init pending",

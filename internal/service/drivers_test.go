@@ -19,7 +19,7 @@ func TestCreateDriverNamesTheFieldAtFault(t *testing.T) {
 	}{
 		{"accepted", func(*driverhub.DriverInput) {}, ""},
 		{"name of 20", func(in *driverhub.DriverInput) { in.Name = ptr("A" + strings.Repeat("b", 19)) }, ""},
-		{"c for armv7", func(in *driverhub.DriverInput) { in.Runtime, in.CPUArch = ptr("c"), ptr("armv7") }, ""},
+		{"c for armv7", func(in *driverhub.DriverInput) { in.Runtime, in.CPUArch = ptr(driverhub.Runtime("c")), ptr("armv7") }, ""},
 		{"no name", func(in *driverhub.DriverInput) { in.Name = nil }, "name"},
 		{"no protocol", func(in *driverhub.DriverInput) { in.Protocol = nil }, "protocol"},
 		{"no runtime", func(in *driverhub.DriverInput) { in.Runtime = nil }, "runtime"},
@@ -27,9 +27,9 @@ func TestCreateDriverNamesTheFieldAtFault(t *testing.T) {
 		{"name starts with a digit", func(in *driverhub.DriverInput) { in.Name = ptr("1pump") }, "name"},
 		{"name with a dash", func(in *driverhub.DriverInput) { in.Name = ptr("my-pump") }, "name"},
 		{"unknown protocol", func(in *driverhub.DriverInput) { in.Protocol = ptr("http") }, "protocol"},
-		{"unknown runtime", func(in *driverhub.DriverInput) { in.Runtime = ptr("go") }, "runtime"},
-		{"c without arch", func(in *driverhub.DriverInput) { in.Runtime = ptr("c") }, "cpu_arch"},
-		{"c for an unknown arch", func(in *driverhub.DriverInput) { in.Runtime, in.CPUArch = ptr("c"), ptr("mips") }, "cpu_arch"},
+		{"unknown runtime", func(in *driverhub.DriverInput) { in.Runtime = ptr(driverhub.Runtime("go")) }, "runtime"},
+		{"c without arch", func(in *driverhub.DriverInput) { in.Runtime = ptr(driverhub.Runtime("c")) }, "cpu_arch"},
+		{"c for an unknown arch", func(in *driverhub.DriverInput) { in.Runtime, in.CPUArch = ptr(driverhub.Runtime("c")), ptr("mips") }, "cpu_arch"},
 		{"arch without c", func(in *driverhub.DriverInput) { in.CPUArch = ptr("armv7") }, "cpu_arch"},
 		{"description of 257 bytes", func(in *driverhub.DriverInput) { in.Description = ptr(strings.Repeat("x", 257)) }, "description"},
 	}
@@ -70,7 +70,7 @@ func TestUpdateDriver(t *testing.T) {
 	wantErr(t, err, driverhub.EInvalid, "name")
 	_, err = ts.UpdateDriver(ts.admin, "Pump", driverhub.DriverInput{Protocol: ptr("smtp")})
 	wantErr(t, err, driverhub.EInvalid, "protocol")
-	d := must(ts.UpdateDriver(ts.admin, "Pump", driverhub.DriverInput{Runtime: ptr("nodejs"), Description: ptr("moves water")}))(t)
+	d := must(ts.UpdateDriver(ts.admin, "Pump", driverhub.DriverInput{Runtime: ptr(driverhub.Runtime("nodejs")), Description: ptr("moves water")}))(t)
 	if d.Runtime != "nodejs" || d.Description != "moves water" {
 		t.Errorf("updated driver is %+v", d)
 	}
@@ -79,9 +79,9 @@ func TestUpdateDriver(t *testing.T) {
 	// it stays, and so do the arch and the built-in flag.
 	ts.newVersion(t, ts.admin, "Pump", "1")
 	for name, in := range map[string]driverhub.DriverInput{
-		"runtime": {Runtime: ptr("python3")},
+		"runtime": {Runtime: ptr(driverhub.Runtime("python3"))},
 		"builtin": {Builtin: ptr(true)},
-		"arch":    {Runtime: ptr("c"), CPUArch: ptr("x86")},
+		"arch":    {Runtime: ptr(driverhub.Runtime("c")), CPUArch: ptr("x86")},
 	} {
 		t.Run("change "+name, func(t *testing.T) {
 			_, err := ts.UpdateDriver(ts.admin, "Pump", in)
@@ -218,7 +218,7 @@ func TestVersionLifecycle(t *testing.T) {
 	// Publishing needs the package first.
 	_, err = ts.PublishVersion(ts.admin, "Py", "1")
 	e := wantErr(t, err, driverhub.EFailedPrecondition, "")
-	if len(e.Problems) != 1 || e.Problems[0].Code != string(driverhub.ProblemPackageMissing) || !strings.Contains(e.Problems[0].Resource, "Py/1") {
+	if len(e.Problems) != 1 || e.Problems[0].Code != driverhub.ProblemPackageMissing || !strings.Contains(e.Problems[0].Resource, "Py/1") {
 		t.Errorf("problems %+v, want package_missing of Py/1", e.Problems)
 	}
 	ts.upload(t, ts.admin, "Py", "1")

@@ -193,7 +193,7 @@ func TestReportRefusesWhatItCannotRecord(t *testing.T) {
 	d := ts.deploy(t, ts.admin, "edge")
 	ts.fetch(t, i.GatewaySecret, "")
 	before := ts.deployment(t, ts.admin, "edge", d.ID)
-	res := func(typ, stage, status string) driverhub.GatewayReport {
+	res := func(typ driverhub.ResourceType, stage driverhub.Stage, status driverhub.DeployStatus) driverhub.GatewayReport {
 		return driverhub.GatewayReport{Deployment: &driverhub.DeploymentReport{ID: d.ID, Status: driverhub.DeployProcessing,
 			Resources: []driverhub.Resource{{Type: typ, Name: "Pump", Stage: stage, Status: status}}}}
 	}
@@ -276,7 +276,7 @@ func TestReportProgress(t *testing.T) {
 func TestReportForAFinishedDeploymentChangesNothing(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		status string
+		status driverhub.DeployStatus
 		finish func(t *testing.T, ts *testService, secret, id string)
 	}{
 		{driverhub.DeploySuperseded, func(t *testing.T, ts *testService, _, _ string) { ts.deploy(t, ts.admin, "edge") }},
@@ -289,7 +289,7 @@ func TestReportForAFinishedDeploymentChangesNothing(t *testing.T) {
 		}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.status, func(t *testing.T) {
+		t.Run(string(tt.status), func(t *testing.T) {
 			t.Parallel()
 			ts := newTestService(t)
 			ts.ready(t, ts.admin, driverIn("Pump", "python3"))
@@ -303,7 +303,7 @@ func TestReportForAFinishedDeploymentChangesNothing(t *testing.T) {
 				t.Fatalf("deployment is %s, want %s", before.Status, tt.status)
 			}
 			ts.clock.Advance(time.Minute)
-			for _, status := range []string{driverhub.DeployProcessing, driverhub.DeploySucceeded, driverhub.DeployFailed} {
+			for _, status := range []driverhub.DeployStatus{driverhub.DeployProcessing, driverhub.DeploySucceeded, driverhub.DeployFailed} {
 				ts.report(t, i.GatewaySecret, driverhub.GatewayReport{Deployment: &driverhub.DeploymentReport{ID: d.ID, Status: status, Reason: "late",
 					Resources: []driverhub.Resource{{Type: "driver", Name: "Pump", Stage: "start", Status: status}}}})
 			}
@@ -336,11 +336,11 @@ func TestDriverStatesReported(t *testing.T) {
 	for _, state := range driverhub.AllDriverStates {
 		ts.clock.Advance(time.Second)
 		ts.report(t, i.GatewaySecret, driverhub.GatewayReport{Drivers: []driverhub.DriverReport{
-			{Name: "Pump", Version: "1", State: string(state), Restarts: 2, MemoryBytes: 1 << 20},
-			{Name: "Unbound", State: string(state)}, // unbound since: ignored
+			{Name: "Pump", Version: "1", State: state, Restarts: 2, MemoryBytes: 1 << 20},
+			{Name: "Unbound", State: state}, // unbound since: ignored
 		}})
 		r := must(ts.GetBinding(ts.admin, "edge", "Pump"))(t).Runtime
-		if r == nil || r.State != string(state) || r.Restarts != 2 || !r.ReportedAt.Equal(ts.clock.Now()) {
+		if r == nil || r.State != state || r.Restarts != 2 || !r.ReportedAt.Equal(ts.clock.Now()) {
 			t.Errorf("reported %s, binding shows %+v", state, r)
 		}
 	}

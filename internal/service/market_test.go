@@ -17,7 +17,7 @@ func TestListingNeedsAPublishedVersion(t *testing.T) {
 	ts.upload(t, ts.admin, "Meter", "1")
 	_, err := ts.PutListing(ts.admin, "Meter", driverhub.ListingInput{Title: "Meter"})
 	e := wantErr(t, err, driverhub.EFailedPrecondition, "")
-	if len(e.Problems) != 1 || e.Problems[0].Code != string(driverhub.ProblemNoPublishedVersion) || !strings.Contains(e.Problems[0].Resource, "Meter") {
+	if len(e.Problems) != 1 || e.Problems[0].Code != driverhub.ProblemNoPublishedVersion || !strings.Contains(e.Problems[0].Resource, "Meter") {
 		t.Errorf("problems %+v, want no_published_version of Meter", e.Problems)
 	}
 	for _, tt := range []struct {

@@ -215,7 +215,7 @@ func problemCodes(t testing.TB, err error) []string {
 	e := wantErr(t, err, driverhub.EFailedPrecondition, "")
 	var codes []string
 	for _, p := range e.Problems {
-		codes = append(codes, p.Code)
+		codes = append(codes, string(p.Code))
 	}
 	slices.Sort(codes)
 	return codes
@@ -256,9 +256,9 @@ func zipOf(t testing.TB, nameContent ...string) []byte {
 }
 
 // packageFor is a valid package for a runtime: its entry file and a library.
-func packageFor(t testing.TB, runtime, marker string) []byte {
+func packageFor(t testing.TB, runtime driverhub.Runtime, marker string) []byte {
 	t.Helper()
-	return zipOf(t, driverhub.EntryFile(runtime), marker, "lib/helper.txt", "helper")
+	return zipOf(t, runtime.EntryFile(), marker, "lib/helper.txt", "helper")
 }
 
 // zeros reads as an endless run of zero bytes.
@@ -270,7 +270,7 @@ func (zeros) Read(p []byte) (int, error) {
 }
 
 // driverIn is the input of a driver; a C driver is built for armv7.
-func driverIn(name, runtime string) driverhub.DriverInput {
+func driverIn(name string, runtime driverhub.Runtime) driverhub.DriverInput {
 	in := driverhub.DriverInput{Name: &name, Protocol: ptr("modbus"), Runtime: &runtime}
 	if runtime == "c" {
 		in.CPUArch = ptr("armv7")
