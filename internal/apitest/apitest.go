@@ -155,6 +155,7 @@ func (s *Server) Do(t testing.TB, method, path, token string, body any) *Respons
 	if err != nil {
 		t.Fatal(err)
 	}
+	CheckOpenAPI(t, resp, data)
 	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: data}
 }
 

@@ -191,6 +191,7 @@ func send(t testing.TB, s *apitest.Server, req *http.Request) *apitest.Response 
 	if err != nil {
 		t.Fatal(err)
 	}
+	apitest.CheckOpenAPI(t, resp, data)
 	return &apitest.Response{Status: resp.StatusCode, Header: resp.Header, Body: data}
 }
 

@@ -49,6 +49,7 @@ func noFollow(t testing.TB, req *http.Request) *http.Response {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
+	apitest.CheckOpenAPI(t, resp, nil)
 	return resp
 }
 

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -303,7 +304,7 @@ func fillPath(path string) string {
 	return pathParam.ReplaceAllString(path, "x")
 }
 
-// resolvePointer follows a local JSON pointer ("#/a/b").
+// resolvePointer follows a local JSON pointer ("#/a/b", "#/a/0").
 func resolvePointer(doc any, ref string) (any, bool) {
 	ptr, ok := strings.CutPrefix(ref, "#")
 	if !ok {
@@ -312,11 +313,18 @@ func resolvePointer(doc any, ref string) (any, bool) {
 	cur := doc
 	for _, tok := range strings.Split(ptr, "/")[1:] {
 		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return nil, false
-		}
-		if cur, ok = m[tok]; !ok {
+		switch c := cur.(type) {
+		case map[string]any:
+			if cur, ok = c[tok]; !ok {
+				return nil, false
+			}
+		case []any:
+			i, err := strconv.Atoi(tok)
+			if err != nil || i < 0 || i >= len(c) {
+				return nil, false
+			}
+			cur = c[i]
+		default:
 			return nil, false
 		}
 	}
