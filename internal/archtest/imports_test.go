@@ -80,7 +80,10 @@ func inModule(names ...string) []string {
 }
 
 var (
-	client   = module + "/internal/httpapi/client"
+	client = module + "/internal/httpapi/client"
+	// apierror is the API's error wire format, on the standard library and
+	// the domain alone: the client, the agent and the console share it.
+	apierror = module + "/internal/httpapi/apierror"
 	adapters = inModule("internal/sqlstore", "internal/sqlite", "internal/postgres", "internal/fsblob", "internal/s3blob")
 	handlers = inModule("internal/httpapi", "internal/console", "internal/server")
 	// serverSide is what only the control plane runs on: its storage,
@@ -109,7 +112,7 @@ func forbidden(pkgs map[string]*pkg, from string, bad func(string) bool) map[str
 			}
 			chain[imp] = append(slices.Clone(chain[p.ImportPath]), imp)
 			switch {
-			case imp != client && bad(imp):
+			case imp != client && imp != apierror && bad(imp):
 				found[imp] = chain[imp]
 			case pkgs[imp] == nil || !pkgs[imp].Standard:
 				queue = append(queue, imp) // the standard library imports only itself
@@ -141,8 +144,8 @@ func TestImports(t *testing.T) {
 			"adapters store; they call neither the service nor a handler"},
 		{"console", inModule("internal/console"), within(module + "/internal/httpapi"),
 			"the console translates to the services itself, not through the REST API's handlers"},
-		{"client", []string{client}, func(p string) bool { return p != module && notStd(p) },
-			"the API client (shared by the CLI and the agent) needs only the standard library and the domain"},
+		{"client", []string{client, apierror}, func(p string) bool { return p != module && notStd(p) },
+			"the API client and its error format (shared by the CLI, the agent and the console) need only the standard library and the domain"},
 	}
 	for _, r := range rules {
 		t.Run(r.name, func(t *testing.T) {

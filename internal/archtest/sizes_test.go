@@ -31,6 +31,13 @@ func moduleRoot(t *testing.T) string {
 	return filepath.Dir(string(bytes.TrimSpace(out)))
 }
 
+// testSupport reports whether a package directory holds code that only
+// tests import (storetest, blobtest, apitest, pgtest, s3test, testenv):
+// tests in all but file name, exempt like them.
+func testSupport(dir string) bool {
+	return strings.HasSuffix(dir, "test") || dir == "testenv"
+}
+
 // productionFiles lists the module's non-test Go files, relative to root,
 // skipping what the go tool skips (testdata, and names starting with . or _).
 func productionFiles(t *testing.T, root string) []string {
@@ -42,7 +49,8 @@ func productionFiles(t *testing.T, root string) []string {
 		}
 		name := d.Name()
 		if d.IsDir() {
-			if path != root && (name == "testdata" || name == "vendor" || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_")) {
+			if path != root && (name == "testdata" || name == "vendor" || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") ||
+				testSupport(name)) {
 				return filepath.SkipDir
 			}
 			return nil
