@@ -64,3 +64,17 @@ func ContentDisposition(filename string) string {
 	}, filename)
 	return `attachment; filename="` + fallback + `"; filename*=UTF-8''` + url.PathEscape(filename)
 }
+
+// ValidSHA256 reports whether s is a SHA-256 digest in lower-case hex.
+func ValidSHA256(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}

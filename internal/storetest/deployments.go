@@ -358,3 +358,67 @@ func testInstanceCanFetchBlob(t *testing.T, s driverhub.Store) {
 		})
 	}
 }
+
+// testFailStaleConcurrently fails stale deployments from many
+// goroutines at once, as replicas would: each deployment's instance is
+// reported exactly once.
+func testFailStaleConcurrently(t *testing.T, s driverhub.Store) {
+	ctx := t.Context()
+	tn := &driverhub.Tenant{ID: driverhub.NewID(), Name: "acme", CreatedAt: now()}
+	started := now().Add(-time.Hour)
+	const n = 20
+	err := s.Update(ctx, func(tx driverhub.Tx) error {
+		if err := tx.CreateTenant(ctx, tn); err != nil {
+			return err
+		}
+		for k := range n {
+			i := &driverhub.Instance{ID: driverhub.NewID(), TenantID: tn.ID, Name: "gw" + driverhub.NewID()[30:],
+				SecretHash: driverhub.NewSecret("", 32), CreatedAt: now(), UpdatedAt: now()}
+			if err := tx.CreateInstance(ctx, i); err != nil {
+				return err
+			}
+			d := &driverhub.Deployment{ID: driverhub.NewID(), InstanceID: i.ID, Type: driverhub.DeployTypeDeploy,
+				Status: driverhub.DeployProcessing, CreatedAt: now(), StartedAt: &started}
+			if k%4 == 3 {
+				d.Status = driverhub.DeployPending
+				d.StartedAt = nil
+			}
+			if err := tx.CreateDeployment(ctx, d); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := make(chan []string, 8)
+	for range cap(results) {
+		go func() {
+			var ids []string
+			err := s.Update(context.WithoutCancel(ctx), func(tx driverhub.Tx) error {
+				var err error
+				ids, err = tx.FailStaleDeployments(ctx, now(), now(), "timeout")
+				return err
+			})
+			if err != nil {
+				t.Error(err)
+			}
+			results <- ids
+		}()
+	}
+	seen := map[string]int{}
+	for range cap(results) {
+		for _, id := range <-results {
+			seen[id]++
+		}
+	}
+	if len(seen) != n-n/4 {
+		t.Errorf("%d instances reported, want %d", len(seen), n-n/4)
+	}
+	for id, c := range seen {
+		if c != 1 {
+			t.Errorf("instance %s reported %d times", id, c)
+		}
+	}
+}
