@@ -45,6 +45,10 @@ const (
 	MaxListingTitleBytes   = 128
 	MaxListingSummaryBytes = 1024
 
+	// A gateway's report: its architecture and the built-in drivers it holds.
+	MaxGatewayArchBytes = 32
+	MaxBuiltinDrivers   = 1000
+
 	DefaultPageLimit = 50
 	MaxPageLimit     = 500
 )

@@ -38,7 +38,10 @@ func (c *gwClock) Advance(d time.Duration) {
 func gwServer(t testing.TB, poll time.Duration) (*apitest.Server, *gwClock) {
 	t.Helper()
 	c := newGWClock()
-	return apitest.New(t, apitest.Options{Now: c.Now, PollPeriod: poll}), c
+	// The server's own deploy-timeout loop reads the same fake clock: with a
+	// timeout far beyond any test's Advance it never races the tests that
+	// call FailStaleDeployments themselves.
+	return apitest.New(t, apitest.Options{Now: c.Now, PollPeriod: poll, DeployTimeout: 10 * 365 * 24 * time.Hour}), c
 }
 
 // gwSim is a simulated edge agent: a plain HTTP client that holds an

@@ -42,13 +42,11 @@ func bodySchema(method, path, contentType string) string {
 }
 
 const (
-	packagePath          = "/api/v1/drivers/{driver}/versions/{version}/package"
-	versionConfigFile    = "/api/v1/drivers/{driver}/versions/{version}/config-file"
-	instanceConfigFile   = "/api/v1/instances/{instance}/drivers/{driver}/config-file"
-	logsTail             = "#/paths/~1api~1v1~1instances~1{instance}~1drivers~1{driver}~1logs/get/parameters/0/schema"
-	pageLimit            = "#/components/parameters/Limit/schema"
-	gatewayArchBytes     = 32   // internal/service/gateway.go validateReport; not in limits.go
-	gatewayBuiltinsLimit = 1000 // internal/service/gateway.go validateReport; not in limits.go
+	packagePath        = "/api/v1/drivers/{driver}/versions/{version}/package"
+	versionConfigFile  = "/api/v1/drivers/{driver}/versions/{version}/config-file"
+	instanceConfigFile = "/api/v1/instances/{instance}/drivers/{driver}/config-file"
+	logsTail           = "#/paths/~1api~1v1~1instances~1{instance}~1drivers~1{driver}~1logs/get/parameters/0/schema"
+	pageLimit          = "#/components/parameters/Limit/schema"
 )
 
 // docLimits is every limit the document states, with the constant it
@@ -107,7 +105,7 @@ var docLimits = []docLimit{
 	{schemas + "InstanceName", "maxLength", driverhub.MaxInstanceNameLen, "MaxInstanceNameLen"},
 	{schemas + "Tags", "maxProperties", driverhub.MaxInstanceTags, "MaxInstanceTags"},
 	{schemas + "Tags/additionalProperties", "x-max-bytes", driverhub.MaxTagValueLen, "MaxTagValueLen"},
-	{prop("Gateway", "arch"), "x-max-bytes", gatewayArchBytes, "gatewayArchBytes"},
+	{prop("Gateway", "arch"), "x-max-bytes", driverhub.MaxGatewayArchBytes, "MaxGatewayArchBytes"},
 	{schemas + "DeviceProduct", "maxLength", driverhub.MaxDeviceFieldLen, "MaxDeviceFieldLen"},
 	{schemas + "DeviceName", "maxLength", driverhub.MaxDeviceFieldLen, "MaxDeviceFieldLen"},
 	{schemas + "DeviceConfig", "x-max-bytes", driverhub.MaxDeviceConfigBytes, "MaxDeviceConfigBytes"},
@@ -122,8 +120,8 @@ var docLimits = []docLimit{
 	{schemas + "RuntimeDriverConf/oneOf/2/properties/fileList", "maxItems", 1, "one configuration file"},
 	{prop("RuntimeConfig", "deviceList"), "maxItems", driverhub.MaxDevicesPerInstance, "MaxDevicesPerInstance"},
 	{prop("Manifest", "drivers"), "maxItems", driverhub.MaxDriversPerInstance, "MaxDriversPerInstance"},
-	{prop("GatewayReport", "arch"), "x-max-bytes", gatewayArchBytes, "gatewayArchBytes"},
-	{prop("GatewayReport", "builtin_drivers"), "maxItems", gatewayBuiltinsLimit, "gatewayBuiltinsLimit"},
+	{prop("GatewayReport", "arch"), "x-max-bytes", driverhub.MaxGatewayArchBytes, "MaxGatewayArchBytes"},
+	{prop("GatewayReport", "builtin_drivers"), "maxItems", driverhub.MaxBuiltinDrivers, "MaxBuiltinDrivers"},
 }
 
 // TestOpenAPILimits checks every limit the document states against the

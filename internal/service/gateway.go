@@ -318,11 +318,11 @@ func validateReport(r *driverhub.GatewayReport) error {
 			return err
 		}
 	}
-	if len(r.Arch) > 32 {
-		return driverhub.Invalid("arch", "must be at most 32 bytes")
+	if len(r.Arch) > driverhub.MaxGatewayArchBytes {
+		return driverhub.Invalid("arch", "must be at most %d bytes", driverhub.MaxGatewayArchBytes)
 	}
-	if r.BuiltinDrivers != nil && len(*r.BuiltinDrivers) > 1000 {
-		return driverhub.Invalid("builtin_drivers", "at most 1000")
+	if r.BuiltinDrivers != nil && len(*r.BuiltinDrivers) > driverhub.MaxBuiltinDrivers {
+		return driverhub.Invalid("builtin_drivers", "must list at most %d drivers", driverhub.MaxBuiltinDrivers)
 	}
 	if d := r.Deployment; d != nil {
 		if !slices.Contains(reportedDeployStatuses, d.Status) {
