@@ -106,6 +106,10 @@ type GatewayReport struct {
 	BuiltinDrivers *[]string         `json:"builtin_drivers"`
 	Deployment     *DeploymentReport `json:"deployment"`
 	Drivers        []DriverReport    `json:"drivers"`
+	// Capabilities and RuntimeVersions describe the gateway (SPEC §12); an
+	// agent sends them in every report.
+	Capabilities    *Capabilities      `json:"capabilities,omitempty"`
+	RuntimeVersions map[Runtime]string `json:"runtime_versions,omitempty"`
 }
 
 // DeploymentReport is the agent's progress on one deployment.

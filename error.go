@@ -15,6 +15,9 @@ const (
 	EVersionPublished   = "version_published"
 	ETooLarge           = "too_large"
 	EFailedPrecondition = "failed_precondition"
+	ETooManyRequests    = "too_many_requests"
+	EInsufficientStore  = "insufficient_storage"
+	EQuotaExceeded      = "quota_exceeded"
 	EInternal           = "internal"
 )
 

@@ -35,6 +35,23 @@ type Gateway struct {
 	BuiltinDrivers []string   `json:"builtin_drivers"`
 	// BuiltinsReported tells an empty list apart from no report at all.
 	BuiltinsReported bool `json:"-"`
+	// Capabilities is what the gateway said it can enforce; nil before it said.
+	Capabilities *Capabilities `json:"capabilities"`
+	// RuntimeVersions are the language runtimes the gateway found
+	// (python3, nodejs, java), each with its version.
+	RuntimeVersions map[Runtime]string `json:"runtime_versions,omitempty"`
+}
+
+// Capabilities is what a gateway's agent can enforce of the container
+// settings (SPEC §12), reported with every report.
+type Capabilities struct {
+	// Runtimes are the driver runtimes that work on the gateway: "process", "runc".
+	Runtimes []string `json:"runtimes"`
+	// Isolation is true when drivers can get their own network, mounts and
+	// devices (a working runc).
+	Isolation bool `json:"isolation"`
+	// Cgroup is the cgroup version that enforces memory limits: "v1", "v2", or "" for none.
+	Cgroup string `json:"cgroup"`
 }
 
 // GatewaySecretPrefix starts every gateway secret.

@@ -177,4 +177,8 @@ const (
 	ProblemBuiltinMissing      ProblemCode = "builtin_missing"
 	ProblemAcquisitionMissing  ProblemCode = "acquisition_missing"
 	ProblemNoPublishedVersion  ProblemCode = "no_published_version"
+	// ProblemIsolationUnavailable: the version's container settings need
+	// isolation (a private network, port or volume mappings) that the
+	// gateway cannot enforce (SPEC §12).
+	ProblemIsolationUnavailable ProblemCode = "isolation_unavailable"
 )

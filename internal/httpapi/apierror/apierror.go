@@ -50,6 +50,9 @@ var table = []struct {
 	{driverhub.EVersionPublished, http.StatusConflict},
 	{driverhub.ETooLarge, http.StatusRequestEntityTooLarge},
 	{driverhub.EFailedPrecondition, http.StatusUnprocessableEntity},
+	{driverhub.ETooManyRequests, http.StatusTooManyRequests},
+	{driverhub.EInsufficientStore, http.StatusInsufficientStorage},
+	{driverhub.EQuotaExceeded, http.StatusInsufficientStorage},
 	{driverhub.EInternal, http.StatusInternalServerError},
 }
 

@@ -54,7 +54,6 @@ func TestUnknownCodesAndStatuses(t *testing.T) {
 	for status, want := range map[int]string{
 		http.StatusMethodNotAllowed:     driverhub.EInvalid, // refused: retrying will not help
 		http.StatusUnsupportedMediaType: driverhub.EInvalid,
-		http.StatusTooManyRequests:      driverhub.EInvalid,
 		http.StatusBadGateway:           driverhub.EInternal,
 		http.StatusServiceUnavailable:   driverhub.EInternal,
 		http.StatusGatewayTimeout:       driverhub.EInternal,
