@@ -45,6 +45,14 @@ const (
 	MaxListingTitleBytes   = 128
 	MaxListingSummaryBytes = 1024
 
+	// What one gateway request may carry (SPEC §13): a report or a log batch
+	// of at most MaxGatewayBodyBytes; a report's log messages are cut at
+	// MaxReportLogMessageBytes (with a marker), at most MaxReportLogEntries
+	// per resource. The agent batches driver logs by bytes to stay below.
+	MaxGatewayBodyBytes      = 1 << 20
+	MaxReportLogMessageBytes = 4 << 10
+	MaxReportLogEntries      = 200
+
 	// A gateway's report: its architecture and the built-in drivers it holds.
 	MaxGatewayArchBytes = 32
 	MaxBuiltinDrivers   = 1000
