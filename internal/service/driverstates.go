@@ -12,8 +12,9 @@ import (
 // bindings. The list is whole — the agent lists every driver it runs — so
 // a bound driver it leaves out runs no longer: shown as up, restarting or
 // in a crash loop before, it becomes stopped. Reports of drivers no longer
-// bound are dropped. One read of the bindings, and writes only where a
-// runtime changes: reports come all day from every gateway.
+// bound are dropped. Reports come all day from every gateway: one read of
+// the bindings, a write for each driver listed, and one for a driver left
+// out only when its state changes.
 func recordDriverStates(ctx context.Context, tx driverhub.Tx, instanceID string, drivers []driverhub.DriverReport, now time.Time) error {
 	bindings, err := tx.ListBindings(ctx, instanceID)
 	if err != nil {
