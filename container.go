@@ -69,6 +69,25 @@ func (c *Container) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// NeedsIsolation names the settings that only a runtime isolating the
+// driver (runc) can enforce (SPEC §12): a private network (host_network
+// false), port mappings and volume mappings. Privileged and device mappings
+// need none: the process runtime enforces device access itself. Empty when
+// the settings run anywhere.
+func (c *Container) NeedsIsolation() []string {
+	var out []string
+	if !c.HostNetwork {
+		out = append(out, "host_network")
+	}
+	if len(c.PortMappings) > 0 {
+		out = append(out, "port_mappings")
+	}
+	if len(c.VolumeMappings) > 0 {
+		out = append(out, "volume_mappings")
+	}
+	return out
+}
+
 // Validate checks container settings against SPEC §3.
 func (c *Container) Validate(field string) error {
 	if c.HostNetwork && len(c.PortMappings) > 0 {

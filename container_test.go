@@ -318,3 +318,37 @@ func TestContainerRoundTrip(t *testing.T) {
 		t.Errorf("round trip (-want +got):\n%s", diff)
 	}
 }
+
+func TestContainerNeedsIsolation(t *testing.T) {
+	decode := func(body string) driverhub.Container {
+		var c driverhub.Container
+		if err := json.Unmarshal([]byte(body), &c); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	ports := `"port_mappings":[{"host_port":1502,"container_port":502,"protocol":"tcp"}]`
+	volume := `"volume_mappings":[{"host_path":"/var/lib/plc","container_path":"/data","permission":"ro"}]`
+	device := `"device_mappings":[{"host_path":"/dev/ttyUSB0","permission":"rw","comment":""}]`
+	tests := []struct {
+		body string
+		want []string
+	}{
+		{`{}`, nil},
+		{`{"privileged":true,"memory_limit_mb":16}`, nil},
+		{`{` + device + `}`, nil},
+		{`{"host_network":false}`, []string{"host_network"}},
+		{`{"host_network":false,` + ports + `}`, []string{"host_network", "port_mappings"}},
+		{`{` + volume + `}`, []string{"volume_mappings"}},
+		{`{"host_network":false,` + ports + `,` + volume + `,` + device + `}`, []string{"host_network", "port_mappings", "volume_mappings"}},
+	}
+	for _, tt := range tests {
+		c := decode(tt.body)
+		if err := c.Validate("container"); err != nil {
+			t.Fatalf("%s: %v", tt.body, err)
+		}
+		if diff := cmp.Diff(tt.want, c.NeedsIsolation()); diff != "" {
+			t.Errorf("NeedsIsolation of %s (-want +got):\n%s", tt.body, diff)
+		}
+	}
+}

@@ -56,6 +56,9 @@ const (
 	// A gateway's report: its architecture and the built-in drivers it holds.
 	MaxGatewayArchBytes = 32
 	MaxBuiltinDrivers   = 1000
+	// Each language runtime's version a gateway reports (SPEC §12), in
+	// bytes of printable text.
+	MaxRuntimeVersionBytes = 64
 
 	DefaultPageLimit = 50
 	MaxPageLimit     = 500

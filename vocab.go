@@ -105,6 +105,28 @@ func (s DriverState) Valid() bool { return slices.Contains(AllDriverStates, s) }
 // Up reports whether the driver is (or is about to be) running.
 func (s DriverState) Up() bool { return s == DriverStarting || s == DriverRunning }
 
+// The ways an agent runs drivers, as Capabilities.Runtimes names them
+// (SPEC §12): child processes, or OCI containers under runc — the one that
+// isolates a driver's network and mounts.
+const (
+	DriverRuntimeProcess = "process"
+	DriverRuntimeRunc    = "runc"
+)
+
+// AllDriverRuntimes lists the driver runtimes an agent may report.
+var AllDriverRuntimes = []string{DriverRuntimeProcess, DriverRuntimeRunc}
+
+// The cgroup versions through which a gateway enforces memory limits, as
+// Capabilities.Cgroup names them; CgroupNone: it cannot.
+const (
+	CgroupNone = ""
+	CgroupV1   = "v1"
+	CgroupV2   = "v2"
+)
+
+// AllCgroupVersions lists what Capabilities.Cgroup may be.
+var AllCgroupVersions = []string{CgroupNone, CgroupV1, CgroupV2}
+
 // ResourceType is the kind of a deployment resource.
 type ResourceType string
 

@@ -80,6 +80,8 @@ func TestInstanceBindAssociateDeploy(t *testing.T) {
 		t.Errorf("kv config without key: %d %s", bad.Status, snippet(bad.Body))
 	}
 
+	// The meter's private network needs a gateway that said it isolates drivers.
+	srv.Must(t, http.StatusNoContent, "POST", "/api/v1/gateway/report", secret, map[string]any{"capabilities": map[string]any{"runtimes": []string{"runc"}, "isolation": true, "cgroup": "v2"}})
 	p = b.post("/instances/gw1/deployments", url.Values{"type": {"deploy"}})
 	if p.Status != http.StatusSeeOther || !strings.HasPrefix(p.Location, "/instances/gw1/deployments/") {
 		t.Fatalf("deploy: %d %q %s", p.Status, p.Location, snippet(p.Body))

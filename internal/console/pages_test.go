@@ -105,6 +105,8 @@ func sample(t *testing.T) (*apitest.Server, *browser, string) {
 	b.post("/instances/gw1/bind", url.Values{"choice": {"acme|lora|2.0.0"}})
 	b.post("/instances/gw1/devices", url.Values{"product": {"pm800"}, "name": {"m1"}, "driver": {"meter"}, "config": {`{"slave":1}`}})
 	b.postMultipart("/instances/gw1/drivers/meter/config", field("config_format", "kv"), field("kv_key", "poll_ms"), field("kv_value", "100"), field("kv_note", ""))
+	// The meter's private network needs a gateway that said it isolates drivers.
+	srv.Must(t, http.StatusNoContent, "POST", "/api/v1/gateway/report", secret, map[string]any{"capabilities": map[string]any{"runtimes": []string{"runc"}, "isolation": true, "cgroup": "v2"}})
 	p := b.post("/instances/gw1/deployments", url.Values{"type": {"deploy"}})
 	if p.Status != http.StatusSeeOther {
 		t.Fatalf("deploy: %d %s", p.Status, snippet(p.Body))

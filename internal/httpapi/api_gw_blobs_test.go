@@ -172,7 +172,7 @@ func TestGWDriverRuntime(t *testing.T) {
 			"restarts": 3, "last_exit": "exit status 2", "memory_bytes": 123456}, map[string]any{"name": "Gone", "state": "running"}}})
 		got := object(t, s.Must(t, http.StatusOK, "GET", gwBindingPath("rt", "Drv"), a, nil))["runtime"]
 		diff(t, "runtime "+state, map[string]any{"state": state, "version": "1.0", "restarts": 3.0, "last_exit": "exit status 2",
-			"memory_bytes": 123456.0, "reported_at": clock.Now().Format(time.RFC3339)}, got)
+			"memory_bytes": 123456.0, "reported_at": clock.Now().Format(time.RFC3339), "stale": false}, got)
 	}
 	before := object(t, s.Must(t, http.StatusOK, "GET", gwBindingPath("rt", "Drv"), a, nil))["runtime"]
 	for _, bad := range []string{"", "RUNNING", "dead"} {

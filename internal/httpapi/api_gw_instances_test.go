@@ -23,7 +23,7 @@ func TestGWInstanceCreate(t *testing.T) {
 	diff(t, "created fields", []any{"plant-1", "line 1", map[string]any{"site": "sz"}},
 		[]any{created["name"], created["description"], created["tags"]})
 	diff(t, "gateway before any sync",
-		map[string]any{"online": false, "last_seen_at": nil, "edge_version": "", "arch": "", "builtin_drivers": []any{}},
+		map[string]any{"online": false, "last_seen_at": nil, "edge_version": "", "arch": "", "builtin_drivers": []any{}, "capabilities": nil},
 		created["gateway"])
 
 	got := object(t, s.Must(t, http.StatusOK, "GET", gwInstPath("plant-1"), a, nil))
@@ -137,10 +137,14 @@ func TestGWInstanceOnline(t *testing.T) {
 	}
 
 	// A report is a sync too, and fills what the gateway told.
-	g.report(t, map[string]any{"edge_version": "1.2.3", "arch": "aarch64", "builtin_drivers": []string{"modbus_rtu", "opcua_std"}})
+	g.report(t, map[string]any{"edge_version": "1.2.3", "arch": "aarch64", "builtin_drivers": []string{"modbus_rtu", "opcua_std"},
+		"capabilities":     map[string]any{"runtimes": []string{"process"}, "isolation": false, "cgroup": "v2"},
+		"runtime_versions": map[string]string{"python3": "3.11.2"}})
 	view = gwGatewayView(t, s, a, "gw")
 	diff(t, "after a report", map[string]any{"online": true, "last_seen_at": clock.Now().Format(time.RFC3339),
-		"edge_version": "1.2.3", "arch": "aarch64", "builtin_drivers": []any{"modbus_rtu", "opcua_std"}}, view)
+		"edge_version": "1.2.3", "arch": "aarch64", "builtin_drivers": []any{"modbus_rtu", "opcua_std"},
+		"capabilities":     map[string]any{"runtimes": []any{"process"}, "isolation": false, "cgroup": "v2"},
+		"runtime_versions": map[string]any{"python3": "3.11.2"}}, view)
 
 	// A heartbeat without those fields keeps them.
 	clock.Advance(time.Minute)

@@ -62,6 +62,8 @@ func TestGWManifest(t *testing.T) {
 	gwAssociate(t, s, a, "m", "pump", "p1", "Py", "{ \"slave\" : 1 }")
 	gwAssociate(t, s, a, "m", "pump", "p2", "Py", nil)
 
+	// A private network needs a gateway that isolates drivers (docs/isolation.md).
+	g.report(t, map[string]any{"capabilities": map[string]any{"runtimes": []string{"process", "runc"}, "isolation": true, "cgroup": "v2"}})
 	d := gwDeploy(t, s, a, "m", "deploy")
 	id := gwStr(d, "id")
 	diff(t, "new deployment", []any{"deploy", "pending", nil, nil}, []any{d["type"], d["status"], d["started_at"], d["finished_at"]})

@@ -122,6 +122,8 @@ var docLimits = []docLimit{
 	{prop("Manifest", "drivers"), "maxItems", driverhub.MaxDriversPerInstance, "MaxDriversPerInstance"},
 	{prop("GatewayReport", "arch"), "x-max-bytes", driverhub.MaxGatewayArchBytes, "MaxGatewayArchBytes"},
 	{prop("GatewayReport", "builtin_drivers"), "maxItems", driverhub.MaxBuiltinDrivers, "MaxBuiltinDrivers"},
+	{prop("GatewayReport", "runtime_versions") + "/additionalProperties", "x-max-bytes", driverhub.MaxRuntimeVersionBytes, "MaxRuntimeVersionBytes"},
+	{prop("Gateway", "runtime_versions") + "/additionalProperties", "x-max-bytes", driverhub.MaxRuntimeVersionBytes, "MaxRuntimeVersionBytes"},
 }
 
 // TestOpenAPILimits checks every limit the document states against the

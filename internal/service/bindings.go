@@ -102,9 +102,18 @@ func (s *Service) Bind(ctx context.Context, instance, driver string, in driverhu
 			return err
 		}
 		b.DriverID, b.Driver, b.Publisher, b.PublisherID, b.Version, b.UpdatedAt = d.ID, d.Name, owner.Name, owner.ID, v.Version, now
+		s.presentBinding(i, b)
 		return tx.UpdateBinding(ctx, b)
 	})
 	return b, err
+}
+
+// presentBinding fills the fields of a binding's view that are derived:
+// the gateway's report of the driver is stale while the gateway is offline.
+func (s *Service) presentBinding(i *driverhub.Instance, b *driverhub.Binding) {
+	if b.Runtime != nil {
+		b.Runtime.Stale = !s.online(&i.Gateway)
+	}
 }
 
 func bindingByName(ctx context.Context, tx driverhub.Tx, p *driverhub.Principal, instance, driver string) (*driverhub.Instance, *driverhub.Binding, error) {
@@ -124,10 +133,12 @@ func (s *Service) GetBinding(ctx context.Context, instance, driver string) (*dri
 	}
 	var b *driverhub.Binding
 	err = s.store.View(ctx, func(tx driverhub.Tx) error {
-		_, b, err = bindingByName(ctx, tx, p, instance, driver)
+		var i *driverhub.Instance
+		i, b, err = bindingByName(ctx, tx, p, instance, driver)
 		if err != nil {
 			return err
 		}
+		s.presentBinding(i, b)
 		devices, err := tx.DevicesOfBinding(ctx, b.ID)
 		b.Devices = len(devices)
 		return err
@@ -147,8 +158,13 @@ func (s *Service) ListBindings(ctx context.Context, instance string) (driverhub.
 		if err != nil {
 			return err
 		}
-		out.Items, err = tx.ListBindings(ctx, i.ID)
-		return err
+		if out.Items, err = tx.ListBindings(ctx, i.ID); err != nil {
+			return err
+		}
+		for _, b := range out.Items {
+			s.presentBinding(i, b)
+		}
+		return nil
 	})
 	return out, err
 }
@@ -207,12 +223,14 @@ func trimDot(f string) string {
 func (s *Service) updateBinding(ctx context.Context, p *driverhub.Principal, instance, driver string, change func(*driverhub.Binding)) (*driverhub.Binding, error) {
 	var b *driverhub.Binding
 	err := s.store.Update(ctx, func(tx driverhub.Tx) error {
-		var err error
-		if _, b, err = bindingByName(ctx, tx, p, instance, driver); err != nil {
+		i, found, err := bindingByName(ctx, tx, p, instance, driver)
+		if err != nil {
 			return err
 		}
+		b = found
 		change(b)
 		b.UpdatedAt = s.timestamp()
+		s.presentBinding(i, b)
 		return tx.UpdateBinding(ctx, b)
 	})
 	return b, err

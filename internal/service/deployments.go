@@ -83,7 +83,6 @@ func (s *Service) snapshot(ctx context.Context, tx driverhub.Tx, p *driverhub.Pr
 	problem := func(resource string, code driverhub.ProblemCode, format string, args ...any) {
 		problems = append(problems, driverhub.Problem{Resource: resource, Code: code, Message: fmt.Sprintf(format, args...)})
 	}
-	g := i.Gateway
 	for _, b := range bindings {
 		res := label(driverhub.ResourceDriver, b.Driver)
 		drv, err := tx.DriverByID(ctx, b.DriverID)
@@ -122,15 +121,7 @@ func (s *Service) snapshot(ctx context.Context, tx driverhub.Tx, p *driverhub.Pr
 				}
 			}
 		}
-		if g.EdgeVersion != "" && driverhub.CompareEdgeVersions(g.EdgeVersion, v.MinEdgeVersion) < 0 {
-			problem(res, driverhub.ProblemEdgeVersionTooOld, "version %s of %s needs edge version %s or later; the gateway runs %s", v.Version, b.Driver, v.MinEdgeVersion, g.EdgeVersion)
-		}
-		if drv.Runtime.NeedsCPUArch() && g.Arch != "" && drv.CPUArch != g.Arch {
-			problem(res, driverhub.ProblemArchMismatch, "driver %s is built for %s; the gateway is %s", b.Driver, drv.CPUArch, g.Arch)
-		}
-		if drv.Builtin && g.BuiltinsReported && !slices.Contains(g.BuiltinDrivers, b.Driver) {
-			problem(res, driverhub.ProblemBuiltinMissing, "built-in driver %s is not installed on the gateway (it reported %v)", b.Driver, g.BuiltinDrivers)
-		}
+		checkGateway(problem, &i.Gateway, drv, v)
 		d.Manifest.Drivers = append(d.Manifest.Drivers, manifestDriver(drv, v, b, devices))
 		d.Resources = append(d.Resources, resourcesOf(b, devices)...)
 	}
@@ -139,6 +130,29 @@ func (s *Service) snapshot(ctx context.Context, tx driverhub.Tx, p *driverhub.Pr
 			Message: fmt.Sprintf("instance %s cannot be deployed: %d problems", i.Name, len(problems))}
 	}
 	return nil
+}
+
+// problemf records a problem of a resource.
+type problemf func(resource string, code driverhub.ProblemCode, format string, args ...any)
+
+// checkGateway records the problems of version v of drv on the gateway g,
+// as far as g has told what it is: its edge version, arch, built-ins and
+// what it can enforce of the container settings. Deployments check each
+// binding with it; a rollout checks each gateway of a wave alike.
+func checkGateway(problem problemf, g *driverhub.Gateway, drv *driverhub.Driver, v *driverhub.DriverVersion) {
+	res := label(driverhub.ResourceDriver, drv.Name)
+	if g.EdgeVersion != "" && driverhub.CompareEdgeVersions(g.EdgeVersion, v.MinEdgeVersion) < 0 {
+		problem(res, driverhub.ProblemEdgeVersionTooOld, "version %s of %s needs edge version %s or later; the gateway runs %s", v.Version, drv.Name, v.MinEdgeVersion, g.EdgeVersion)
+	}
+	if drv.Runtime.NeedsCPUArch() && g.Arch != "" && drv.CPUArch != g.Arch {
+		problem(res, driverhub.ProblemArchMismatch, "driver %s is built for %s; the gateway is %s", drv.Name, drv.CPUArch, g.Arch)
+	}
+	if drv.Builtin && g.BuiltinsReported && !slices.Contains(g.BuiltinDrivers, drv.Name) {
+		problem(res, driverhub.ProblemBuiltinMissing, "built-in driver %s is not installed on the gateway (it reported %v)", drv.Name, g.BuiltinDrivers)
+	}
+	if why := isolationProblem(g, drv.Name, v); why != "" {
+		problem(res, driverhub.ProblemIsolationUnavailable, "%s", why)
+	}
 }
 
 // manifestDriver is one driver as the gateway receives it.

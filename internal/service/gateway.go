@@ -207,10 +207,11 @@ func (s *Service) OpenGatewayBlob(ctx context.Context, sha string) (*driverhub.D
 // maxResourceLog bounds each resource's deployment log.
 const maxResourceLog = 200
 
-// Report records what the gateway says: its version, arch and built-in
-// drivers, its progress on a deployment, and its drivers' states. A report
-// for a deployment that is finished (superseded, closed, timed out, …)
-// changes nothing of it.
+// Report records what the gateway says: its version, arch, built-in
+// drivers, capabilities and runtime versions, its progress on a
+// deployment, and its drivers' states (the whole list: see
+// recordDriverStates). A report for a deployment that is finished
+// (superseded, closed, timed out, …) changes nothing of it.
 func (s *Service) Report(ctx context.Context, r driverhub.GatewayReport) error {
 	i, err := gatewayOf(ctx)
 	if err != nil {
@@ -228,15 +229,7 @@ func (s *Service) Report(ctx context.Context, r driverhub.GatewayReport) error {
 		}
 		g := fresh.Gateway
 		g.LastSeenAt = &now
-		if r.EdgeVersion != "" {
-			g.EdgeVersion = r.EdgeVersion
-		}
-		if r.Arch != "" {
-			g.Arch = r.Arch
-		}
-		if r.BuiltinDrivers != nil {
-			g.BuiltinDrivers, g.BuiltinsReported = *r.BuiltinDrivers, true
-		}
+		reportGatewayFacts(&g, &r)
 		if err := tx.UpdateGateway(ctx, i.ID, g); err != nil {
 			return err
 		}
@@ -245,20 +238,10 @@ func (s *Service) Report(ctx context.Context, r driverhub.GatewayReport) error {
 				return err
 			}
 		}
-		for _, dr := range r.Drivers {
-			b, err := tx.BindingByName(ctx, i.ID, dr.Name)
-			if errors.Is(err, driverhub.ErrNotFound) {
-				continue // unbound since: its report no longer matters
-			} else if err != nil {
-				return err
-			}
-			b.Runtime = &driverhub.DriverStatus{State: dr.State, Version: dr.Version, Restarts: dr.Restarts,
-				LastExit: dr.LastExit, MemoryBytes: dr.MemoryBytes, ReportedAt: now}
-			if err := tx.UpdateBinding(ctx, b); err != nil {
-				return err
-			}
+		if r.Drivers == nil {
+			return nil // no list of drivers: their states stay as they were
 		}
-		return nil
+		return recordDriverStates(ctx, tx, i.ID, r.Drivers, now)
 	})
 }
 
@@ -340,12 +323,10 @@ func validateReport(r *driverhub.GatewayReport) error {
 			}
 		}
 	}
-	for k, dr := range r.Drivers {
-		if !dr.State.Valid() {
-			return driverhub.Invalid(fmt.Sprintf("drivers[%d].state", k), "must be one of %s", driverhub.Words(driverhub.AllDriverStates))
-		}
+	if err := validateCapabilities(r); err != nil {
+		return err
 	}
-	return nil
+	return validateDriverReports(r.Drivers)
 }
 
 // PostLogs appends a driver's output lines to its bounded ring. Lines

@@ -46,10 +46,15 @@ func applyInstanceInput(i *driverhub.Instance, in driverhub.InstanceInput) {
 	}
 }
 
+// online reports whether the gateway synced within three poll periods.
+func (s *Service) online(g *driverhub.Gateway) bool {
+	return g.LastSeenAt != nil && s.now().Sub(*g.LastSeenAt) <= 3*s.poll
+}
+
 // present fills the fields of an instance's view that are derived.
 func (s *Service) present(i *driverhub.Instance, current *driverhub.Deployment) {
 	g := &i.Gateway
-	g.Online = g.LastSeenAt != nil && s.now().Sub(*g.LastSeenAt) <= 3*s.poll
+	g.Online = s.online(g)
 	if g.BuiltinDrivers == nil {
 		g.BuiltinDrivers = []string{}
 	}

@@ -57,6 +57,7 @@ func bindingArgs(b *driverhub.Binding) ([]any, error) {
 	if b.Runtime != nil {
 		rt := *b.Runtime
 		rt.ReportedAt = storedTime(rt.ReportedAt)
+		rt.Stale = false // computed when read
 		if runtime, err = optJSON(rt, true); err != nil {
 			return nil, err
 		}

@@ -43,16 +43,18 @@ func storedTime(t time.Time) time.Time {
 }
 
 const instanceColumns = `i.id, i.tenant_id, i.name, i.description, i.tags, i.secret_hash,
-	i.last_seen_at, i.edge_version, i.arch, i.builtin_drivers, i.current_deployment_id, i.created_at, i.updated_at`
+	i.last_seen_at, i.edge_version, i.arch, i.builtin_drivers, i.capabilities, i.runtime_versions,
+	i.current_deployment_id, i.created_at, i.updated_at`
 
 func scanInstance(s scanner) (*driverhub.Instance, error) {
 	var i driverhub.Instance
 	var tags string
 	var lastSeen sql.NullInt64
-	var builtins, current sql.NullString
+	var builtins, capabilities, runtimes, current sql.NullString
 	var created, updated int64
 	if err := s.Scan(&i.ID, &i.TenantID, &i.Name, &i.Description, &tags, &i.SecretHash,
-		&lastSeen, &i.Gateway.EdgeVersion, &i.Gateway.Arch, &builtins, &current, &created, &updated); err != nil {
+		&lastSeen, &i.Gateway.EdgeVersion, &i.Gateway.Arch, &builtins, &capabilities, &runtimes,
+		&current, &created, &updated); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(tags), &i.Tags); err != nil {
@@ -63,6 +65,17 @@ func scanInstance(s scanner) (*driverhub.Instance, error) {
 		i.Gateway.BuiltinsReported = true
 		if err := json.Unmarshal([]byte(builtins.String), &i.Gateway.BuiltinDrivers); err != nil {
 			return nil, fmt.Errorf("instance %s: builtin_drivers: %w", i.ID, err)
+		}
+	}
+	if capabilities.Valid {
+		i.Gateway.Capabilities = new(driverhub.Capabilities)
+		if err := json.Unmarshal([]byte(capabilities.String), i.Gateway.Capabilities); err != nil {
+			return nil, fmt.Errorf("instance %s: capabilities: %w", i.ID, err)
+		}
+	}
+	if runtimes.Valid {
+		if err := json.Unmarshal([]byte(runtimes.String), &i.Gateway.RuntimeVersions); err != nil {
+			return nil, fmt.Errorf("instance %s: runtime_versions: %w", i.ID, err)
 		}
 	}
 	i.CurrentDeploymentID = current.String
@@ -76,7 +89,15 @@ func gatewayArgs(g driverhub.Gateway) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []any{nullTimeToDB(g.LastSeenAt), g.EdgeVersion, g.Arch, builtins}, nil
+	capabilities, err := optJSON(g.Capabilities, g.Capabilities != nil)
+	if err != nil {
+		return nil, err
+	}
+	runtimes, err := optJSON(g.RuntimeVersions, len(g.RuntimeVersions) > 0)
+	if err != nil {
+		return nil, err
+	}
+	return []any{nullTimeToDB(g.LastSeenAt), g.EdgeVersion, g.Arch, builtins, capabilities, runtimes}, nil
 }
 
 func (t *Tx) CreateInstance(ctx context.Context, i *driverhub.Instance) error {
@@ -91,8 +112,9 @@ func (t *Tx) CreateInstance(ctx context.Context, i *driverhub.Instance) error {
 	args := append([]any{i.ID, i.TenantID, i.Name, i.Description, string(tags), i.SecretHash}, gw...)
 	args = append(args, optString(i.CurrentDeploymentID), toDB(i.CreatedAt), toDB(i.UpdatedAt))
 	_, err = t.exec(ctx, `INSERT INTO instances (id, tenant_id, name, description, tags, secret_hash,
-		last_seen_at, edge_version, arch, builtin_drivers, current_deployment_id, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+		last_seen_at, edge_version, arch, builtin_drivers, capabilities, runtime_versions,
+		current_deployment_id, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
 	return err
 }
 
@@ -139,8 +161,8 @@ func (t *Tx) UpdateGateway(ctx context.Context, instanceID string, g driverhub.G
 	if err != nil {
 		return err
 	}
-	return mustAffect(t.exec(ctx, `UPDATE instances SET last_seen_at = ?, edge_version = ?, arch = ?, builtin_drivers = ?
-		WHERE id = ?`, append(args, instanceID)...))
+	return mustAffect(t.exec(ctx, `UPDATE instances SET last_seen_at = ?, edge_version = ?, arch = ?, builtin_drivers = ?,
+		capabilities = ?, runtime_versions = ? WHERE id = ?`, append(args, instanceID)...))
 }
 
 // DeleteInstance deletes the instance with its deployment history. Its

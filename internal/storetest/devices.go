@@ -201,6 +201,18 @@ func testBindings(t *testing.T, s driverhub.Store) {
 		})
 	}
 
+	t.Run("stale is never stored", func(t *testing.T) {
+		want := with(edgeBinding(i, a, d2, "1.0.2"), func(b *driverhub.Binding) { b.Runtime = status })
+		in := *want
+		stale := *status
+		stale.Stale = true // the service computes it when it reads
+		in.Runtime = &stale
+		create(t, s, &in)
+		edgeWant(t, s, "BindingByName", want, func(ctx context.Context, tx driverhub.Tx) (*driverhub.Binding, error) {
+			return tx.BindingByName(ctx, want.InstanceID, want.Driver)
+		})
+	})
+
 	t.Run("ListBindings", func(t *testing.T) {
 		i3 := edgeInstance(a, "gw3")
 		zeta, alpha, mid := newDriver(b, "zeta"), newDriver(a, "alpha"), newDriver(a, "mid")

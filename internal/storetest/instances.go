@@ -119,6 +119,15 @@ func testInstances(t *testing.T, s driverhub.Store) {
 				BuiltinDrivers: []string{"ModbusTCP", "OPCUA"}, BuiltinsReported: true}
 			i.CurrentDeploymentID = driverhub.NewID()
 		})},
+		{"capabilities and runtime versions reported", with(edgeInstance(tn, "capable"), func(i *driverhub.Instance) {
+			i.Gateway = driverhub.Gateway{LastSeenAt: &seen, EdgeVersion: "1.1.0", Arch: "x86-64",
+				Capabilities:    &driverhub.Capabilities{Runtimes: []string{"process", "runc"}, Isolation: true, Cgroup: "v2"},
+				RuntimeVersions: map[driverhub.Runtime]string{"python3": "3.11.2", "java": "17.0.9+9-Debian-1"}}
+		})},
+		{"capabilities of a gateway that cannot isolate", with(edgeInstance(tn, "plain"), func(i *driverhub.Instance) {
+			i.Gateway = driverhub.Gateway{LastSeenAt: &seen, EdgeVersion: "1.1.0", Arch: "armv7",
+				Capabilities: &driverhub.Capabilities{Runtimes: []string{"process"}, Cgroup: ""}}
+		})},
 		{"empty builtins reported", with(edgeInstance(tn, "none-built-in"), func(i *driverhub.Instance) {
 			i.Gateway = driverhub.Gateway{LastSeenAt: &seen, EdgeVersion: "1.0.0", Arch: "x86-64",
 				BuiltinDrivers: []string{}, BuiltinsReported: true}
@@ -191,6 +200,10 @@ func testInstances(t *testing.T, s driverhub.Store) {
 			{LastSeenAt: &at, EdgeVersion: "2.0.0", Arch: "armv7-hf", BuiltinDrivers: []string{"ModbusTCP"}, BuiltinsReported: true},
 			{LastSeenAt: &at, EdgeVersion: "2.0.1", Arch: "armv7-hf", BuiltinDrivers: []string{}, BuiltinsReported: true},
 			{LastSeenAt: &at, EdgeVersion: "2.0.1", Arch: "armv7-hf"},
+			{LastSeenAt: &at, EdgeVersion: "2.1.0", Capabilities: &driverhub.Capabilities{Runtimes: []string{"runc"}, Isolation: true, Cgroup: "v1"},
+				RuntimeVersions: map[driverhub.Runtime]string{"nodejs": "v18.19.0"}},
+			{LastSeenAt: &at, EdgeVersion: "2.1.0", Capabilities: &driverhub.Capabilities{Runtimes: []string{}}},
+			{LastSeenAt: &at, EdgeVersion: "2.1.0"}, // capabilities and runtime versions cleared
 			{},
 		} {
 			in := g
