@@ -72,7 +72,7 @@ func TestCLIInstancesDevicesConfigs(t *testing.T) {
 	out = c.ok("instance", "bind", "line3", "meter")
 	mustContain(t, "bind", out, "meter", "1.0.0", "the version's default")
 	out = c.ok("instance", "drivers", "line3")
-	if row := cliRow(out, "meter"); len(row) < 4 || row[2] != "1.0.0" || row[3] != "default" {
+	if row := cliRow(out, "meter"); len(row) < 8 || row[2] != "1.0.0" || row[3] != "-" || row[6] != "default" {
 		t.Errorf("bindings row: %q\n%s", row, out)
 	}
 	c.sameJSON("/api/v1/instances/line3/drivers", "instance", "drivers", "line3")

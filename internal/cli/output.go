@@ -89,9 +89,8 @@ func encodeJSON(w io.Writer, v any, indent string) error {
 // writeYAML writes v's JSON form as YAML, keeping the order of its fields.
 func writeYAML(w io.Writer, v any) error {
 	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	// Escaped JSON: YAML's reader refuses raw C1 controls and DEL.
+	if err := encodeJSON(&buf, v, ""); err != nil {
 		return err
 	}
 	var node yaml.Node
