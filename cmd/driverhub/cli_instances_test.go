@@ -275,3 +275,42 @@ func TestCLILogs(t *testing.T) {
 		t.Errorf("logs -f printed an extra line %q", l)
 	}
 }
+
+// --secret-file writes the gateway secret to a new 0600 file for the
+// agent instead of printing it, and never overwrites a file.
+func TestCLISecretFile(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	file := filepath.Join(t.TempDir(), "plant-1.secret")
+	r := c.run("instance", "create", "plant-1", "--secret-file", file)
+	if r.code != 0 || strings.Contains(r.stdout, "dhg_") {
+		t.Fatalf("instance create --secret-file: exit %d, stdout %q", r.code, r.stdout)
+	}
+	mustContain(t, "instance create --secret-file", r.stderr, "Wrote the gateway secret of plant-1 to "+file)
+	fi, err := os.Stat(file)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("secret file: %v %v", fi, err)
+	}
+	first, _ := os.ReadFile(file)
+	if !strings.HasPrefix(string(first), "dhg_") {
+		t.Errorf("secret file holds %q", first)
+	}
+	gw := &fakeGateway{t: t, url: c.srv.url, secret: strings.TrimSpace(string(first))}
+	if code, b := gw.do("GET", "/api/v1/gateway/desired", nil); code != 200 {
+		t.Errorf("the secret from the file is refused: %d %s", code, b)
+	}
+
+	// An existing file is refused before anything is created or rotated.
+	r = c.fails(1, "instance", "create", "plant-2", "--secret-file", file)
+	mustContain(t, "an existing secret file", r.stderr, "exists already")
+	c.fails(1, "instance", "get", "plant-2")
+	c.fails(1, "instance", "rotate-secret", "plant-1", "--secret-file", file)
+	if code, _ := gw.do("GET", "/api/v1/gateway/desired", nil); code != 200 {
+		t.Error("a refused rotate-secret rotated the secret")
+	}
+	rotated := filepath.Join(t.TempDir(), "rotated.secret")
+	c.ok("instance", "rotate-secret", "plant-1", "--secret-file", rotated)
+	if code, _ := gw.do("GET", "/api/v1/gateway/desired", nil); code != 401 {
+		t.Errorf("the old secret still works after rotate-secret: %d", code)
+	}
+}
