@@ -117,7 +117,7 @@ func waitDeployment(ctx context.Context, c *client.Client, instance string, d *d
 				hint = ": the gateway has not fetched it; is its agent running and online?"
 			}
 			if lastErr != nil {
-				hint += fmt.Sprintf(" (last error: %v)", lastErr)
+				hint += fmt.Sprintf(" (last error: %s)", errorText(lastErr))
 			}
 			return d, failf("timeout: deployment %s did not finish within %s; it is still %s%s", d.ID, timeout, d.Status, hint)
 		case <-tick.C:

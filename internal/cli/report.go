@@ -46,15 +46,20 @@ func ReportError(w io.Writer, err error) int {
 		fmt.Fprintln(w, "Interrupted")
 		return 130
 	}
-	msg := err.Error()
-	if m, ok := unreachable(err); ok {
-		msg = m
-	}
-	fmt.Fprintf(w, "Error: %s\n", safeText(msg))
+	fmt.Fprintf(w, "Error: %s\n", safeText(errorText(err)))
 	if errors.As(err, &exit) {
 		return exit.Code
 	}
 	return 1
+}
+
+// errorText is err's message, or the sentence that says a server cannot
+// be reached.
+func errorText(err error) string {
+	if m, ok := unreachable(err); ok {
+		return m
+	}
+	return err.Error()
 }
 
 // printAPIError writes the server's message, its field and each problem of
