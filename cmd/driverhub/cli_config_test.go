@@ -39,10 +39,18 @@ func TestCLILogin(t *testing.T) {
 	if di, _ := os.Stat(filepath.Dir(path)); di.Mode().Perm() != 0o700 {
 		t.Errorf("config dir mode %v, want 0700", di.Mode().Perm())
 	}
-	var saved struct{ Server, Token string }
+	var saved struct {
+		Server string
+		Logins map[string]struct{ Token string }
+	}
 	b, _ := os.ReadFile(path)
-	if err := json.Unmarshal(b, &saved); err != nil || saved.Server != c.srv.url || saved.Token != adminToken {
+	if err := json.Unmarshal(b, &saved); err != nil || saved.Server != c.srv.url || len(saved.Logins) != 1 {
 		t.Errorf("config file holds %s (%v)", b, err)
+	}
+	for _, l := range saved.Logins {
+		if l.Token != adminToken {
+			t.Errorf("config file holds token %q", l.Token)
+		}
 	}
 
 	// Later commands need no flags and no environment.

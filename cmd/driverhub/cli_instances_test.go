@@ -72,7 +72,7 @@ func TestCLIInstancesDevicesConfigs(t *testing.T) {
 	out = c.ok("instance", "bind", "line3", "meter")
 	mustContain(t, "bind", out, "meter", "1.0.0", "the version's default")
 	out = c.ok("instance", "drivers", "line3")
-	if row := cliRow(out, "meter"); len(row) < 4 || row[2] != "1.0.0" || row[3] != "default" {
+	if row := cliRow(out, "meter"); len(row) < 8 || row[2] != "1.0.0" || row[3] != "-" || row[6] != "default" {
 		t.Errorf("bindings row: %q\n%s", row, out)
 	}
 	c.sameJSON("/api/v1/instances/line3/drivers", "instance", "drivers", "line3")
@@ -273,5 +273,44 @@ func TestCLILogs(t *testing.T) {
 	}
 	for l := range lines {
 		t.Errorf("logs -f printed an extra line %q", l)
+	}
+}
+
+// --secret-file writes the gateway secret to a new 0600 file for the
+// agent instead of printing it, and never overwrites a file.
+func TestCLISecretFile(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	file := filepath.Join(t.TempDir(), "plant-1.secret")
+	r := c.run("instance", "create", "plant-1", "--secret-file", file)
+	if r.code != 0 || strings.Contains(r.stdout, "dhg_") {
+		t.Fatalf("instance create --secret-file: exit %d, stdout %q", r.code, r.stdout)
+	}
+	mustContain(t, "instance create --secret-file", r.stderr, "Wrote the gateway secret of plant-1 to "+file)
+	fi, err := os.Stat(file)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("secret file: %v %v", fi, err)
+	}
+	first, _ := os.ReadFile(file)
+	if !strings.HasPrefix(string(first), "dhg_") {
+		t.Errorf("secret file holds %q", first)
+	}
+	gw := &fakeGateway{t: t, url: c.srv.url, secret: strings.TrimSpace(string(first))}
+	if code, b := gw.do("GET", "/api/v1/gateway/desired", nil); code != 200 {
+		t.Errorf("the secret from the file is refused: %d %s", code, b)
+	}
+
+	// An existing file is refused before anything is created or rotated.
+	r = c.fails(1, "instance", "create", "plant-2", "--secret-file", file)
+	mustContain(t, "an existing secret file", r.stderr, "exists already")
+	c.fails(1, "instance", "get", "plant-2")
+	c.fails(1, "instance", "rotate-secret", "plant-1", "--secret-file", file)
+	if code, _ := gw.do("GET", "/api/v1/gateway/desired", nil); code != 200 {
+		t.Error("a refused rotate-secret rotated the secret")
+	}
+	rotated := filepath.Join(t.TempDir(), "rotated.secret")
+	c.ok("instance", "rotate-secret", "plant-1", "--secret-file", rotated)
+	if code, _ := gw.do("GET", "/api/v1/gateway/desired", nil); code != 401 {
+		t.Errorf("the old secret still works after rotate-secret: %d", code)
 	}
 }

@@ -29,9 +29,11 @@ func newRootCommand() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "driverhub",
 		Short:         "Publish IoT edge drivers from the cloud and run them on gateways",
+		Version:       driverhub.Version, // --version, as `driverhub version`
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetVersionTemplate("driverhub version {{.Version}}\n")
 	root.AddCommand(newServerCommand(), newMigrateCommand(), agentcmd.Command(), &cobra.Command{
 		Use:   "version",
 		Short: "Print driverhub's version",

@@ -4,17 +4,14 @@
 package cli
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/driverhub/driverhub"
 	"github.com/driverhub/driverhub/internal/httpapi/client"
 )
 
@@ -53,58 +50,6 @@ func failf(format string, args ...any) error {
 	return &ExitError{Code: 1, Err: fmt.Errorf(format, args...)}
 }
 
-// ReportError prints err the way a user should read it on w and returns
-// the exit status: 2 for usage errors, 1 for the server's errors (with
-// the field and every problem), an ExitError's own code, 130 when
-// interrupted.
-func ReportError(w io.Writer, err error) int {
-	var usage *UsageError
-	var exit *ExitError
-	var apiErr *driverhub.Error
-	switch {
-	case errors.As(err, &usage):
-		fmt.Fprintf(w, "Error: %v\n", usage.Err)
-		if usage.Cmd != nil {
-			fmt.Fprint(w, usage.Cmd.UsageString())
-		}
-		return 2
-	case errors.As(err, &exit) && exit.Err == nil:
-		return exit.Code
-	case errors.As(err, &apiErr):
-		printAPIError(w, err, apiErr)
-		if errors.As(err, &exit) {
-			return exit.Code
-		}
-		return 1
-	case errors.As(err, &exit):
-		fmt.Fprintf(w, "Error: %v\n", exit.Err)
-		return exit.Code
-	case errors.Is(err, context.Canceled):
-		fmt.Fprintln(w, "Interrupted")
-		return 130
-	}
-	fmt.Fprintln(w, "driverhub:", err)
-	return 1
-}
-
-// printAPIError writes the server's message, its field and each problem of
-// a refused deployment. An internal error says little by itself, so it
-// names the call that got it.
-func printAPIError(w io.Writer, err error, e *driverhub.Error) {
-	msg := e.Message
-	if e.Field != "" {
-		msg = e.Field + ": " + msg
-	}
-	var call *client.CallError
-	if e.Code == driverhub.EInternal && errors.As(err, &call) {
-		msg = call.Method + " " + call.Path + ": " + msg
-	}
-	fmt.Fprintf(w, "Error: %s (%s)\n", msg, e.Code)
-	for _, p := range e.Problems {
-		fmt.Fprintf(w, "  - %s: %s (%s)\n", p.Resource, p.Message, p.Code)
-	}
-}
-
 // app holds what every client command shares: the connection settings
 // and the process's streams.
 type app struct {
@@ -139,14 +84,35 @@ func Install(root *cobra.Command) {
 	}
 	for _, c := range cmds {
 		a.addCompletions(c)
+		c.Aliases = append(c.Aliases, otherNames[c.Name()].aliases...)
+		c.SuggestFor = otherNames[c.Name()].suggestFor
 	}
 	root.AddCommand(cmds...)
+}
+
+// otherNames are what people type for a command group: its plural or
+// singular works as well (as kubectl takes both), and words of the same
+// meaning are answered with "Did you mean this?".
+var otherNames = map[string]struct{ aliases, suggestFor []string }{
+	"driver":       {aliases: []string{"drivers"}},
+	"version":      {aliases: []string{"versions"}, suggestFor: []string{"package", "packages", "publish"}},
+	"listing":      {aliases: []string{"listings"}},
+	"market":       {aliases: []string{"marketplace"}},
+	"acquisitions": {aliases: []string{"acquisition"}},
+	"instance":     {aliases: []string{"instances"}, suggestFor: []string{"gateway", "gateways", "edge"}},
+	"device":       {aliases: []string{"devices"}, suggestFor: []string{"subdevice", "subdevices"}},
+	"deployment":   {aliases: []string{"deployments"}},
+	"logs":         {aliases: []string{"log"}},
+	"token":        {aliases: []string{"tokens"}},
+	"user":         {aliases: []string{"users"}},
+	"tenant":       {aliases: []string{"tenants"}},
 }
 
 // groupify makes a command that only holds subcommands answer its help
 // when called alone and a usage error when given an unknown subcommand.
 func groupify(cmd *cobra.Command) *cobra.Command {
 	cmd.Args = cobra.ArbitraryArgs
+	cmd.SuggestionsMinimumDistance = 2 // SuggestionsFor, called directly, has no default
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if len(args) == 0 {
 			return cmd.Help()
@@ -183,7 +149,7 @@ func exactArgs(names ...string) cobra.PositionalArgs {
 			if len(names) == 0 {
 				return usagef(cmd, "%s takes no arguments, got %d", cmd.CommandPath(), len(args))
 			}
-			return usagef(cmd, "%s takes %d argument(s): %s; got %d", cmd.CommandPath(), len(names), strings.Join(names, " "), len(args))
+			return usagef(cmd, "%s takes %s: %s; got %d", cmd.CommandPath(), plural(len(names), "argument", "arguments"), strings.Join(names, " "), len(args))
 		}
 		for i, v := range args {
 			if v == "" {
@@ -197,7 +163,7 @@ func exactArgs(names ...string) cobra.PositionalArgs {
 func rangeArgs(min, max int, names ...string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) < min || len(args) > max {
-			return usagef(cmd, "%s takes %d to %d argument(s): %s; got %d", cmd.CommandPath(), min, max, strings.Join(names, " "), len(args))
+			return usagef(cmd, "%s takes %d to %d arguments: %s; got %d", cmd.CommandPath(), min, max, strings.Join(names, " "), len(args))
 		}
 		return nil
 	}
@@ -212,7 +178,11 @@ func required(cmd *cobra.Command, names ...string) error {
 		}
 	}
 	if len(missing) > 0 {
-		return usagef(cmd, "required flag(s) not set: %s", strings.Join(missing, ", "))
+		noun := "flags"
+		if len(missing) == 1 {
+			noun = "flag"
+		}
+		return usagef(cmd, "required %s not set: %s", noun, strings.Join(missing, ", "))
 	}
 	return nil
 }
@@ -238,8 +208,8 @@ func (a *app) settings(cmd *cobra.Command) (server, token string, err error) {
 	if server == "" {
 		server = cfg.Server
 	}
-	if token == "" && sameServer(server, cfg.Server) {
-		token = cfg.Token
+	if token == "" {
+		token = cfg.tokenFor(server)
 	}
 	return server, token, nil
 }
@@ -253,18 +223,18 @@ func (a *app) client(cmd *cobra.Command) (*client.Client, error) {
 	if server == "" {
 		return nil, failf("no server: pass --server, set DRIVERHUB_SERVER or run driverhub login")
 	}
-	if token == "" {
-		return nil, failf("no token for %s: pass --token, set DRIVERHUB_TOKEN or run driverhub login", server)
+	base, err := serverBase(server)
+	if err != nil {
+		return nil, failf("%v (from --server, DRIVERHUB_SERVER or driverhub login)", err)
 	}
-	c, err := client.New(server, token, &http.Client{})
+	if token == "" {
+		return nil, failf("no token for %s: pass --token, set DRIVERHUB_TOKEN or run driverhub login --server %s", base, base)
+	}
+	c, err := client.New(base, token, &http.Client{})
 	if err != nil {
 		return nil, failf("%v", err)
 	}
 	return c, nil
-}
-
-func sameServer(a, b string) bool {
-	return a != "" && strings.TrimRight(a, "/") == strings.TrimRight(b, "/")
 }
 
 // leaf makes a command with an argument validator and a run function that

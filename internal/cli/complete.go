@@ -69,7 +69,7 @@ func (a *app) names(cmd *cobra.Command, kind string) []cobra.Completion {
 			return nil
 		}
 		for _, d := range l.Items {
-			out = append(out, cobra.CompletionWithDesc(d.Name, d.Protocol+", "+string(d.Runtime)))
+			out = append(out, cobra.CompletionWithDesc(safeText(d.Name), safeText(d.Protocol+", "+string(d.Runtime))))
 		}
 	case "instance":
 		l, err := c.ListInstances(ctx, page)
@@ -77,7 +77,7 @@ func (a *app) names(cmd *cobra.Command, kind string) []cobra.Completion {
 			return nil
 		}
 		for _, i := range l.Items {
-			out = append(out, cobra.CompletionWithDesc(i.Name, i.Description))
+			out = append(out, cobra.CompletionWithDesc(safeText(i.Name), safeText(i.Description)))
 		}
 	}
 	return out

@@ -19,11 +19,55 @@ import (
 	"github.com/driverhub/driverhub/internal/httpapi/client"
 )
 
-// config is the file driverhub login writes: one server and its token.
+// config is the file driverhub login writes: a token per server, and the
+// server commands use when none is named.
 type config struct {
+	// Server is the server of the latest login: the default one.
 	Server string `json:"server"`
-	Token  string `json:"token"`
+	// Logins holds each server's token, under serverKey.
+	Logins map[string]savedLogin `json:"logins,omitempty"`
+	// Token is the one token of files written before there were several
+	// logins; it belongs to Server.
+	Token string `json:"token,omitempty"`
 }
+
+// savedLogin is what login keeps for one server.
+type savedLogin struct {
+	Token string `json:"token"`
+}
+
+// tokenFor returns the token saved for server, "" when none: a token is
+// only ever sent to the server it was saved for.
+func (c *config) tokenFor(server string) string {
+	key := serverKey(server)
+	if key == "" {
+		return ""
+	}
+	if l, ok := c.Logins[key]; ok {
+		return l.Token
+	}
+	if c.Token != "" && serverKey(c.Server) == key {
+		return c.Token
+	}
+	return ""
+}
+
+// forget drops the login of server and reports whether there was one.
+func (c *config) forget(server string) bool {
+	key := serverKey(server)
+	_, had := c.Logins[key]
+	delete(c.Logins, key)
+	if c.Token != "" && serverKey(c.Server) == key {
+		c.Token, had = "", true
+	}
+	if serverKey(c.Server) == key {
+		c.Server = ""
+	}
+	return had
+}
+
+// empty reports whether the config holds no login.
+func (c *config) empty() bool { return len(c.Logins) == 0 && c.Token == "" }
 
 // configPath is $XDG_CONFIG_HOME/driverhub/config.json, else the user's
 // config directory (os.UserConfigDir) joined with driverhub/config.json.
@@ -90,14 +134,21 @@ func (a *app) loginCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "login --server URL [--token TOKEN]",
 		Short: "Save a server and an API token for later commands",
-		Long: `Login checks an API token against a server and saves both in the config file
+		Long: `Login checks an API token against a server and saves it in the config file
 ($XDG_CONFIG_HOME/driverhub/config.json, mode 0600), which later commands read when
-neither --server/--token nor DRIVERHUB_SERVER/DRIVERHUB_TOKEN is given.
+neither --token nor DRIVERHUB_TOKEN is given. The server becomes the default one
+for commands that name none (no --server, no DRIVERHUB_SERVER).
+
+Each server keeps its own token, and a saved token is only ever sent to the server
+it was saved for. Servers are compared by their normalised URL: the scheme and host
+in lower case, without the default port, a trailing /api/v1 or slashes; localhost,
+127.0.0.1 and ::1 are one host.
 
 The token comes from --token, else from standard input when it is not a terminal,
 else from a prompt that does not echo.`,
 		Example: `  driverhub login --server https://hub.example.com
-  echo "$TOKEN" | driverhub login --server https://hub.example.com`,
+  echo "$TOKEN" | driverhub login --server https://hub.example.com
+  grep -o 'dht_[0-9a-f]*' driverhub-data/initial-admin.json | driverhub login --server http://127.0.0.1:8080`,
 		Args: exactArgs(),
 		RunE: a.login,
 	}
@@ -123,46 +174,90 @@ func (a *app) login(cmd *cobra.Command, _ []string) error {
 	if server == "" {
 		return usagef(cmd, "--server is required")
 	}
+	base, err := serverBase(server)
+	if err != nil {
+		return usagef(cmd, "%v", err)
+	}
 	token := a.token
 	if !cmd.Flags().Changed("token") {
-		if token, err = readSecret(cmd, "API token for "+server+": "); err != nil {
+		if token, err = readSecret(cmd, "API token for "+base+": "); err != nil {
 			return err
 		}
 	}
 	if token == "" {
 		return failf("no token given")
 	}
-	c, err := client.New(server, token, &http.Client{})
+	c, err := client.New(base, token, &http.Client{})
 	if err != nil {
 		return failf("%v", err)
 	}
 	if _, err := c.ListTokens(cmd.Context(), driverhub.Page{Limit: 1}); err != nil {
 		return err
 	}
-	if err := saveConfig(path, config{Server: c.Server(), Token: token}); err != nil {
+	cfg.forget(base)
+	if cfg.Logins == nil {
+		cfg.Logins = map[string]savedLogin{}
+	}
+	if cfg.Token != "" && cfg.Server != "" { // keep an older file's login, under its key
+		cfg.Logins[serverKey(cfg.Server)] = savedLogin{Token: cfg.Token}
+	}
+	cfg.Token = ""
+	cfg.Server = base
+	cfg.Logins[serverKey(base)] = savedLogin{Token: token}
+	if err := saveConfig(path, cfg); err != nil {
 		return failf("save %s: %v", path, err)
 	}
-	fmt.Fprintf(cmd.ErrOrStderr(), "Logged in to %s; saved in %s\n", c.Server(), path)
+	fmt.Fprintf(cmd.ErrOrStderr(), "Logged in to %s; saved in %s\n", base, path)
 	return nil
 }
 
 func (a *app) logoutCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "logout",
-		Short: "Forget the server and token driverhub login saved",
+	cmd := &cobra.Command{
+		Use:   "logout [--server URL | --all]",
+		Short: "Forget the token driverhub login saved for a server (default: the default server)",
 		Args:  exactArgs(),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			path, err := configPath(a.env)
-			if err != nil {
-				return failf("%v", err)
-			}
-			if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return failf("%v", err)
-			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "Removed %s\n", path)
-			return nil
-		},
+		RunE:  a.logout,
 	}
+	a.connectionFlags(cmd)
+	cmd.Flags().Bool("all", false, "forget every saved login: remove the config file")
+	return cmd
+}
+
+func (a *app) logout(cmd *cobra.Command, _ []string) error {
+	cfg, path, err := loadConfig(a.env)
+	if err != nil && !cmd.Flags().Changed("all") {
+		return err
+	}
+	if path == "" {
+		return failf("cannot find a config directory: set XDG_CONFIG_HOME or HOME")
+	}
+	if all, _ := cmd.Flags().GetBool("all"); all {
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return failf("%v", err)
+		}
+		notice(cmd, "Removed %s", path)
+		return nil
+	}
+	server := a.server
+	if !cmd.Flags().Changed("server") {
+		if server = a.env("DRIVERHUB_SERVER"); server == "" {
+			server = cfg.Server
+		}
+	}
+	if server == "" || !cfg.forget(server) {
+		notice(cmd, "No saved login for %s", orDash(server))
+		return nil
+	}
+	if cfg.empty() {
+		err = os.Remove(path)
+	} else {
+		err = saveConfig(path, cfg)
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return failf("%v", err)
+	}
+	notice(cmd, "Logged out of %s", server)
+	return nil
 }
 
 // isTerminal reports whether f is a terminal.

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -75,7 +74,7 @@ func (a *app) deploy(cmd *cobra.Command, c *client.Client, args []string) error 
 // printing every change of its status and its resources' stages, and the
 // log lines the gateway adds.
 func waitDeployment(ctx context.Context, c *client.Client, instance string, d *driverhub.Deployment, timeout time.Duration, w io.Writer, p *printer) (*driverhub.Deployment, error) {
-	fmt.Fprintf(w, "Deployment %s (%s) of %s: %s\n", d.ID, d.Type, instance, p.status(d.Status))
+	fmt.Fprintf(w, "Deployment %s (%s) of %s: %s\n", safeText(d.ID), safeText(string(d.Type)), safeText(instance), p.status(d.Status))
 	type seen struct {
 		stage  driverhub.Stage
 		status driverhub.DeployStatus
@@ -87,10 +86,10 @@ func waitDeployment(ctx context.Context, c *client.Client, instance string, d *d
 			key := string(r.Type) + "/" + r.Name
 			old, known := resources[key]
 			if !known || old.stage != r.Stage || old.status != r.Status {
-				fmt.Fprintf(w, "  %-14s %-20s %-9s %s\n", r.Type, r.Name, r.Stage, p.status(r.Status))
+				fmt.Fprintf(w, "  %-14s %-20s %-9s %s\n", safeText(string(r.Type)), safeText(r.Name), safeText(string(r.Stage)), p.status(r.Status))
 			}
 			for _, e := range unseen(r.Log, old.last) {
-				fmt.Fprintf(w, "      %s %s %s: %s\n", e.Time.UTC().Format("15:04:05"), e.Level, e.Stage, e.Message)
+				fmt.Fprintf(w, "      %s %s %s: %s\n", e.Time.UTC().Format("15:04:05"), safeText(e.Level), safeText(string(e.Stage)), safeText(e.Message))
 			}
 			now := seen{r.Stage, r.Status, old.last}
 			if n := len(r.Log); n > 0 {
@@ -118,7 +117,7 @@ func waitDeployment(ctx context.Context, c *client.Client, instance string, d *d
 				hint = ": the gateway has not fetched it; is its agent running and online?"
 			}
 			if lastErr != nil {
-				hint += fmt.Sprintf(" (last error: %v)", lastErr)
+				hint += fmt.Sprintf(" (last error: %s)", errorText(lastErr))
 			}
 			return d, failf("timeout: deployment %s did not finish within %s; it is still %s%s", d.ID, timeout, d.Status, hint)
 		case <-tick.C:
@@ -140,7 +139,7 @@ func waitDeployment(ctx context.Context, c *client.Client, instance string, d *d
 		}
 		if d.Status != status {
 			status = d.Status
-			fmt.Fprintf(w, "Deployment %s: %s\n", d.ID, p.status(d.Status))
+			fmt.Fprintf(w, "Deployment %s: %s\n", safeText(d.ID), p.status(d.Status))
 		}
 		if !d.Finished() {
 			show(d)
@@ -289,9 +288,9 @@ func logs(cmd *cobra.Command, c *client.Client, args []string) error {
 			case format != outTable:
 				err = writeJSONLine(w, l)
 			case stamps:
-				_, err = fmt.Fprintf(w, "%s %s %s\n", l.Time.UTC().Format(time.RFC3339Nano), l.Stream, l.Text)
+				_, err = fmt.Fprintf(w, "%s %s %s\n", l.Time.UTC().Format(time.RFC3339Nano), safeText(l.Stream), safeText(l.Text))
 			default:
-				_, err = fmt.Fprintln(w, l.Text)
+				_, err = fmt.Fprintln(w, safeText(l.Text))
 			}
 			if err != nil {
 				return err
@@ -336,9 +335,7 @@ func logs(cmd *cobra.Command, c *client.Client, args []string) error {
 
 // writeJSONLine writes one log line as a line of JSON (with -f -o json).
 func writeJSONLine(w io.Writer, l driverhub.LogLine) error {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	return enc.Encode(l)
+	return encodeJSON(w, l, "")
 }
 
 // overlap returns the index in fresh just past the newest line of prev (the

@@ -54,8 +54,9 @@ func readJSONFlag(cmd *cobra.Command, flag string) (json.RawMessage, error) {
 		}
 		text = string(b)
 	}
-	if !json.Valid([]byte(text)) {
-		return nil, usagef(cmd, "--%s is not valid JSON", flag)
+	var v any
+	if err := json.Unmarshal([]byte(text), &v); err != nil {
+		return nil, usagef(cmd, "--%s: malformed JSON: %s", flag, driverhub.DescribeJSONError([]byte(text), err))
 	}
 	return json.RawMessage(text), nil
 }
@@ -73,10 +74,16 @@ func readInputFile(cmd *cobra.Command, name string, out any) error {
 	if err != nil {
 		return failf("read %s: %v", name, err)
 	}
-	if !json.Valid(b) {
+	isJSON := looksLikeJSON(b)
+	if isJSON {
+		var v any
+		if err := json.Unmarshal(b, &v); err != nil {
+			return failf("%s: malformed JSON: %s", name, driverhub.DescribeJSONError(b, err))
+		}
+	} else {
 		var v any
 		if err := yaml.Unmarshal(b, &v); err != nil {
-			return failf("%s is neither JSON nor YAML: %v", name, err)
+			return failf("%s: malformed YAML: %v", name, strings.TrimPrefix(err.Error(), "yaml: "))
 		}
 		if b, err = json.Marshal(v); err != nil {
 			return failf("%s: %v", name, err)
@@ -85,7 +92,17 @@ func readInputFile(cmd *cobra.Command, name string, out any) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(out); err != nil {
-		return failf("%s: %v", name, err)
+		if isJSON { // positions in YAML's JSON form would point nowhere in the file
+			return failf("%s: %s", name, driverhub.DescribeJSONError(b, err))
+		}
+		return failf("%s: %s", name, strings.TrimPrefix(err.Error(), "json: "))
 	}
 	return nil
+}
+
+// looksLikeJSON reports whether a file is meant as JSON: it starts, after
+// blanks, with an object or an array. Anything else is read as YAML.
+func looksLikeJSON(b []byte) bool {
+	t := bytes.TrimLeft(b, " \t\r\n\ufeff")
+	return len(t) > 0 && (t[0] == '{' || t[0] == '[')
 }

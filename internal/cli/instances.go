@@ -3,8 +3,8 @@ package cli
 import (
 	"fmt"
 	"maps"
+	"os"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -45,7 +45,7 @@ func tagsFromFlags(cmd *cobra.Command, tags map[string]string) (map[string]strin
 }
 
 func (a *app) instanceCreate() *cobra.Command {
-	cmd := a.leaf("create NAME [--description D] [--tag KEY=VALUE]...", "Create an edge instance; prints its gateway secret once", exactArgs("NAME"),
+	cmd := a.leaf("create NAME [--description D] [--tag KEY=VALUE]... [--secret-file FILE]", "Create an edge instance; prints its gateway secret once", exactArgs("NAME"),
 		func(cmd *cobra.Command, c *client.Client, args []string) error {
 			in := driverhub.InstanceInput{Name: &args[0]}
 			if cmd.Flags().Changed("description") {
@@ -59,24 +59,68 @@ func (a *app) instanceCreate() *cobra.Command {
 			if changed {
 				in.Tags = &tags
 			}
+			secretFile, err := secretFileFlag(cmd)
+			if err != nil {
+				return err
+			}
 			i, err := c.CreateInstance(cmd.Context(), in)
 			if err != nil {
 				return err
 			}
-			return renderWithSecret(cmd, i)
+			return renderWithSecret(cmd, i, secretFile)
 		})
+	cmd.Example = `  driverhub instance create plant-1 --tag site=north --secret-file plant-1.secret
+  driverhub agent --server http://127.0.0.1:8080 --secret-file plant-1.secret`
 	cmd.Flags().String("description", "", "description, at most 256 bytes")
 	cmd.Flags().StringArray("tag", nil, "tag as KEY=VALUE (repeatable)")
+	secretFileFlags(cmd)
 	addOutputFlag(cmd)
 	return cmd
 }
 
-// renderWithSecret prints an instance whose answer holds the gateway secret.
-func renderWithSecret(cmd *cobra.Command, i *driverhub.Instance) error {
+// secretFileFlags adds --secret-file to a command whose answer holds a
+// gateway secret.
+func secretFileFlags(cmd *cobra.Command) {
+	cmd.Flags().String("secret-file", "", "write the gateway secret to this new file (mode 0600), for driverhub agent --secret-file, instead of printing it")
+}
+
+// secretFileFlag returns --secret-file, checked before anything is
+// created: the file must not exist yet (a secret is never overwritten).
+func secretFileFlag(cmd *cobra.Command) (string, error) {
+	name, _ := cmd.Flags().GetString("secret-file")
+	if name == "" {
+		return "", nil
+	}
+	if _, err := os.Lstat(name); err == nil {
+		return "", failf("--secret-file %s exists already: choose a new file", name)
+	}
+	return name, nil
+}
+
+// renderWithSecret prints an instance whose answer holds the gateway
+// secret, or writes the secret to secretFile and prints the instance
+// without it.
+func renderWithSecret(cmd *cobra.Command, i *driverhub.Instance, secretFile string) error {
+	if secretFile != "" {
+		f, err := os.OpenFile(secretFile, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err == nil {
+			_, err = fmt.Fprintln(f, i.GatewaySecret)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if err != nil {
+			return failf("write the gateway secret of %s to %s: %v; rotate it with driverhub instance rotate-secret %s", i.Name, secretFile, err, i.Name)
+		}
+		notice(cmd, "Wrote the gateway secret of %s to %s (mode 0600): give it to driverhub agent --secret-file.", i.Name, secretFile)
+		shown := *i
+		shown.GatewaySecret = ""
+		return render(cmd, &shown, func(p *printer) { instanceDetail(p, &shown) })
+	}
 	return render(cmd, i, func(p *printer) {
 		instanceDetail(p, i)
 		p.kv("Gateway secret", i.GatewaySecret)
-		notice(cmd, "Keep the gateway secret now: it is not shown again. Give it to the agent as DRIVERHUB_GATEWAY_SECRET.")
+		notice(cmd, "Keep the gateway secret now: it is not shown again. Give it to the agent with --secret-file (or DRIVERHUB_GATEWAY_SECRET).")
 	})
 }
 
@@ -177,12 +221,43 @@ func instanceDetail(p *printer, i *driverhub.Instance) {
 	p.kv("Edge version", orDash(g.EdgeVersion))
 	p.kv("Arch", orDash(g.Arch))
 	p.kv("Built-in drivers", orDash(strings.Join(g.BuiltinDrivers, ", ")))
+	p.kv("Capabilities", capabilitiesSummary(g.Capabilities))
+	p.kv("Language runtimes", runtimeVersions(g.RuntimeVersions))
 	if d := i.CurrentDeployment; d != nil {
-		p.kv("Deployment", fmt.Sprintf("%s %s (%s)", d.ID, d.Type, p.status(d.Status)))
+		p.kv("Deployment", p.join(d.ID, " ", string(d.Type), " (", p.status(d.Status), ")"))
 	} else {
 		p.kv("Deployment", "-")
 	}
 	p.kv("Created", stamp(&i.CreatedAt))
+}
+
+// capabilitiesSummary renders what a gateway said it can enforce.
+func capabilitiesSummary(c *driverhub.Capabilities) string {
+	if c == nil {
+		return "- (not reported yet)"
+	}
+	isolation := "no: private networks, port and volume mappings are refused"
+	if c.Isolation {
+		isolation = "yes"
+	}
+	cgroup := c.Cgroup
+	if cgroup == "" {
+		cgroup = "none: memory limits by sampling"
+	}
+	return fmt.Sprintf("runtimes %s; isolation %s; cgroup %s", orDash(strings.Join(c.Runtimes, ", ")), isolation, cgroup)
+}
+
+// runtimeVersions renders the language runtimes a gateway found.
+func runtimeVersions(v map[driverhub.Runtime]string) string {
+	if len(v) == 0 {
+		return "-"
+	}
+	keys := slices.Sorted(maps.Keys(v))
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = string(k) + " " + v[k]
+	}
+	return strings.Join(parts, ", ")
 }
 
 func (a *app) instanceDelete() *cobra.Command {
@@ -199,104 +274,19 @@ func (a *app) instanceDelete() *cobra.Command {
 func (a *app) instanceRotate() *cobra.Command {
 	cmd := a.leaf("rotate-secret NAME", "Replace an instance's gateway secret; prints the new one once", exactArgs("NAME"),
 		func(cmd *cobra.Command, c *client.Client, args []string) error {
+			secretFile, err := secretFileFlag(cmd)
+			if err != nil {
+				return err
+			}
 			i, err := c.RotateGatewaySecret(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
-			return renderWithSecret(cmd, i)
+			return renderWithSecret(cmd, i, secretFile)
 		})
+	secretFileFlags(cmd)
 	addOutputFlag(cmd)
 	return cmd
-}
-
-func (a *app) instanceBind() *cobra.Command {
-	cmd := a.leaf("bind INSTANCE DRIVER [--version V] [--publisher P]", "Bind a driver (own or acquired) to an instance", exactArgs("INSTANCE", "DRIVER"),
-		func(cmd *cobra.Command, c *client.Client, args []string) error {
-			var in driverhub.BindingInput
-			if cmd.Flags().Changed("version") {
-				v, _ := cmd.Flags().GetString("version")
-				in.Version = &v
-			}
-			if cmd.Flags().Changed("publisher") {
-				v, _ := cmd.Flags().GetString("publisher")
-				in.Publisher = &v
-			}
-			b, err := c.Bind(cmd.Context(), args[0], args[1], in)
-			if err != nil {
-				return err
-			}
-			return render(cmd, b, func(p *printer) { bindingDetail(p, b) })
-		})
-	cmd.Flags().String("version", "", "version to bind (default: the newest published)")
-	cmd.Flags().String("publisher", "", "tenant that published an acquired driver (default: yours)")
-	addOutputFlag(cmd)
-	return cmd
-}
-
-func (a *app) instanceUnbind() *cobra.Command {
-	return a.leaf("unbind INSTANCE DRIVER", "Remove a driver from an instance", exactArgs("INSTANCE", "DRIVER"),
-		func(cmd *cobra.Command, c *client.Client, args []string) error {
-			if err := c.Unbind(cmd.Context(), args[0], args[1]); err != nil {
-				return err
-			}
-			notice(cmd, "Unbound %s from %s", args[1], args[0])
-			return nil
-		})
-}
-
-func (a *app) instanceBindings() *cobra.Command {
-	cmd := a.leaf("drivers INSTANCE [DRIVER]", "List the drivers bound to an instance, or show one with its runtime state", rangeArgs(1, 2, "INSTANCE", "DRIVER"),
-		func(cmd *cobra.Command, c *client.Client, args []string) error {
-			if len(args) == 2 {
-				b, err := c.GetBinding(cmd.Context(), args[0], args[1])
-				if err != nil {
-					return err
-				}
-				return render(cmd, b, func(p *printer) { bindingDetail(p, b) })
-			}
-			l, err := c.ListBindings(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			return render(cmd, l, func(p *printer) {
-				p.header("DRIVER", "PUBLISHER", "VERSION", "CONFIG", "STATE", "RESTARTS", "DEVICES")
-				for _, b := range l.Items {
-					state, restarts := "-", "-"
-					if b.Runtime != nil {
-						state, restarts = p.status(b.Runtime.State), strconv.Itoa(b.Runtime.Restarts)
-					}
-					cfg := "default"
-					if b.Config != nil {
-						cfg = b.Config.Format
-					}
-					p.row(b.Driver, b.Publisher, b.Version, cfg, state, restarts, strconv.Itoa(b.Devices))
-				}
-			})
-		})
-	cmd.Aliases = []string{"bindings"}
-	addOutputFlag(cmd)
-	return cmd
-}
-
-func bindingDetail(p *printer, b *driverhub.Binding) {
-	p.kv("Driver", b.Driver)
-	p.kv("Publisher", b.Publisher)
-	p.kv("Version", b.Version)
-	if b.Config != nil {
-		p.kv("Config", configSummary(b.Config))
-	} else {
-		p.kv("Config", "the version's default")
-	}
-	p.kv("Devices", b.Devices)
-	if r := b.Runtime; r != nil {
-		p.kv("State", fmt.Sprintf("%s (version %s, %d restarts, reported %s)", p.status(r.State), r.Version, r.Restarts, stamp(&r.ReportedAt)))
-		if r.LastExit != "" {
-			p.kv("Last exit", r.LastExit)
-		}
-		p.kv("Memory", humanBytes(r.MemoryBytes))
-	} else {
-		p.kv("State", "- (not reported yet)")
-	}
 }
 
 func (a *app) instanceConfig() *cobra.Command {

@@ -66,20 +66,31 @@ func render(cmd *cobra.Command, v any, table func(p *printer)) error {
 	return p.flush()
 }
 
-// writeJSON writes v indented, without HTML escaping, as the API does.
+// writeJSON writes v indented, without HTML escaping, as the API does,
+// and with every control character escaped.
 func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
+	return encodeJSON(w, v, "  ")
+}
+
+// encodeJSON writes v as one JSON text (indented when indent is not ""),
+// escaping what encoding/json leaves raw that a terminal would act on.
+func encodeJSON(w io.Writer, v any, indent string) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	enc.SetIndent("", indent)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := w.Write(escapeEncoded(buf.Bytes()))
+	return err
 }
 
 // writeYAML writes v's JSON form as YAML, keeping the order of its fields.
 func writeYAML(w io.Writer, v any) error {
 	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	// Escaped JSON: YAML's reader refuses raw C1 controls and DEL.
+	if err := encodeJSON(&buf, v, ""); err != nil {
 		return err
 	}
 	var node yaml.Node
@@ -87,12 +98,18 @@ func writeYAML(w io.Writer, v any) error {
 		return err
 	}
 	blockStyle(&node)
-	ye := yaml.NewEncoder(w)
+	yamlQuoteUnsafe(&node)
+	var out bytes.Buffer
+	ye := yaml.NewEncoder(&out)
 	ye.SetIndent(2)
 	if err := ye.Encode(&node); err != nil {
 		return err
 	}
-	return ye.Close()
+	if err := ye.Close(); err != nil {
+		return err
+	}
+	_, err := w.Write(escapeEncoded(out.Bytes()))
+	return err
 }
 
 // blockStyle drops the flow and quoting styles JSON gave the nodes, so the
@@ -105,10 +122,14 @@ func blockStyle(n *yaml.Node) {
 }
 
 // printer writes aligned tables and key-value views, with colour only on
-// a terminal and never with NO_COLOR.
+// a terminal and never with NO_COLOR. Every cell and value is escaped
+// (safeText) but for the ones the printer painted itself.
 type printer struct {
 	tw    *tabwriter.Writer
 	color bool
+	// ours holds the cells paint made: their escape codes are the
+	// printer's own, and what they wrap was escaped already.
+	ours map[string]bool
 }
 
 func newPrinter(cmd *cobra.Command) *printer {
@@ -131,9 +152,8 @@ func useColor(w io.Writer) bool {
 // tabwriter, which counts the invisible bytes too, still aligns columns.
 func (p *printer) row(cells ...string) {
 	for i, c := range cells {
-		c = strings.NewReplacer("\t", " ", "\n", " ").Replace(c)
-		if p.color && !strings.HasPrefix(c, "\x1b[") {
-			c = p.paint("39", c)
+		if !p.ours[c] {
+			c = p.paint("39", strings.NewReplacer("\t", " ", "\n", " ").Replace(c))
 		}
 		cells[i] = c
 	}
@@ -150,7 +170,11 @@ func (p *printer) header(cells ...string) {
 
 // kv writes one "Key:  value" line of a detail view.
 func (p *printer) kv(key string, value any) {
-	fmt.Fprintf(p.tw, "%s:\t%v\n", key, value)
+	v := fmt.Sprint(value)
+	if !p.ours[v] {
+		v = safeText(v)
+	}
+	fmt.Fprintf(p.tw, "%s:\t%s\n", key, v)
 }
 
 // blank writes an empty line, ending the alignment of what came before.
@@ -161,14 +185,40 @@ func (p *printer) blank() {
 
 func (p *printer) flush() error { return p.tw.Flush() }
 
-// paint wraps s in an SGR colour code. Codes are all two digits, so every
-// painted cell of a column carries the same invisible width and tabwriter
-// still aligns it.
+// join concatenates parts into one cell or value: painted parts as they
+// are, the others escaped.
+func (p *printer) join(parts ...string) string {
+	var b strings.Builder
+	for _, s := range parts {
+		if !p.ours[s] {
+			s = safeText(s)
+		}
+		b.WriteString(s)
+	}
+	out := b.String()
+	p.own(out)
+	return out
+}
+
+// own marks s as made by the printer: printed as it is.
+func (p *printer) own(s string) {
+	if p.ours == nil {
+		p.ours = map[string]bool{}
+	}
+	p.ours[s] = true
+}
+
+// paint escapes s and wraps it in an SGR colour code. Codes are all two
+// digits, so every painted cell of a column carries the same invisible
+// width and tabwriter still aligns it.
 func (p *printer) paint(code, s string) string {
+	s = safeText(s)
 	if !p.color {
 		return s
 	}
-	return "\x1b[" + code + "m" + s + "\x1b[0m"
+	out := "\x1b[" + code + "m" + s + "\x1b[0m"
+	p.own(out)
+	return out
 }
 
 // status paints a status word by what it means: green for good, red for
@@ -291,6 +341,15 @@ func collect[T any](cmd *cobra.Command, fetch func(driverhub.Page) (driverhub.Li
 }
 
 // notice writes a message for people on stderr, keeping stdout for data.
+// The names and texts it holds may come from the server: it is escaped.
 func notice(cmd *cobra.Command, format string, args ...any) {
-	fmt.Fprintf(cmd.ErrOrStderr(), format+"\n", args...)
+	fmt.Fprintln(cmd.ErrOrStderr(), safeText(fmt.Sprintf(format, args...)))
+}
+
+// plural renders a count with its noun: "1 problem", "2 problems".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

@@ -62,7 +62,7 @@ func (a *app) push(cmd *cobra.Command, c *client.Client, args []string) error {
 		return err
 	}
 	defer pkg.remove()
-	notice(cmd, "Packed %s: %s, %d entries, sha256 %s", args[0], humanBytes(pkg.size), pkg.sum.Entries, pkg.sha256)
+	notice(cmd, "Packed %s: %s, %s, sha256 %s", args[0], humanBytes(pkg.size), plural(pkg.sum.Entries, "entry", "entries"), pkg.sha256)
 
 	v, err := c.GetVersion(ctx, name, version)
 	switch {

@@ -41,7 +41,14 @@ func versionFlags(cmd *cobra.Command) {
 	f.Bool("host-network", true, "share the gateway's network")
 	f.Bool("privileged", false, "let the driver see every host device")
 	f.Int("memory-limit-mb", driverhub.DefaultMemoryLimitMB, "memory limit in MiB")
+	mappingFlags(cmd)
 	addOutputFlag(cmd)
+}
+
+// containerChanged reports whether a flag changes the container settings.
+func containerChanged(cmd *cobra.Command) bool {
+	f := cmd.Flags()
+	return f.Changed("host-network") || f.Changed("privileged") || f.Changed("memory-limit-mb") || mappingsChanged(cmd)
 }
 
 // versionInput builds a version's fields from -f and the flags given.
@@ -87,7 +94,7 @@ func versionInput(cmd *cobra.Command, current *driverhub.DriverVersion) (driverh
 		}
 		in.ConfigChecks = &checks
 	}
-	if f.Changed("host-network") || f.Changed("privileged") || f.Changed("memory-limit-mb") {
+	if containerChanged(cmd) {
 		c := driverhub.DefaultContainer()
 		switch {
 		case in.Container != nil:
@@ -104,30 +111,48 @@ func versionInput(cmd *cobra.Command, current *driverhub.DriverVersion) (driverh
 		if f.Changed("memory-limit-mb") {
 			c.MemoryLimitMB, _ = f.GetInt("memory-limit-mb")
 		}
+		if err := applyMappings(cmd, &c); err != nil {
+			return in, err
+		}
 		in.Container = &c
 	}
 	return in, nil
 }
 
 func (a *app) versionCreate() *cobra.Command {
-	cmd := a.leaf("create DRIVER VERSION --min-edge-version E", "Create a draft version", exactArgs("DRIVER", "VERSION"),
+	cmd := a.leaf("create DRIVER [VERSION] --min-edge-version E [flags]", "Create a draft version", rangeArgs(1, 2, "DRIVER", "VERSION"),
 		func(cmd *cobra.Command, c *client.Client, args []string) error {
 			in, err := versionInput(cmd, nil)
 			if err != nil {
 				return err
 			}
-			if in.MinEdgeVersion == nil {
-				return usagef(cmd, "required flag(s) not set: --min-edge-version")
+			if len(args) == 2 {
+				if in.Version != nil && *in.Version != args[1] {
+					return usagef(cmd, "VERSION %s differs from the version %s in -f", args[1], *in.Version)
+				}
+				in.Version = &args[1]
 			}
-			in.Version = &args[1]
+			if in.Version == nil || *in.Version == "" {
+				return usagef(cmd, "give VERSION as an argument or as \"version\" in -f")
+			}
+			if in.MinEdgeVersion == nil {
+				return usagef(cmd, "required flag not set: --min-edge-version (or \"min_edge_version\" in -f)")
+			}
 			v, err := c.CreateVersion(cmd.Context(), args[0], in)
 			if err != nil {
 				return err
 			}
 			return render(cmd, v, func(p *printer) { versionDetail(p, v) })
 		})
+	cmd.Long = `Create a draft version of a driver. Its fields come from -f (a JSON or YAML file
+holding the version as the API shows it, VERSION included or not) and from the flags,
+which override the file.
+
+` + mappingHelp
 	cmd.Example = `  driverhub version create modbus_meter 1.0.0 --min-edge-version 1.0.0 --config-kv poll_ms=500
-  driverhub version create modbus_meter 1.1.0 -f version.yaml`
+  driverhub version create modbus_meter 1.1.0 --min-edge-version 1.0.0 --host-network=false \
+      --port tcp:8502:502 --device /dev/ttyUSB0:rw:RS-485 --volume /var/lib/meter:/data:rw
+  driverhub version create modbus_meter -f version.yaml`
 	versionFlags(cmd)
 	return cmd
 }
@@ -137,8 +162,7 @@ func (a *app) versionUpdate() *cobra.Command {
 		func(cmd *cobra.Command, c *client.Client, args []string) error {
 			var current *driverhub.DriverVersion
 			f := cmd.Flags()
-			if f.Changed("host-network") || f.Changed("privileged") || f.Changed("memory-limit-mb") ||
-				f.Changed("driver-config-required") || f.Changed("device-config-required") {
+			if containerChanged(cmd) || f.Changed("driver-config-required") || f.Changed("device-config-required") {
 				var err error
 				if current, err = c.GetVersion(cmd.Context(), args[0], args[1]); err != nil {
 					return err
@@ -154,6 +178,11 @@ func (a *app) versionUpdate() *cobra.Command {
 			}
 			return render(cmd, v, func(p *printer) { versionDetail(p, v) })
 		})
+	cmd.Long = `Change a version: any field of a draft, only the description of a published version.
+Only the flags given change; container flags change the version's container settings,
+which are sent whole.
+
+` + mappingHelp
 	versionFlags(cmd)
 	return cmd
 }
@@ -215,9 +244,17 @@ func versionDetail(p *printer, v *driverhub.DriverVersion) {
 	p.kv("Driver config", configSummary(v.DriverConfig))
 	p.kv("Config checks", fmt.Sprintf("driver config required: %t, device config required: %t",
 		v.ConfigChecks.DriverConfigRequired, v.ConfigChecks.DeviceConfigRequired))
-	c := v.Container
-	p.kv("Container", fmt.Sprintf("host network: %t, privileged: %t, memory limit: %d MiB, %d port, %d device, %d volume mapping(s)",
-		c.HostNetwork, c.Privileged, c.MemoryLimitMB, len(c.PortMappings), len(c.DeviceMappings), len(c.VolumeMappings)))
+	p.kv("Container", containerSummary(v.Container))
+	ports, devices, volumes := mappingLines(v.Container)
+	for _, m := range ports {
+		p.kv("  Port", m)
+	}
+	for _, m := range devices {
+		p.kv("  Device", m)
+	}
+	for _, m := range volumes {
+		p.kv("  Volume", m)
+	}
 	if v.JVMArgs != "" {
 		p.kv("JVM args", v.JVMArgs)
 	}

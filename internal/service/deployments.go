@@ -126,8 +126,12 @@ func (s *Service) snapshot(ctx context.Context, tx driverhub.Tx, p *driverhub.Pr
 		d.Resources = append(d.Resources, resourcesOf(b, devices)...)
 	}
 	if len(problems) > 0 {
+		noun := "problems"
+		if len(problems) == 1 {
+			noun = "problem"
+		}
 		return &driverhub.Error{Code: driverhub.EFailedPrecondition, Problems: problems,
-			Message: fmt.Sprintf("instance %s cannot be deployed: %d problems", i.Name, len(problems))}
+			Message: fmt.Sprintf("instance %s cannot be deployed: %d %s", i.Name, len(problems), noun)}
 	}
 	return nil
 }
