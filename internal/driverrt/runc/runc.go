@@ -163,7 +163,7 @@ func (r *Runtime) Start(s driverrt.Spec, stdout, stderr io.Writer) (driverrt.Pro
 			return nil, err
 		}
 	} else if len(s.Container.PortMappings) > 0 {
-		r.log.Warn("runc: port mappings ignored on the host network", "driver", s.Name)
+		return nil, errors.New("runc: port mappings need a private network (host_network false); on the host network the driver serves its ports itself")
 	}
 	fail := func(err error) (driverrt.Process, error) {
 		fw.close()
