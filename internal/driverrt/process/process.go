@@ -432,4 +432,3 @@ func writeRecord(path string, rec record) error {
 	}
 	return os.Rename(tmp, path)
 }
-

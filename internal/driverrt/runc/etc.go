@@ -18,10 +18,10 @@ import (
 // hostEtc lists what is bind-mounted read-only from the host when
 // present: configuration the language runtimes read, none of it secret.
 var hostEtc = []string{
-	"/etc/alternatives",  // Debian's /usr/bin/java -> /etc/alternatives/java
-	"/etc/java-*",        // the JDK's conf/security files are symlinks here
-	"/etc/python3*",      // Debian's sitecustomize
-	"/etc/ssl/certs", // CA certificates (never /etc/ssl/private)
+	"/etc/alternatives", // Debian's /usr/bin/java -> /etc/alternatives/java
+	"/etc/java-*",       // the JDK's conf/security files are symlinks here
+	"/etc/python3*",     // Debian's sitecustomize
+	"/etc/ssl/certs",    // CA certificates (never /etc/ssl/private)
 	"/etc/ssl/openssl.cnf",
 	"/etc/ca-certificates",
 	"/etc/pki/ca-trust", // CA certificates on RHEL-likes
@@ -29,7 +29,7 @@ var hostEtc = []string{
 	"/etc/pki/tls/openssl.cnf",
 	"/etc/pki/java",
 	"/etc/crypto-policies", // which RHEL's OpenSSL and JDK read
-	"/etc/ld.so.cache",    // libraries outside the loader's default directories
+	"/etc/ld.so.cache",     // libraries outside the loader's default directories
 	"/etc/localtime",
 	"/etc/timezone",
 	"/etc/protocols",
