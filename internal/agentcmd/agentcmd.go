@@ -42,7 +42,13 @@ func Command() *cobra.Command {
 		Short: "Run the edge agent: apply the instance's deployments on this gateway",
 		Long: `Run the edge agent on a gateway. The instance's gateway secret comes from the
 environment variable DRIVERHUB_GATEWAY_SECRET or, better, from --secret-file
-(a root-only file): never put it on the command line.`,
+(a root-only file): never put it on the command line.
+
+Run as root, the agent runs each driver under a uid of its own from
+--driver-uids, in group driverhub-driver (create it first:
+groupadd --system driverhub-driver), or every driver as --driver-user; only
+privileged versions run as root. Not run as root, it runs every driver as
+its own user, which can then read what the agent reads.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return run(cmd, c)
