@@ -88,19 +88,8 @@ func (a *Agent) ensureDriverDir(name string, u *driverrt.User) error {
 // unpacked before is reused once it is the driver's.
 func (a *Agent) placeUnpacked(name, leaf string, u *driverrt.User, unpackTo func(dir string) error) (string, error) {
 	dir := filepath.Join(a.driverDir(name), leaf)
-	root, err := os.OpenRoot(a.driverDir(name))
-	if err != nil {
-		return "", err
-	}
-	defer root.Close()
-	if info, err := root.Lstat(leaf); err == nil && info.IsDir() {
-		if st, ok := info.Sys().(*syscall.Stat_t); ok && u != nil && st.Uid != u.UID {
-			// Unpacked for another uid (the range or --driver-user changed).
-			if err := ownTree(root.FS(), leaf, root.Lchown, root.Chmod, u); err != nil {
-				return "", err
-			}
-		}
-		return dir, nil
+	if reused, err := a.ownWorkDir(name, leaf, u); err != nil || reused {
+		return dir, err
 	}
 	stage := filepath.Join(a.runtimeDir(name), "unpack")
 	if err := os.RemoveAll(stage); err != nil {
@@ -119,11 +108,38 @@ func (a *Agent) placeUnpacked(name, leaf string, u *driverrt.User, unpackTo func
 	if err := ownTree(os.DirFS(stage), leaf, lchown, chmod, u); err != nil {
 		return "", err
 	}
+	root, err := os.OpenRoot(a.driverDir(name))
+	if err != nil {
+		return "", err
+	}
+	defer root.Close()
 	_ = root.RemoveAll(leaf) // a file the driver put there
 	if err := os.Rename(tmp, dir); err != nil {
 		return "", err
 	}
 	return dir, nil
+}
+
+// ownWorkDir makes an unpacked version, if there is one, the driver's
+// again when it is another user's (unpacked before the driver had its own
+// uid, or for another one: the range or --driver-user changed). It
+// reports whether the version is there.
+func (a *Agent) ownWorkDir(name, leaf string, u *driverrt.User) (bool, error) {
+	root, err := os.OpenRoot(a.driverDir(name))
+	if err != nil {
+		return false, err
+	}
+	defer root.Close()
+	info, err := root.Lstat(leaf)
+	if err != nil || !info.IsDir() {
+		return false, nil
+	}
+	if st, ok := info.Sys().(*syscall.Stat_t); ok && u != nil && st.Uid != u.UID {
+		if err := ownTree(root.FS(), leaf, root.Lchown, root.Chmod, u); err != nil {
+			return true, err
+		}
+	}
+	return true, nil
 }
 
 // ownTree gives a tree to the user, owner-only: directories 0700, files

@@ -63,6 +63,16 @@ func (a *Agent) specFor(inst *Installed) (driverrt.Spec, error) {
 	if err != nil {
 		return driverrt.Spec{}, err
 	}
+	if !md.Builtin && filepath.Dir(inst.Dir) == a.driverDir(md.Name) {
+		// Its directory may be another user's: that of an earlier agent, or
+		// of a version run as root before a rollback.
+		if err := a.ensureDriverDir(md.Name, u); err != nil {
+			return driverrt.Spec{}, err
+		}
+		if _, err := a.ownWorkDir(md.Name, filepath.Base(inst.Dir), u); err != nil {
+			return driverrt.Spec{}, err
+		}
+	}
 	cfg, err := json.Marshal(md.RuntimeConfig)
 	if err != nil {
 		return driverrt.Spec{}, err

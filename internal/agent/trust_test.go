@@ -176,3 +176,35 @@ func TestDriverSymlinksDoNotLeadTheAgentOut(t *testing.T) {
 		t.Errorf("the agent wrote into the host directory the driver's symlink named: %v (start: %v)", entries, err)
 	}
 }
+
+// TestEarlierAgentsFilesAreGivenToTheDriver: an agent from before drivers
+// had their own users left a version unpacked as root's; started again,
+// the driver gets it.
+func TestEarlierAgentsFilesAreGivenToTheDriver(t *testing.T) {
+	ta := newUsersTestAgent(t, newFakeRuntime())
+	ta.deploy("d1", driverOf("old", "1.0.0", ta.gw.pkg(t, "up")))
+	spec := ta.rt.starts[0]
+	ta.stopDriver("old")
+	driverDir := filepath.Join(ta.cfg.Dir, "drivers", "old")
+	err := filepath.Walk(driverDir, func(p string, _ os.FileInfo, err error) error {
+		if err == nil {
+			err = os.Lchown(p, 0, 0)
+		}
+		return err
+	})
+	if err != nil || os.Chmod(driverDir, 0o750) != nil {
+		t.Fatal(err)
+	}
+	if err := ta.startDriver(ta.state.Drivers["old"]); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{driverDir, spec.Dir, filepath.Join(spec.Dir, fakeBehaviourFile)} {
+		fi, err := os.Lstat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if uid := fi.Sys().(*syscall.Stat_t).Uid; uid != spec.User.UID {
+			t.Errorf("%s belongs to uid %d, want the driver's %d", p, uid, spec.User.UID)
+		}
+	}
+}
