@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/user"
 	"path/filepath"
-	"strconv"
 
 	"github.com/driverhub/driverhub/internal/driverrt"
 )
@@ -42,7 +40,7 @@ func newIdentities(p *DriverUsers, dir string, log *slog.Logger) (*identities, e
 	}
 	if os.Geteuid() != 0 {
 		if p.User != "" {
-			if u, err := user.Lookup(p.User); err != nil || u.Uid != strconv.Itoa(os.Geteuid()) {
+			if u, err := sharedUser(p.User); err != nil || u.UID != uint32(os.Geteuid()) {
 				return nil, fmt.Errorf("--driver-user %s: only an agent run as root can run drivers as another user", p.User)
 			}
 		}
@@ -63,25 +61,30 @@ func newIdentities(p *DriverUsers, dir string, log *slog.Logger) (*identities, e
 	return ownIdentities(p, dir)
 }
 
-// sharedUser looks up --driver-user.
+// sharedUser looks up --driver-user in /etc/passwd.
 func sharedUser(name string) (*driverrt.User, error) {
-	u, err := user.Lookup(name)
+	f, err := os.Open("/etc/passwd")
 	if err != nil {
-		return nil, fmt.Errorf("--driver-user %s: %w", name, err)
+		return nil, err
 	}
-	uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
-	gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
-	if err1 != nil || err2 != nil {
-		return nil, fmt.Errorf("--driver-user %s: uid %q, gid %q", name, u.Uid, u.Gid)
-	}
-	if uid == 0 {
+	u, found, err := lookupUser(f, name)
+	f.Close()
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("--driver-user %s: /etc/passwd: %w", name, err)
+	case !found:
+		return nil, fmt.Errorf("--driver-user %s: no such user in /etc/passwd", name)
+	case u.uid == 0:
 		return nil, fmt.Errorf("--driver-user %s is root: drivers run unprivileged; a version that needs root says privileged: true", name)
 	}
 	group := "driverhub"
-	if g, err := user.LookupGroupId(u.Gid); err == nil {
-		group = g.Name
+	if g, err := os.Open("/etc/group"); err == nil {
+		if n, ok := groupName(g, u.gid); ok {
+			group = n
+		}
+		g.Close()
 	}
-	return &driverrt.User{UID: uint32(uid), GID: uint32(gid), Name: u.Username, Group: group}, nil
+	return &driverrt.User{UID: u.uid, GID: u.gid, Name: u.name, Group: group}, nil
 }
 
 // ownIdentities sets up the allocation of the drivers' own uids: the

@@ -82,6 +82,41 @@ func parsePasswd(r io.Reader) (map[uint32]string, error) {
 	return users, sc.Err()
 }
 
+// passwdEntry is a user of /etc/passwd.
+type passwdEntry struct {
+	name     string
+	uid, gid uint32
+}
+
+// lookupUser finds a user in /etc/passwd by name.
+func lookupUser(r io.Reader, name string) (passwdEntry, bool, error) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		f := strings.Split(sc.Text(), ":")
+		if len(f) < 4 || f[0] != name {
+			continue
+		}
+		uid, err1 := strconv.ParseUint(f[2], 10, 32)
+		gid, err2 := strconv.ParseUint(f[3], 10, 32)
+		if err1 != nil || err2 != nil {
+			return passwdEntry{}, false, fmt.Errorf("user %s has uid %q, gid %q", name, f[2], f[3])
+		}
+		return passwdEntry{name, uint32(uid), uint32(gid)}, true, nil
+	}
+	return passwdEntry{}, false, sc.Err()
+}
+
+// groupName finds a group's name in /etc/group by gid.
+func groupName(r io.Reader, gid uint32) (string, bool) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		if f := strings.Split(sc.Text(), ":"); len(f) >= 3 && f[2] == strconv.FormatUint(uint64(gid), 10) {
+			return f[0], true
+		}
+	}
+	return "", false
+}
+
 // lookupGroup finds a group's gid in /etc/group.
 func lookupGroup(r io.Reader, name string) (uint32, bool, error) {
 	sc := bufio.NewScanner(r)

@@ -161,3 +161,16 @@ func TestLookupGroup(t *testing.T) {
 		t.Error("a group with gid abc was read")
 	}
 }
+
+func TestLookupUser(t *testing.T) {
+	u, ok, err := lookupUser(strings.NewReader(passwd), "nobody")
+	if err != nil || !ok || u != (passwdEntry{"nobody", 65534, 65534}) {
+		t.Errorf("lookupUser(nobody) = %+v, %v, %v", u, ok, err)
+	}
+	if _, ok, err := lookupUser(strings.NewReader(passwd), "absent"); ok || err != nil {
+		t.Errorf("lookupUser(absent) = %v, %v", ok, err)
+	}
+	if name, ok := groupName(strings.NewReader("root:x:0:\nnogroup:x:65534:\n"), 65534); !ok || name != "nogroup" {
+		t.Errorf("groupName(65534) = %q, %v", name, ok)
+	}
+}
