@@ -208,6 +208,9 @@ func (a *Agent) releaseUnused() {
 		if _, err := os.Lstat(a.driverDir(name)); err == nil {
 			continue
 		}
+		if _, err := os.Lstat(filepath.Join(a.cfg.Dir, "builtin", name, configFileName)); err == nil {
+			continue // a built-in driver's config, the driver's, is still there
+		}
 		if err := a.ids.release(name); err != nil {
 			a.log.Warn("release a driver's uid", "driver", name, "err", err)
 		}
