@@ -241,6 +241,7 @@ func abSetup(b *testing.B) *abEnv {
 		b.Skip("python3 is not installed")
 	}
 	e := &abEnv{b: b, inst: "gw", agentDir: b.TempDir()}
+	prepareDriverUsers(b, e.agentDir)
 	e.srv = startServer(b, b.TempDir())
 	var inst struct {
 		Secret string `json:"gateway_secret"`
@@ -274,9 +275,7 @@ func (e *abEnv) startAgent(bin, pollWait string) {
 	b := e.b
 	b.Helper()
 	env := os.Environ()
-	if real, err := exec.Command("python3", "-c", "import sys; print(sys.executable)").Output(); err == nil && len(bytes.TrimSpace(real)) > 0 {
-		env = append(env, "PATH="+filepath.Dir(string(bytes.TrimSpace(real)))+string(os.PathListSeparator)+os.Getenv("PATH"))
-	}
+	env = append(env, "PATH="+driverPath()) // one the drivers' own users can run
 	env = append(env, "DRIVERHUB_GATEWAY_SECRET="+e.secret)
 	if extra := os.Getenv("DRIVERHUB_BENCH_AGENT_ENV"); extra != "" {
 		for _, kv := range strings.Split(extra, ",") {

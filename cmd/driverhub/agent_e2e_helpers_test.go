@@ -38,16 +38,18 @@ type e2e struct {
 	inst     string // the instance's name
 	secret   string // its gateway secret
 	agentDir string
-	runtime  string // the agent's --runtime
+	runtime  string   // the agent's --runtime
+	args     []string // the agent's other flags
 	agent    *agentProc
 }
 
 // newE2E starts a server, creates instance "gw" and starts an agent for it
-// with the given runtime. Cleanup stops the agent, kills every driver left
-// under its directory, then the server.
-func newE2E(t *testing.T, runtime string) *e2e {
+// with the given runtime and flags. Cleanup stops the agent, kills every
+// driver left under its directory, then the server.
+func newE2E(t *testing.T, runtime string, agentArgs ...string) *e2e {
 	t.Helper()
-	e := &e2e{t: t, data: t.TempDir(), inst: "gw", agentDir: t.TempDir(), runtime: runtime}
+	e := &e2e{t: t, data: t.TempDir(), inst: "gw", agentDir: t.TempDir(), runtime: runtime, args: agentArgs}
+	prepareDriverUsers(t, e.agentDir)
 	e.srv = startServer(t, e.data)
 	var inst struct {
 		Secret string `json:"gateway_secret"`
@@ -93,8 +95,8 @@ type agentProc struct {
 // environment carries a canary that must never reach a driver.
 func (e *e2e) startAgent() *agentProc {
 	e.t.Helper()
-	cmd := exec.Command(binary, "agent", "--server", e.srv.url, "--dir", e.agentDir, "--runtime", e.runtime,
-		"--healthy-after", "2s", "--poll-wait", "5s", "--log-level", "debug")
+	cmd := exec.Command(binary, append([]string{"agent", "--server", e.srv.url, "--dir", e.agentDir, "--runtime", e.runtime,
+		"--healthy-after", "2s", "--poll-wait", "5s", "--log-level", "debug"}, e.args...)...)
 	cmd.Env = append(os.Environ(), "DRIVERHUB_GATEWAY_SECRET="+e.secret, "DRIVERHUB_E2E_CANARY=agent-env-leaked",
 		"PATH="+driverPath())
 	a := &agentProc{cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
@@ -140,12 +142,18 @@ func (a *agentProc) stop(t testing.TB) {
 }
 
 // driverPath is the PATH of the agent, which its drivers inherit: this
-// one's, with the real python3's directory first. A version manager's shim
+// one's, with the real python3's directory first: the system's when there
+// is one, which drivers running as their own users can run (a version
+// manager's, under root's home, they cannot). A version manager's shim
 // (pyenv's takes about 2 s to start python) would make a driver that exits
 // at once look up for the whole health period.
 var driverPath = sync.OnceValue(func() string {
 	path := os.Getenv("PATH")
-	out, err := exec.Command("python3", "-c", "import os, sys; print(os.path.dirname(os.path.realpath(sys.executable)))").Output()
+	python := "python3"
+	if _, err := os.Stat("/usr/bin/python3"); err == nil {
+		python = "/usr/bin/python3"
+	}
+	out, err := exec.Command(python, "-c", "import os, sys; print(os.path.dirname(os.path.realpath(sys.executable)))").Output()
 	dir := strings.TrimSpace(string(out))
 	if _, statErr := os.Stat(filepath.Join(dir, "python3")); err == nil && statErr == nil {
 		path = dir + string(os.PathListSeparator) + path

@@ -288,7 +288,12 @@ func TestAgentRuncConfigs(t *testing.T) {
 	if out := e.agent.out.String(); e.agent.exited() && strings.Contains(out, "cannot run drivers here") {
 		testenv.Require(t, "the agent refused --runtime runc here: "+lastLines(out, 1))
 	}
-	deployConfigs(t, e, "python3", "rpy", t.TempDir())
+	// The drivers, each its own user, all write their reports there.
+	out := t.TempDir()
+	if err := os.Chmod(out, 0o1777); err != nil {
+		t.Fatal(err)
+	}
+	deployConfigs(t, e, "python3", "rpy", out)
 }
 
 // deployPython binds a python3 sample driver at 1.0, deploys it and

@@ -16,6 +16,7 @@ import (
 	goruntime "runtime"
 	"sort"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/driverhub/driverhub"
@@ -37,8 +38,11 @@ type Config struct {
 	// ReportEvery is the heartbeat period (default 15 s).
 	ReportEvery time.Duration
 	// Arch overrides the reported architecture (default: this binary's).
-	Arch   string
-	Logger *slog.Logger
+	Arch string
+	// DriverUsers says whom drivers run as (SPEC §12); nil runs every
+	// driver as the agent's own user, as an agent that is not root does.
+	DriverUsers *DriverUsers
+	Logger      *slog.Logger
 }
 
 // Agent applies deployments on a gateway.
@@ -47,7 +51,8 @@ type Agent struct {
 	client *client.Client
 	log    *slog.Logger
 	arch   string
-	clock  clock // the supervisors' time
+	clock  clock       // the supervisors' time
+	ids    *identities // whom drivers run as
 
 	mu     sync.Mutex
 	state  *State
@@ -93,12 +98,14 @@ func New(cfg Config) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range []string{"cache", "drivers", "logs", "builtin"} {
-		if err := os.MkdirAll(filepath.Join(cfg.Dir, d), 0o750); err != nil {
-			return nil, err
-		}
+	if err := makeDirs(cfg.Dir); err != nil {
+		return nil, err
 	}
-	return &Agent{cfg: cfg, client: c, log: cfg.Logger, arch: arch, clock: realClock{},
+	ids, err := newIdentities(cfg.DriverUsers, cfg.Dir, cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
+	return &Agent{cfg: cfg, client: c, log: cfg.Logger, arch: arch, clock: realClock{}, ids: ids,
 		sups: map[string]*supervisor{}, logs: map[string]*driverLog{}, dirty: make(chan struct{}, 1)}, nil
 }
 
@@ -142,17 +149,27 @@ func (a *Agent) Run(ctx context.Context) error {
 // resume replaces whatever an earlier agent left running and starts the
 // drivers of the applied deployment: never two copies of one driver.
 func (a *Agent) resume() error {
-	entries, err := os.ReadDir(filepath.Join(a.cfg.Dir, "drivers"))
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		if e.IsDir() {
-			if err := a.cfg.Runtime.Cleanup(e.Name(), a.runtimeDir(e.Name())); err != nil {
-				return fmt.Errorf("clean up driver %s left by an earlier agent: %w", e.Name(), err)
+	names := map[string]bool{}
+	for _, sub := range []string{"runtime", "drivers"} {
+		entries, err := os.ReadDir(filepath.Join(a.cfg.Dir, sub))
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			if e.IsDir() {
+				names[e.Name()] = true
 			}
 		}
 	}
+	for name := range names {
+		if err := a.cfg.Runtime.Cleanup(name, a.runtimeDir(name)); err != nil {
+			return fmt.Errorf("clean up driver %s left by an earlier agent: %w", name, err)
+		}
+		if err := a.cleanupLegacy(name); err != nil {
+			return fmt.Errorf("clean up driver %s left by an earlier agent: %w", name, err)
+		}
+	}
+	a.releaseUnused()
 	for name, inst := range a.state.Drivers {
 		if err := a.startDriver(inst); err != nil {
 			a.log.Error("start driver", "driver", name, "err", err)
@@ -161,8 +178,43 @@ func (a *Agent) resume() error {
 	return nil
 }
 
-func (a *Agent) runtimeDir(name string) string {
-	return filepath.Join(a.cfg.Dir, "drivers", name, "runtime")
+// cleanupLegacy cleans up after an agent that kept the runtime's state in
+// DIR/drivers/<name>/runtime, when that directory is still the agent's: one
+// that a driver owns is not trusted to say what to stop.
+func (a *Agent) cleanupLegacy(name string) error {
+	var st syscall.Stat_t
+	if err := syscall.Lstat(a.driverDir(name), &st); err != nil || st.Uid != uint32(os.Geteuid()) || st.Mode&syscall.S_IFMT != syscall.S_IFDIR {
+		return nil
+	}
+	legacy := filepath.Join(a.driverDir(name), "runtime")
+	if _, err := os.Lstat(legacy); err != nil {
+		return nil
+	}
+	if err := a.cfg.Runtime.Cleanup(name, legacy); err != nil {
+		return err
+	}
+	return os.RemoveAll(legacy)
+}
+
+// releaseUnused frees the uids of drivers of which nothing is left.
+func (a *Agent) releaseUnused() {
+	if a.ids.alloc == nil {
+		return
+	}
+	for _, name := range a.ids.alloc.names() {
+		if _, ok := a.state.Drivers[name]; ok {
+			continue
+		}
+		if _, err := os.Lstat(a.driverDir(name)); err == nil {
+			continue
+		}
+		if _, err := os.Lstat(filepath.Join(a.cfg.Dir, "builtin", name, configFileName)); err == nil {
+			continue // a built-in driver's config, the driver's, is still there
+		}
+		if err := a.ids.release(name); err != nil {
+			a.log.Warn("release a driver's uid", "driver", name, "err", err)
+		}
+	}
 }
 
 // syncLoop long-polls the desired state, with jittered backoff while the

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/driverhub/driverhub"
+	"github.com/driverhub/driverhub/internal/driverrt"
 	"github.com/driverhub/driverhub/internal/zippkg"
 )
 
@@ -26,16 +27,29 @@ func (a *Agent) prepare(ctx context.Context, p *progress, md *driverhub.Manifest
 	if driverhub.Runtime(md.Runtime).NeedsCPUArch() && md.CPUArch != a.arch {
 		return nil, driverhub.StageInit, fmt.Errorf("built for %s; this gateway is %s", md.CPUArch, a.arch)
 	}
+	if c, ok := a.cfg.Runtime.(driverrt.ContainerChecker); ok {
+		if err := c.CheckContainer(md.Container); err != nil {
+			return nil, driverhub.StageInit, err
+		}
+	}
+	u, err := a.ids.userFor(md.Name, md.Container.Privileged)
+	if err != nil {
+		return nil, driverhub.StageInit, fmt.Errorf("no user to run the driver as: %w", err)
+	}
 	var dir string
 	if md.Builtin {
 		dir = filepath.Join(a.cfg.Dir, "builtin", md.Name)
 		if info, err := os.Stat(dir); err != nil || !info.IsDir() {
 			return nil, driverhub.StageInit, fmt.Errorf("built-in driver %s is not installed in %s", md.Name, dir)
 		}
+		if u != nil {
+			if err := driverrt.CheckReach(dir, *u); err != nil {
+				return nil, driverhub.StageInit, fmt.Errorf("built-in driver %s cannot be run by its user: %w: install it readable by all", md.Name, err)
+			}
+		}
 	} else {
 		var stage driverhub.Stage
-		var err error
-		if dir, stage, err = a.preparePackage(ctx, p, md); err != nil {
+		if dir, stage, err = a.preparePackage(ctx, p, md, u); err != nil {
 			return nil, stage, err
 		}
 	}
@@ -49,7 +63,7 @@ func (a *Agent) prepare(ctx context.Context, p *progress, md *driverhub.Manifest
 
 // preparePackage downloads, verifies and unpacks a driver's package, once:
 // a version already unpacked is reused. It returns the package's directory.
-func (a *Agent) preparePackage(ctx context.Context, p *progress, md *driverhub.ManifestDriver) (string, driverhub.Stage, error) {
+func (a *Agent) preparePackage(ctx context.Context, p *progress, md *driverhub.ManifestDriver, u *driverrt.User) (string, driverhub.Stage, error) {
 	if md.Package == nil {
 		return "", driverhub.StageInit, errors.New("the deployment names no package")
 	}
@@ -65,11 +79,17 @@ func (a *Agent) preparePackage(ctx context.Context, p *progress, md *driverhub.M
 	if err := configNamesFree(blob, md); err != nil {
 		return "", driverhub.StageUnpack, err
 	}
-	dir := filepath.Join(a.cfg.Dir, "drivers", md.Name, md.Version+"-"+md.Package.SHA256[:12])
-	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
-		if err := unpack(blob, md.Runtime, dir); err != nil {
-			return "", driverhub.StageUnpack, err
-		}
+	if err := a.ensureDriverDir(md.Name, u); err != nil {
+		return "", driverhub.StageUnpack, err
+	}
+	if err := os.MkdirAll(a.runtimeDir(md.Name), 0o700); err != nil {
+		return "", driverhub.StageUnpack, err
+	}
+	dir, err := a.placeUnpacked(md.Name, md.Version+"-"+md.Package.SHA256[:12], u, func(to string) error {
+		return unpack(blob, md.Runtime, to)
+	})
+	if err != nil {
+		return "", driverhub.StageUnpack, err
 	}
 	p.driverStep(md, driverhub.StageUnpack, driverhub.DeployProcessing, "info", "unpacked into %s", dir)
 	return dir, "", nil

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 
 	"github.com/driverhub/driverhub"
 	"github.com/driverhub/driverhub/internal/agent"
@@ -29,6 +30,8 @@ type Config struct {
 	PollWait     time.Duration
 	Arch         string
 	LogLevel     string
+	DriverUIDs   string
+	DriverUser   string
 }
 
 // Command returns the `agent` command.
@@ -39,7 +42,13 @@ func Command() *cobra.Command {
 		Short: "Run the edge agent: apply the instance's deployments on this gateway",
 		Long: `Run the edge agent on a gateway. The instance's gateway secret comes from the
 environment variable DRIVERHUB_GATEWAY_SECRET or, better, from --secret-file
-(a root-only file): never put it on the command line.`,
+(a root-only file): never put it on the command line.
+
+Run as root, the agent runs each driver under a uid of its own from
+--driver-uids, in group driverhub-driver (create it first:
+groupadd --system driverhub-driver), or every driver as --driver-user; only
+privileged versions run as root. Not run as root, it runs every driver as
+its own user, which can then read what the agent reads.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return run(cmd, c)
@@ -54,6 +63,9 @@ environment variable DRIVERHUB_GATEWAY_SECRET or, better, from --secret-file
 	f.DurationVar(&c.PollWait, "poll-wait", 30*time.Second, "long-poll duration")
 	f.StringVar(&c.Arch, "arch", "", "the gateway's CPU architecture as drivers name it (default: this binary's)")
 	f.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&c.DriverUIDs, "driver-uids", agent.DefaultDriverUIDs,
+		"the range each driver's own uid comes from, FIRST-LAST; its group is "+agent.DriverGroup+" (needs root)")
+	f.StringVar(&c.DriverUser, "driver-user", "", "run every driver as this one user instead of a uid of its own (needs root)")
 	return cmd
 }
 
@@ -65,6 +77,15 @@ func run(cmd *cobra.Command, c Config) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	if c.Server == "" {
 		return errors.New("--server is required (or env DRIVERHUB_SERVER)")
+	}
+	if c.DriverUser != "" && cmd.Flags().Changed("driver-uids") {
+		return errors.New("--driver-uids and --driver-user exclude each other: drivers get uids of their own, or all run as one user")
+	}
+	// Not dumpable: /proc/<agent>/environ and the agent's memory stay
+	// closed to processes of its own uid, such as drivers when the agent
+	// is not root and cannot give them other users.
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		log.Warn("cannot make the agent undumpable", "err", err)
 	}
 	secret, err := readSecret(c.SecretFile)
 	if err != nil {
@@ -80,11 +101,13 @@ func run(cmd *cobra.Command, c Config) error {
 		return fmt.Errorf("--runtime must be process or runc, got %q", c.Runtime)
 	}
 	a, err := agent.New(agent.Config{Server: c.Server, Secret: secret, Dir: c.Dir, Runtime: rt,
-		HealthyAfter: c.HealthyAfter, PollWait: c.PollWait, Arch: c.Arch, Logger: log})
+		HealthyAfter: c.HealthyAfter, PollWait: c.PollWait, Arch: c.Arch, Logger: log,
+		DriverUsers: &agent.DriverUsers{UIDs: c.DriverUIDs, User: c.DriverUser}})
 	if err != nil {
 		return err
 	}
-	log.Info("driverhub agent starting", "version", driverhub.Version, "server", c.Server, "dir", c.Dir, "runtime", rt.Name())
+	log.Info("driverhub agent starting", "version", driverhub.Version, "server", c.Server, "dir", c.Dir, "runtime", rt.Name(),
+		"drivers_own_uids", a.OwnUIDs())
 	return a.Run(cmd.Context())
 }
 

@@ -21,14 +21,42 @@ type Spec struct {
 	Dir string
 	// Command is the argv, run in Dir: ["python3", "index.py"], ["./main"], …
 	Command []string
-	// Env holds KEY=VALUE pairs given to the driver on top of PATH, HOME and LANG.
+	// Env is the driver's whole environment, KEY=VALUE pairs: nothing of
+	// the agent's own environment reaches a driver unless it is here.
 	Env []string
-	// Container holds the driver's container settings (SPEC §3). The process
-	// runtime applies only the memory limit; runc applies all of them.
+	// Container holds the driver's container settings (SPEC §3). A runtime
+	// enforces each of them or refuses to start the driver (ContainerChecker),
+	// never ignores one.
 	Container driverhub.Container
+	// User is whom the driver runs as; nil runs it as the agent's own user
+	// (an agent that is not root cannot switch).
+	User *User
 	// StateDir is a directory the runtime owns for this driver (bundles,
 	// pid files). It survives agent restarts.
 	StateDir string
+}
+
+// User is a driver's identity on the gateway (SPEC §12): its own uid
+// from the agent's range, one user for all (--driver-user), or root for a
+// privileged version. Supplementary groups are always cleared.
+type User struct {
+	UID, GID uint32
+	// Name and Group name them in a container's /etc/passwd and /etc/group.
+	Name, Group string
+}
+
+// Root is the user of a privileged driver.
+var Root = User{UID: 0, GID: 0, Name: "root", Group: "root"}
+
+// IsRoot reports whether u is root (nil, the agent's own user, is not
+// known to be).
+func (u *User) IsRoot() bool { return u != nil && u.UID == 0 }
+
+// ContainerChecker is a Runtime that cannot enforce every container
+// setting: CheckContainer names, before anything starts, the settings it
+// would have to ignore. The agent refuses such a driver at its check.
+type ContainerChecker interface {
+	CheckContainer(c driverhub.Container) error
 }
 
 // MemoryLimitBytes is the spec's memory limit in bytes.

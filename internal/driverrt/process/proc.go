@@ -36,6 +36,7 @@ type process struct {
 	limit      int64
 	every      time.Duration
 	recordPath string
+	devices    []grant // device ACL entries to take back at the end
 
 	readers []*os.File
 	copies  sync.WaitGroup
@@ -180,6 +181,7 @@ func (p *process) run() {
 			p.log.Warn("cannot remove cgroup", "dir", p.cg.Dir, "err", err)
 		}
 	}
+	revokeDevices(p.devices)
 	p.removeRecord()
 	if exit.OOM {
 		p.log.Warn("driver killed: memory limit exceeded", "pid", p.pid, "limit", p.limit)

@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/driverhub/driverhub"
 	"github.com/driverhub/driverhub/internal/driverrt"
 	"github.com/driverhub/driverhub/internal/driverrt/cgroupfs"
 )
@@ -48,7 +49,10 @@ type Runtime struct {
 	cgErr error       // why no cgroup is used
 }
 
-var _ driverrt.Runtime = (*Runtime)(nil)
+var (
+	_ driverrt.Runtime          = (*Runtime)(nil)
+	_ driverrt.ContainerChecker = (*Runtime)(nil)
+)
 
 // cgroupMu serialises creating and removing driver cgroups (and the
 // shared driverhub/ parent) across runtimes of this process.
@@ -110,30 +114,20 @@ type record struct {
 	Pgid      int    `json:"pgid"`
 	StartTime uint64 `json:"start_time"` // /proc/<pid>/stat field 22
 	Cgroup    string `json:"cgroup,omitempty"`
+	// Devices are the device ACL entries given to the driver, taken back
+	// by Cleanup when the agent could not.
+	Devices []grant `json:"devices,omitempty"`
 }
 
-// Start starts the driver in its own process group.
+// Start starts the driver in its own process group, as spec.User, with
+// exactly spec.Env, no supplementary groups and, unless it is privileged,
+// no way to gain privileges (no_new_privs: setuid binaries do not raise it).
 func (r *Runtime) Start(spec driverrt.Spec, stdout, stderr io.Writer) (driverrt.Process, error) {
-	switch {
-	case spec.Name == "":
-		return nil, errors.New("process: spec has no name")
-	case len(spec.Command) == 0:
-		return nil, fmt.Errorf("process: %s: empty command", spec.Name)
-	case spec.Dir == "":
-		return nil, fmt.Errorf("process: %s: no working directory", spec.Name)
-	case spec.StateDir == "":
-		return nil, fmt.Errorf("process: %s: no state directory", spec.Name)
-	}
-	dir, err := filepath.Abs(spec.Dir)
-	if err != nil {
-		return nil, err
-	}
-	env := driverEnv(spec.Env)
-	path, err := resolveCommand(spec.Command[0], dir, lookupEnv(env, "PATH"))
+	l, err := r.plan(spec)
 	if err != nil {
 		return nil, fmt.Errorf("process: %s: %w", spec.Name, err)
 	}
-	if err := os.MkdirAll(spec.StateDir, 0o755); err != nil {
+	if err := os.MkdirAll(spec.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("process: %s: %w", spec.Name, err)
 	}
 	limit := spec.MemoryLimitBytes()
@@ -150,16 +144,24 @@ func (r *Runtime) Start(spec driverrt.Spec, stdout, stderr io.Writer) (driverrt.
 			cg = nil
 		}
 	}
-	p, err := r.spawn(spec, path, dir, env, cg, stdout, stderr)
+	var devs []grant
+	if u := spec.User; u != nil && !u.IsRoot() {
+		if devs, err = grantDevices(spec.Container.DeviceMappings, u.UID); err != nil {
+			if cg != nil {
+				_ = cg.remove()
+			}
+			return nil, fmt.Errorf("process: %s: %w", spec.Name, err)
+		}
+	}
+	p, err := r.spawn(l, cg, stdout, stderr)
 	if err != nil {
+		revokeDevices(devs)
 		if cg != nil {
 			_ = cg.remove()
 		}
 		return nil, fmt.Errorf("process: %s: %w", spec.Name, err)
 	}
-	p.log = log
-	p.limit = limit
-	p.every = r.opts.SampleEvery
+	p.log, p.limit, p.every, p.devices = log, limit, r.opts.SampleEvery, devs
 	p.recordPath = filepath.Join(spec.StateDir, recordFile)
 	if p.cg != nil && !p.inCgroup {
 		if err := p.cg.addProc(p.pid); err != nil {
@@ -168,7 +170,7 @@ func (r *Runtime) Start(spec driverrt.Spec, stdout, stderr io.Writer) (driverrt.
 			p.cg = nil
 		}
 	}
-	rec := record{Pid: p.pid, Pgid: p.pgid, StartTime: p.start}
+	rec := record{Pid: p.pid, Pgid: p.pgid, StartTime: p.start, Devices: devs}
 	if p.cg != nil {
 		rec.Cgroup = p.cg.Dir
 	}
@@ -183,8 +185,72 @@ func (r *Runtime) Start(spec driverrt.Spec, stdout, stderr io.Writer) (driverrt.
 	return p, nil
 }
 
+// launch is what Start works out before it starts anything.
+type launch struct {
+	argv       []string
+	path, dir  string
+	env        []string
+	cred       *syscall.Credential // nil: the agent's own user
+	noNewPrivs bool
+}
+
+// plan checks the spec and resolves the command as the driver's user
+// would find it.
+func (r *Runtime) plan(spec driverrt.Spec) (*launch, error) {
+	switch {
+	case spec.Name == "":
+		return nil, errors.New("spec has no name")
+	case len(spec.Command) == 0:
+		return nil, errors.New("empty command")
+	case spec.Dir == "":
+		return nil, errors.New("no working directory")
+	case spec.StateDir == "":
+		return nil, errors.New("no state directory")
+	case spec.User.IsRoot() && !spec.Container.Privileged:
+		return nil, errors.New("only a privileged driver runs as root")
+	}
+	if err := r.CheckContainer(spec.Container); err != nil {
+		return nil, err
+	}
+	dir, err := filepath.Abs(spec.Dir)
+	if err != nil {
+		return nil, err
+	}
+	env := driverEnv(spec.Env)
+	path, err := resolveCommand(spec.Command[0], dir, lookupEnv(env, "PATH"), spec.User)
+	if err != nil {
+		return nil, err
+	}
+	l := &launch{argv: spec.Command, path: path, dir: dir, env: env, noNewPrivs: !spec.Container.Privileged}
+	if u := spec.User; u != nil && os.Geteuid() == 0 {
+		// An empty Groups clears the agent's supplementary groups.
+		l.cred = &syscall.Credential{Uid: u.UID, Gid: u.GID, Groups: []uint32{}}
+	}
+	return l, nil
+}
+
+// CheckContainer refuses the settings only a container can enforce: a
+// private network (and so port mappings) and volume mappings. The process
+// runtime enforces the memory limit, privileged and device mappings.
+func (r *Runtime) CheckContainer(c driverhub.Container) error {
+	var refused []string
+	if !c.HostNetwork {
+		refused = append(refused, "a private network (host_network false)")
+	}
+	if len(c.PortMappings) > 0 {
+		refused = append(refused, "port_mappings")
+	}
+	if len(c.VolumeMappings) > 0 {
+		refused = append(refused, "volume_mappings")
+	}
+	if len(refused) == 0 {
+		return nil
+	}
+	return fmt.Errorf("the process runtime cannot enforce %s: it runs drivers as plain processes; run the agent with --runtime runc", strings.Join(refused, ", "))
+}
+
 // spawn starts the child with its output copied to the writers.
-func (r *Runtime) spawn(spec driverrt.Spec, path, dir string, env []string, cg *cgroup, stdout, stderr io.Writer) (*process, error) {
+func (r *Runtime) spawn(l *launch, cg *cgroup, stdout, stderr io.Writer) (*process, error) {
 	devnull, err := os.Open(os.DevNull)
 	if err != nil {
 		return nil, err
@@ -201,11 +267,11 @@ func (r *Runtime) spawn(spec driverrt.Spec, path, dir string, env []string, cg *
 		return nil, err
 	}
 	attr := &os.ProcAttr{
-		Dir:   dir,
-		Env:   env,
+		Dir:   l.dir,
+		Env:   l.env,
 		Files: []*os.File{devnull, outW, errW},
 		// Own process group; no Pdeathsig: a driver outlives an agent crash.
-		Sys: &syscall.SysProcAttr{Setpgid: true},
+		Sys: &syscall.SysProcAttr{Setpgid: true, Credential: l.cred},
 	}
 	inCgroup := false
 	if cg != nil && cg.Version == 2 {
@@ -216,11 +282,11 @@ func (r *Runtime) spawn(spec driverrt.Spec, path, dir string, env []string, cg *
 			inCgroup = true
 		}
 	}
-	proc, err := os.StartProcess(path, spec.Command, attr)
+	proc, err := startProcess(l, attr)
 	if err != nil && inCgroup {
 		// Kernels before 5.7 cannot; move the child after start instead.
 		attr.Sys.UseCgroupFD, inCgroup = false, false
-		proc, err = os.StartProcess(path, spec.Command, attr)
+		proc, err = startProcess(l, attr)
 	}
 	outW.Close()
 	errW.Close()
@@ -282,6 +348,7 @@ func (r *Runtime) Cleanup(name, stateDir string) error {
 	} else if rec.Pid > 0 {
 		log.Info("driver left by an earlier agent is gone", "pid", rec.Pid)
 	}
+	revokeDevices(rec.Devices)
 	// The driver's cgroup holds only its processes, whatever their group.
 	cgDir := ""
 	if rec.Cgroup != "" && filepath.Base(filepath.Dir(rec.Cgroup)) == cgroupParent &&
@@ -360,92 +427,8 @@ func writeRecord(path string, rec record) error {
 		return err
 	}
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(data, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(tmp, append(data, '\n'), 0o600); err != nil {
 		return err
 	}
 	return os.Rename(tmp, path)
-}
-
-// driverEnv is PATH, HOME and LANG of the agent, then extra; a later
-// KEY=VALUE replaces an earlier one.
-func driverEnv(extra []string) []string {
-	env := make([]string, 0, 3+len(extra))
-	index := map[string]int{}
-	add := func(kv string) {
-		k, _, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return
-		}
-		if i, seen := index[k]; seen {
-			env[i] = kv
-			return
-		}
-		index[k] = len(env)
-		env = append(env, kv)
-	}
-	for _, k := range []string{"PATH", "HOME", "LANG"} {
-		if v, ok := os.LookupEnv(k); ok {
-			add(k + "=" + v)
-		}
-	}
-	for _, kv := range extra {
-		add(kv)
-	}
-	return env
-}
-
-func lookupEnv(env []string, key string) string {
-	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, key+"="); ok {
-			return v
-		}
-	}
-	return ""
-}
-
-// defaultPath is what shells search when PATH is unset.
-const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-// resolveCommand finds argv[0] like a shell: a name with a slash is a path
-// (relative to dir), any other name is searched in PATH.
-func resolveCommand(name, dir, path string) (string, error) {
-	if strings.Contains(name, "/") {
-		p := name
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(dir, p)
-		}
-		if err := executable(p); err != nil {
-			return "", err
-		}
-		return p, nil
-	}
-	if path == "" {
-		path = defaultPath
-	}
-	for _, d := range filepath.SplitList(path) {
-		if d == "" {
-			d = "."
-		}
-		if !filepath.IsAbs(d) {
-			d = filepath.Join(dir, d)
-		}
-		p := filepath.Join(d, name)
-		if executable(p) == nil {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("%s: not found in PATH", name)
-}
-
-func executable(p string) error {
-	fi, err := os.Stat(p)
-	switch {
-	case err != nil:
-		return err
-	case !fi.Mode().IsRegular():
-		return fmt.Errorf("%s: not a regular file", p)
-	case fi.Mode().Perm()&0o111 == 0:
-		return fmt.Errorf("%s: not executable", p)
-	}
-	return nil
 }

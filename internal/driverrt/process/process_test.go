@@ -35,6 +35,8 @@ func newSpec(t *testing.T, command ...string) driverrt.Spec {
 		Dir:      t.TempDir(),
 		Command:  command,
 		StateDir: t.TempDir(),
+		// What a version has by default: the host's network.
+		Container: driverhub.DefaultContainer(),
 	}
 }
 
@@ -109,8 +111,11 @@ func groupAlive(pgid int) []int {
 	return pids
 }
 
+// TestEnvironmentAndDir checks that a driver gets exactly its spec's
+// environment: nothing of the agent's own, whose secret above all.
 func TestEnvironmentAndDir(t *testing.T) {
-	t.Setenv("DRIVERHUB_AGENT_SECRET", "must not leak")
+	t.Setenv("DRIVERHUB_GATEWAY_SECRET", "must not leak")
+	t.Setenv("LANG", "C.UTF-8")
 	const script = "pwd -P > pwd.txt; exec env > env.txt\n"
 	for _, tc := range []struct {
 		name    string
@@ -124,7 +129,7 @@ func TestEnvironmentAndDir(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			rt := process.New(process.Options{Logger: quiet()})
 			spec := newSpec(t, tc.command...)
-			spec.Env = []string{"FOO=bar", "EMPTY=", "HOME=/driver/home"}
+			spec.Env = []string{"FOO=bar", "EMPTY=", "HOME=/driver/home", "PATH=/usr/bin:/bin", "FOO=baz"}
 			if tc.main {
 				if err := os.WriteFile(filepath.Join(spec.Dir, "main"), []byte("#!/bin/sh\n"+script), 0o755); err != nil {
 					t.Fatal(err)
@@ -143,12 +148,7 @@ func TestEnvironmentAndDir(t *testing.T) {
 				k, v, _ := strings.Cut(strings.TrimSuffix(line, "\n"), "=")
 				env[k] = v
 			}
-			want := []string{"EMPTY", "FOO", "HOME", "PWD"} // PWD is set by sh
-			for _, k := range []string{"PATH", "LANG"} {
-				if _, ok := os.LookupEnv(k); ok {
-					want = append(want, k)
-				}
-			}
+			want := []string{"EMPTY", "FOO", "HOME", "PATH", "PWD"} // PWD is set by sh
 			keys := make([]string, 0, len(env))
 			for k := range env {
 				keys = append(keys, k)
@@ -156,8 +156,8 @@ func TestEnvironmentAndDir(t *testing.T) {
 			if diff := cmp.Diff(want, keys, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
 				t.Errorf("environment keys (-want +got):\n%s", diff)
 			}
-			if env["FOO"] != "bar" || env["HOME"] != "/driver/home" || env["PATH"] != os.Getenv("PATH") {
-				t.Errorf("FOO=%q HOME=%q PATH=%q", env["FOO"], env["HOME"], env["PATH"])
+			if env["FOO"] != "baz" || env["HOME"] != "/driver/home" || env["PATH"] != "/usr/bin:/bin" {
+				t.Errorf("FOO=%q HOME=%q PATH=%q, want the spec's (the later FOO)", env["FOO"], env["HOME"], env["PATH"])
 			}
 		})
 	}
@@ -304,7 +304,7 @@ func TestMemoryLimit(t *testing.T) {
 			t.Parallel()
 			rt := newMemoryRuntime(t, tc.name, tc.opts)
 			spec := newSpec(t, "python3", "-c", memoryHog)
-			spec.Container = driverhub.Container{MemoryLimitMB: 64}
+			spec.Container.MemoryLimitMB = 64
 			var stderr bytes.Buffer
 			p := start(t, rt, spec, nil, &stderr)
 			cg := process.CgroupDir(p)
@@ -336,7 +336,7 @@ func TestMemoryBytes(t *testing.T) {
 			rt := newMemoryRuntime(t, tc.name, tc.opts)
 			spec := newSpec(t, "python3", "-c",
 				"import time\nx = b'1' * (20 << 20)\nopen('ready', 'w').write('1\\n')\ntime.sleep(300)\n")
-			spec.Container = driverhub.Container{MemoryLimitMB: 256}
+			spec.Container.MemoryLimitMB = 256
 			p := start(t, rt, spec, nil, nil)
 			waitFile(t, filepath.Join(spec.Dir, "ready"))
 			if got := p.MemoryBytes(); got < 16<<20 {

@@ -1,8 +1,10 @@
-// Package runc runs each driver as an OCI container through runc (SPEC §7):
-// an empty read-only rootfs with the gateway's runtimes bind-mounted
-// read-only, the driver directory mounted read-write at its own path, and
-// every container setting of SPEC §3 applied (host or private network with
-// forwarded ports, privileged or listed devices, volumes, memory limit).
+// Package runc runs each driver as an OCI container through runc (SPEC §7,
+// §12): as the driver's own user with no capabilities (root only when
+// privileged), an empty read-only rootfs with the gateway's runtimes
+// bind-mounted read-only and an /etc of its own (never the host's), the
+// driver directory mounted read-write at its own path, and every container
+// setting of SPEC §3 applied (host or private network with forwarded
+// ports, privileged or listed devices, volumes, memory limit).
 package runc
 
 import (
@@ -163,7 +165,7 @@ func (r *Runtime) Start(s driverrt.Spec, stdout, stderr io.Writer) (driverrt.Pro
 			return nil, err
 		}
 	} else if len(s.Container.PortMappings) > 0 {
-		r.log.Warn("runc: port mappings ignored on the host network", "driver", s.Name)
+		return nil, errors.New("runc: port mappings need a private network (host_network false); on the host network the driver serves its ports itself")
 	}
 	fail := func(err error) (driverrt.Process, error) {
 		fw.close()

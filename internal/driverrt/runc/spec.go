@@ -20,8 +20,9 @@ import (
 
 // runtimeDirs are the host directories that make up the gateway's
 // runtimes. Those that exist are bind-mounted read-only; those that are
-// symlinks (usr-merge: /bin -> usr/bin) are recreated as symlinks.
-var runtimeDirs = []string{"/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32", "/etc"}
+// symlinks (usr-merge: /bin -> usr/bin) are recreated as symlinks. /etc is
+// not one of them: a container gets its own (etc.go).
+var runtimeDirs = []string{"/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"}
 
 // initScript is the container's pid 1. The kernel drops signals without a
 // handler that are sent to a pid namespace's init, so a driver run as pid 1
@@ -37,9 +38,6 @@ while kill -0 $c 2>/dev/null; do wait $c; s=$?; done
 exit $s`
 
 const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-// defaultCaps is runc's default capability set (`runc spec`).
-var defaultCaps = []string{"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"}
 
 // allCaps is every capability up to CAP_CHECKPOINT_RESTORE (Linux 5.9),
 // indexed by number.
@@ -93,7 +91,8 @@ var standardDevices = []struct {
 type bundle struct {
 	dir    string // <StateDir>/bundle
 	spec   *specs.Spec
-	cgroup string // linux.cgroupsPath
+	cgroup string            // linux.cgroupsPath
+	etc    map[string][]byte // the rootfs's /etc
 }
 
 func bundleDir(stateDir string) string { return filepath.Join(stateDir, "bundle") }
@@ -118,9 +117,12 @@ func makeBundle(s driverrt.Spec) (*bundle, error) {
 		return nil, err
 	}
 	c := s.Container
-	b := &bundle{dir: bundleDir(s.StateDir), cgroup: cgroupsPath(s.Name, s.StateDir)}
+	u := containerUser(s)
+	b := &bundle{dir: bundleDir(s.StateDir), cgroup: cgroupsPath(s.Name, s.StateDir), etc: etcFiles(u, s.Dir)}
 	args := append([]string{"/bin/sh", "-c", initScript, "driverhub-init", argv0}, s.Command[1:]...)
-	caps := defaultCaps
+	// No capabilities unless privileged, not even runc's defaults: a driver
+	// that serves a port below 1024 does so from a private network.
+	caps := []string{}
 	if c.Privileged {
 		caps = hostCaps()
 	}
@@ -135,9 +137,9 @@ func makeBundle(s driverrt.Spec) (*bundle, error) {
 		Version: specs.Version,
 		Process: &specs.Process{
 			Args: args,
-			Env:  buildEnv(hostPath, s.Env),
+			Env:  buildEnv(hostPath, s.Dir, s.Env),
 			Cwd:  s.Dir,
-			User: specs.User{UID: 0, GID: 0},
+			User: specs.User{UID: u.UID, GID: u.GID},
 			Capabilities: &specs.LinuxCapabilities{
 				Bounding: caps, Effective: caps, Permitted: caps,
 			},
@@ -157,6 +159,9 @@ func makeBundle(s driverrt.Spec) (*bundle, error) {
 		sp.Linux.Namespaces = append(sp.Linux.Namespaces,
 			specs.LinuxNamespace{Type: specs.NetworkNamespace}, specs.LinuxNamespace{Type: specs.UTSNamespace})
 		sp.Hostname = s.Name
+		// Its own network: any port of it is the driver's to serve, as
+		// they were when drivers ran as root.
+		sp.Linux.Sysctl = map[string]string{"net.ipv4.ip_unprivileged_port_start": "0"}
 	}
 	if c.MemoryLimitMB > 0 {
 		limit := s.MemoryLimitBytes()
@@ -165,11 +170,21 @@ func makeBundle(s driverrt.Spec) (*bundle, error) {
 	if sp.Mounts, err = mounts(s, argv0, hostPath); err != nil {
 		return nil, err
 	}
-	if err := addDevices(sp, c.Privileged, c.DeviceMappings); err != nil {
+	if err := addDevices(sp, u, c.Privileged, c.DeviceMappings); err != nil {
 		return nil, err
 	}
 	b.spec = sp
 	return b, nil
+}
+
+// containerUser is whom the container's process runs as: the spec's
+// user, root for a privileged driver; root when the spec names none (the
+// runc runtime needs the agent to be root).
+func containerUser(s driverrt.Spec) driverrt.User {
+	if s.Container.Privileged || s.User == nil {
+		return driverrt.Root
+	}
+	return *s.User
 }
 
 // checkSpec refuses a spec runc cannot run.
@@ -189,13 +204,16 @@ func checkSpec(s driverrt.Spec) error {
 	if len(s.Command) == 0 {
 		return errors.New("runc: empty command")
 	}
+	if s.User.IsRoot() && !s.Container.Privileged {
+		return errors.New("runc: only a privileged driver runs as root")
+	}
 	return nil
 }
 
 // mounts lists the container's mounts: the system ones, the interpreter's
 // directories (read-only), the driver's directory and its volumes.
 func mounts(s driverrt.Spec, argv0, hostPath string) ([]specs.Mount, error) {
-	ms := systemMounts(s.Container.Privileged)
+	ms := append(systemMounts(s.Container.Privileged), etcMounts()...)
 	extra, err := interpreterDirs(argv0, s.Dir, hostPath)
 	if err != nil {
 		return nil, err
@@ -216,8 +234,10 @@ func mounts(s driverrt.Spec, argv0, hostPath string) ([]specs.Mount, error) {
 	return ms, nil
 }
 
-// addDevices fills linux.devices and the device cgroup rules.
-func addDevices(sp *specs.Spec, privileged bool, maps []driverhub.DeviceMapping) error {
+// addDevices fills linux.devices and the device cgroup rules. A listed
+// device's node in the container belongs to the driver's user, readable,
+// or writable too, as its permission says.
+func addDevices(sp *specs.Spec, u driverrt.User, privileged bool, maps []driverhub.DeviceMapping) error {
 	if privileged {
 		sp.Linux.Resources.Devices = []specs.LinuxDeviceCgroup{{Allow: true, Access: "rwm"}}
 		return nil
@@ -251,8 +271,11 @@ func addDevices(sp *specs.Spec, privileged bool, maps []driverhub.DeviceMapping)
 			return fmt.Errorf("runc: %s is not a device", m.HostPath)
 		}
 		major, minor := int64(unix.Major(st.Rdev)), int64(unix.Minor(st.Rdev))
-		mode := os.FileMode(st.Mode & 0o777)
-		uid, gid := st.Uid, st.Gid
+		mode := os.FileMode(0o400)
+		if m.Permission == "rw" {
+			mode = 0o600
+		}
+		uid, gid := u.UID, u.GID
 		sp.Linux.Devices = append(sp.Linux.Devices, specs.LinuxDevice{
 			Path: p, Type: typ, Major: major, Minor: minor, FileMode: &mode, UID: &uid, GID: &gid,
 		})
@@ -295,7 +318,7 @@ func systemMounts(privileged bool) []specs.Mount {
 }
 
 func bindMount(src, dst string, ro bool) specs.Mount {
-	opts := []string{"rbind", "rprivate", "rw"}
+	opts := []string{"rbind", "rprivate", "rw", "nosuid", "nodev"}
 	if ro {
 		opts = []string{"rbind", "rprivate", "ro", "rro", "nosuid", "nodev"}
 	}
@@ -325,6 +348,9 @@ func (b *bundle) write() error {
 			return fmt.Errorf("runc: bundle: %w", err)
 		}
 	}
+	if err := writeEtc(rootfs, b.etc); err != nil {
+		return err
+	}
 	data, err := json.MarshalIndent(b.spec, "", "  ")
 	if err != nil {
 		return err
@@ -332,9 +358,10 @@ func (b *bundle) write() error {
 	return os.WriteFile(filepath.Join(b.dir, "config.json"), data, 0o600)
 }
 
-// buildEnv is PATH, HOME and LANG, overridden by the spec's own pairs.
-func buildEnv(hostPath string, env []string) []string {
-	base := map[string]string{"PATH": hostPath, "HOME": "/root", "LANG": "C.UTF-8"}
+// buildEnv is PATH, HOME (the driver's directory) and LANG, overridden by
+// the spec's own pairs.
+func buildEnv(hostPath, home string, env []string) []string {
+	base := map[string]string{"PATH": hostPath, "HOME": home, "LANG": "C.UTF-8"}
 	set := map[string]bool{}
 	for _, kv := range env {
 		k, _, _ := strings.Cut(kv, "=")
