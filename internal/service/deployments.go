@@ -81,7 +81,7 @@ func (s *Service) snapshot(ctx context.Context, tx driverhub.Tx, p *driverhub.Pr
 	}
 	var problems []driverhub.Problem
 	problem := func(resource string, code driverhub.ProblemCode, format string, args ...any) {
-		problems = append(problems, driverhub.Problem{Resource: resource, Code: code, Message: fmt.Sprintf(format, args...)})
+		problems = append(problems, driverhub.NewProblem(resource, code, format, args...))
 	}
 	g := i.Gateway
 	for _, b := range bindings {
@@ -135,8 +135,9 @@ func (s *Service) snapshot(ctx context.Context, tx driverhub.Tx, p *driverhub.Pr
 		d.Resources = append(d.Resources, resourcesOf(b, devices)...)
 	}
 	if len(problems) > 0 {
-		return &driverhub.Error{Code: driverhub.EFailedPrecondition, Problems: problems,
-			Message: fmt.Sprintf("instance %s cannot be deployed: %d problems", i.Name, len(problems))}
+		e := driverhub.Errorf(driverhub.EFailedPrecondition, "instance %s cannot be deployed: %d problems", i.Name, len(problems))
+		e.Problems = problems
+		return e
 	}
 	return nil
 }
