@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/driverhub/driverhub"
 )
 
 // serviceSources are the packages whose messages reach the console: the
@@ -333,6 +335,44 @@ func TestServiceMessagesFormatTheirArguments(t *testing.T) {
 			if !strings.Contains(got, w) {
 				t.Errorf("%q → %q leaves out argument %s: %s", en, zh, w, got)
 			}
+		}
+	}
+}
+
+// TestLocalize: a Chinese copy of an error, its problems' messages
+// included and its vocabulary translated; the error itself unchanged (a
+// service may return a shared one); English and unknown formats as sent.
+func TestLocalize(t *testing.T) {
+	e := driverhub.Invalid("cpu_arch", "is required when runtime is %s: one of %s", driverhub.RuntimeC, "armv7, x86")
+	e.Problems = []driverhub.Problem{e.Problem(""), driverhub.NotFound("driver", "modbus").Problem("")}
+	zh := localize("zh-CN", e)
+	if zh.Message != "语言类型为 C 时必填：可选 armv7, x86" || zh.Problems[1].Message != `未找到驱动 "modbus"` {
+		t.Errorf("Chinese: %q, %q", zh.Message, zh.Problems[1].Message)
+	}
+	if e.Message != "is required when runtime is c: one of armv7, x86" || e.Problems[1].Message != `driver "modbus" not found` {
+		t.Errorf("the original changed: %q, %q", e.Message, e.Problems[1].Message)
+	}
+	if en := localize("en", e); en != e {
+		t.Error("English is not the error as sent")
+	}
+	other := driverhub.Errorf(driverhub.EInvalid, "a message no catalogue has: %d", 3)
+	if got := localize("zh-CN", other).Message; got != "a message no catalogue has: 3" {
+		t.Errorf("unknown format: %q", got)
+	}
+	if got := localize("zh-CN", driverhub.ErrNotFound).Message; got != "未找到" {
+		t.Errorf("a constant message: %q", got)
+	}
+}
+
+func TestFieldLabel(t *testing.T) {
+	for _, tt := range []struct{ lang, field, want string }{
+		{"zh-CN", "container.port_mappings[0].host_port", "容器配置 › 网络端口映射（第1条） › 宿主机端口"},
+		{"zh-CN", "tags.site", "标签 › site"},
+		{"zh-CN", "driver_config.json.a[x]", "驱动配置 › JSON › a[x]"},
+		{"en", "container.port_mappings[0].host_port", "container.port_mappings[0].host_port"},
+	} {
+		if got := fieldLabel(tt.lang, tt.field); got != tt.want {
+			t.Errorf("fieldLabel(%s, %q) = %q, want %q", tt.lang, tt.field, got, tt.want)
 		}
 	}
 }
