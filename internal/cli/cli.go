@@ -88,7 +88,7 @@ func ReportError(w io.Writer, err error) int {
 }
 
 // printAPIError writes the server's message, its field and each problem of
-// a refused deployment. An internal error says little by itself, so it
+// a refused deployment (or each field of a refused request). An internal error says little by itself, so it
 // names the call that got it.
 func printAPIError(w io.Writer, err error, e *driverhub.Error) {
 	msg := e.Message
@@ -101,7 +101,11 @@ func printAPIError(w io.Writer, err error, e *driverhub.Error) {
 	}
 	fmt.Fprintf(w, "Error: %s (%s)\n", msg, e.Code)
 	for _, p := range e.Problems {
-		fmt.Fprintf(w, "  - %s: %s (%s)\n", p.Resource, p.Message, p.Code)
+		at := p.Resource
+		if at == "" {
+			at = p.Field // a 400 lists every field at fault
+		}
+		fmt.Fprintf(w, "  - %s: %s (%s)\n", at, p.Message, p.Code)
 	}
 }
 
