@@ -227,16 +227,16 @@ var errCSRF = &driverhub.Error{Code: driverhub.EPermissionDenied, Message: "the 
 // statusOf is the HTTP status of the page that shows err: the API's table.
 func statusOf(err error) int { return apierror.StatusOf(err) }
 
-// publicError returns err as the domain error to show; anything else is
-// logged and shown as an internal error.
+// publicError returns err as the domain error to show, in the page's
+// language; anything else is logged and shown as an internal error.
 func (c *Console) publicError(r *http.Request, err error) *driverhub.Error {
 	if e, ok := driverhub.AsError(err); ok && e.Code != driverhub.EInternal {
-		return e
+		return localize(languageOf(r), e)
 	}
 	if !errors.Is(err, context.Canceled) {
 		c.log.Error("console: internal error", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	return &driverhub.Error{Code: driverhub.EInternal, Message: "internal error"}
+	return localize(languageOf(r), &driverhub.Error{Code: driverhub.EInternal, Message: "internal error"})
 }
 
 // fail shows an error page.

@@ -323,10 +323,10 @@ func (f *driverForm) fieldKey(field string) string {
 	return field
 }
 
-// setError puts a service error beside its field.
+// setError puts a service error beside its field, in the form's language.
 func (f *driverForm) setError(e *driverhub.Error) {
 	if e.Field != "" {
-		f.Errs[f.fieldKey(e.Field)] = e.Message
+		f.Errs[f.fieldKey(e.Field)] = localize(f.lang, e).Message
 	}
 }
 
@@ -346,6 +346,7 @@ func (f *driverForm) setErrors(problems []*driverhub.Error) *driverhub.Error {
 			continue
 		}
 		seen[k] = true
+		e = localize(f.lang, e)
 		if e.Field != "" {
 			f.Errs[k] = e.Message
 		}
@@ -393,7 +394,7 @@ func fieldProblems(e *driverhub.Error) []*driverhub.Error {
 		if p.Field == "" {
 			return []*driverhub.Error{e} // not about fields: shown as it is
 		}
-		out = append(out, &driverhub.Error{Code: string(p.Code), Field: p.Field, Message: p.Message})
+		out = append(out, &driverhub.Error{Code: string(p.Code), Field: p.Field, Message: p.Message, Format: p.Format, Args: p.Args})
 	}
 	return out
 }
@@ -442,7 +443,7 @@ func (f *driverForm) apply(op, kind string, i int) {
 			f.Volumes = remove(f.Volumes, i)
 		}
 	case "validate-json":
-		msg, ok := jsonCheck("driver_config", f.JSON)
+		msg, ok := jsonCheck(f.lang, "driver_config", f.JSON)
 		f.JSONCheck = &checkResult{OK: ok, Message: msg}
 	}
 }

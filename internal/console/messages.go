@@ -55,6 +55,8 @@ var messages = map[string][2]string{
 	"form.tag_line":            {"each line must be key=value", "每行必须是 键=值"},
 	"bind.choose":              {"choose a driver and version to bind", "请选择要分配的驱动和版本"},
 	"json.valid":               {"The format is valid.", "格式正确。"},
+	"upload.kind.package":      {"a package", "驱动文件"},
+	"upload.kind.config_file":  {"a config file", "配置文件"},
 
 	// Notices after an action
 	"notice.signed_out":         {"You are signed out.", "您已退出登录。"},

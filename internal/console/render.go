@@ -38,6 +38,7 @@ func (c *Console) parseTemplates() error {
 func (c *Console) funcs(lang string) template.FuncMap {
 	return template.FuncMap{
 		"t":     c.translator(lang),
+		"field": func(path string) string { return fieldLabel(lang, path) },
 		"other": func() string { return otherLanguage(lang) },
 		"errfor": func(errs map[string]string, key string) template.HTML {
 			msg, ok := errs[key]
@@ -181,8 +182,9 @@ func jsonMessage(ok bool, msg string) []byte {
 }
 
 // jsonCheck runs the domain's check of a JSON editor's text: a driver
-// config (kind "driver_config") or a device config ("device_config").
-func jsonCheck(kind, text string) (string, bool) {
+// config (kind "driver_config") or a device config ("device_config"),
+// answering in lang.
+func jsonCheck(lang, kind, text string) (string, bool) {
 	raw, _ := json.Marshal(text) // a JSON string holding the text, as an editor sends it
 	var err error
 	switch kind {
@@ -194,7 +196,7 @@ func jsonCheck(kind, text string) (string, bool) {
 	}
 	if err != nil {
 		if e, ok := driverhub.AsError(err); ok {
-			return e.Message, false
+			return localize(lang, e).Message, false
 		}
 		return err.Error(), false
 	}

@@ -79,27 +79,30 @@ func reportGatewayFacts(g *driverhub.Gateway, r *driverhub.GatewayReport) {
 // when it can or none need it. A gateway that never said what it can
 // enforce is refused too (docs/isolation.md): an agent older than SPEC §12
 // would run the driver on the host network and file system.
-func isolationProblem(g *driverhub.Gateway, driver string, v *driverhub.DriverVersion) string {
+func isolationProblem(problem problemf, res string, g *driverhub.Gateway, driver string, v *driverhub.DriverVersion) {
 	needs := v.Container.NeedsIsolation()
 	if len(needs) == 0 || (g.Capabilities != nil && g.Capabilities.Isolation) {
-		return ""
+		return
 	}
 	for k, n := range needs {
 		if n == "host_network" {
 			needs[k] = "host_network false (a private network)"
 		}
 	}
-	what := fmt.Sprintf("version %s of %s has container settings that need isolation: %s", v.Version, driver, strings.Join(needs, ", "))
+	settings, code := strings.Join(needs, ", "), driverhub.ProblemIsolationUnavailable
 	switch {
 	case g.Capabilities != nil:
 		runtimes := strings.Join(g.Capabilities.Runtimes, ", ")
 		if runtimes == "" {
 			runtimes = "none"
 		}
-		return what + fmt.Sprintf("; the gateway cannot isolate drivers (its runtimes: %s): make runc work there, or bind a version with host_network true and no port or volume mappings", runtimes)
+		problem(res, code, "version %s of %s has container settings that need isolation: %s; the gateway cannot isolate drivers (its runtimes: %s): make runc work there, or bind a version with host_network true and no port or volume mappings",
+			v.Version, driver, settings, runtimes)
 	case g.EdgeVersion == "":
-		return what + "; the gateway has not reported what it can enforce yet: start its agent, and deploy once the instance is online"
+		problem(res, code, "version %s of %s has container settings that need isolation: %s; the gateway has not reported what it can enforce yet: start its agent, and deploy once the instance is online",
+			v.Version, driver, settings)
 	default:
-		return what + fmt.Sprintf("; the gateway's agent (edge version %s) does not report what it can enforce: upgrade it", g.EdgeVersion)
+		problem(res, code, "version %s of %s has container settings that need isolation: %s; the gateway's agent (edge version %s) does not report what it can enforce: upgrade it",
+			v.Version, driver, settings, g.EdgeVersion)
 	}
 }

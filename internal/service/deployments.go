@@ -81,7 +81,7 @@ func (s *Service) snapshot(ctx context.Context, tx driverhub.Tx, p *driverhub.Pr
 	}
 	var problems []driverhub.Problem
 	problem := func(resource string, code driverhub.ProblemCode, format string, args ...any) {
-		problems = append(problems, driverhub.Problem{Resource: resource, Code: code, Message: fmt.Sprintf(format, args...)})
+		problems = append(problems, driverhub.NewProblem(resource, code, format, args...))
 	}
 	for _, b := range bindings {
 		res := label(driverhub.ResourceDriver, b.Driver)
@@ -126,12 +126,12 @@ func (s *Service) snapshot(ctx context.Context, tx driverhub.Tx, p *driverhub.Pr
 		d.Resources = append(d.Resources, resourcesOf(b, devices)...)
 	}
 	if len(problems) > 0 {
-		noun := "problems"
+		e := driverhub.Errorf(driverhub.EFailedPrecondition, "instance %s cannot be deployed: %d problems", i.Name, len(problems))
 		if len(problems) == 1 {
-			noun = "problem"
+			e = driverhub.Errorf(driverhub.EFailedPrecondition, "instance %s cannot be deployed: 1 problem", i.Name)
 		}
-		return &driverhub.Error{Code: driverhub.EFailedPrecondition, Problems: problems,
-			Message: fmt.Sprintf("instance %s cannot be deployed: %d %s", i.Name, len(problems), noun)}
+		e.Problems = problems
+		return e
 	}
 	return nil
 }
@@ -154,9 +154,7 @@ func checkGateway(problem problemf, g *driverhub.Gateway, drv *driverhub.Driver,
 	if drv.Builtin && g.BuiltinsReported && !slices.Contains(g.BuiltinDrivers, drv.Name) {
 		problem(res, driverhub.ProblemBuiltinMissing, "built-in driver %s is not installed on the gateway (it reported %v)", drv.Name, g.BuiltinDrivers)
 	}
-	if why := isolationProblem(g, drv.Name, v); why != "" {
-		problem(res, driverhub.ProblemIsolationUnavailable, "%s", why)
-	}
+	isolationProblem(problem, res, g, drv.Name, v)
 }
 
 // manifestDriver is one driver as the gateway receives it.

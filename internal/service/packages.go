@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/driverhub/driverhub"
+	"github.com/driverhub/driverhub/internal/text"
 	"github.com/driverhub/driverhub/internal/zippkg"
 )
 
@@ -34,8 +35,9 @@ func (s *Service) stage(ctx context.Context, body io.Reader, field string, max i
 	}
 	if n > max {
 		b.Discard()
-		return nil, &driverhub.Error{Code: driverhub.ETooLarge, Field: field,
-			Message: fmt.Sprintf("is larger than %d bytes (%d MiB)", max, max>>20)}
+		e := driverhub.Errorf(driverhub.ETooLarge, "is larger than %d bytes (%d MiB)", max, max>>20)
+		e.Field = field
+		return nil, e
 	}
 	return b, nil
 }
@@ -58,7 +60,7 @@ func editableVersion(ctx context.Context, tx driverhub.Tx, p *driverhub.Principa
 		return nil, nil, err
 	}
 	if v.Published() {
-		return nil, nil, versionPublished(driver, version, "its "+field+" never changes")
+		return nil, nil, driverhub.Errorf(driverhub.EVersionPublished, "version %s of %s is published: its %s never changes", version, driver, field)
 	}
 	if field == "package" && d.Builtin {
 		return nil, nil, driverhub.Invalid("package", "a built-in driver has no package: the gateway already holds it")
@@ -87,6 +89,7 @@ func (s *Service) PutPackage(ctx context.Context, driver, version, filename stri
 	if filename == "" {
 		filename = driver + "-" + version + ".zip"
 	}
+	filename = text.Normal(filename)
 	if err := driverhub.ValidateConfigFileName("filename", filename); err != nil {
 		return nil, err
 	}
@@ -121,6 +124,7 @@ func (s *Service) PutConfigFile(ctx context.Context, driver, version, name strin
 	if err != nil {
 		return nil, err
 	}
+	name = text.Normal(name)
 	if err := driverhub.ValidateConfigFileName("name", name); err != nil {
 		return nil, err
 	}

@@ -89,7 +89,7 @@ func authorize(ctx context.Context, min driverhub.Role) (*driverhub.Principal, e
 }
 
 // notFound turns a store's ErrNotFound into a message naming the resource.
-func notFound(err error, kind, name string) error {
+func notFound(err error, kind driverhub.Word, name string) error {
 	if errors.Is(err, driverhub.ErrNotFound) {
 		return driverhub.NotFound(kind, name)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/driverhub/driverhub"
+	"github.com/driverhub/driverhub/internal/text"
 	"github.com/driverhub/driverhub/internal/zippkg"
 )
 
@@ -19,6 +20,7 @@ func (s *Service) StageUpload(ctx context.Context, in driverhub.UploadInput, bod
 	if err != nil {
 		return nil, err
 	}
+	in.Filename = text.Normal(in.Filename)
 	if err := checkUploadInput(in); err != nil {
 		return nil, err
 	}

@@ -88,8 +88,9 @@ func check(r io.ReaderAt, size int64, runtime driverhub.Runtime, lim Limits) (*p
 		return nil, driverhub.Invalid("runtime", "unknown runtime %q: want one of %s", runtime, driverhub.Words(driverhub.AllRuntimes))
 	}
 	if size > lim.MaxBytes {
-		return nil, &driverhub.Error{Code: driverhub.ETooLarge, Field: "package",
-			Message: fmt.Sprintf("the package is %d bytes; the limit is %d bytes (%s)", size, lim.MaxBytes, mib(lim.MaxBytes))}
+		e := driverhub.Errorf(driverhub.ETooLarge, "the package is %d bytes; the limit is %d bytes (%s)", size, lim.MaxBytes, mib(lim.MaxBytes))
+		e.Field = "package"
+		return nil, e
 	}
 	zr, err := zip.NewReader(r, size)
 	// ErrInsecurePath comes with a usable reader; our own rules below say
