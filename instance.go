@@ -152,6 +152,8 @@ type DriverStatus struct {
 	LastExit    string      `json:"last_exit"`
 	MemoryBytes int64       `json:"memory_bytes"`
 	ReportedAt  time.Time   `json:"reported_at"`
+	// Stale is true while the gateway is offline: the state is its last word, not the present.
+	Stale bool `json:"stale"`
 }
 
 // LogLine is one line of a driver's output, shipped by the agent.
