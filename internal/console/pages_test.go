@@ -79,7 +79,7 @@ func TestMessagesComplete(t *testing.T) {
 func sample(t *testing.T) (*apitest.Server, *browser, string) {
 	srv := apitest.New(t)
 	b := adminBrowser(t, srv)
-	if p := b.postMultipart("/drivers/new", meterForm(t, "meter", pythonPackage(t))...); p.Status != http.StatusSeeOther {
+	if p := b.saveDraft("/drivers/new", meterForm(t, "meter", pythonPackage(t))...); p.Status != http.StatusSeeOther {
 		t.Fatalf("driver: %d %s", p.Status, snippet(p.Body))
 	}
 	parts := replace(meterForm(t, "", nil)[1:], "version", "1.1.0")
