@@ -152,7 +152,8 @@ type DriverStatus struct {
 	LastExit    string      `json:"last_exit"`
 	MemoryBytes int64       `json:"memory_bytes"`
 	ReportedAt  time.Time   `json:"reported_at"`
-	// Stale is true while the gateway is offline: the state is its last word, not the present.
+	// Stale is true while the gateway is offline: the report may no longer
+	// hold. Computed when read, never stored.
 	Stale bool `json:"stale"`
 }
 
