@@ -78,8 +78,8 @@ func firstHour(t *testing.T, lang string) {
 	newDriverWithConfirmedFile(t, u, srv, lang, pkg, data)
 	publishAndList(t, u, lang, data)
 	searchMarketplace(t, u, lang)
-	bindConfigureAndDeploy(t, u, srv, lang, secret)
-	readLogs(t, u, srv, lang, secret)
+	deployment := bindConfigureAndDeploy(t, u, srv, lang, secret)
+	readLogs(t, u, srv, lang, secret, deployment)
 	goOffline(t, u, srv, clk, lang)
 	secretPage(t, u, lang)
 }
@@ -223,7 +223,8 @@ func searchMarketplace(t *testing.T, u *ui, lang string) {
 	}
 }
 
-func bindConfigureAndDeploy(t *testing.T, u *ui, srv *apitest.Server, lang, secret string) {
+// bindConfigureAndDeploy returns the path of the deployment's page.
+func bindConfigureAndDeploy(t *testing.T, u *ui, srv *apitest.Server, lang, secret string) string {
 	u.open("/instances/gw0", "instance")
 	u.choose("#bind-choice", "|meter|")
 	u.submit("#bind", "bound")
@@ -258,30 +259,36 @@ func bindConfigureAndDeploy(t *testing.T, u *ui, srv *apitest.Server, lang, secr
 	succeed(t, srv, secret, m)
 	u.do("deployment succeeded", chromedp.WaitVisible(chromedp.CSS(`#deployment-status[data-status="succeeded"]`)))
 	u.shot("deployment-succeeded")
+	loc := run(u, "location", chromedp.Location())
+	return loc[len(srv.URL):]
 }
 
-// readLogs sends 150 lines; the binding page opens on the newest ones.
-func readLogs(t *testing.T, u *ui, srv *apitest.Server, lang, secret string) {
+// readLogs sends 150 lines; the deployment and binding pages open on the newest ones.
+func readLogs(t *testing.T, u *ui, srv *apitest.Server, lang, secret, deployment string) {
 	var lines []map[string]any
 	for i := 1; i <= 150; i++ {
 		lines = append(lines, map[string]any{"time": time.Now().UTC(), "stream": "stdout", "text": fmt.Sprintf("poll %03d ok", i)})
 	}
 	srv.Must(t, http.StatusNoContent, "POST", "/api/v1/gateway/logs", secret, map[string]any{"driver": "meter", "lines": lines})
+	u.open(deployment, "deployment-logs")
+	if got := u.text("#driver-log-0-count"); !strings.Contains(got, msg(t, lang, "logs.count", 20)) {
+		t.Errorf("the deployment page's log count says %q", got)
+	}
+	if !u.eval(newestInView("driver-log-0", false)) {
+		t.Error("the deployment page's log pane does not open on its newest line")
+	}
 	u.open("/instances/gw0/drivers/meter", "binding-logs")
 	if got := u.text("#driver-log-count"); !strings.Contains(got, msg(t, lang, "logs.count", driverhub.DefaultLogTail)) {
 		t.Errorf("the log count says %q", got)
 	}
-	newestInView := `(() => { const box = document.getElementById('driver-log'); const l = box.querySelectorAll('.line');
-		const b = box.getBoundingClientRect(), last = l[l.length-1].getBoundingClientRect(), first = l[0].getBoundingClientRect();
-		return l[l.length-1].textContent.includes('poll 150 ok') && last.bottom <= b.bottom + 1 && last.top >= b.top - 1 && first.bottom <= b.top })()`
-	if !u.eval(newestInView) {
+	if !u.eval(newestInView("driver-log", true)) {
 		t.Error("the log pane does not open on its newest line")
 	}
 	u.submit("#driver-log-count .log-more", "binding-more-logs")
 	if n := run(u, "lines", chromedp.Evaluate[int](`document.querySelectorAll('#driver-log .line').length`)); n != 150 {
 		t.Errorf("after asking for more, %d lines show, want all 150", n)
 	}
-	if !u.eval(newestInView) {
+	if !u.eval(newestInView("driver-log", true)) {
 		t.Error("with more lines the pane does not open on its newest line")
 	}
 }
@@ -329,4 +336,12 @@ func secretPage(t *testing.T, u *ui, lang string) {
 	u.do("phone width", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
 	u.open("/drivers/new", "phone-new-driver")
 	u.do("desktop width", chromedp.EmulateViewport(1280, 900))
+}
+
+// newestInView is a script telling whether a log pane shows the newest line
+// sent, and, when scrolled is set, has scrolled its oldest out of view.
+func newestInView(id string, scrolled bool) string {
+	return fmt.Sprintf(`(() => { const box = document.getElementById(%q); const l = box.querySelectorAll('.line');
+	const b = box.getBoundingClientRect(), last = l[l.length-1].getBoundingClientRect(), first = l[0].getBoundingClientRect();
+	return l[l.length-1].textContent.includes('poll 150 ok') && last.bottom <= b.bottom + 1 && last.top >= b.top - 1 && (!%t || first.bottom <= b.top) })()`, id, scrolled)
 }

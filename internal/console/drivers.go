@@ -61,7 +61,9 @@ func (c *Console) renderForm(w http.ResponseWriter, r *http.Request, s *session,
 
 func (c *Console) formView(r *http.Request, f *driverForm, e *driverhub.Error, notice string) view {
 	f.Confirm = f.Confirm && e == nil
-	c.loadFormFacts(r.Context(), f)
+	if f.Mode != modeView { // a published version's page offers no choices
+		c.loadFormFacts(r.Context(), f)
+	}
 	return view{Title: "form.title." + f.Mode, Nav: "drivers", Err: e, Notice: notice, Data: f}
 }
 

@@ -71,14 +71,15 @@ func edgeOptions(fleet []string, chosen string) []edgeOption {
 }
 
 // MinEdgeOther tells whether the chosen edge version is not in the list
-// (typed, and refused): the form shows it in the field for another version.
+// (typed and refused, or left empty): the form shows it in the field for
+// another version rather than seem to have chosen one.
 func (f *driverForm) MinEdgeOther() bool {
 	for _, o := range f.Facts.EdgeVersions {
 		if o.Version == f.MinEdge {
 			return false
 		}
 	}
-	return f.MinEdge != ""
+	return true
 }
 
 // uploadView is a staged file as the form shows it: what it holds, so that
