@@ -89,10 +89,15 @@ func firstHour(t *testing.T, lang string) {
 func reportingGateway(t *testing.T, srv *apitest.Server, name string) string {
 	var i driverhub.Instance
 	srv.Must(t, http.StatusCreated, "POST", "/api/v1/instances", srv.AdminToken, map[string]any{"name": name}).Decode(t, &i)
-	report(t, srv, i.GatewaySecret, map[string]any{"edge_version": "1.2.0", "arch": "x86-64", "builtin_drivers": []string{},
-		"runtime_versions": map[string]string{"python3": "3.11.2"},
-		"capabilities":     map[string]any{"runtimes": []string{"process"}, "isolation": false, "cgroup": "v2"}})
+	report(t, srv, i.GatewaySecret, gatewayFacts("1.2.0"))
 	return i.GatewaySecret
+}
+
+// gatewayFacts is a report of what an agent says of its gateway in every report.
+func gatewayFacts(edge string) map[string]any {
+	return map[string]any{"edge_version": edge, "arch": "x86-64", "builtin_drivers": []string{},
+		"runtime_versions": map[string]string{"python3": "3.11.2"},
+		"capabilities":     map[string]any{"runtimes": []string{"process"}, "isolation": false, "cgroup": "v2"}}
 }
 
 // gatewayView is the instance's gateway as the API shows it: what the
@@ -106,7 +111,7 @@ func gatewayView(t *testing.T, srv *apitest.Server, name string) driverhub.Gatew
 func newDriverWithConfirmedFile(t *testing.T, u *ui, srv *apitest.Server, lang, pkg string, data []byte) {
 	u.submit("#new-driver", "new-driver-form")
 	// The language list says what the gateways have, as the service knows it.
-	python := u.text(`#runtime option[value="python3"]`)
+	python := run(u, "Python option", chromedp.Evaluate[string](`document.querySelector('#runtime option[value="python3"]').textContent`))
 	if v := gatewayView(t, srv, "gw0").RuntimeVersions["python3"]; v != "" {
 		if want := msg(t, lang, "form.gateways_have", v); !strings.Contains(python, want) {
 			t.Errorf("the Python option says %q, want it to say %q", python, want)
@@ -257,6 +262,7 @@ func bindConfigureAndDeploy(t *testing.T, u *ui, srv *apitest.Server, lang, secr
 	}
 	m.Drivers[0].Version = "0.9.0" // the gateway reports another version running
 	succeed(t, srv, secret, m)
+	report(t, srv, secret, gatewayFacts(driverhub.Version)) // the agent's next heartbeat says all it knows again
 	u.do("deployment succeeded", chromedp.WaitVisible(chromedp.CSS(`#deployment-status[data-status="succeeded"]`)))
 	u.shot("deployment-succeeded")
 	loc := run(u, "location", chromedp.Location())
@@ -307,6 +313,14 @@ func goOffline(t *testing.T, u *ui, srv *apitest.Server, clk *clock, lang string
 		}
 	} else if caps != msg(t, lang, "gateway.not_reported") {
 		t.Errorf("unreported capabilities show as %q", caps)
+	}
+	runtimes := u.text("#gateway-runtimes")
+	if v := gw.RuntimeVersions["python3"]; v != "" {
+		if want := msg(t, lang, "runtime.python3") + " " + v; !strings.Contains(runtimes, want) {
+			t.Errorf("runtime versions %v show as %q, want %q", gw.RuntimeVersions, runtimes, want)
+		}
+	} else if runtimes != msg(t, lang, "gateway.not_reported") {
+		t.Errorf("unreported runtime versions show as %q", runtimes)
 	}
 
 	clk.Advance(10 * time.Minute) // three long-poll periods without a word
