@@ -243,8 +243,9 @@ func TestVersionManagement(t *testing.T) {
 	}
 
 	// Publish 1.0.0 (the confirmation page is what the dialog shows without JavaScript).
-	if p := b.mustGet("/drivers/meter/versions/1.0.0/publish"); !strings.Contains(p.Body, "cannot be undone") {
-		t.Error("the publish confirmation does not say it cannot be undone")
+	if p := b.mustGet("/drivers/meter/versions/1.0.0/publish"); !strings.Contains(p.Body, "cannot be undone") ||
+		!strings.Contains(p.Body, sha256Hex(pkg)) || !strings.Contains(p.Body, "8502→502/tcp") || !strings.Contains(p.Body, "poll_ms") {
+		t.Error("the publish confirmation does not say it cannot be undone, or not what becomes permanent (package digest, ports, config)")
 	}
 	if p := b.post("/drivers/meter/versions/1.0.0/publish", nil); p.Status != http.StatusSeeOther {
 		t.Fatalf("publish: %d %s", p.Status, snippet(p.Body))
