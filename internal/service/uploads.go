@@ -101,8 +101,8 @@ func (s *Service) GetUpload(ctx context.Context, id string) (*driverhub.StagedUp
 	err = s.store.View(ctx, func(tx driverhub.Tx) error {
 		var problem *driverhub.Error
 		u, problem, err = stagedUpload(ctx, tx, p, id, "", "upload", s.timestamp())
-		if problem != nil && err == nil {
-			err = driverhub.NotFound("staged upload", id)
+		if problem != nil && err == nil { // used, expired or another tenant's: not there to show
+			err = &driverhub.Error{Code: driverhub.ENotFound, Field: problem.Field, Message: problem.Message}
 		}
 		return err
 	})
