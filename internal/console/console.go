@@ -98,6 +98,7 @@ func Must(c Config) *Console {
 
 func (c *Console) routes() {
 	c.mux.HandleFunc("GET /static/", c.serveStatic)
+	c.mux.HandleFunc("GET /favicon.ico", c.serveFavicon)
 	c.mux.HandleFunc("GET /login", c.loginPage)
 	c.mux.HandleFunc("POST /login", c.login)
 	c.mux.HandleFunc("GET /lang", c.switchLang)
@@ -145,6 +146,7 @@ func (c *Console) routes() {
 	c.page("GET /instances/{instance}/drivers/{driver}", c.bindingPage)
 	c.upload("POST /instances/{instance}/drivers/{driver}/config", c.setBindingConfig)
 	c.page("POST /instances/{instance}/drivers/{driver}/config/delete", c.deleteBindingConfig)
+	c.page("GET /instances/{instance}/drivers/{driver}/unbind", c.confirmUnbind)
 	c.page("POST /instances/{instance}/drivers/{driver}/unbind", c.unbind)
 	c.page("POST /instances/{instance}/devices", c.associateDevice)
 	c.page("POST /instances/{instance}/devices/{product}/{name}/remove", c.dissociateDevice)
@@ -181,6 +183,12 @@ var crossOrigin = http.NewCrossOriginProtection()
 func (c *Console) serveStatic(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	c.static.ServeHTTP(w, r)
+}
+
+// serveFavicon answers the icon browsers ask for at the root, signed in or not.
+func (c *Console) serveFavicon(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "public, max-age=86400")
+	http.ServeFileFS(w, r, staticFS, "static/favicon.ico")
 }
 
 // handler is a console page: it runs with a session, and its error is

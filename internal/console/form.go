@@ -44,6 +44,11 @@ type driverForm struct {
 	// Staged are files staged by a submit of this form, by file field
 	// ("package", "config_file"): the form sends them back until it is saved.
 	Staged map[string]*stagedFile
+	// Uploads describe the staged files (formfacts.go); Confirm asks the user
+	// to confirm a package this submit uploaded, as the seed's 确认 does.
+	Uploads map[string]*driverhub.StagedUpload
+	Confirm bool
+	Facts   formFacts
 	// 容器配置
 	HostNetwork bool
 	Ports       []portRow
@@ -79,7 +84,7 @@ func newDriverForm(mode, lang string) *driverForm {
 	f := &driverForm{Mode: mode, lang: lang, Protocol: driverhub.Protocols[0], Runtime: string(driverhub.AllRuntimes[0]),
 		MinEdge: driverhub.Version, ConfigFormat: driverhub.ConfigKV, HostNetwork: true,
 		Memory: strconv.Itoa(driverhub.DefaultMemoryLimitMB), Errs: map[string]string{}, present: url.Values{},
-		Staged: map[string]*stagedFile{}}
+		Staged: map[string]*stagedFile{}, Uploads: map[string]*driverhub.StagedUpload{}}
 	if mode == modeNewDriver {
 		f.VersionName = "1.0.0" // a first version; the field is the user's to change
 	}
@@ -136,6 +141,9 @@ func (f *driverForm) load(v url.Values) {
 		f.VersionName = strings.TrimSpace(v.Get("version"))
 	}
 	f.MinEdge = strings.TrimSpace(v.Get("min_edge_version"))
+	if other := strings.TrimSpace(v.Get("min_edge_version_other")); other != "" || f.MinEdge == otherEdgeVersion {
+		f.MinEdge = other // typed beside the list, it wins over the list
+	}
 	f.JVMArgs = v.Get("jvm_args")
 	f.ConfigFormat = v.Get("config_format")
 	f.KV = nil

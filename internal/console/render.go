@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html"
 	"html/template"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -16,7 +17,7 @@ import (
 
 // pageNames are the page templates; each is parsed with the layout and the partials.
 var pageNames = []string{"login", "error", "drivers", "driver_form", "driver", "confirm", "market", "market_driver",
-	"instances", "secret", "instance", "binding", "deployment", "users", "tokens"}
+	"instances", "secret", "instance", "binding", "deployment", "users", "tokens", "version", "publish"}
 
 func (c *Console) parseTemplates() error {
 	c.pages = map[string]map[string]*template.Template{}
@@ -25,7 +26,7 @@ func (c *Console) parseTemplates() error {
 		funcs := c.funcs(lang)
 		for _, name := range pageNames {
 			t, err := template.New(name).Funcs(funcs).ParseFS(templateFS,
-				"templates/layout.html", "templates/partials.html", "templates/"+name+".html")
+				"templates/layout.html", "templates/partials.html", "templates/facts.html", "templates/"+name+".html")
 			if err != nil {
 				return fmt.Errorf("console: template %s: %w", name, err)
 			}
@@ -36,7 +37,7 @@ func (c *Console) parseTemplates() error {
 }
 
 func (c *Console) funcs(lang string) template.FuncMap {
-	return template.FuncMap{
+	fm := template.FuncMap{
 		"t":     c.translator(lang),
 		"field": func(path string) string { return fieldLabel(lang, path) },
 		"other": func() string { return otherLanguage(lang) },
@@ -71,6 +72,8 @@ func (c *Console) funcs(lang string) template.FuncMap {
 			return deviceEditor{ID: id, Text: text, Action: action, Check: check}
 		},
 	}
+	maps.Copy(fm, factFuncs)
+	return fm
 }
 
 // dialogData is a confirmation dialog (partial "dialog").

@@ -86,8 +86,27 @@ func stagedUpload(ctx context.Context, tx driverhub.Tx, p *driverhub.Principal, 
 	if !u.ExpiresAt.After(now) {
 		return nil, driverhub.Invalid(field, "expired at %s: choose the file again", u.ExpiresAt.Format(time.RFC3339)), nil
 	}
-	if u.Kind != kind {
+	if kind != "" && u.Kind != kind { // "": any kind
 		return nil, driverhub.Invalid(field, "names a staged %s, not a %s", u.Kind, kind), nil
 	}
 	return u, nil, nil
+}
+
+// GetUpload returns a staged upload of the caller's tenant that a draft can
+// still use: what a form shows of a file before the user confirms it.
+func (s *Service) GetUpload(ctx context.Context, id string) (*driverhub.StagedUpload, error) {
+	p, err := authorize(ctx, driverhub.RoleDeveloper)
+	if err != nil {
+		return nil, err
+	}
+	var u *driverhub.StagedUpload
+	err = s.store.View(ctx, func(tx driverhub.Tx) error {
+		var problem *driverhub.Error
+		u, problem, err = stagedUpload(ctx, tx, p, id, "", "upload", s.timestamp())
+		if problem != nil && err == nil { // used, expired or another tenant's: not there to show
+			err = &driverhub.Error{Code: driverhub.ENotFound, Field: problem.Field, Message: problem.Message}
+		}
+		return err
+	})
+	return u, err
 }
