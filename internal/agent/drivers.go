@@ -96,16 +96,6 @@ func (a *Agent) running(name string) bool {
 	return ok
 }
 
-// removeAll deletes the unpacked drivers of a reset, keeping the download cache.
-func (a *Agent) removeAll(old map[string]*Installed) {
-	for name, inst := range old {
-		a.stopDriver(name)
-		if !inst.Manifest.Builtin {
-			os.RemoveAll(filepath.Join(a.cfg.Dir, "drivers", name))
-		}
-	}
-}
-
 // sameDriver reports whether two installs run identically: same package,
 // config, devices and settings. Such a driver is not restarted.
 func sameDriver(a, b *Installed) bool {

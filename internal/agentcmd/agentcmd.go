@@ -14,9 +14,6 @@ import (
 
 	"github.com/driverhub/driverhub"
 	"github.com/driverhub/driverhub/internal/agent"
-	"github.com/driverhub/driverhub/internal/driverrt"
-	"github.com/driverhub/driverhub/internal/driverrt/process"
-	"github.com/driverhub/driverhub/internal/driverrt/runc"
 )
 
 // Config is the agent role's flags.
@@ -48,7 +45,7 @@ environment variable DRIVERHUB_GATEWAY_SECRET or, better, from --secret-file
 	f := cmd.Flags()
 	f.StringVar(&c.Server, "server", os.Getenv("DRIVERHUB_SERVER"), "the driverhub server's URL (env DRIVERHUB_SERVER)")
 	f.StringVar(&c.Dir, "dir", "./driverhub-agent", "the agent's directory: state, download cache, drivers, logs, builtin/")
-	f.StringVar(&c.Runtime, "runtime", "process", "how drivers run: process (child processes) or runc (OCI containers)")
+	f.StringVar(&c.Runtime, "runtime", runtimeAuto, "how drivers run: runc (OCI containers, isolated), process (child processes), or auto: runc where it works, else process")
 	f.StringVar(&c.SecretFile, "secret-file", "", "file holding the gateway secret (else env DRIVERHUB_GATEWAY_SECRET)")
 	f.DurationVar(&c.HealthyAfter, "healthy-after", 5*time.Second, "how long a new driver must stay up before it counts as deployed")
 	f.DurationVar(&c.PollWait, "poll-wait", 30*time.Second, "long-poll duration")
@@ -70,21 +67,17 @@ func run(cmd *cobra.Command, c Config) error {
 	if err != nil {
 		return err
 	}
-	var rt driverrt.Runtime
-	switch c.Runtime {
-	case "process":
-		rt = process.New(process.Options{Logger: log})
-	case "runc":
-		rt = runc.New(runc.Options{Logger: log})
-	default:
-		return fmt.Errorf("--runtime must be process or runc, got %q", c.Runtime)
+	rt, caps, err := chooseRuntime(c.Runtime, log)
+	if err != nil {
+		return err
 	}
-	a, err := agent.New(agent.Config{Server: c.Server, Secret: secret, Dir: c.Dir, Runtime: rt,
+	a, err := agent.New(agent.Config{Server: c.Server, Secret: secret, Dir: c.Dir, Runtime: rt, Capabilities: caps,
 		HealthyAfter: c.HealthyAfter, PollWait: c.PollWait, Arch: c.Arch, Logger: log})
 	if err != nil {
 		return err
 	}
-	log.Info("driverhub agent starting", "version", driverhub.Version, "server", c.Server, "dir", c.Dir, "runtime", rt.Name())
+	log.Info("driverhub agent starting", "version", driverhub.Version, "server", c.Server, "dir", c.Dir,
+		"runtime", rt.Name(), "isolation", caps.Isolation, "cgroup", caps.Cgroup)
 	return a.Run(cmd.Context())
 }
 
