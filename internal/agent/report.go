@@ -18,14 +18,15 @@ func (a *Agent) report(ctx context.Context, d *driverhub.DeploymentReport) error
 	return a.send(ctx, d, a.driverStatuses())
 }
 
-// send posts one report. The first waits for the interpreters' versions
-// (bounded by versionProbeTimeout): every report carries them.
+// send posts one report, with the interpreters' versions once measured
+// (the report loop's first report waits for them; a deployment's progress
+// does not wait for a JVM to say its version).
 func (a *Agent) send(ctx context.Context, d *driverhub.DeploymentReport, drivers []driverhub.DriverReport) error {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	builtins := a.builtins()
 	r := driverhub.GatewayReport{EdgeVersion: driverhub.Version, Arch: a.arch, BuiltinDrivers: &builtins,
-		Deployment: d, Drivers: drivers, Capabilities: a.cfg.Capabilities, RuntimeVersions: a.versions.wait(ctx)}
+		Deployment: d, Drivers: drivers, Capabilities: a.cfg.Capabilities, RuntimeVersions: a.versions.measured()}
 	return a.client.Report(ctx, r)
 }
 
@@ -58,6 +59,7 @@ func (a *Agent) driverStatuses() []driverhub.DriverReport {
 func (a *Agent) reportLoop(ctx context.Context) {
 	t := time.NewTicker(a.cfg.ReportEvery)
 	defer t.Stop()
+	a.versions.wait(ctx) // bounded by versionProbeTimeout
 	for {
 		a.mu.Lock()
 		pending := a.result

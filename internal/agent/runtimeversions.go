@@ -68,6 +68,19 @@ func askVersion(argv []string, timeout time.Duration) string {
 	return versionPattern.FindString(string(out))
 }
 
+// measured returns the versions if they are measured, else nil at once.
+func (p *versionProbe) measured() map[driverhub.Runtime]string {
+	if p == nil {
+		return nil
+	}
+	select {
+	case <-p.done:
+		return p.versions
+	default:
+		return nil
+	}
+}
+
 // wait returns the versions once measured, or nil if ctx ends first.
 func (p *versionProbe) wait(ctx context.Context) map[driverhub.Runtime]string {
 	if p == nil {
