@@ -163,7 +163,7 @@ func TestReportsCarryCapabilitiesAndRuntimeVersions(t *testing.T) {
 	ta.versions = probeVersions(map[driverhub.Runtime][]string{
 		driverhub.RuntimePython3: {"sh", "-c", "echo Python 3.11.2"},
 		driverhub.RuntimeJava:    {"sh", "-c", `echo 'openjdk version "17.0.15" 2025-04-15' >&2`},
-		driverhub.RuntimeNodeJS:  {"sh", "-c", "sleep 30"},          // hangs: left out after the timeout
+		driverhub.RuntimeNodeJS:  {"sh", "-c", "sleep 30"},           // hangs: left out after the timeout
 		driverhub.RuntimeC:       {"/nonexistent/interpreter", "-v"}, // missing: left out
 	}, time.Second)
 	ta.versions.wait(context.Background())
