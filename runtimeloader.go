@@ -14,8 +14,12 @@ package driverhub
 // loader's back once the code returns). A traceback shows the driver's
 // frames only, as a direct run would, and ends the process with status 1;
 // the main thread then waits on an event, which a signal handler of the
-// driver still interrupts.
+// driver still interrupts. Output is line-buffered, as on a terminal: a
+// driver that stays up prints to its log, not into a buffer.
 const pythonLoader = `import os, sys, threading, types
+for s in (sys.stdout, sys.stderr):
+    if hasattr(s, "reconfigure"):
+        s.reconfigure(line_buffering=True)
 def _load():
     path = os.path.abspath(sys.argv[1])
     sys.argv = sys.argv[1:]
