@@ -3,6 +3,7 @@ package agent
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -70,6 +71,27 @@ type streamWriter struct {
 func (w *streamWriter) Write(p []byte) (int, error) {
 	w.log.write(w.stream, p)
 	return len(p), nil
+}
+
+// ReadFrom copies a driver's output with a buffer of one line's size,
+// where io.Copy (os/exec's copier, for runc) would hold 32 KiB per stream
+// of every driver.
+func (w *streamWriter) ReadFrom(r io.Reader) (int64, error) {
+	buf := make([]byte, maxLineBytes)
+	var total int64
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			w.log.write(w.stream, buf[:n])
+			total += int64(n)
+		}
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
 }
 
 func (l *driverLog) write(stream string, p []byte) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -162,5 +163,22 @@ func TestWireSizeBoundsTheJSON(t *testing.T) {
 		if got, min := wireSize(ll), len(j)+1; got < min {
 			t.Errorf("wireSize(%q) = %d, but its JSON and comma take %d", text, got, min)
 		}
+	}
+}
+
+// os/exec copies a runc driver's output with io.Copy: through ReadFrom,
+// with the log's own small buffer, the lines arrive whole.
+func TestStreamWriterReadsFromAPipe(t *testing.T) {
+	ta := newTestAgent(t)
+	l := ta.testLog(t, 0)
+	long := strings.Repeat("z", 3*maxLineBytes/2)
+	n, err := io.Copy(l.stream("stderr"), strings.NewReader("one\n"+long+"\ntwo"+"\nthree\n"))
+	if err != nil || n != int64(len(long)+15) {
+		t.Fatalf("copied %d bytes (%v)", n, err)
+	}
+	ta.shipAllLogs(context.Background())
+	want := []string{"one", long[:maxLineBytes], long[maxLineBytes:], "two", "three"}
+	if got := ta.gw.received("meter"); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("received %d lines, want %d: the first %.20q", len(got), len(want), got)
 	}
 }

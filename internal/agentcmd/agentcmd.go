@@ -1,8 +1,12 @@
-// Package agentcmd is the `driverhub agent` command, shared by the full
-// driverhub binary and the agent-only driverhub-agent binary.
+// Package agentcmd is the `driverhub agent` role's command line, its flags
+// and start-up, shared by the full driverhub binary (which wraps it in a
+// cobra command) and the agent-only driverhub-agent binary (Main). It
+// imports no cobra: the agent binary's every linked megabyte is resident
+// on the gateway.
 package agentcmd
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/driverhub/driverhub"
 	"github.com/driverhub/driverhub/internal/agent"
@@ -28,21 +32,17 @@ type Config struct {
 	LogLevel     string
 }
 
-// Command returns the `agent` command.
-func Command() *cobra.Command {
-	var c Config
-	cmd := &cobra.Command{
-		Use:   "agent",
-		Short: "Run the edge agent: apply the instance's deployments on this gateway",
-		Long: `Run the edge agent on a gateway. The instance's gateway secret comes from the
+// Short and Long describe the agent role in help.
+const (
+	Short = "Run the edge agent: apply the instance's deployments on this gateway"
+	Long  = `Run the edge agent on a gateway. The instance's gateway secret comes from the
 environment variable DRIVERHUB_GATEWAY_SECRET or, better, from --secret-file
-(a root-only file): never put it on the command line.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return run(cmd, c)
-		},
-	}
-	f := cmd.Flags()
+(a root-only file): never put it on the command line.`
+)
+
+// Flags defines the agent role's flags on f and returns the config they fill.
+func Flags(f *pflag.FlagSet) *Config {
+	c := &Config{}
 	f.StringVar(&c.Server, "server", os.Getenv("DRIVERHUB_SERVER"), "the driverhub server's URL (env DRIVERHUB_SERVER)")
 	f.StringVar(&c.Dir, "dir", "./driverhub-agent", "the agent's directory: state, download cache, drivers, logs, builtin/")
 	f.StringVar(&c.Runtime, "runtime", runtimeAuto, "how drivers run: runc (OCI containers, isolated), process (child processes), or auto: runc where it works, else process")
@@ -51,10 +51,35 @@ environment variable DRIVERHUB_GATEWAY_SECRET or, better, from --secret-file
 	f.DurationVar(&c.PollWait, "poll-wait", 30*time.Second, "long-poll duration")
 	f.StringVar(&c.Arch, "arch", "", "the gateway's CPU architecture as drivers name it (default: this binary's)")
 	f.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
-	return cmd
+	return c
 }
 
-func run(cmd *cobra.Command, c Config) error {
+// Main is the agent-only binary called name: its flags, --help and
+// --version, then Run.
+func Main(ctx context.Context, name string, args []string) error {
+	f := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	c := Flags(f)
+	version := f.Bool("version", false, "print the version and exit")
+	f.Usage = func() {
+		fmt.Fprintf(os.Stderr, "%s\n\nUsage:\n  %s [flags]\n\nFlags:\n%s", Long, name, f.FlagUsages())
+	}
+	switch err := f.Parse(args); {
+	case errors.Is(err, pflag.ErrHelp):
+		return nil
+	case err != nil:
+		return err
+	case *version:
+		fmt.Printf("%s version %s\n", name, driverhub.Version)
+		return nil
+	case f.NArg() > 0:
+		return fmt.Errorf("unexpected argument %q: the agent takes flags only", f.Arg(0))
+	}
+	return Run(ctx, *c)
+}
+
+// Run starts the agent as c says and runs it until ctx ends.
+func Run(ctx context.Context, c Config) error {
+	tuneMemory()
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
@@ -78,7 +103,7 @@ func run(cmd *cobra.Command, c Config) error {
 	}
 	log.Info("driverhub agent starting", "version", driverhub.Version, "server", c.Server, "dir", c.Dir,
 		"runtime", rt.Name(), "isolation", caps.Isolation, "cgroup", caps.Cgroup)
-	return a.Run(cmd.Context())
+	return a.Run(ctx)
 }
 
 func readSecret(file string) (string, error) {
