@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/driverhub/driverhub"
 )
@@ -210,8 +211,22 @@ func (d *deployment) lastWords(ctx context.Context, md *driverhub.ManifestDriver
 	}
 	if out := l.lastRunOutput(outputLinesShown); len(out) > 0 {
 		d.p.step(driverhub.ResourceDriver, md.Name, driverhub.StageStart, driverhub.DeployFailed, "error",
-			"%s %s printed before it ended:\n%s", md.Name, md.Version, strings.Join(out, "\n"))
+			"%s %s printed before it ended:\n%s", md.Name, md.Version, printable(strings.Join(out, "\n")))
 	}
+}
+
+// printable replaces what a driver may print but a message should not
+// carry (terminal escapes, other control characters, bidirectional
+// overrides, invalid UTF-8).
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		control := r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0
+		bidi := r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069
+		if r != '\n' && r != '\t' && (control || bidi) {
+			return utf8.RuneError
+		}
+		return r
+	}, strings.ToValidUTF8(s, string(utf8.RuneError)))
 }
 
 // outputLinesShown is how much of a failed driver's output the deployment's

@@ -39,6 +39,9 @@ type testGateway struct {
 	// refuseLogs, when set, answers a log batch (numbered from 1) with
 	// this status instead of taking it; 0 takes it.
 	refuseLogs func(batch int) int
+	// refuseReport, when set, answers a report with this status instead
+	// of taking it; 0 takes it.
+	refuseReport func(r driverhub.GatewayReport) int
 }
 
 func newTestGateway(t *testing.T) *testGateway {
@@ -61,6 +64,15 @@ func newTestGateway(t *testing.T) *testGateway {
 			return
 		}
 		gw.mu.Lock()
+		if gw.refuseReport != nil {
+			if status := gw.refuseReport(rep); status != 0 {
+				gw.mu.Unlock()
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(status)
+				fmt.Fprintf(w, `{"error":{"code":%q,"message":"refused by the test gateway"}}`, apierror.CodeFor(status))
+				return
+			}
+		}
 		gw.reports = append(gw.reports, rep)
 		if rep.Deployment != nil {
 			gw.events = append(gw.events, "report "+string(rep.Deployment.Status))

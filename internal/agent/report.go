@@ -65,7 +65,12 @@ func (a *Agent) reportLoop(ctx context.Context) {
 		pending := a.result
 		a.mu.Unlock()
 		err := a.report(ctx, pending)
-		if err == nil && pending != nil {
+		if err != nil && pending != nil && refused(err) {
+			// Sent again it would be refused again, and hold back every
+			// later heartbeat: the drivers' states matter more.
+			a.log.Warn("the server refused the deployment's result: dropped", "deployment", pending.ID, "err", err)
+		}
+		if pending != nil && (err == nil || refused(err)) {
 			a.mu.Lock()
 			if a.result == pending {
 				a.result = nil

@@ -2,7 +2,10 @@ package agent
 
 import (
 	"context"
+	"log/slog"
+	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -178,5 +181,38 @@ func TestReportsCarryCapabilitiesAndRuntimeVersions(t *testing.T) {
 	if r == nil || len(r.RuntimeVersions) != len(want) || r.RuntimeVersions[driverhub.RuntimePython3] != "3.11.2" ||
 		r.RuntimeVersions[driverhub.RuntimeJava] != "17.0.15" {
 		t.Errorf("report's runtime versions %v, want %v", r.RuntimeVersions, want)
+	}
+}
+
+// A deployment's result the server refuses is dropped, once said in the
+// agent's log: heartbeats carry the drivers' states again.
+func TestRefusedResultDoesNotHoldBackHeartbeats(t *testing.T) {
+	ta := newTestAgent(t)
+	var agentLog logBuffer
+	ta.log = slog.New(slog.NewTextHandler(&agentLog, nil))
+	ta.cfg.ReportEvery = 20 * time.Millisecond
+	ta.gw.refuseReport = func(r driverhub.GatewayReport) int {
+		if r.Deployment != nil && r.Deployment.ID == "refused" {
+			return http.StatusBadRequest
+		}
+		return 0
+	}
+	ta.result = &driverhub.DeploymentReport{ID: "refused", Status: driverhub.DeploySucceeded}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { ta.reportLoop(ctx) })
+	eventually(t, "a heartbeat reaches the server", func() bool { return ta.gw.lastReport() != nil })
+	cancel()
+	wg.Wait()
+	if n := strings.Count(agentLog.String(), "refused the deployment's result"); n != 1 {
+		t.Errorf("the agent logged the refusal %d times, want once:\n%s", n, agentLog.String())
+	}
+}
+
+func TestPrintableOutput(t *testing.T) {
+	in := "Traceback:\n\tline \x1b[31mred\x1b[0m \u202eevil\xff end"
+	want := "Traceback:\n\tline \uFFFD[31mred\uFFFD[0m \uFFFDevil\uFFFD end"
+	if got := printable(in); got != want {
+		t.Errorf("printable(%q) = %q, want %q", in, got, want)
 	}
 }
