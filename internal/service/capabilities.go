@@ -51,11 +51,11 @@ func printable(s string) bool {
 }
 
 // reportGatewayFacts copies onto g what a report says of its gateway.
-// Fields left out keep what the server knew, but capabilities and runtime
-// versions describe the agent that names its edge version: a report that
-// names one without them comes from an agent that predates them (or found
-// no runtime), and clears them, so that a downgraded agent is never taken
-// for one that enforces container settings.
+// Fields left out keep what the server knew, but capabilities
+// describe the agent that names its edge version: a report that names one
+// without them comes from an agent that predates them, and clears them, so
+// that a downgraded agent is never taken for one that enforces container
+// settings.
 func reportGatewayFacts(g *driverhub.Gateway, r *driverhub.GatewayReport) {
 	if r.EdgeVersion != "" {
 		g.EdgeVersion = r.EdgeVersion
@@ -69,7 +69,10 @@ func reportGatewayFacts(g *driverhub.Gateway, r *driverhub.GatewayReport) {
 	if r.EdgeVersion != "" || r.Capabilities != nil {
 		g.Capabilities = r.Capabilities
 	}
-	if r.EdgeVersion != "" || r.RuntimeVersions != nil {
+	// Runtime versions only inform (the console's language list): a report
+	// without them leaves them as they were, since an agent sends its first
+	// reports before it has measured them.
+	if r.RuntimeVersions != nil {
 		g.RuntimeVersions = r.RuntimeVersions
 	}
 }
