@@ -1,8 +1,10 @@
 package service
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -108,7 +110,9 @@ func (s *Service) targetProblem(ctx context.Context, tx driverhub.Tx, p *driverh
 	if c, ok := tufmeta.Custom(t); !ok || c.Runtime != string(drv.Runtime) || c.MinEdgeVersion != v.MinEdgeVersion {
 		got := "no custom field"
 		if t.Custom != nil {
-			got = "custom " + string(*t.Custom)
+			var b bytes.Buffer
+			_ = json.Compact(&b, *t.Custom) // valid JSON: it was parsed
+			got = "custom " + b.String()
 		}
 		return fmt.Sprintf("has %s, but the version's is %s", got, want), nil
 	}
