@@ -84,6 +84,7 @@ func (s *Server) routesV1() {
 	s.handle("GET /api/v1/gateway/blobs/{sha256}", gateway, s.gatewayBlob)
 	s.handle("POST /api/v1/gateway/report", gateway, s.report)
 	s.handle("POST /api/v1/gateway/logs", gateway, s.postLogs)
+	s.routesTUF()
 }
 
 // pageOf reads limit and cursor from the query.
