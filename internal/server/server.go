@@ -153,7 +153,7 @@ func (s *Server) routes() (http.Handler, error) {
 		Market: svc, TUF: svc, Tenant: svc, Logger: s.log, Ready: s.ready, Registry: b.registry, Presigner: b.presigner,
 		PresignTTL: s.cfg.BlobsPresign})
 	con, err := console.New(console.Config{Accounts: svc, Drivers: svc, Instances: svc, Deployments: svc, Market: svc,
-		Logger: s.log, StrictI18n: s.cfg.StrictI18n})
+		TUF: svc, Logger: s.log, StrictI18n: s.cfg.StrictI18n})
 	if err != nil {
 		return nil, err
 	}
