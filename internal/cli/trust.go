@@ -142,20 +142,34 @@ func (a *app) runTrustInit(cmd *cobra.Command, c *client.Client, _ []string) err
 // server's online keys, each role with threshold 1.
 func firstRoot(now time.Time, life time.Duration, rootKey, targetsKey *offlineKey, online *driverhub.TUFOnlineKeys) (*metadata.Metadata[metadata.RootType], error) {
 	root := metadata.Root(tufmeta.Expiry(now, life))
-	keys := map[string]*metadata.Key{metadata.ROOT: rootKey.public, metadata.TARGETS: targetsKey.public}
-	for role, raw := range map[string]json.RawMessage{metadata.SNAPSHOT: online.Snapshot, metadata.TIMESTAMP: online.Timestamp} {
-		var k metadata.Key
-		if err := json.Unmarshal(raw, &k); err != nil {
-			return nil, failf("the server's %s key: %v", role, err)
-		}
-		keys[role] = &k
-	}
-	for role, k := range keys {
+	for role, k := range map[string]*metadata.Key{metadata.ROOT: rootKey.public, metadata.TARGETS: targetsKey.public} {
 		if err := root.Signed.AddKey(k, role); err != nil {
 			return nil, err
 		}
 	}
-	return root, nil
+	return root, setOnlineKeys(root, online)
+}
+
+// setOnlineKeys makes the server's current online keys the snapshot and
+// timestamp keys of root (a server that had to make new ones, its secret
+// key lost, gets them into the next root this way).
+func setOnlineKeys(root *metadata.Metadata[metadata.RootType], online *driverhub.TUFOnlineKeys) error {
+	for role, raw := range map[string]json.RawMessage{metadata.SNAPSHOT: online.Snapshot, metadata.TIMESTAMP: online.Timestamp} {
+		var k metadata.Key
+		if err := json.Unmarshal(raw, &k); err != nil {
+			return failf("the server's %s key: %v", role, err)
+		}
+		for _, id := range append([]string(nil), root.Signed.Roles[role].KeyIDs...) {
+			if err := root.Signed.RevokeKey(id, role); err != nil {
+				return err
+			}
+		}
+		if err := root.Signed.AddKey(&k, role); err != nil {
+			return err
+		}
+		root.Signed.Roles[role].Threshold = 1
+	}
+	return nil
 }
 
 func (a *app) trustExportRoot() *cobra.Command {
@@ -246,8 +260,15 @@ func (a *app) runTrustRotate(cmd *cobra.Command, c *client.Client, _ []string) e
 	if err != nil {
 		return err
 	}
+	online, err := c.TUFOnlineKeys(ctx)
+	if err != nil {
+		return err
+	}
 	next, err := rotatedRoot(cur, role, fresh, time.Now(), life)
 	if err != nil {
+		return err
+	}
+	if err := setOnlineKeys(next, online); err != nil {
 		return err
 	}
 	if role == metadata.ROOT {

@@ -166,3 +166,32 @@ func TestTenantRequireSignedDrivers(t *testing.T) {
 		t.Errorf("another tenant's policy changed with default's")
 	}
 }
+
+// TestANewRootWithNewOnlineKeys covers the loss of the server's secret
+// key: an operator deletes the tenant's sealed keys, the server makes new
+// ones, and a root signed offline names them; clients walk to it and trust
+// the snapshot and timestamp the server signed again at once.
+func TestANewRootWithNewOnlineKeys(t *testing.T) {
+	t.Parallel()
+	ts := newTestService(t, withTUF)
+	tr := initTrust(t, ts, ts.admin)
+	pinned := tr.file(t, "root.json")
+	ts.exec(t, `DELETE FROM tuf_keys`)
+	fresh := must(ts.TUFOnlineKeys(ts.admin))(t)
+	if bytes.Equal(fresh.Timestamp, tr.online.Timestamp) {
+		t.Fatalf("the server kept its timestamp key")
+	}
+	// Until a root names them, the repository cannot be signed with them.
+	_, err := ts.PutTUFTargets(ts.admin, signed(t, tr.nextTargets(t, nil), tr.targetsKeys...))
+	e := wantErr(t, err, driverhub.EFailedPrecondition, "")
+	contains(t, "message", e.Message, "driverhub trust rotate")
+	tr.online = fresh
+	ok(t, tr.putRoot(t, tr.makeRoot(t, 2, tr.rootKeys, tr.targetsKeys, 1, 1), tr.rootKeys...))
+	trusted, err := tr.client(t, pinned, ts.clock.Now())
+	if err != nil {
+		t.Fatalf("a client pinned to root 1 refuses the repository after the new root: %v", err)
+	}
+	if trusted.Root.Signed.Version != 2 || trusted.Timestamp.Signed.Version != 2 {
+		t.Errorf("client at root %d, timestamp %d; want 2 and 2", trusted.Root.Signed.Version, trusted.Timestamp.Signed.Version)
+	}
+}

@@ -248,6 +248,13 @@ func (s *Service) refreshTenant(ctx context.Context, tenantID string) (bool, err
 			if err != nil {
 				return err
 			}
+			root, err := latestRoot(ctx, tx, tenantID)
+			if err != nil {
+				return err
+			}
+			if err := onlineKeysNamed(root, keys); err != nil {
+				return err
+			}
 			if _, _, err := s.resign(ctx, tx, tenantID, keys, snapDue); err != nil {
 				return err
 			}

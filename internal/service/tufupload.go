@@ -66,27 +66,45 @@ func (s *Service) PutTUFRoot(ctx context.Context, body []byte) (*driverhub.TUFUp
 	if err != nil {
 		return nil, err
 	}
-	err = s.store.Update(ctx, func(tx driverhub.Tx) error {
-		now := s.timestamp()
-		keys, err := s.onlineSigners(ctx, tx, p.TenantID)
-		if err != nil {
-			return err
+	for attempt := 1; ; attempt++ {
+		err = s.store.Update(ctx, func(tx driverhub.Tx) error { return s.storeRoot(ctx, tx, p, root, body) })
+		// A timestamp re-signed by another replica meanwhile: sign again.
+		if !errors.Is(err, errResignRace) || attempt == 3 {
+			break
 		}
-		cur, err := latestRoot(ctx, tx, p.TenantID)
-		if err != nil && !errors.Is(err, notInitialized) {
-			return err
-		}
-		if err := checkRoot(cur, root, keys, now); err != nil {
-			return err
-		}
-		row := &driverhub.TUFMetadata{TenantID: p.TenantID, Role: driverhub.TUFRoot, Version: root.Signed.Version, Body: body,
-			ExpiresAt: root.Signed.Expires.UTC(), RefreshAt: root.Signed.Expires.UTC(), CreatedAt: now}
-		return conflict(tx.PutTUFMetadata(ctx, row), "signed.version", "root version %d was stored meanwhile", row.Version)
-	})
+	}
 	if err != nil {
 		return nil, err
 	}
 	return &driverhub.TUFUpload{Role: driverhub.TUFRoot, Version: root.Signed.Version, Expires: root.Signed.Expires.UTC()}, nil
+}
+
+// storeRoot checks and stores a new root and, once the repository has
+// targets, signs snapshot and timestamp again: clients that move to the
+// new root find them signed by the online keys it names.
+func (s *Service) storeRoot(ctx context.Context, tx driverhub.Tx, p *driverhub.Principal, root *metadata.Metadata[metadata.RootType], body []byte) error {
+	now := s.timestamp()
+	keys, err := s.onlineSigners(ctx, tx, p.TenantID)
+	if err != nil {
+		return err
+	}
+	cur, err := latestRoot(ctx, tx, p.TenantID)
+	if err != nil && !errors.Is(err, notInitialized) {
+		return err
+	}
+	if err := checkRoot(cur, root, keys, now); err != nil {
+		return err
+	}
+	row := &driverhub.TUFMetadata{TenantID: p.TenantID, Role: driverhub.TUFRoot, Version: root.Signed.Version, Body: body,
+		ExpiresAt: root.Signed.Expires.UTC(), RefreshAt: root.Signed.Expires.UTC(), CreatedAt: now}
+	if err := tx.PutTUFMetadata(ctx, row); err != nil {
+		return conflict(err, "signed.version", "root version %d was stored meanwhile", row.Version)
+	}
+	if t, err := latestTargets(ctx, tx, p.TenantID); err != nil || t == nil {
+		return err
+	}
+	_, _, err = s.resign(ctx, tx, p.TenantID, keys, true)
+	return err
 }
 
 // checkRoot checks a new root against the current one (nil for the first).
@@ -158,6 +176,19 @@ func checkRoles(n *metadata.RootType, online onlineKeys) error {
 	return nil
 }
 
+// onlineKeysNamed refuses to sign with online keys the root does not name
+// (the server made new ones): clients would refuse what they sign.
+func onlineKeysNamed(root *metadata.Metadata[metadata.RootType], keys onlineKeys) error {
+	for _, role := range []string{metadata.SNAPSHOT, metadata.TIMESTAMP} {
+		if r := root.Signed.Roles[role]; r == nil || !slices.Equal(r.KeyIDs, []string{keys[role].id}) {
+			return driverhub.Errorf(driverhub.EFailedPrecondition,
+				"root version %d does not name the server's %s key %s: sign a new root that does (driverhub trust rotate)",
+				root.Signed.Version, role, keys[role].id)
+		}
+	}
+	return nil
+}
+
 // PutTUFTargets stores new targets of the caller's repository, signed by
 // the current root's threshold of targets keys, and re-signs snapshot and
 // timestamp over them before it answers.
@@ -208,6 +239,9 @@ func (s *Service) storeTargets(ctx context.Context, tx driverhub.Tx, p *driverhu
 	}
 	keys, err := s.onlineSigners(ctx, tx, p.TenantID)
 	if err != nil {
+		return err
+	}
+	if err := onlineKeysNamed(root, keys); err != nil {
 		return err
 	}
 	row := &driverhub.TUFMetadata{TenantID: p.TenantID, Role: driverhub.TUFTargets, Version: t.Signed.Version, Body: body,
