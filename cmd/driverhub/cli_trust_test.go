@@ -179,15 +179,15 @@ func TestTrustCeremony(t *testing.T) {
 
 	c.ok("driver", "create", "meter", "--protocol", "modbus", "--runtime", "python3")
 	src := cliTree(t, map[string]string{"index.py": "print('meter 1')\n"})
-	out := c.ok("driver", "push", src, "--driver", "meter", "--version", "1.0.0", "--min-edge-version", "1.0.0",
+	r := c.run("driver", "push", src, "--driver", "meter", "--version", "1.0.0", "--min-edge-version", "1.0.0",
 		"--publish", "--sign", "--keys", keys, "-o", "json")
-	var signed struct {
-		Target string `json:"target"`
-		Signed bool   `json:"signed"`
+	var pushed struct {
+		Version, Status string
 	}
-	if err := json.Unmarshal([]byte(out), &signed); err != nil || signed.Target != "default/meter/1.0.0" || !signed.Signed {
-		t.Fatalf("push --sign printed %s (%v)", out, err)
+	if err := json.Unmarshal([]byte(r.stdout), &pushed); r.code != 0 || err != nil || pushed.Version != "1.0.0" || pushed.Status != "published" {
+		t.Fatalf("push --sign: exit %d, printed %s (%v)\n%s", r.code, r.stdout, err, r.stderr)
 	}
+	mustContain(t, "push --sign", r.stderr, "Signed default/meter/1.0.0")
 
 	pinned := []byte(c.ok("trust", "export-root"))
 	root, err := metadata.Root().FromBytes(pinned)

@@ -29,7 +29,7 @@ the draft version (or reuses the draft of that version, replacing its package), 
 the package and, with --publish, publishes it. A published version is refused.
 
 With --sign (and --publish), it then signs the version with the targets keys in --keys, as
-driverhub sign does, with the SHA-256 of the package it built.
+driverhub sign does, with the SHA-256 of the package it built; it still prints the version.
 
 This is the command a CI pipeline runs.`
 	cmd.Example = `  driverhub driver push ./meter --driver modbus_meter --version 1.2.0 --min-edge-version 1.0.0 --publish
@@ -120,7 +120,9 @@ func (a *app) push(cmd *cobra.Command, c *client.Client, args []string) error {
 		notice(cmd, "Published version %s of %s", version, name)
 	}
 	if keys != nil {
-		return runSign(cmd, c, keys, driverhub.TUFTargetsExpiry, name, version, pkg)
+		if _, err := runSign(cmd, c, keys, driverhub.TUFTargetsExpiry, name, version, pkg); err != nil {
+			return err
+		}
 	}
 	return render(cmd, v, func(p *printer) { versionDetail(p, v) })
 }

@@ -55,7 +55,11 @@ func (a *app) signCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return runSign(cmd, c, keys, life, args[0], args[1], nil)
+			r, err := runSign(cmd, c, keys, life, args[0], args[1], nil)
+			if err != nil {
+				return err
+			}
+			return render(cmd, r, r.table)
 		})
 	cmd.Long = `Sign adds version VERSION of DRIVER to the tenant's TUF targets, named
 <publisher>/<driver>/<version> with the length and SHA-256 of the package the server holds
@@ -85,30 +89,30 @@ again. Running drivers of that version keep running until the next deployment.`
 // runSign signs a version with keys into targets lasting life; pkg, when
 // known (driver push), is the package the caller built, which the
 // server's record must match.
-func runSign(cmd *cobra.Command, c *client.Client, keys []*offlineKey, life time.Duration, driver, version string, pkg *checkedPackage) error {
+func runSign(cmd *cobra.Command, c *client.Client, keys []*offlineKey, life time.Duration, driver, version string, pkg *checkedPackage) (*signResult, error) {
 	ctx := cmd.Context()
 	publisher, err := publisherOf(cmd, c)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	v, runtime, err := publishedVersion(ctx, c, publisher, driver, version)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if pkg != nil && (v.Package.SHA256 != pkg.sha256 || v.Package.Size != pkg.size) {
-		return failf("the server holds another package for version %s of %s (sha256 %s) than the one pushed (sha256 %s): not signed",
+		return nil, failf("the server holds another package for version %s of %s (sha256 %s) than the one pushed (sha256 %s): not signed",
 			version, driver, v.Package.SHA256, pkg.sha256)
 	}
 	sum, err := hex.DecodeString(v.Package.SHA256)
 	if err != nil {
-		return failf("the server's sha256 of the package: %v", err)
+		return nil, failf("the server's sha256 of the package: %v", err)
 	}
 	tf := &metadata.TargetFiles{Length: v.Package.Size, Hashes: metadata.Hashes{"sha256": sum}}
 	tufmeta.SetCustom(tf, tufmeta.TargetCustom{Runtime: string(runtime), MinEdgeVersion: v.MinEdgeVersion})
 	name := driverhub.TargetName(publisher, driver, version)
 	root, _, err := readRoot(ctx, c)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	up, err := updateTargets(cmd, c, keys, root, life, func(t *metadata.TargetsType) error {
 		revoked, err := tufmeta.Revoked(t)
@@ -122,12 +126,11 @@ func runSign(cmd *cobra.Command, c *client.Client, keys []*offlineKey, life time
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	notice(cmd, "Signed %s (sha256 %s) in targets version %d", name, v.Package.SHA256, up.Version)
-	r := &signResult{Target: name, Signed: true, TargetsVersion: up.Version, SnapshotVersion: up.SnapshotVersion,
-		TimestampVersion: up.TimestampVersion, KeyIDs: root.Signed.Roles[metadata.TARGETS].KeyIDs}
-	return render(cmd, r, r.table)
+	return &signResult{Target: name, Signed: true, TargetsVersion: up.Version, SnapshotVersion: up.SnapshotVersion,
+		TimestampVersion: up.TimestampVersion, KeyIDs: root.Signed.Roles[metadata.TARGETS].KeyIDs}, nil
 }
 
 func runUnsign(cmd *cobra.Command, c *client.Client, args []string) error {
