@@ -138,23 +138,3 @@ type TUFService interface {
 	// drivers are signed, by which keys, and which are revoked.
 	DriverSignatures(ctx context.Context, driver string) (*DriverSignatures, error)
 }
-
-// TenantView is the caller's tenant as GET /api/v1/tenant shows it.
-type TenantView struct {
-	Name      string    `json:"name"`
-	CreatedAt time.Time `json:"created_at"`
-	// RequireSignedDrivers makes deployments of packages that are not
-	// current signed targets fail (problem signature_missing).
-	RequireSignedDrivers bool `json:"require_signed_drivers"`
-}
-
-// TenantSettings changes the caller's tenant; nil fields are kept.
-type TenantSettings struct {
-	RequireSignedDrivers *bool `json:"require_signed_drivers"`
-}
-
-// TenantService shows and changes the caller's own tenant.
-type TenantService interface {
-	GetTenant(ctx context.Context) (*TenantView, error)
-	UpdateTenant(ctx context.Context, in TenantSettings) (*TenantView, error)
-}

@@ -12,6 +12,7 @@ import (
 
 func (s *Server) routesV1() {
 	s.handle("POST /api/v1/tenants", user, s.createTenant)
+	s.handle("GET /api/v1/tenant", user, s.getTenant)
 
 	s.handle("GET /api/v1/users", user, s.listUsers)
 	s.handle("POST /api/v1/users", user, s.createUser)

@@ -13,7 +13,6 @@ import (
 // routesTUF registers the TUF repository (SPEC §11) and the tenant's own
 // settings.
 func (s *Server) routesTUF() {
-	s.handle("GET /api/v1/tenant", user, s.getTenant)
 	s.handle("PATCH /api/v1/tenant", user, s.updateTenant)
 
 	s.handle("GET /api/v1/tuf/online-keys", user, s.tufOnlineKeys)
@@ -21,11 +20,6 @@ func (s *Server) routesTUF() {
 	s.handle("PUT /api/v1/tuf/root", user, s.putTUFRoot)
 	s.handle("PUT /api/v1/tuf/targets", user, s.putTUFTargets)
 	s.handle("GET /api/v1/gateway/tuf/{file}", gateway, s.gatewayTUFFile)
-}
-
-func (s *Server) getTenant(w http.ResponseWriter, r *http.Request) error {
-	v, err := s.tenant.GetTenant(r.Context())
-	return answer(w, http.StatusOK, v, err)
 }
 
 func (s *Server) updateTenant(w http.ResponseWriter, r *http.Request) error {

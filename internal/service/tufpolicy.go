@@ -16,7 +16,7 @@ import (
 	"github.com/driverhub/driverhub/internal/tufmeta"
 )
 
-// GetTenant shows the caller's tenant.
+// GetTenant shows the caller's tenant and its settings.
 func (s *Service) GetTenant(ctx context.Context) (*driverhub.TenantView, error) {
 	p, err := authorize(ctx, driverhub.RoleViewer)
 	if err != nil {
@@ -58,7 +58,7 @@ func tenantView(ctx context.Context, tx driverhub.Tx, tenantID string) (*driverh
 	if err != nil {
 		return nil, err
 	}
-	return &driverhub.TenantView{Name: t.Name, CreatedAt: t.CreatedAt, RequireSignedDrivers: on}, nil
+	return &driverhub.TenantView{Name: t.Name, RequireSignedDrivers: on}, nil
 }
 
 // signedTargets is what a tenant's repository signs now: the targets of
