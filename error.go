@@ -19,6 +19,9 @@ const (
 	EInsufficientStore  = "insufficient_storage"
 	EQuotaExceeded      = "quota_exceeded"
 	EInternal           = "internal"
+	// EInvalidSignature: uploaded TUF metadata is not signed by the keys
+	// and threshold the tenant's root requires (SPEC §11).
+	EInvalidSignature = "invalid_signature"
 )
 
 // Problem is one reason a deployment (or another compound action) cannot proceed.

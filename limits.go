@@ -66,3 +66,18 @@ const (
 
 // StagedUploadTTL is how long a staged upload waits for the form that uses it.
 const StagedUploadTTL = time.Hour
+
+// Signed drivers (SPEC §11): how large uploaded TUF metadata may be, and
+// how long each role's metadata lives. The CLI signs root and targets for
+// TUFRootExpiry and TUFTargetsExpiry unless told otherwise; the server
+// signs snapshot for TUFSnapshotExpiry and timestamp for the server's
+// --tuf-timestamp-expiry (at least MinTUFTimestampExpiry), and re-signs
+// each when half its life has passed.
+const (
+	MaxTUFMetadataBytes       = 8 << 20
+	TUFRootExpiry             = 365 * 24 * time.Hour
+	TUFTargetsExpiry          = 90 * 24 * time.Hour
+	TUFSnapshotExpiry         = 7 * 24 * time.Hour
+	DefaultTUFTimestampExpiry = 24 * time.Hour
+	MinTUFTimestampExpiry     = 10 * time.Second
+)

@@ -29,6 +29,7 @@ type Tx interface {
 	InstanceTx
 	DeploymentTx
 	MarketTx
+	TUFTx
 }
 
 // AccountTx stores tenants, users and API tokens.
@@ -186,4 +187,32 @@ type MarketTx interface {
 	CreateAcquisition(ctx context.Context, a *Acquisition) error
 	AcquisitionOf(ctx context.Context, tenantID, driverID string) (*Acquisition, error)
 	ListAcquisitions(ctx context.Context, tenantID string, p Page) (List[*Acquisition], error)
+}
+
+// TUFTx stores tenants' TUF repositories (SPEC §11): metadata by tenant,
+// role and version, the online keys, and the tenant's signing policy.
+type TUFTx interface {
+	// PutTUFMetadata stores one version of a role; ErrConflict when the
+	// tenant has that version of the role already, so that of two
+	// replicas re-signing the same version only one succeeds.
+	PutTUFMetadata(ctx context.Context, m *TUFMetadata) error
+	// TUFMetadataVersion returns one version of a tenant's role.
+	TUFMetadataVersion(ctx context.Context, tenantID, role string, version int64) (*TUFMetadata, error)
+	// LatestTUFMetadata returns the highest version of a tenant's role.
+	LatestTUFMetadata(ctx context.Context, tenantID, role string) (*TUFMetadata, error)
+	// DeleteTUFMetadataBelow deletes the versions of a role below version.
+	DeleteTUFMetadataBelow(ctx context.Context, tenantID, role string, version int64) error
+	// TUFRefreshDue lists, sorted, the tenants whose highest version of
+	// role has a RefreshAt not after now.
+	TUFRefreshDue(ctx context.Context, role string, now time.Time) ([]string, error)
+
+	// PutTUFKey stores an online key; ErrConflict when the tenant has a
+	// key for the role already.
+	PutTUFKey(ctx context.Context, k *TUFKey) error
+	// TUFKeys returns a tenant's online keys, by role.
+	TUFKeys(ctx context.Context, tenantID string) ([]*TUFKey, error)
+
+	// RequireSignedDrivers reports the tenant's policy (false by default).
+	RequireSignedDrivers(ctx context.Context, tenantID string) (bool, error)
+	SetRequireSignedDrivers(ctx context.Context, tenantID string, on bool) error
 }

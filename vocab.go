@@ -205,4 +205,8 @@ const (
 	// isolation (a private network, port or volume mappings) that the
 	// gateway cannot enforce (SPEC §12).
 	ProblemIsolationUnavailable ProblemCode = "isolation_unavailable"
+	// ProblemSignatureMissing: the tenant requires signed drivers and the
+	// package is not a current target of its TUF repository (unsigned,
+	// revoked, or signed with another length or SHA-256) (SPEC §11).
+	ProblemSignatureMissing ProblemCode = "signature_missing"
 )

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/driverhub/driverhub"
 	"github.com/driverhub/driverhub/internal/server"
 )
 
@@ -29,6 +30,7 @@ func newServerCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c.AdminPassword = os.Getenv("DRIVERHUB_ADMIN_PASSWORD")
 			c.AdminToken = os.Getenv("DRIVERHUB_ADMIN_TOKEN")
+			c.SecretKey = os.Getenv(server.SecretKeyEnv)
 			return runServer(cmd.Context(), c, f, cmd.OutOrStdout())
 		},
 	}
@@ -46,6 +48,10 @@ func newServerCommand() *cobra.Command {
 	fl.DurationVar(&c.BlobsPresign, "blobs-presign", 0,
 		"downloads answer 307 to a presigned object store URL valid this long (--blobs-presign alone: 5m); needs an s3:// --blobs")
 	fl.Lookup("blobs-presign").NoOptDefVal = "5m"
+	fl.StringVar(&c.SecretKeyFile, "secret-key-file", "",
+		"file holding the 32-byte key (hex or base64) that seals the server's TUF signing keys; every replica needs the same (or set "+server.SecretKeyEnv+"); default on SQLite: made in --data")
+	fl.DurationVar(&c.TUFTimestampExpiry, "tuf-timestamp-expiry", driverhub.DefaultTUFTimestampExpiry,
+		"how long a signed TUF timestamp lives (at least 10s); the server re-signs it at half its life")
 	return cmd
 }
 

@@ -75,6 +75,9 @@ func New(t testing.TB, opts ...Options) *Server {
 		Now: o.Now, BcryptCost: 4, StrictI18n: true}
 	if base := os.Getenv(DatabaseEnv); base != "" {
 		c.Database = pgtest.Fresh(t, base)
+		// Replicas on PostgreSQL share a secret key for TUF; on SQLite
+		// the server makes one in its data directory.
+		c.SecretKey = strings.Repeat("5a", 32)
 	}
 	if base := os.Getenv(BlobsEnv); base != "" {
 		c.Blobs = s3test.Fresh(t, base)

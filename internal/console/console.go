@@ -36,7 +36,9 @@ type Config struct {
 	Instances   driverhub.InstanceService
 	Deployments driverhub.DeploymentService
 	Market      driverhub.MarketService
-	Logger      *slog.Logger
+	// TUF tells which versions are signed (nil: the pages say nothing of it).
+	TUF    driverhub.TUFService
+	Logger *slog.Logger
 	// SessionTTL is how long a console session lasts when the account
 	// service can make expiring session tokens (default 12 h).
 	SessionTTL time.Duration
@@ -55,6 +57,7 @@ type Console struct {
 	instances   driverhub.InstanceService
 	deployments driverhub.DeploymentService
 	market      driverhub.MarketService
+	tuf         driverhub.TUFService
 	log         *slog.Logger
 	ttl         time.Duration
 	serverURL   string
@@ -77,7 +80,7 @@ func New(c Config) (*Console, error) {
 		return nil, err
 	}
 	con := &Console{accounts: c.Accounts, drivers: c.Drivers, instances: c.Instances, deployments: c.Deployments,
-		market: c.Market, log: c.Logger, ttl: c.SessionTTL, serverURL: strings.TrimRight(c.ServerURL, "/"),
+		market: c.Market, tuf: c.TUF, log: c.Logger, ttl: c.SessionTTL, serverURL: strings.TrimRight(c.ServerURL, "/"),
 		strict: c.StrictI18n, mux: http.NewServeMux(), static: http.StripPrefix("/static/", http.FileServerFS(sub))}
 	if err := con.parseTemplates(); err != nil {
 		return nil, err

@@ -72,6 +72,8 @@ type driverData struct {
 	Versions  []*driverhub.DriverVersion
 	Published bool
 	Listing   *driverhub.Listing
+	// Signatures: which versions are signed and revoked (SPEC §11).
+	Signatures *driverhub.DriverSignatures
 	// Form values of the driver and listing forms after a refused change.
 	Protocol, Description, Title, Summary string
 	Errs                                  map[string]string
@@ -116,6 +118,7 @@ func (c *Console) driverData(r *http.Request, errs map[string]string) (*driverDa
 			return nil, err
 		}
 	}
+	d.Signatures = c.driverSignatures(ctx, name)
 	if d.Listing != nil {
 		d.Title, d.Summary = d.Listing.Title, d.Listing.Summary
 	} else {

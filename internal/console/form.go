@@ -29,6 +29,8 @@ type driverForm struct {
 	Action  string
 	Driver  *driverhub.Driver        // version modes
 	Version *driverhub.DriverVersion // edit and view
+	// Signature of a published version (SPEC §11); nil: not shown.
+	Signature *signatureView
 
 	// 驱动信息
 	Name, Protocol, Runtime, CPUArch string

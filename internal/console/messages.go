@@ -414,4 +414,22 @@ var messages = map[string][2]string{
 	"tokens.none":         {"No tokens.", "没有令牌。"},
 	"tokens.new":          {"New token", "新建令牌"},
 	"tokens.create":       {"Create token", "创建令牌"},
+
+	// Signed drivers (SPEC §11): what the tenant's TUF repository says of
+	// a driver's versions.
+	"code.invalid_signature": {"Not validly signed:", "签名无效："},
+	"sig.heading":            {"Signatures", "签名"},
+	"sig.signature":          {"Signature", "签名"},
+	"sig.signed":             {"Signed", "已签名"},
+	"sig.unsigned":           {"Not signed", "未签名"},
+	"sig.revoked":            {"Revoked", "已吊销"},
+	"sig.by":                 {"by key", "签名密钥"},
+	"sig.revoked_hint":       {"Gateways that pin the tenant's root refuse this version, and it is never signed again.", "固定了租户根元数据的网关拒绝安装此版本，且它不能再被签名。"},
+	"sig.unsigned_hint":      {"Sign it with: driverhub sign DRIVER VERSION --keys DIR", "签名方法：driverhub sign 驱动 版本 --keys 目录"},
+	"sig.no_repo":            {"This tenant has no signing keys yet: driverhub trust init --keys DIR makes them.", "本租户尚无签名密钥：运行 driverhub trust init --keys 目录 创建。"},
+	"sig.signed_versions":    {"Signed versions", "已签名版本"},
+	"sig.revoked_versions":   {"Revoked versions", "已吊销版本"},
+	"sig.none_signed":        {"none", "无"},
+	"sig.none_revoked":       {"none", "无"},
+	"sig.hint":               {"Signatures are made offline with the tenant's targets keys (driverhub sign, driverhub unsign); gateways started with --trust-root install only signed versions.", "签名使用租户的离线 targets 密钥完成（driverhub sign、driverhub unsign）；以 --trust-root 启动的网关只安装已签名的版本。"},
 }

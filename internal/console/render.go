@@ -26,7 +26,7 @@ func (c *Console) parseTemplates() error {
 		funcs := c.funcs(lang)
 		for _, name := range pageNames {
 			t, err := template.New(name).Funcs(funcs).ParseFS(templateFS,
-				"templates/layout.html", "templates/partials.html", "templates/facts.html", "templates/"+name+".html")
+				"templates/layout.html", "templates/partials.html", "templates/facts.html", "templates/signatures.html", "templates/"+name+".html")
 			if err != nil {
 				return fmt.Errorf("console: template %s: %w", name, err)
 			}

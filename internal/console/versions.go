@@ -59,6 +59,7 @@ func (c *Console) versionForm(r *http.Request, mode string) (*driverForm, error)
 	f.fromVersion(v)
 	if v.Published() {
 		f.Mode = modeView
+		f.Signature = c.versionSignature(ctx, d.Name, v.Version)
 	}
 	f.Action = "/drivers/" + esc(d.Name) + "/versions/" + esc(v.Version)
 	return f, nil

@@ -12,6 +12,7 @@ import (
 
 func (s *Server) routesV1() {
 	s.handle("POST /api/v1/tenants", user, s.createTenant)
+	s.handle("GET /api/v1/tenant", user, s.getTenant)
 
 	s.handle("GET /api/v1/users", user, s.listUsers)
 	s.handle("POST /api/v1/users", user, s.createUser)
@@ -84,6 +85,7 @@ func (s *Server) routesV1() {
 	s.handle("GET /api/v1/gateway/blobs/{sha256}", gateway, s.gatewayBlob)
 	s.handle("POST /api/v1/gateway/report", gateway, s.report)
 	s.handle("POST /api/v1/gateway/logs", gateway, s.postLogs)
+	s.routesTUF()
 }
 
 // pageOf reads limit and cursor from the query.

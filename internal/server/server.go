@@ -59,6 +59,14 @@ type Config struct {
 	// AdminPassword and AdminToken are the first admin's, used only when
 	// the database is empty; "" makes random ones.
 	AdminPassword, AdminToken string
+	// SecretKeyFile (--secret-key-file) or SecretKey (DRIVERHUB_SECRET_KEY)
+	// holds the 32-byte key, hex or base64, that seals the tenants' online
+	// TUF keys; replicas share it. Without either, a server on SQLite
+	// makes <data>/secret.key, and one on PostgreSQL signs nothing.
+	SecretKeyFile, SecretKey string
+	// TUFTimestampExpiry is how long a signed TUF timestamp lives
+	// (--tuf-timestamp-expiry; default 24 h, at least 10 s).
+	TUFTimestampExpiry time.Duration
 
 	// Tests' knobs; production leaves them zero.
 
@@ -113,8 +121,12 @@ func New(ctx context.Context, c Config) (_ *Server, err error) {
 			s.b.close()
 		}
 	}()
+	tuf, err := tufConfig(c)
+	if err != nil {
+		return nil, err
+	}
 	s.svc, err = service.New(service.Config{Store: s.b.store, Blobs: s.b.blobs, Logger: c.Logger,
-		Now: c.Now, BcryptCost: c.BcryptCost, PollPeriod: c.PollPeriod, Notifier: s.b.notifier})
+		Now: c.Now, BcryptCost: c.BcryptCost, PollPeriod: c.PollPeriod, Notifier: s.b.notifier, TUF: tuf})
 	if err != nil {
 		return nil, err
 	}
@@ -138,10 +150,10 @@ func New(ctx context.Context, c Config) (_ *Server, err error) {
 func (s *Server) routes() (http.Handler, error) {
 	b, svc := s.b, s.svc
 	s.api = httpapi.New(httpapi.Config{Accounts: svc, Drivers: svc, Instances: svc, Deployments: svc, Gateway: svc,
-		Market: svc, Logger: s.log, Ready: s.ready, Registry: b.registry, Presigner: b.presigner,
+		Market: svc, TUF: svc, Tenant: svc, Logger: s.log, Ready: s.ready, Registry: b.registry, Presigner: b.presigner,
 		PresignTTL: s.cfg.BlobsPresign})
 	con, err := console.New(console.Config{Accounts: svc, Drivers: svc, Instances: svc, Deployments: svc, Market: svc,
-		Logger: s.log, StrictI18n: s.cfg.StrictI18n})
+		TUF: svc, Logger: s.log, StrictI18n: s.cfg.StrictI18n})
 	if err != nil {
 		return nil, err
 	}
@@ -167,6 +179,7 @@ func (s *Server) Run(ctx context.Context) error {
 	wg.Go(func() {
 		s.svc.RunDeployTimeouts(loop, s.cfg.DeployTimeout, min(s.cfg.DeployTimeout/10, 10*time.Second))
 	})
+	wg.Go(func() { s.runTUFRefresh(loop) })
 	s.log.Info("driverhub server listening", "addr", s.ln.Addr().String(), "data", s.cfg.DataDir, "version", driverhub.Version)
 	served := make(chan error, 1)
 	go func() { served <- s.http.Serve(s.ln) }()

@@ -83,6 +83,10 @@ func (s *Service) snapshot(ctx context.Context, tx driverhub.Tx, p *driverhub.Pr
 	problem := func(resource string, code driverhub.ProblemCode, format string, args ...any) {
 		problems = append(problems, driverhub.NewProblem(resource, code, format, args...))
 	}
+	sig, err := signaturePolicy(ctx, tx, p.TenantID, s.timestamp())
+	if err != nil {
+		return err
+	}
 	for _, b := range bindings {
 		res := label(driverhub.ResourceDriver, b.Driver)
 		drv, err := tx.DriverByID(ctx, b.DriverID)
@@ -122,6 +126,7 @@ func (s *Service) snapshot(ctx context.Context, tx driverhub.Tx, p *driverhub.Pr
 			}
 		}
 		checkGateway(problem, &i.Gateway, drv, v)
+		checkSignature(problem, sig, b.Publisher, drv, v)
 		d.Manifest.Drivers = append(d.Manifest.Drivers, manifestDriver(drv, v, b, devices))
 		d.Resources = append(d.Resources, resourcesOf(b, devices)...)
 	}

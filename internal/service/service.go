@@ -32,6 +32,8 @@ type Config struct {
 	// PollPeriod is the gateways' long-poll period; a gateway is online
 	// when it synced within three of them. Default 30 s.
 	PollPeriod time.Duration
+	// TUF configures the tenants' TUF repositories (signed drivers).
+	TUF TUFConfig
 }
 
 // Service implements the domain's service interfaces.
@@ -44,6 +46,7 @@ type Service struct {
 	notifier driverhub.Notifier
 	poll     time.Duration
 	gateways *gatewayCache
+	tuf      *tufState
 }
 
 // New returns a Service.
@@ -69,8 +72,12 @@ func New(c Config) (*Service, error) {
 	if c.GatewayCacheTTL == 0 {
 		c.GatewayCacheTTL = time.Second
 	}
+	tuf, err := newTUFState(c.TUF)
+	if err != nil {
+		return nil, err
+	}
 	return &Service{store: c.Store, blobs: c.Blobs, log: c.Logger, now: c.Now, cost: c.BcryptCost,
-		notifier: c.Notifier, poll: c.PollPeriod, gateways: newGatewayCache(c.GatewayCacheTTL)}, nil
+		notifier: c.Notifier, poll: c.PollPeriod, gateways: newGatewayCache(c.GatewayCacheTTL), tuf: tuf}, nil
 }
 
 // timestamp is the current time as stored: UTC, microsecond precision.
@@ -120,4 +127,6 @@ var (
 	_ driverhub.DeploymentService = (*Service)(nil)
 	_ driverhub.GatewayService    = (*Service)(nil)
 	_ driverhub.MarketService     = (*Service)(nil)
+	_ driverhub.TUFService        = (*Service)(nil)
+	_ driverhub.TenantService     = (*Service)(nil)
 )
