@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/driverhub/driverhub"
-	"github.com/driverhub/driverhub/internal/zippkg"
 )
 
 // StageUpload receives a file ahead of the draft that will use it: checked
@@ -22,16 +21,16 @@ func (s *Service) StageUpload(ctx context.Context, in driverhub.UploadInput, bod
 	if err := checkUploadInput(in); err != nil {
 		return nil, err
 	}
-	b, err := s.stage(ctx, body, string(in.Kind), in.Kind.MaxBytes())
+	var b driverhub.StagedBlob
+	if in.Kind == driverhub.UploadPackage {
+		b, err = s.stagePackage(ctx, body, string(in.Kind), in.Runtime)
+	} else {
+		b, err = s.stage(ctx, body, string(in.Kind), in.Kind.MaxBytes())
+	}
 	if err != nil {
 		return nil, err
 	}
 	defer b.Discard()
-	if in.Kind == driverhub.UploadPackage {
-		if _, err := zippkg.Check(b, b.Size(), in.Runtime, zippkg.DefaultLimits()); err != nil {
-			return nil, err
-		}
-	}
 	u, err := s.commit(ctx, b)
 	if err != nil {
 		return nil, err
