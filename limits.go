@@ -63,3 +63,17 @@ const (
 
 // StagedUploadTTL is how long a staged upload waits for the form that uses it.
 const StagedUploadTTL = time.Hour
+
+// Storage (SPEC §13). A filesystem blob store (and the S3 store's upload
+// spool) leaves MinFreeDiskBytes free, for the database that usually
+// shares its disk: below that, uploads answer 507 insufficient_storage
+// and /readyz says not ready, while deleting drafts still works.
+// Unreferenced blobs go once they have been so for DefaultBlobGrace
+// (--blob-grace), at the earliest.
+const (
+	MinFreeDiskBytes = 64 << 20
+	DefaultBlobGrace = time.Hour
+	// MinBlobGrace keeps the grace well above any transaction's length,
+	// which the collector's safety rests on (docs/production.md).
+	MinBlobGrace = time.Minute
+)
