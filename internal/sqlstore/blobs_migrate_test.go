@@ -29,7 +29,7 @@ func TestBlobsBackfill(t *testing.T) {
 					File: &driverhub.ConfigFileRef{Name: "c.ini", Size: size, SHA256: driverhub.NewSecret("", 32)}}
 			}
 			v := &driverhub.DriverVersion{ID: driverhub.NewID(), DriverID: d.ID, Version: "1.0", MinEdgeVersion: "1.0.0",
-				Package: &driverhub.PackageRef{Filename: "p.zip", Size: 1000, SHA256: driverhub.NewSecret("", 32)},
+				Package:      &driverhub.PackageRef{Filename: "p.zip", Size: 1000, SHA256: driverhub.NewSecret("", 32)},
 				DriverConfig: file(100), Container: driverhub.DefaultContainer(), Status: driverhub.StatusDraft,
 				CreatedAt: now, UpdatedAt: now}
 			i := &driverhub.Instance{ID: driverhub.NewID(), TenantID: tn.ID, Name: "gw1", SecretHash: driverhub.NewSecret("", 32),
