@@ -13,6 +13,8 @@ type AccountService interface {
 	Authenticate(ctx context.Context, token string) (*Principal, error)
 	Login(ctx context.Context, username, password string) (*Principal, error)
 	CreateTenant(ctx context.Context, name string) (*NewTenant, error)
+	// GetTenant shows the caller's own tenant.
+	GetTenant(ctx context.Context) (*TenantView, error)
 
 	ListUsers(ctx context.Context, p Page) (List[*User], error)
 	GetUser(ctx context.Context, username string) (*User, error)

@@ -205,13 +205,25 @@ func trimDot(f string) string {
 }
 
 func (s *Service) updateBinding(ctx context.Context, p *driverhub.Principal, instance, driver string, change func(*driverhub.Binding)) (*driverhub.Binding, error) {
+	return s.updateBindingTx(ctx, p, instance, driver, func(_ driverhub.Tx, b *driverhub.Binding) error {
+		change(b)
+		return nil
+	})
+}
+
+// updateBindingTx is updateBinding with a change that may use, or fail,
+// the transaction.
+func (s *Service) updateBindingTx(ctx context.Context, p *driverhub.Principal, instance, driver string,
+	change func(driverhub.Tx, *driverhub.Binding) error) (*driverhub.Binding, error) {
 	var b *driverhub.Binding
 	err := s.store.Update(ctx, func(tx driverhub.Tx) error {
 		var err error
 		if _, b, err = bindingByName(ctx, tx, p, instance, driver); err != nil {
 			return err
 		}
-		change(b)
+		if err := change(tx, b); err != nil {
+			return err
+		}
 		b.UpdatedAt = s.timestamp()
 		return tx.UpdateBinding(ctx, b)
 	})
@@ -244,8 +256,9 @@ func (s *Service) PutBindingConfigFile(ctx context.Context, instance, driver, na
 	if err != nil {
 		return nil, err
 	}
-	return s.updateBinding(ctx, p, instance, driver, func(b *driverhub.Binding) {
+	return s.updateBindingTx(ctx, p, instance, driver, func(tx driverhub.Tx, b *driverhub.Binding) error {
 		b.Config = &driverhub.DriverConfig{Format: driverhub.ConfigFile, File: &driverhub.ConfigFileRef{Name: name, Size: u.size, SHA256: u.sha256}}
+		return referToUpload(ctx, tx, u, s.timestamp())
 	})
 }
 

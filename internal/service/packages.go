@@ -69,9 +69,14 @@ func (s *Service) stagePackage(ctx context.Context, body io.Reader, field string
 }
 
 // commit stores a checked staged blob under its digest: durably, and
-// whole or not at all.
+// whole or not at all, claimed first (see blobgc.go) within the caller's
+// quota. The transaction that then records a reference to it calls
+// referToUpload.
 func (s *Service) commit(ctx context.Context, b driverhub.StagedBlob) (uploaded, error) {
 	u := uploaded{size: b.Size(), sha256: b.SHA256()}
+	if err := s.claim(ctx, u); err != nil {
+		return uploaded{}, err
+	}
 	if err := b.Commit(ctx, u.sha256); err != nil {
 		return uploaded{}, fmt.Errorf("store blob %s: %w", u.sha256, err)
 	}
@@ -134,6 +139,9 @@ func (s *Service) PutPackage(ctx context.Context, driver, version, filename stri
 		}
 		v.Package = &driverhub.PackageRef{Filename: filename, Size: u.size, SHA256: u.sha256}
 		v.UpdatedAt = s.timestamp()
+		if err := referToUpload(ctx, tx, u, v.UpdatedAt); err != nil {
+			return err
+		}
 		return tx.UpdateVersion(ctx, v)
 	})
 	return v, err
@@ -168,6 +176,9 @@ func (s *Service) PutConfigFile(ctx context.Context, driver, version, name strin
 		v.DriverConfig = &driverhub.DriverConfig{Format: driverhub.ConfigFile,
 			File: &driverhub.ConfigFileRef{Name: name, Size: u.size, SHA256: u.sha256}}
 		v.UpdatedAt = s.timestamp()
+		if err := referToUpload(ctx, tx, u, v.UpdatedAt); err != nil {
+			return err
+		}
 		return tx.UpdateVersion(ctx, v)
 	})
 	return v, err

@@ -32,6 +32,9 @@ type Config struct {
 	// PollPeriod is the gateways' long-poll period; a gateway is online
 	// when it synced within three of them. Default 30 s.
 	PollPeriod time.Duration
+	// TenantQuota bounds each tenant's storage in bytes (see quota.go);
+	// zero is no quota.
+	TenantQuota int64
 }
 
 // Service implements the domain's service interfaces.
@@ -44,6 +47,7 @@ type Service struct {
 	notifier driverhub.Notifier
 	poll     time.Duration
 	gateways *gatewayCache
+	quota    int64
 }
 
 // New returns a Service.
@@ -66,11 +70,14 @@ func New(c Config) (*Service, error) {
 	if c.PollPeriod == 0 {
 		c.PollPeriod = 30 * time.Second
 	}
+	if c.TenantQuota < 0 {
+		return nil, errors.New("service: the tenant quota must not be negative")
+	}
 	if c.GatewayCacheTTL == 0 {
 		c.GatewayCacheTTL = time.Second
 	}
 	return &Service{store: c.Store, blobs: c.Blobs, log: c.Logger, now: c.Now, cost: c.BcryptCost,
-		notifier: c.Notifier, poll: c.PollPeriod, gateways: newGatewayCache(c.GatewayCacheTTL)}, nil
+		notifier: c.Notifier, poll: c.PollPeriod, gateways: newGatewayCache(c.GatewayCacheTTL), quota: c.TenantQuota}, nil
 }
 
 // timestamp is the current time as stored: UTC, microsecond precision.

@@ -44,6 +44,9 @@ func (s *Service) StageUpload(ctx context.Context, in driverhub.UploadInput, bod
 		if _, err := tx.DeleteExpiredUploads(ctx, now); err != nil {
 			return err
 		}
+		if err := referToUpload(ctx, tx, u, now); err != nil {
+			return err
+		}
 		return tx.CreateUpload(ctx, up)
 	})
 	if err != nil {
