@@ -75,5 +75,5 @@ const (
 	DefaultBlobGrace = time.Hour
 	// MinBlobGrace keeps the grace well above any transaction's length,
 	// which the collector's safety rests on (docs/production.md).
-	MinBlobGrace = time.Minute
+	MinBlobGrace = 10 * time.Minute
 )

@@ -5,6 +5,7 @@ package diskfree
 import (
 	"errors"
 	"fmt"
+	"os"
 	"syscall"
 
 	"github.com/driverhub/driverhub"
@@ -43,3 +44,15 @@ func Check(dir string, min int64) error {
 }
 
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+
+func writeZeros(f *os.File, n int64) error {
+	buf := make([]byte, 1<<20)
+	for n > 0 {
+		k := min(n, int64(len(buf)))
+		if _, err := f.Write(buf[:k]); err != nil {
+			return err
+		}
+		n -= k
+	}
+	return f.Sync()
+}
