@@ -32,7 +32,7 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServerCommand(), newMigrateCommand(), agentcmd.Command(), &cobra.Command{
+	root.AddCommand(newServerCommand(), newMigrateCommand(), newFsckCommand(), agentcmd.Command(), &cobra.Command{
 		Use:   "version",
 		Short: "Print driverhub's version",
 		Args:  cobra.NoArgs,
