@@ -23,7 +23,7 @@ import (
 // back once there is room again.
 const (
 	reserveName  = "driverhub.reserve"
-	reserveBytes = 16 << 20
+	reserveBytes = driverhub.DiskReserveBytes
 	// reserveCheck is how often a released reserve is tried again.
 	reserveCheck = time.Minute
 )

@@ -168,6 +168,10 @@ func (s *Service) deleteBlob(ctx context.Context, sha string, cutoff time.Time) 
 // RunBlobCollector sweeps at once, then every half grace period (so at
 // least once per grace period), until ctx ends.
 func (s *Service) RunBlobCollector(ctx context.Context, grace time.Duration) {
+	if grace < driverhub.MinBlobGrace {
+		s.log.Error("blob collector not started: the grace period is too short", "grace", grace, "min", driverhub.MinBlobGrace)
+		return
+	}
 	t := time.NewTicker(grace / 2)
 	defer t.Stop()
 	for {
