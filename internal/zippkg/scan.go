@@ -28,12 +28,15 @@ type Scanner struct {
 	ch     chan []byte
 	done   chan struct{}
 	stop   atomic.Bool
-	pool   sync.Pool
-	n      int64 // bytes written
+	cur    []byte // filling up before it is handed over
+	n      int64  // bytes written
 	closed bool
 	res    scanResult
 	lim    Limits
 }
+
+// chunks recycles the hand-over buffers of every scan.
+var chunks = sync.Pool{New: func() any { return make([]byte, 0, scanChunk) }}
 
 const (
 	scanChunk = 256 << 10 // bytes per hand-over to the goroutine
@@ -61,32 +64,42 @@ type inflated struct {
 func NewScanner(lim Limits) *Scanner {
 	lim = lim.orDefault()
 	s := &Scanner{ch: make(chan []byte, scanQueue), done: make(chan struct{}), lim: lim}
-	s.pool.New = func() any { return make([]byte, scanChunk) }
 	go s.run()
 	return s
 }
 
-// Write hands a copy of p to the scan; it blocks while the scan is
-// scanQueue chunks behind, and never fails.
+// Write hands a copy of p to the scan, a full chunk at a time; it blocks
+// while the scan is scanQueue chunks behind, and never fails.
 func (s *Scanner) Write(p []byte) (int, error) {
 	if s.closed {
 		return 0, io.ErrClosedPipe
 	}
 	n := len(p)
 	for len(p) > 0 {
-		b := s.pool.Get().([]byte)
-		k := copy(b, p)
-		s.ch <- b[:k]
+		if s.cur == nil {
+			s.cur = chunks.Get().([]byte)[:0]
+		}
+		k := copy(s.cur[len(s.cur):cap(s.cur)], p)
+		s.cur = s.cur[:len(s.cur)+k]
 		p = p[k:]
+		if len(s.cur) == cap(s.cur) {
+			s.ch <- s.cur
+			s.cur = nil
+		}
 	}
 	s.n += int64(n)
 	return n, nil
 }
 
-// finish waits for the scan to take in everything written.
+// finish hands over the last chunk and waits for the scan to take in
+// everything written.
 func (s *Scanner) finish() *scanResult {
 	if !s.closed {
 		s.closed = true
+		if len(s.cur) > 0 {
+			s.ch <- s.cur
+		}
+		s.cur = nil
 		close(s.ch)
 	}
 	<-s.done
@@ -128,7 +141,7 @@ type feed struct {
 func (f *feed) fill() bool {
 	for len(f.cur) == 0 {
 		if f.held != nil {
-			f.s.pool.Put(f.held[:cap(f.held)])
+			chunks.Put(f.held[:0])
 			f.held = nil
 		}
 		if f.s.stop.Load() {
