@@ -100,6 +100,9 @@ var (
 	ErrNotFound  = &Error{Code: ENotFound, Message: "not found"}
 	ErrConflict  = &Error{Code: EConflict, Message: "already exists"}
 	ErrBlobCheck = errors.New("blob content does not match its digest")
+	// ErrNoSpace is a blob store out of disk space (or keeping the last
+	// of it for the database).
+	ErrNoSpace = &Error{Code: EInsufficientStore, Message: "the server is out of storage space; try again later"}
 )
 
 // ErrorCode returns the code of err, EInternal for errors of other types and

@@ -81,3 +81,20 @@ const (
 	DefaultTUFTimestampExpiry = 24 * time.Hour
 	MinTUFTimestampExpiry     = 10 * time.Second
 )
+
+// Storage (SPEC §13). A filesystem blob store (and the S3 store's upload
+// spool) leaves MinFreeDiskBytes free, for the database that usually
+// shares its disk: below that, uploads answer 507 insufficient_storage
+// and /readyz says not ready, while deleting drafts still works.
+// Unreferenced blobs go once they have been so for DefaultBlobGrace
+// (--blob-grace), at the earliest.
+// The server also keeps DiskReserveBytes in a file beside its SQLite
+// database, which it deletes when the disk fills to its last byte anyway.
+const (
+	MinFreeDiskBytes = 64 << 20
+	DiskReserveBytes = 16 << 20
+	DefaultBlobGrace = time.Hour
+	// MinBlobGrace keeps the grace well above any transaction's length,
+	// which the collector's safety rests on (docs/production.md).
+	MinBlobGrace = 10 * time.Minute
+)

@@ -30,6 +30,7 @@ type Tx interface {
 	DeploymentTx
 	MarketTx
 	TUFTx
+	BlobTx
 }
 
 // AccountTx stores tenants, users and API tokens.
@@ -87,8 +88,50 @@ type DriverTx interface {
 	DeleteVersion(ctx context.Context, id string) error
 	// BlobReferenced reports whether any version, config, deployment or
 	// staged upload refers to the digest. Staged uploads count until
-	// DeleteExpiredUploads removes them.
+	// DeleteExpiredUploads removes them. Every reference BlobTx considers
+	// is one this counts.
 	BlobReferenced(ctx context.Context, sha256 string) (bool, error)
+}
+
+// BlobTx keeps the registry of stored blobs, one row a digest, that the
+// collector of unreferenced blobs and the tenants' quotas work from; the
+// references themselves are the rows BlobReferenced looks at. See
+// internal/service/blobgc.go for how the collector and uploads use it.
+type BlobTx interface {
+	// ClaimBlob records that an upload is committing the blob (size bytes)
+	// now: it creates the blob's row, or renews its claim, unless a
+	// collector is deleting the blob (a deletion started before
+	// staleDeletion counts as abandoned and is taken over). It reports
+	// whether it claimed the blob.
+	ClaimBlob(ctx context.Context, sha256 string, size int64, now, staleDeletion time.Time) (bool, error)
+	// TouchBlob renews the claim of a blob a transaction is about to refer
+	// to; false when no row claims it or a collector is deleting it.
+	TouchBlob(ctx context.Context, sha256 string, now time.Time) (bool, error)
+	// AddBlobs records the blobs, found in the blob store, that have no row
+	// yet, claimed now, and returns how many it added.
+	AddBlobs(ctx context.Context, blobs []BlobInfo, now time.Time) (int, error)
+	// MarkUnreferencedBlobs stamps with now the rows nothing refers to that
+	// have no stamp yet, and clears the stamp of those something refers to.
+	MarkUnreferencedBlobs(ctx context.Context, now time.Time) error
+	// CollectableBlobs lists, by digest after after, up to limit blobs
+	// unreferenced since before cutoff, unclaimed since before cutoff, and
+	// not being deleted (or since before staleDeletion).
+	CollectableBlobs(ctx context.Context, cutoff, staleDeletion time.Time, after string, limit int) ([]string, error)
+	// StartBlobDeletion marks a blob as being deleted from now if it is
+	// still collectable (as CollectableBlobs says) and nothing refers to it.
+	StartBlobDeletion(ctx context.Context, sha256 string, cutoff, staleDeletion, now time.Time) (bool, error)
+	// FinishBlobDeletion removes the row of a blob whose deletion started at
+	// started (and was not taken over since).
+	FinishBlobDeletion(ctx context.Context, sha256 string, started time.Time) error
+	// ReferencedBlobs lists, by digest after after, up to limit digests
+	// that something refers to (whether stored or not).
+	ReferencedBlobs(ctx context.Context, after string, limit int) ([]string, error)
+	// TenantBlobUsage returns the bytes of the distinct blobs the tenant's
+	// versions, bindings and staged uploads refer to.
+	TenantBlobUsage(ctx context.Context, tenantID string) (int64, error)
+	// TenantRefersToBlob reports whether the tenant's versions, bindings
+	// or staged uploads refer to the blob.
+	TenantRefersToBlob(ctx context.Context, tenantID, sha256 string) (bool, error)
 }
 
 // UploadTx stores staged uploads: files checked and stored ahead of the

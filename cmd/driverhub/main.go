@@ -33,7 +33,7 @@ func newRootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.SetVersionTemplate("driverhub version {{.Version}}\n")
-	root.AddCommand(newServerCommand(), newMigrateCommand(), newAgentCommand(), &cobra.Command{
+	root.AddCommand(newServerCommand(), newMigrateCommand(), newFsckCommand(), newAgentCommand(), &cobra.Command{
 		Use:   "version",
 		Short: "Print driverhub's version",
 		Args:  cobra.NoArgs,

@@ -18,6 +18,7 @@ import (
 // serverFlags are `driverhub server`'s flags that are not a server.Config field.
 type serverFlags struct {
 	logLevel, logFormat string
+	tenantQuota         byteSize
 }
 
 func newServerCommand() *cobra.Command {
@@ -31,6 +32,7 @@ func newServerCommand() *cobra.Command {
 			c.AdminPassword = os.Getenv("DRIVERHUB_ADMIN_PASSWORD")
 			c.AdminToken = os.Getenv("DRIVERHUB_ADMIN_TOKEN")
 			c.SecretKey = os.Getenv(server.SecretKeyEnv)
+			c.TenantQuota = int64(f.tenantQuota)
 			return runServer(cmd.Context(), c, f, cmd.OutOrStdout())
 		},
 	}
@@ -52,6 +54,9 @@ func newServerCommand() *cobra.Command {
 		"file holding the 32-byte key (hex or base64) that seals the server's TUF signing keys; every replica needs the same (or set "+server.SecretKeyEnv+"); default on SQLite: made in --data")
 	fl.DurationVar(&c.TUFTimestampExpiry, "tuf-timestamp-expiry", driverhub.DefaultTUFTimestampExpiry,
 		"how long a signed TUF timestamp lives (at least 10s); the server re-signs it at half its life")
+	fl.DurationVar(&c.BlobGrace, "blob-grace", driverhub.DefaultBlobGrace,
+		"a stored file nothing refers to is deleted once it has been so this long (at least 10m); the sweep runs every half of it")
+	fl.Var(&f.tenantQuota, "tenant-quota", "each tenant's storage quota, e.g. 10GiB: uploads past it answer 507 quota_exceeded (0: none)")
 	return cmd
 }
 

@@ -76,6 +76,23 @@ var serviceMessages = map[string]string{
 	"is a driver of %s that this tenant has not acquired":                   "是 %s 的驱动，本租户尚未获取",
 	"names version %s, which %s/%s does not have":                           "指定了版本 %s，但 %s/%s 没有它",
 	"TUF metadata is larger than %d bytes":                                  "TUF 元数据大于 %d 字节",
+
+	// Storage and package checks
+	"this file of %s would take your tenant to %s, over its storage quota of %s (%s used); delete drafts or staged uploads you no longer need": "此文件（%s）会使租户的存储用量达到 %s，超过存储配额 %s（已用 %s）；请删除不再需要的草稿或暂存的上传",
+	"the server is out of storage space; try again later":                                                                         "服务器存储空间不足；请稍后重试",
+	"the uploaded file was collected as unused while the upload finished (it took longer than the grace period); upload it again": "上传完成时，上传的文件已被当作未使用的文件回收（上传用时超过了宽限期）；请重新上传",
+	"entry %q has a corrupt local header (%v); the package is corrupt":                                                            "条目 %q 的本地文件头已损坏（%v）；驱动文件已损坏",
+	"entry %q is a directory but declares %d bytes of content":                                                                    "条目 %q 是目录，却声明了 %d 字节的内容",
+	"entry %q holds more data than its header declares (%d bytes); the package is corrupt or a zip bomb":                          "条目 %q 的数据多于其文件头声明的（%d 字节）；驱动文件已损坏或是压缩炸弹",
+	"entry %q holds %d bytes but its header declares %d; the package is corrupt":                                                  "条目 %q 有 %d 字节，但其文件头声明的是 %d；驱动文件已损坏",
+	"entry %q fails its CRC-32 check (the data gives %08x, the header says %08x); the package is corrupt":                         "条目 %q 未通过 CRC-32 校验（数据得出 %08x，文件头为 %08x）；驱动文件已损坏",
+	"entry %q has no data descriptor after its data; the package is truncated":                                                    "条目 %q 的数据之后没有数据描述符；驱动文件被截断",
+	"entry %q has a data descriptor whose CRC-32 (%08x) differs from its header's (%08x); the package is corrupt":                 "条目 %q 的数据描述符 CRC-32（%08x）与文件头的（%08x）不同；驱动文件已损坏",
+	"entry %q declares %d bytes of data past the end of the package; the package is truncated":                                    "条目 %q 声明了超出驱动文件末尾的 %d 字节数据；驱动文件被截断",
+	"entry %q has corrupt compressed data (at byte %d); the package is corrupt":                                                   "条目 %q 的压缩数据已损坏（在第 %d 字节）；驱动文件已损坏",
+	"entry %q ends in the middle of its compressed data; the package is corrupt or truncated":                                     "条目 %q 在压缩数据中间结束；驱动文件已损坏或被截断",
+	"entry %q cannot be read (%v); the package is corrupt":                                                                        "条目 %q 无法读取（%v）；驱动文件已损坏",
+	"entry %q fails its CRC-32 check; the package is corrupt":                                                                     "条目 %q 未通过 CRC-32 校验；驱动文件已损坏",
 	// Fields: text and names
 	"is required":                              "必填",
 	"cannot be changed":                        "不可修改",

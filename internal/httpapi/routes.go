@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/driverhub/driverhub"
 )
@@ -140,26 +139,4 @@ func upload(r *http.Request, max int64, field string) (io.Reader, error) {
 			Message: fmt.Sprintf("is larger than %d bytes (%d MiB)", max, max>>20)}
 	}
 	return r.Body, nil
-}
-
-// serveDownload sends a blob with its ETag (the SHA-256), Range support and
-// an attachment file name; with a Presigner, it redirects (307) to a
-// short-lived URL of the blob in the object store instead.
-func (s *Server) serveDownload(w http.ResponseWriter, r *http.Request, d *driverhub.Download) {
-	defer d.Body.Close()
-	if s.presigner != nil {
-		u, err := s.presigner.PresignGet(r.Context(), d.SHA256, d.Filename, s.presignTTL)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		w.Header().Set("Cache-Control", "no-store")
-		http.Redirect(w, r, u, http.StatusTemporaryRedirect)
-		return
-	}
-	w.Header().Set("ETag", `"`+d.SHA256+`"`)
-	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("Content-Disposition", driverhub.ContentDisposition(d.Filename))
-	w.Header().Set("Cache-Control", "private, max-age=0, must-revalidate")
-	http.ServeContent(w, r, "", d.Modified.Truncate(time.Second), d.Body)
 }

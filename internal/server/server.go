@@ -67,6 +67,12 @@ type Config struct {
 	// TUFTimestampExpiry is how long a signed TUF timestamp lives
 	// (--tuf-timestamp-expiry; default 24 h, at least 10 s).
 	TUFTimestampExpiry time.Duration
+	// BlobGrace is how long a blob stays unreferenced before the collector
+	// deletes it (--blob-grace; default driverhub.DefaultBlobGrace).
+	BlobGrace time.Duration
+	// TenantQuota bounds each tenant's storage in bytes (--tenant-quota;
+	// zero: no quota).
+	TenantQuota int64
 
 	// Tests' knobs; production leaves them zero.
 
@@ -112,6 +118,9 @@ func New(ctx context.Context, c Config) (_ *Server, err error) {
 	if c.Addr == "" {
 		c.Addr = "127.0.0.1:0"
 	}
+	if err := c.checkBlobs(); err != nil {
+		return nil, err
+	}
 	s := &Server{cfg: c, log: c.Logger}
 	if s.b, err = openBackends(ctx, c, c.Logger); err != nil {
 		return nil, err
@@ -126,7 +135,7 @@ func New(ctx context.Context, c Config) (_ *Server, err error) {
 		return nil, err
 	}
 	s.svc, err = service.New(service.Config{Store: s.b.store, Blobs: s.b.blobs, Logger: c.Logger,
-		Now: c.Now, BcryptCost: c.BcryptCost, PollPeriod: c.PollPeriod, Notifier: s.b.notifier, TUF: tuf})
+		Now: c.Now, BcryptCost: c.BcryptCost, PollPeriod: c.PollPeriod, Notifier: s.b.notifier, TUF: tuf, TenantQuota: c.TenantQuota})
 	if err != nil {
 		return nil, err
 	}
@@ -180,6 +189,10 @@ func (s *Server) Run(ctx context.Context) error {
 		s.svc.RunDeployTimeouts(loop, s.cfg.DeployTimeout, min(s.cfg.DeployTimeout/10, 10*time.Second))
 	})
 	wg.Go(func() { s.runTUFRefresh(loop) })
+	wg.Go(func() { s.svc.RunBlobCollector(loop, s.cfg.BlobGrace) })
+	if s.b.reserve != nil {
+		wg.Go(func() { s.b.reserve.run(loop) })
+	}
 	s.log.Info("driverhub server listening", "addr", s.ln.Addr().String(), "data", s.cfg.DataDir, "version", driverhub.Version)
 	served := make(chan error, 1)
 	go func() { served <- s.http.Serve(s.ln) }()

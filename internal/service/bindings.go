@@ -237,6 +237,16 @@ func trimDot(f string) string {
 }
 
 func (s *Service) updateBinding(ctx context.Context, p *driverhub.Principal, instance, driver string, change func(*driverhub.Binding)) (*driverhub.Binding, error) {
+	return s.updateBindingTx(ctx, p, instance, driver, func(_ driverhub.Tx, b *driverhub.Binding) error {
+		change(b)
+		return nil
+	})
+}
+
+// updateBindingTx is updateBinding with a change that may use, or fail,
+// the transaction.
+func (s *Service) updateBindingTx(ctx context.Context, p *driverhub.Principal, instance, driver string,
+	change func(driverhub.Tx, *driverhub.Binding) error) (*driverhub.Binding, error) {
 	var b *driverhub.Binding
 	err := s.store.Update(ctx, func(tx driverhub.Tx) error {
 		i, found, err := bindingByName(ctx, tx, p, instance, driver)
@@ -244,7 +254,9 @@ func (s *Service) updateBinding(ctx context.Context, p *driverhub.Principal, ins
 			return err
 		}
 		b = found
-		change(b)
+		if err := change(tx, b); err != nil {
+			return err
+		}
 		b.UpdatedAt = s.timestamp()
 		s.presentBinding(i, b)
 		return tx.UpdateBinding(ctx, b)
@@ -279,8 +291,9 @@ func (s *Service) PutBindingConfigFile(ctx context.Context, instance, driver, na
 	if err != nil {
 		return nil, err
 	}
-	return s.updateBinding(ctx, p, instance, driver, func(b *driverhub.Binding) {
+	return s.updateBindingTx(ctx, p, instance, driver, func(tx driverhub.Tx, b *driverhub.Binding) error {
 		b.Config = &driverhub.DriverConfig{Format: driverhub.ConfigFile, File: &driverhub.ConfigFileRef{Name: name, Size: u.size, SHA256: u.sha256}}
+		return referToUpload(ctx, tx, u, s.timestamp())
 	})
 }
 

@@ -34,6 +34,9 @@ type Config struct {
 	PollPeriod time.Duration
 	// TUF configures the tenants' TUF repositories (signed drivers).
 	TUF TUFConfig
+	// TenantQuota bounds each tenant's storage in bytes (see quota.go);
+	// zero is no quota.
+	TenantQuota int64
 }
 
 // Service implements the domain's service interfaces.
@@ -47,6 +50,7 @@ type Service struct {
 	poll     time.Duration
 	gateways *gatewayCache
 	tuf      *tufState
+	quota    int64
 }
 
 // New returns a Service.
@@ -69,6 +73,9 @@ func New(c Config) (*Service, error) {
 	if c.PollPeriod == 0 {
 		c.PollPeriod = 30 * time.Second
 	}
+	if c.TenantQuota < 0 {
+		return nil, errors.New("service: the tenant quota must not be negative")
+	}
 	if c.GatewayCacheTTL == 0 {
 		c.GatewayCacheTTL = time.Second
 	}
@@ -77,7 +84,7 @@ func New(c Config) (*Service, error) {
 		return nil, err
 	}
 	return &Service{store: c.Store, blobs: c.Blobs, log: c.Logger, now: c.Now, cost: c.BcryptCost,
-		notifier: c.Notifier, poll: c.PollPeriod, gateways: newGatewayCache(c.GatewayCacheTTL), tuf: tuf}, nil
+		notifier: c.Notifier, poll: c.PollPeriod, gateways: newGatewayCache(c.GatewayCacheTTL), tuf: tuf, quota: c.TenantQuota}, nil
 }
 
 // timestamp is the current time as stored: UTC, microsecond precision.

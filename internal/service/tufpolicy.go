@@ -16,51 +16,6 @@ import (
 	"github.com/driverhub/driverhub/internal/tufmeta"
 )
 
-// GetTenant shows the caller's tenant and its settings.
-func (s *Service) GetTenant(ctx context.Context) (*driverhub.TenantView, error) {
-	p, err := authorize(ctx, driverhub.RoleViewer)
-	if err != nil {
-		return nil, err
-	}
-	var out *driverhub.TenantView
-	err = s.store.View(ctx, func(tx driverhub.Tx) error {
-		out, err = tenantView(ctx, tx, p.TenantID)
-		return err
-	})
-	return out, err
-}
-
-// UpdateTenant changes the caller's tenant (admins).
-func (s *Service) UpdateTenant(ctx context.Context, in driverhub.TenantSettings) (*driverhub.TenantView, error) {
-	p, err := authorize(ctx, driverhub.RoleAdmin)
-	if err != nil {
-		return nil, err
-	}
-	var out *driverhub.TenantView
-	err = s.store.Update(ctx, func(tx driverhub.Tx) error {
-		if in.RequireSignedDrivers != nil {
-			if err := tx.SetRequireSignedDrivers(ctx, p.TenantID, *in.RequireSignedDrivers); err != nil {
-				return err
-			}
-		}
-		out, err = tenantView(ctx, tx, p.TenantID)
-		return err
-	})
-	return out, err
-}
-
-func tenantView(ctx context.Context, tx driverhub.Tx, tenantID string) (*driverhub.TenantView, error) {
-	t, err := tx.TenantByID(ctx, tenantID)
-	if err != nil {
-		return nil, err
-	}
-	on, err := tx.RequireSignedDrivers(ctx, tenantID)
-	if err != nil {
-		return nil, err
-	}
-	return &driverhub.TenantView{Name: t.Name, RequireSignedDrivers: on}, nil
-}
-
 // signedTargets is what a tenant's repository signs now: the targets of
 // its latest targets metadata while that is signed by the current root's
 // targets keys and neither has expired, and every name revoked so far.

@@ -8,7 +8,6 @@ import (
 
 	"github.com/driverhub/driverhub"
 	"github.com/driverhub/driverhub/internal/text"
-	"github.com/driverhub/driverhub/internal/zippkg"
 )
 
 // StageUpload receives a file ahead of the draft that will use it: checked
@@ -24,16 +23,16 @@ func (s *Service) StageUpload(ctx context.Context, in driverhub.UploadInput, bod
 	if err := checkUploadInput(in); err != nil {
 		return nil, err
 	}
-	b, err := s.stage(ctx, body, string(in.Kind), in.Kind.MaxBytes())
+	var b driverhub.StagedBlob
+	if in.Kind == driverhub.UploadPackage {
+		b, err = s.stagePackage(ctx, body, string(in.Kind), in.Runtime)
+	} else {
+		b, err = s.stage(ctx, body, string(in.Kind), in.Kind.MaxBytes())
+	}
 	if err != nil {
 		return nil, err
 	}
 	defer b.Discard()
-	if in.Kind == driverhub.UploadPackage {
-		if _, err := zippkg.Check(b, b.Size(), in.Runtime, zippkg.DefaultLimits()); err != nil {
-			return nil, err
-		}
-	}
 	u, err := s.commit(ctx, b)
 	if err != nil {
 		return nil, err
@@ -45,6 +44,9 @@ func (s *Service) StageUpload(ctx context.Context, in driverhub.UploadInput, bod
 	err = s.store.Update(ctx, func(tx driverhub.Tx) error {
 		// Forms left unsent leave uploads behind; each new one sweeps them.
 		if _, err := tx.DeleteExpiredUploads(ctx, now); err != nil {
+			return err
+		}
+		if err := referToUpload(ctx, tx, u, now); err != nil {
 			return err
 		}
 		return tx.CreateUpload(ctx, up)
