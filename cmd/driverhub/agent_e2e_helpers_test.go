@@ -330,6 +330,23 @@ func (e *e2e) deploy(typ string) deployment {
 	return d
 }
 
+// waitCapabilities waits until the gateway has said what it can enforce:
+// the server refuses settings that need isolation before it knows.
+func (e *e2e) waitCapabilities() {
+	e.t.Helper()
+	var inst struct {
+		Gateway struct {
+			Capabilities *struct {
+				Isolation bool `json:"isolation"`
+			} `json:"capabilities"`
+		} `json:"gateway"`
+	}
+	eventually(e.t, reportWait, "the gateway reports its capabilities", func() (bool, string) {
+		e.api("GET", "/api/v1/instances/"+e.inst, nil, 200, &inst)
+		return inst.Gateway.Capabilities != nil, "none reported yet"
+	})
+}
+
 // mustSucceed fails the test unless the deployment succeeded.
 func mustSucceed(t testing.TB, d deployment) {
 	t.Helper()

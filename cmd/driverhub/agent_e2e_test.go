@@ -121,6 +121,9 @@ func deployConfigs(t *testing.T, e *e2e, runtime, prefix string, out string) {
 		c.setup(e, driver, configOut)
 		e.addDevice("meter", driver+"-dev", driver, map[string]any{"slave": i + 1, "unit": "kW"})
 	}
+	if out != "" {
+		e.waitCapabilities() // volume mappings need a gateway known to isolate
+	}
 	d := e.deploy("deploy")
 	mustSucceed(t, d)
 	if want := 3 * len(cases); len(d.Resources) != want { // driver, driver_config, device_config each

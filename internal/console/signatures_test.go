@@ -27,11 +27,11 @@ func between(s, id string) string {
 func TestSignatures(t *testing.T) {
 	srv := apitest.New(t)
 	b := adminBrowser(t, srv)
-	if p := b.postMultipart("/drivers/new", meterForm(t, "meter", pythonPackage(t))...); p.Status != http.StatusSeeOther {
+	if p := b.saveDraft("/drivers/new", meterForm(t, "meter", pythonPackage(t))...); p.Status != http.StatusSeeOther {
 		t.Fatalf("driver: %d %s", p.Status, snippet(p.Body))
 	}
 	for _, v := range []string{"1.1.0", "1.2.0"} {
-		if p := b.postMultipart("/drivers/meter/versions/new", append(replace(meterForm(t, "", nil)[1:], "version", v), part{Name: "package", Filename: "m.zip", Data: pythonPackage(t)})...); p.Status != http.StatusSeeOther {
+		if p := b.saveDraft("/drivers/meter/versions/new", append(replace(meterForm(t, "", nil)[1:], "version", v), part{Name: "package", Filename: "m.zip", Data: pythonPackage(t)})...); p.Status != http.StatusSeeOther {
 			t.Fatalf("version %s: %d %s", v, p.Status, snippet(p.Body))
 		}
 	}

@@ -92,8 +92,8 @@ func (st *signedTargets) check(problem problemf, publisher string, drv *driverhu
 	case t == nil:
 		problem(res, code, "version %s of %s is not signed: sign it (driverhub sign %s %s)", v.Version, drv.Name, drv.Name, v.Version)
 	case t.Length != v.Package.Size || hex.EncodeToString(t.Hashes["sha256"]) != v.Package.SHA256:
-		problem(res, code, "the package of version %s of %s (%d bytes, sha256 %s) is not the one signed as %s (%d bytes, sha256 %x)",
-			v.Version, drv.Name, v.Package.Size, v.Package.SHA256, name, t.Length, []byte(t.Hashes["sha256"]))
+		problem(res, code, "the package of version %s of %s (%d bytes, sha256 %s) is not the one signed as %s (%d bytes, sha256 %s)",
+			v.Version, drv.Name, v.Package.Size, v.Package.SHA256, name, t.Length, hex.EncodeToString(t.Hashes["sha256"]))
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"compress/flate"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"io"
 )
@@ -89,8 +90,8 @@ func checkOutcome(r io.ReaderAt, size int64, f *zip.File, off int64, n uint64, c
 	case n < f.UncompressedSize64:
 		return invalid("entry %q holds %d bytes but its header declares %d; the package is corrupt", f.Name, n, f.UncompressedSize64)
 	case crc != f.CRC32:
-		return invalid("entry %q fails its CRC-32 check (the data gives %08x, the header says %08x); the package is corrupt",
-			f.Name, crc, f.CRC32)
+		return invalid("entry %q fails its CRC-32 check (the data gives %s, the header says %s); the package is corrupt",
+			f.Name, crcText(crc), crcText(f.CRC32))
 	}
 	if f.Flags&0x8 != 0 {
 		return checkDescriptor(r, size, f, off+int64(f.CompressedSize64))
@@ -111,8 +112,8 @@ func checkDescriptor(r io.ReaderAt, size int64, f *zip.File, at int64) error {
 		return invalid("entry %q has no data descriptor after its data; the package is truncated", f.Name)
 	}
 	if got := binary.LittleEndian.Uint32(d); got != f.CRC32 {
-		return invalid("entry %q has a data descriptor whose CRC-32 (%08x) differs from its header's (%08x); the package is corrupt",
-			f.Name, got, f.CRC32)
+		return invalid("entry %q has a data descriptor whose CRC-32 (%s) differs from its header's (%s); the package is corrupt",
+			f.Name, crcText(got), crcText(f.CRC32))
 	}
 	return nil
 }
@@ -196,3 +197,6 @@ func crcRead(r io.ReaderAt, crc uint32, from, to int64) (uint32, error) {
 	}
 	return crc32.Update(crc, crcTable, b), nil
 }
+
+// crcText writes a CRC-32 as zip tools show it, eight hex digits.
+func crcText(crc uint32) string { return fmt.Sprintf("%08x", crc) }
