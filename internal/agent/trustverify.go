@@ -1,0 +1,131 @@
+package agent
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/theupdateframework/go-tuf/v2/metadata"
+
+	"github.com/driverhub/driverhub"
+)
+
+// signatureReason starts the message of a package a pinned agent refuses
+// (SPEC §11), so that people and scripts can tell the cases apart.
+type signatureReason string
+
+const (
+	// reasonNotSigned: no current signed target names the package, or no
+	// valid signed metadata could be had (none on the server, unreachable,
+	// signatures that do not verify).
+	reasonNotSigned signatureReason = "not_signed"
+	// reasonHashMismatch: the target exists, with another length or SHA-256.
+	reasonHashMismatch signatureReason = "hash_mismatch"
+	// reasonRevoked: the signed targets list the name in custom.revoked.
+	reasonRevoked signatureReason = "revoked"
+	// reasonExpired: the root, timestamp, snapshot or targets has expired
+	// (a freeze attack, or a server that stopped re-signing).
+	reasonExpired signatureReason = "trust_metadata_expired"
+	// reasonRollback: metadata older than what the agent trusts, or other
+	// than the version the signed timestamp or snapshot names.
+	reasonRollback signatureReason = "rollback_detected"
+)
+
+// signatureError is a package a pinned agent refuses; it fails the
+// driver at stage verify and leaves its running version as it is.
+type signatureError struct {
+	reason signatureReason
+	msg    string
+}
+
+func (e *signatureError) Error() string { return string(e.reason) + ": " + e.msg }
+
+// checkSigned refuses, for an agent pinned with --trust-root, a package
+// that is not a current signed target of the same length and SHA-256. It
+// returns what to add to the verify step's log line. An agent that is not
+// pinned checks nothing: it trusts the server's digests.
+func (a *Agent) checkSigned(ctx context.Context, p *progress, md *driverhub.ManifestDriver) (string, error) {
+	if a.trust == nil {
+		return "", nil
+	}
+	v, err := a.trust.viewFor(ctx, p)
+	if err != nil {
+		return "", err
+	}
+	return v.check(md)
+}
+
+// signedView is the top-level targets a refresh verified.
+type signedView struct {
+	version int64
+	targets map[string]*metadata.TargetFiles
+	revoked map[string]bool
+}
+
+func newSignedView(t *metadata.Metadata[metadata.TargetsType]) (*signedView, error) {
+	if t == nil {
+		return nil, &signatureError{reasonNotSigned, "the refresh verified no targets"}
+	}
+	v := &signedView{version: t.Signed.Version, targets: t.Signed.Targets, revoked: map[string]bool{}}
+	custom, ok := t.Signed.UnrecognizedFields["custom"]
+	if !ok {
+		return v, nil
+	}
+	var c struct {
+		Revoked []string `json:"revoked"`
+	}
+	b, err := json.Marshal(custom)
+	if err == nil {
+		err = json.Unmarshal(b, &c)
+	}
+	if err != nil {
+		return nil, &signatureError{reasonNotSigned, fmt.Sprintf("targets version %d: custom.revoked is not a list of target names: %v", v.version, err)}
+	}
+	for _, name := range c.Revoked {
+		v.revoked[name] = true
+	}
+	return v, nil
+}
+
+// targetName is the signed target a manifest's package must be.
+func targetName(md *driverhub.ManifestDriver) string {
+	return md.Publisher + "/" + md.Name + "/" + md.Version
+}
+
+func (v *signedView) check(md *driverhub.ManifestDriver) (string, error) {
+	name := targetName(md)
+	if v.revoked[name] {
+		return "", &signatureError{reasonRevoked, fmt.Sprintf("%s is revoked by the signed targets (version %d): it is never installed again", name, v.version)}
+	}
+	t := v.targets[name]
+	if t == nil {
+		return "", &signatureError{reasonNotSigned, fmt.Sprintf("%s is not a signed target (targets version %d): sign it with driverhub sign", name, v.version)}
+	}
+	digest := hex.EncodeToString(t.Hashes["sha256"])
+	if t.Length != md.Package.Size || digest != md.Package.SHA256 {
+		return "", &signatureError{reasonHashMismatch, fmt.Sprintf("the deployment's package (%d bytes, SHA-256 %s) is not the signed target %s (%d bytes, SHA-256 %s)",
+			md.Package.Size, md.Package.SHA256, name, t.Length, digest)}
+	}
+	return fmt.Sprintf("; signed target %s (targets version %d)", name, v.version), nil
+}
+
+// refreshFailure names the reason of a failed refresh from go-tuf's error
+// types. Every packaged driver of the deployment fails with it.
+func refreshFailure(err error) error {
+	var httpErr *metadata.ErrDownloadHTTP
+	switch {
+	case errors.Is(err, &metadata.ErrExpiredMetadata{}):
+		return &signatureError{reasonExpired, err.Error()}
+	case errors.Is(err, &metadata.ErrBadVersionNumber{}), errors.Is(err, &metadata.ErrLengthOrHashMismatch{}):
+		return &signatureError{reasonRollback, err.Error()}
+	case errors.As(err, &httpErr) && httpErr.StatusCode == http.StatusNotFound && strings.HasSuffix(httpErr.URL, "/timestamp.json"):
+		return &signatureError{reasonNotSigned, "the server has no signed metadata for this gateway's tenant (run driverhub trust init): " + err.Error()}
+	case errors.Is(err, &metadata.ErrUnsignedMetadata{}):
+		return &signatureError{reasonNotSigned, "the signed metadata does not verify: " + err.Error()}
+	}
+	return &signatureError{reasonNotSigned, "cannot refresh the signed metadata: " + err.Error()}
+}
