@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path"
 	"time"
 
 	"github.com/theupdateframework/go-tuf/v2/metadata"
@@ -26,12 +27,14 @@ const tufMetadataPath = "/api/v1/gateway/tuf/"
 type gatewayFetcher struct {
 	ctx    context.Context
 	client *client.Client
+	last   string // the file fetched last: the one go-tuf verifies when it fails
 }
 
 // DownloadFile gets one metadata file, at most maxLength bytes. An error
 // status becomes go-tuf's ErrDownloadHTTP: the updater ends its walk of
 // root versions at the first 404.
-func (f gatewayFetcher) DownloadFile(url string, maxLength int64, _ time.Duration) ([]byte, error) {
+func (f *gatewayFetcher) DownloadFile(url string, maxLength int64, _ time.Duration) ([]byte, error) {
+	f.last = path.Base(url)
 	req, err := f.client.NewRequest(f.ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package agent
 import (
 	"crypto"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -118,9 +119,16 @@ func (r *tufRepo) publishTargets() {
 	b, err := r.targets.ToBytes(false)
 	r.must(err)
 	r.files[fmt.Sprintf("%d.targets.json", r.targets.Signed.Version)] = b
-	r.snapshot.Signed.Meta["targets.json"] = metadata.MetaFile(r.targets.Signed.Version)
+	r.snapshot.Signed.Meta["targets.json"] = metaFile(r.targets.Signed.Version, b)
 	r.mu.Unlock()
 	r.publishSnapshot()
+}
+
+// metaFile describes a metadata file as the server does: version, length
+// and SHA-256.
+func metaFile(version int64, b []byte) *metadata.MetaFiles {
+	sum := sha256.Sum256(b)
+	return &metadata.MetaFiles{Version: version, Length: int64(len(b)), Hashes: metadata.Hashes{"sha256": sum[:]}}
 }
 
 // publishSnapshot signs the next snapshot and its timestamp with the
@@ -134,7 +142,7 @@ func (r *tufRepo) publishSnapshot() {
 	b, err := r.snapshot.ToBytes(false)
 	r.must(err)
 	r.files[fmt.Sprintf("%d.snapshot.json", r.snapshot.Signed.Version)] = b
-	r.timestamp.Signed.Meta["snapshot.json"] = metadata.MetaFile(r.snapshot.Signed.Version)
+	r.timestamp.Signed.Meta["snapshot.json"] = metaFile(r.snapshot.Signed.Version, b)
 	r.mu.Unlock()
 	r.publishTimestamp(r.timestamp.Signed.Expires)
 }

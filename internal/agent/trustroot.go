@@ -124,15 +124,16 @@ func (s *trustStore) refresh(ctx context.Context) (*signedView, error) {
 	before := s.readTrusted()
 	cfg, err := config.New(s.client.URL(tufMetadataPath), before["root.json"])
 	if err != nil {
-		return nil, refreshFailure(err)
+		return nil, refreshFailure(err, "")
 	}
 	cfg.LocalMetadataDir, cfg.LocalTargetsDir = s.dir, s.dir
 	ctx, cancel := context.WithTimeout(ctx, refreshTimeout)
 	defer cancel()
-	cfg.Fetcher = gatewayFetcher{ctx: ctx, client: s.client}
+	fetcher := &gatewayFetcher{ctx: ctx, client: s.client}
+	cfg.Fetcher = fetcher
 	up, err := updater.New(cfg)
 	if err != nil {
-		return nil, refreshFailure(err)
+		return nil, refreshFailure(err, "")
 	}
 	// The agent's clock, which the tests move on to show a frozen timestamp expiring.
 	up.UnsafeSetRefTime(s.now().UTC())
@@ -140,10 +141,10 @@ func (s *trustStore) refresh(ctx context.Context) (*signedView, error) {
 	// What was verified is kept even when a later step fails: a newer
 	// root or timestamp protects against older ones from now on.
 	if serr := s.syncChanged(before); serr != nil && err == nil {
-		return nil, refreshFailure(fmt.Errorf("keep the signed metadata: %w", serr))
+		return nil, refreshFailure(fmt.Errorf("keep the signed metadata: %w", serr), "")
 	}
 	if err != nil {
-		return nil, refreshFailure(err)
+		return nil, refreshFailure(err, fetcher.last)
 	}
 	tm := up.GetTrustedMetadataSet()
 	return newSignedView(tm.Targets[metadata.TARGETS])

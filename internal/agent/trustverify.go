@@ -114,14 +114,17 @@ func (v *signedView) check(md *driverhub.ManifestDriver) (string, error) {
 }
 
 // refreshFailure names the reason of a failed refresh from go-tuf's error
-// types. Every packaged driver of the deployment fails with it.
-func refreshFailure(err error) error {
+// types; last is the file fetched last, which go-tuf was verifying. Every
+// packaged driver of the deployment fails with it.
+func refreshFailure(err error, last string) error {
 	var httpErr *metadata.ErrDownloadHTTP
 	switch {
 	case errors.Is(err, &metadata.ErrExpiredMetadata{}):
 		return &signatureError{reasonExpired, err.Error()}
-	case errors.Is(err, &metadata.ErrBadVersionNumber{}), errors.Is(err, &metadata.ErrLengthOrHashMismatch{}):
+	case errors.Is(err, &metadata.ErrBadVersionNumber{}):
 		return &signatureError{reasonRollback, err.Error()}
+	case errors.Is(err, &metadata.ErrLengthOrHashMismatch{}):
+		return &signatureError{reasonRollback, fmt.Sprintf("%s is not the file the signed metadata names: %v", last, err)}
 	case errors.As(err, &httpErr) && httpErr.StatusCode == http.StatusNotFound && strings.HasSuffix(httpErr.URL, "/timestamp.json"):
 		return &signatureError{reasonNotSigned, "the server has no signed metadata for this gateway's tenant (run driverhub trust init): " + err.Error()}
 	case errors.Is(err, &metadata.ErrUnsignedMetadata{}):

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -153,17 +154,26 @@ func TestRolledBackMetadataRefused(t *testing.T) {
 
 	// With the online keys, it signs a new timestamp naming the old snapshot ...
 	r.mu.Lock()
-	r.timestamp.Signed.Meta["snapshot.json"] = metadata.MetaFile(2)
+	r.timestamp.Signed.Meta["snapshot.json"] = metaFile(2, r.files["2.snapshot.json"])
 	r.mu.Unlock()
 	r.publishTimestamp(time.Now().Add(24 * time.Hour))
 	ta.deployRefused(t, "d4", reasonRollback, v1)
 
 	// ... or a new snapshot naming the old targets.
 	r.mu.Lock()
-	r.snapshot.Signed.Meta["targets.json"] = metadata.MetaFile(2)
+	r.snapshot.Signed.Meta["targets.json"] = metaFile(2, r.files["2.targets.json"])
 	r.mu.Unlock()
 	r.publishSnapshot()
 	ta.deployRefused(t, "d5", reasonRollback, v1)
+
+	// Newly signed targets, but the old snapshot's bytes served in place
+	// of the one the timestamp names.
+	r.sign("acme/meter/2.1.0", v2.Package)
+	r.serve(fmt.Sprintf("%d.snapshot.json", r.snapshot.Signed.Version), r.file("2.snapshot.json"))
+	ta.deployRefused(t, "d5b", reasonRollback, v1)
+	if _, reason, _ := ta.gw.deployment("d5b"); !strings.Contains(reason, "snapshot") {
+		t.Errorf("d5b failed with %q, want the snapshot named", reason)
+	}
 
 	// An agent restarted from the same directory refuses them still.
 	ta.stopAll()
