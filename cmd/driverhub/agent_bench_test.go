@@ -117,17 +117,7 @@ func BenchmarkDeployToStart(b *testing.B) {
 	agentBin := abAgentBinary(b)
 	e := abSetup(b)
 	out := filepath.Join(b.TempDir(), "start")
-	// time.time_ns() is taken by the first statement after `import time`;
-	// the file is written atomically so that the benchmark never reads half.
-	pkg := abZip(b, "index.py", `import time; t = time.time_ns()
-import json, os
-c = json.loads(os.environ["FC_DRIVER_CONFIG"])["config"]["json"]
-with open(c["out"] + ".tmp", "w") as f:
-    f.write("%d %d\n" % (t, c["seq"]))
-os.replace(c["out"] + ".tmp", c["out"])
-while True:
-    time.sleep(3600)
-`)
+	pkg := abZip(b, "index.py", abStarterScript)
 	setConfig := func(seq int) {
 		body, _ := json.Marshal(map[string]any{"format": "json", "json": map[string]any{"out": out, "seq": seq}})
 		e.srv.must(b, 200, "PUT", "/api/v1/instances/"+e.inst+"/drivers/"+driver+"/config", string(body))
@@ -188,6 +178,19 @@ while True:
 	}
 }
 
+// abStarterScript is the driver of the deploy-to-start benchmarks.
+// time.time_ns() is taken by the first statement after `import time`; the
+// file is written atomically so that the benchmark never reads half.
+const abStarterScript = `import time; t = time.time_ns()
+import json, os
+c = json.loads(os.environ["FC_DRIVER_CONFIG"])["config"]["json"]
+with open(c["out"] + ".tmp", "w") as f:
+    f.write("%d %d\n" % (t, c["seq"]))
+os.replace(c["out"] + ".tmp", c["out"])
+while True:
+    time.sleep(3600)
+`
+
 // abBuild builds the agent-only binary once per test process.
 var abBuild struct {
 	once sync.Once
@@ -229,7 +232,8 @@ type abEnv struct {
 	inst     string
 	secret   string
 	agentDir string
-	python   string // the interpreter drivers run
+	agentArg []string // more flags of the agent
+	python   string   // the interpreter drivers run
 	agent    *exec.Cmd
 	agentOut *syncBuffer
 	done     chan struct{}
@@ -284,8 +288,8 @@ func (e *abEnv) startAgent(bin, pollWait string) {
 		b.Logf("agent environment adds %s", extra)
 	}
 	e.python = abLookPath(env, "python3")
-	cmd := exec.Command(bin, "--server", e.srv.url, "--dir", e.agentDir, "--healthy-after", "1s",
-		"--poll-wait", pollWait, "--runtime", "process")
+	cmd := exec.Command(bin, append([]string{"--server", e.srv.url, "--dir", e.agentDir, "--healthy-after", "1s",
+		"--poll-wait", pollWait, "--runtime", "process"}, e.agentArg...)...)
 	cmd.Env = env
 	e.agentOut = &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = e.agentOut, e.agentOut
