@@ -30,7 +30,7 @@ import (
 // (sign, unsign, rotate) and the attacker who holds the server and its
 // online keys (replays, freezes, swaps).
 type tufRepo struct {
-	t         *testing.T
+	t         testing.TB
 	mu        sync.Mutex
 	keys      map[string]ed25519.PrivateKey // the current key of each role
 	root      *metadata.Metadata[metadata.RootType]
@@ -45,7 +45,7 @@ var topRoles = []string{metadata.ROOT, metadata.TARGETS, metadata.SNAPSHOT, meta
 
 // newTUFRepo runs `trust init`: a key per role, root version 1, and empty
 // targets published with their snapshot and timestamp.
-func newTUFRepo(t *testing.T) *tufRepo {
+func newTUFRepo(t testing.TB) *tufRepo {
 	t.Helper()
 	now := time.Now()
 	r := &tufRepo{t: t, keys: map[string]ed25519.PrivateKey{}, files: map[string][]byte{},
@@ -62,7 +62,7 @@ func newTUFRepo(t *testing.T) *tufRepo {
 	return r
 }
 
-func newKey(t *testing.T) ed25519.PrivateKey {
+func newKey(t testing.TB) ed25519.PrivateKey {
 	_, k, err := ed25519.GenerateKey(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +70,7 @@ func newKey(t *testing.T) ed25519.PrivateKey {
 	return k
 }
 
-func publicKey(t *testing.T, k ed25519.PrivateKey) *metadata.Key {
+func publicKey(t testing.TB, k ed25519.PrivateKey) *metadata.Key {
 	key, err := metadata.KeyFromPublicKey(k.Public())
 	if err != nil {
 		t.Fatal(err)
@@ -85,7 +85,7 @@ func (r *tufRepo) must(err error) {
 	}
 }
 
-func signer(t *testing.T, k ed25519.PrivateKey) signature.Signer {
+func signer(t testing.TB, k ed25519.PrivateKey) signature.Signer {
 	s, err := signature.LoadSigner(k, crypto.Hash(0))
 	if err != nil {
 		t.Fatal(err)
@@ -231,7 +231,7 @@ func (r *tufRepo) asked() []string {
 }
 
 // rootFile writes the current root.json where an operator would put it.
-func (r *tufRepo) rootFile(t *testing.T) string {
+func (r *tufRepo) rootFile(t testing.TB) string {
 	path := filepath.Join(t.TempDir(), "root.json")
 	if err := os.WriteFile(path, r.file("root.json"), 0o644); err != nil {
 		t.Fatal(err)
@@ -242,7 +242,7 @@ func (r *tufRepo) rootFile(t *testing.T) string {
 // front is the server as the agent reaches it: the repository's files at
 // /api/v1/gateway/tuf/{file} for the gateway's secret only, everything
 // else from the test gateway.
-func (r *tufRepo) front(t *testing.T, gw *testGateway) *httptest.Server {
+func (r *tufRepo) front(t testing.TB, gw *testGateway) *httptest.Server {
 	target, err := url.Parse(gw.srv.URL)
 	if err != nil {
 		t.Fatal(err)
@@ -275,7 +275,7 @@ func (r *tufRepo) front(t *testing.T, gw *testGateway) *httptest.Server {
 
 // newPinnedAgent is newTestAgent pinned with root file pin, reaching the
 // repository through its front server; dir "" makes a new agent directory.
-func newPinnedAgent(t *testing.T, r *tufRepo, gw *testGateway, rt *fakeRuntime, dir, pin string) *testAgent {
+func newPinnedAgent(t testing.TB, r *tufRepo, gw *testGateway, rt *fakeRuntime, dir, pin string) *testAgent {
 	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()

@@ -1,7 +1,10 @@
 package agent
 
 import (
+	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -290,4 +293,26 @@ func TestPinnedRoot(t *testing.T) {
 	other.sign("acme/meter/1.0.0", md.Package)
 	ta.deploy("d1", md)
 	checkDeployment(t, gw, "d1", driverhub.DeploySucceeded, "", succeeded("meter", "signed target acme/meter/1.0.0")...)
+}
+
+// BenchmarkTrustRefresh is what a pinned agent adds to each deployment
+// when nothing was signed since the last one: a refresh through the
+// gateway API on loopback (the next root's 404, the timestamp, the local
+// snapshot and targets verified again) and the check of one package.
+func BenchmarkTrustRefresh(b *testing.B) {
+	r := newTUFRepo(b)
+	gw := &testGateway{blobs: map[string][]byte{}, srv: httptest.NewServer(http.NotFoundHandler())}
+	b.Cleanup(gw.srv.Close)
+	ta := newPinnedAgent(b, r, gw, newFakeRuntime(), "", r.rootFile(b))
+	md := acmeDriver("meter", "1.0.0", gw.serve([]byte("package"), []byte("package")))
+	r.sign("acme/meter/1.0.0", md.Package)
+	ctx := context.Background()
+	if _, err := ta.checkSigned(ctx, &progress{}, &md); err != nil { // the first refresh fetches everything
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := ta.checkSigned(ctx, &progress{}, &md); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
