@@ -88,7 +88,7 @@ func startTrust(dir string, pin []byte, log *slog.Logger) error {
 	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	if recorded != nil {
+	if recorded != nil && string(recorded) != digest {
 		log.Warn("the trust root differs from the one the agent was pinned with: trusting the new one from its version on", "dir", dir)
 	}
 	for _, name := range trustedFiles {
