@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -50,6 +51,7 @@ func newMITM(t *testing.T, server string) *mitm {
 		seen: map[string][]byte{}, links: map[string]map[string]any{}}
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	proxy.ModifyResponse = m.modify
+	proxy.ErrorLog = log.New(io.Discard, "", 0) // long polls cut when the agent stops
 	m.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if b, ok := m.forged(r.URL.Path); ok {
 			w.Header().Set("Content-Type", "application/octet-stream")
