@@ -116,7 +116,7 @@ func BenchmarkDeployToStart(b *testing.B) {
 	const driver = "starter"
 	agentBin := abAgentBinary(b)
 	e := abSetup(b)
-	out := filepath.Join(b.TempDir(), "start")
+	out := filepath.Join(abOutDir(b), "start")
 	pkg := abZip(b, "index.py", abStarterScript)
 	setConfig := func(seq int) {
 		body, _ := json.Marshal(map[string]any{"format": "json", "json": map[string]any{"out": out, "seq": seq}})
@@ -190,6 +190,18 @@ os.replace(c["out"] + ".tmp", c["out"])
 while True:
     time.sleep(3600)
 `
+
+// abOutDir is a directory the driver writes its start file in: a driver
+// that runs under a uid of its own can write there (mode 1777, as /tmp),
+// in the benchmark's directory that prepareDriverUsers made searchable.
+func abOutDir(b *testing.B) string {
+	b.Helper()
+	dir := b.TempDir()
+	if err := os.Chmod(dir, 0o1777); err != nil {
+		b.Fatal(err)
+	}
+	return dir
+}
 
 // abBuild builds the agent-only binary once per test process.
 var abBuild struct {
