@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -161,13 +162,15 @@ func (r *tufRepo) publishTimestamp(expires time.Time) {
 	r.files["timestamp.json"] = b
 }
 
-// sign adds a package as target name (`driverhub sign`) and publishes.
+// sign adds a python3 package as target name (`driverhub sign`) and
+// publishes.
 func (r *tufRepo) sign(name string, pkg *driverhub.BlobLink) {
 	r.t.Helper()
 	sum, err := hex.DecodeString(pkg.SHA256)
 	r.must(err)
 	r.mu.Lock()
-	r.targets.Signed.Targets[name] = &metadata.TargetFiles{Length: pkg.Size, Hashes: metadata.Hashes{"sha256": sum}}
+	custom := json.RawMessage(`{"runtime":"python3","min_edge_version":""}`) // as acmeDriver's
+	r.targets.Signed.Targets[name] = &metadata.TargetFiles{Length: pkg.Size, Hashes: metadata.Hashes{"sha256": sum}, Custom: &custom}
 	r.mu.Unlock()
 	r.publishTargets()
 }

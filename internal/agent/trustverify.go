@@ -110,7 +110,33 @@ func (v *signedView) check(md *driverhub.ManifestDriver) (string, error) {
 		return "", &signatureError{reasonHashMismatch, fmt.Sprintf("the deployment's package (%d bytes, SHA-256 %s) is not the signed target %s (%d bytes, SHA-256 %s)",
 			md.Package.Size, md.Package.SHA256, name, t.Length, digest)}
 	}
+	if err := sameCustom(t, md); err != nil {
+		return "", &signatureError{reasonHashMismatch, fmt.Sprintf("the deployment is not the signed target %s: %v", name, err)}
+	}
 	return fmt.Sprintf("; signed target %s (targets version %d)", name, v.version), nil
+}
+
+// sameCustom compares what the signed target says of how the package runs
+// (its custom runtime and min_edge_version) with the deployment: a server
+// must not run signed bytes another way than they were signed for.
+func sameCustom(t *metadata.TargetFiles, md *driverhub.ManifestDriver) error {
+	if t.Custom == nil {
+		return nil
+	}
+	var c struct {
+		Runtime        string `json:"runtime"`
+		MinEdgeVersion string `json:"min_edge_version"`
+	}
+	if err := json.Unmarshal(*t.Custom, &c); err != nil {
+		return fmt.Errorf("its custom field is not {runtime, min_edge_version}: %v", err)
+	}
+	if c.Runtime != "" && c.Runtime != string(md.Runtime) {
+		return fmt.Errorf("the deployment runs it as %s, it was signed as %s", md.Runtime, c.Runtime)
+	}
+	if c.MinEdgeVersion != "" && c.MinEdgeVersion != md.MinEdge {
+		return fmt.Errorf("the deployment says min_edge_version %q, it was signed with %q", md.MinEdge, c.MinEdgeVersion)
+	}
+	return nil
 }
 
 // refreshFailure names the reason of a failed refresh from go-tuf's error

@@ -117,6 +117,13 @@ func TestSwappedPackageRefused(t *testing.T) {
 	wrongSize := v2
 	wrongSize.Package = &driverhub.BlobLink{SHA256: v2.Package.SHA256, Size: v2.Package.Size + 1, URL: v2.Package.URL}
 	ta.deployRefused(t, "d3", reasonHashMismatch, wrongSize)
+	// The signed bytes, run another way than they were signed for.
+	asNode := v2
+	asNode.Runtime = driverhub.RuntimeNodeJS
+	ta.deployRefused(t, "d4", reasonHashMismatch, asNode)
+	if _, reason, _ := ta.gw.deployment("d4"); !strings.Contains(reason, "signed as python3") {
+		t.Errorf("d4 failed with %q, want the signed runtime named", reason)
+	}
 }
 
 func TestRevokedVersionRefused(t *testing.T) {
