@@ -3,6 +3,7 @@ package main_test
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -179,4 +180,20 @@ func TestTUFMarketplaceDriver(t *testing.T) {
 		t.Errorf("the deployment's log does not name the signed target acme/%s/1.0: %+v", meter, d.Resources)
 	}
 	te.running(meter, "1.0")
+}
+
+// TestTUFAgentRefusesBadRoot: an agent pinned to a file that is not a TUF
+// root does not start, and says which flag is wrong and why.
+func TestTUFAgentRefusesBadRoot(t *testing.T) {
+	t.Parallel()
+	agentDir := t.TempDir()
+	prepareDriverUsers(t, agentDir)
+	bad := filepath.Join(t.TempDir(), "root.json")
+	writeFile(t, bad, []byte(`{"signed":{"_type":"timestamp"},"signatures":[]}`))
+	cmd := exec.Command(binary, "agent", "--server", "http://127.0.0.1:9", "--dir", agentDir, "--trust-root", bad)
+	cmd.Env = append(os.Environ(), "DRIVERHUB_GATEWAY_SECRET=dhg_unused")
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "--trust-root: "+bad+" is not a TUF root") {
+		t.Errorf("agent pinned to a timestamp: %v\n%s\nwant a refusal naming --trust-root", err, out)
+	}
 }
