@@ -127,12 +127,20 @@ func ValidateRole(field string, r Role) error {
 	return nil
 }
 
-// ValidateTokenName checks an API token's name: 1–64 bytes.
+// ValidateTokenName checks an API token's name: 1–64 bytes of one line of
+// text without invisible characters.
 func ValidateTokenName(name string) error {
-	if name == "" || len(name) > MaxTokenNameLen || !plainText(name) {
+	if name == "" || len(name) > MaxTokenNameLen {
 		return Invalid("name", "must be 1-%d bytes", MaxTokenNameLen)
 	}
-	return nil
+	return checkText("name", name, textKindLabel)
+}
+
+// CheckToken returns a problem for each field of a new API token that is wrong.
+func CheckToken(name string, role Role) FieldErrors {
+	var l FieldErrors
+	l.Add(ValidateTokenName(name), ValidateRole("role", role))
+	return l
 }
 
 // TokenPrefix starts every API token, so that a leaked one is recognisable
@@ -158,4 +166,27 @@ type UserInput struct {
 	Username *string `json:"username"`
 	Password *string `json:"password"`
 	Role     *Role   `json:"role"`
+}
+
+// Check returns a problem for each field of the input that is wrong; a new
+// user (creating) needs all three.
+func (in UserInput) Check(creating bool) FieldErrors {
+	var l FieldErrors
+	for _, f := range []struct {
+		name  string
+		check func() error
+		unset bool
+	}{
+		{"username", func() error { return ValidateUsername(*in.Username) }, in.Username == nil},
+		{"password", func() error { return ValidatePassword(*in.Password) }, in.Password == nil},
+		{"role", func() error { return ValidateRole("role", *in.Role) }, in.Role == nil},
+	} {
+		switch {
+		case f.unset && creating:
+			l.Add(Invalid(f.name, "is required"))
+		case !f.unset:
+			l.Add(f.check())
+		}
+	}
+	return l
 }

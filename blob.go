@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // BlobStore keeps package and config files, content-addressed by the
@@ -16,15 +17,31 @@ type BlobStore interface {
 	// bytes where it can commit them cheaply (on a filesystem store, a
 	// rename), and nothing is readable under a key until Commit.
 	Stage(ctx context.Context) (StagedBlob, error)
-	// Open returns the blob and its size; ErrNotFound when absent. The reader
-	// may be an *os.File, so that servers can send it with sendfile.
+	// Open returns the blob and its size; ErrNotFound when absent. Reading
+	// never hands out bytes that differ from the key's digest undetected:
+	// the reader checks as it goes, and a read that would complete a
+	// corrupt blob (or a range of one) fails with ErrBlobCheck instead. A
+	// blob the store verified since it last changed may come as the
+	// *os.File itself, so that servers can send it with sendfile.
 	Open(ctx context.Context, key string) (io.ReadSeekCloser, int64, error)
 	// Stat returns the blob's size; ErrNotFound when absent.
 	Stat(ctx context.Context, key string) (int64, error)
 	// Delete removes the blob; deleting an absent blob is no error.
 	Delete(ctx context.Context, key string) error
-	// Ping reports whether the store is reachable.
+	// List calls fn for every committed blob, in no particular order,
+	// stopping at fn's first error. Blobs committed or deleted meanwhile
+	// may or may not be listed.
+	List(ctx context.Context, fn func(BlobInfo) error) error
+	// Ping reports whether the store is reachable and can take new blobs
+	// (ErrNoSpace when its disk is full).
 	Ping(ctx context.Context) error
+}
+
+// BlobInfo describes a stored blob.
+type BlobInfo struct {
+	Key      string
+	Size     int64
+	Modified time.Time
 }
 
 // StagedBlob is a blob being received. Writes append to it and are hashed
@@ -40,8 +57,10 @@ type StagedBlob interface {
 	SHA256() string
 	// Commit stores the bytes under key, durably, after checking that key
 	// is their SHA-256 (ErrBlobCheck otherwise, and nothing is stored).
-	// Committing a key that exists already succeeds and leaves the stored
-	// blob as it is. Commit ends the stage, whatever its outcome.
+	// Committing a key that exists already succeeds; unless the store knows
+	// the stored blob intact, the staged bytes replace it, so that uploading
+	// the same bytes again repairs a corrupt blob. Commit ends the stage,
+	// whatever its outcome.
 	Commit(ctx context.Context, key string) error
 	// Discard drops the bytes unless they were committed. It may be called
 	// any number of times, and after Commit: defer it.

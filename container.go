@@ -88,81 +88,104 @@ func (c *Container) NeedsIsolation() []string {
 	return out
 }
 
-// Validate checks container settings against SPEC §3.
-func (c *Container) Validate(field string) error {
+// Validate checks container settings against SPEC §3 and returns the
+// first problem of Check.
+func (c *Container) Validate(field string) error { return firstProblem(c.Check(field)) }
+
+// Check returns a problem for each container setting that breaks SPEC §3,
+// below field: each part (port, device and volume mappings, memory) and
+// each row of a mapping on its own, so that one problem hides no other.
+func (c *Container) Check(field string) FieldErrors {
+	var l FieldErrors
+	l.Append(c.portProblems(field + ".port_mappings"))
+	l.Append(c.deviceProblems(field + ".device_mappings"))
+	l.Append(c.volumeProblems(field + ".volume_mappings"))
+	if c.MemoryLimitMB < MinMemoryLimitMB || c.MemoryLimitMB > MaxMemoryLimitMB {
+		l.Add(Invalid(field+".memory_limit_mb", "must be %d-%d, got %d", MinMemoryLimitMB, MaxMemoryLimitMB, c.MemoryLimitMB))
+	}
+	return l
+}
+
+func (c *Container) portProblems(f string) FieldErrors {
 	if c.HostNetwork && len(c.PortMappings) > 0 {
-		return Invalid(field+".port_mappings", "are only allowed when host_network is false")
+		return FieldErrors{Invalid(f, "are only allowed when host_network is false")}
 	}
 	if len(c.PortMappings) > MaxPortMappings {
-		return Invalid(field+".port_mappings", "at most %d, got %d", MaxPortMappings, len(c.PortMappings))
+		return FieldErrors{Invalid(f, "at most %d, got %d", MaxPortMappings, len(c.PortMappings))}
 	}
 	type hostPort struct {
 		port  int
 		proto string
 	}
+	var l FieldErrors
 	ports := map[hostPort]bool{}
 	for i, p := range c.PortMappings {
-		f := field + ".port_mappings"
 		if p.HostPort < 1 || p.HostPort > 65535 {
-			return Invalid(indexed(f, i, "host_port"), "must be 1-65535, got %d", p.HostPort)
+			l.Add(Invalid(indexed(f, i, "host_port"), "must be 1-65535, got %d", p.HostPort))
 		}
 		if p.ContainerPort < 1 || p.ContainerPort > 65535 {
-			return Invalid(indexed(f, i, "container_port"), "must be 1-65535, got %d", p.ContainerPort)
+			l.Add(Invalid(indexed(f, i, "container_port"), "must be 1-65535, got %d", p.ContainerPort))
 		}
 		if p.Protocol != "tcp" && p.Protocol != "udp" {
-			return Invalid(indexed(f, i, "protocol"), "must be tcp or udp")
+			l.Add(Invalid(indexed(f, i, "protocol"), "must be tcp or udp"))
 		}
 		k := hostPort{p.HostPort, p.Protocol}
 		if ports[k] {
-			return Invalid(indexed(f, i, "host_port"), "host port %d/%s is mapped twice", p.HostPort, p.Protocol)
+			l.Add(Invalid(indexed(f, i, "host_port"), "host port %d/%s is mapped twice", p.HostPort, p.Protocol))
 		}
 		ports[k] = true
 	}
+	return l
+}
 
+func (c *Container) deviceProblems(f string) FieldErrors {
 	if c.Privileged && len(c.DeviceMappings) > 0 {
-		return Invalid(field+".device_mappings", "are only allowed when privileged is false: a privileged driver sees every host device")
+		return FieldErrors{Invalid(f, "are only allowed when privileged is false: a privileged driver sees every host device")}
 	}
 	if len(c.DeviceMappings) > MaxDeviceMappings {
-		return Invalid(field+".device_mappings", "at most %d, got %d", MaxDeviceMappings, len(c.DeviceMappings))
+		return FieldErrors{Invalid(f, "at most %d, got %d", MaxDeviceMappings, len(c.DeviceMappings))}
 	}
+	var l FieldErrors
 	for i, d := range c.DeviceMappings {
-		f := field + ".device_mappings"
 		if chars(d.HostPath) > MaxMappingPathLen || !strings.HasPrefix(d.HostPath, "/dev/") || !cleanPath(d.HostPath) || d.HostPath == "/dev" {
-			return Invalid(indexed(f, i, "host_path"), "must be a clean path under /dev/ of at most %d characters", MaxMappingPathLen)
+			l.Add(Invalid(indexed(f, i, "host_path"), "must be a clean path under /dev/ of at most %d characters", MaxMappingPathLen))
+		} else {
+			l.Add(checkText(indexed(f, i, "host_path"), d.HostPath, textKindLabel))
 		}
-		if err := validatePermission(indexed(f, i, "permission"), d.Permission); err != nil {
-			return err
-		}
+		l.Add(validatePermission(indexed(f, i, "permission"), d.Permission))
 		if len(d.Comment) > MaxDeviceCommentBytes {
-			return Invalid(indexed(f, i, "comment"), "must be at most %d bytes", MaxDeviceCommentBytes)
+			l.Add(Invalid(indexed(f, i, "comment"), "must be at most %d bytes", MaxDeviceCommentBytes))
+		} else {
+			l.Add(checkText(indexed(f, i, "comment"), d.Comment, textKindLine))
 		}
 	}
+	return l
+}
 
+func (c *Container) volumeProblems(f string) FieldErrors {
 	if len(c.VolumeMappings) > MaxVolumeMappings {
-		return Invalid(field+".volume_mappings", "at most %d, got %d", MaxVolumeMappings, len(c.VolumeMappings))
+		return FieldErrors{Invalid(f, "at most %d, got %d", MaxVolumeMappings, len(c.VolumeMappings))}
 	}
+	var l FieldErrors
 	targets := map[string]bool{}
 	for i, v := range c.VolumeMappings {
-		f := field + ".volume_mappings"
 		if n := chars(v.HostPath); n < 1 || n > MaxMappingPathLen || !strings.HasPrefix(v.HostPath, "/") || hasSpace(v.HostPath) || !cleanPath(v.HostPath) {
-			return Invalid(indexed(f, i, "host_path"), "must be a clean absolute path of 1-%d characters without spaces", MaxMappingPathLen)
+			l.Add(Invalid(indexed(f, i, "host_path"), "must be a clean absolute path of 1-%d characters without spaces", MaxMappingPathLen))
+		} else {
+			l.Add(checkText(indexed(f, i, "host_path"), v.HostPath, textKindLabel))
 		}
-		if n := chars(v.ContainerPath); n < 2 || n > MaxMappingPathLen || !strings.HasPrefix(v.ContainerPath, "/") || hasSpace(v.ContainerPath) || !cleanPath(v.ContainerPath) {
-			return Invalid(indexed(f, i, "container_path"), "must be a clean absolute path other than / of 2-%d characters without spaces", MaxMappingPathLen)
-		}
-		if targets[v.ContainerPath] {
-			return Invalid(indexed(f, i, "container_path"), "%s is mapped twice: container paths must be unique", v.ContainerPath)
+		switch n := chars(v.ContainerPath); {
+		case n < 2 || n > MaxMappingPathLen || !strings.HasPrefix(v.ContainerPath, "/") || hasSpace(v.ContainerPath) || !cleanPath(v.ContainerPath):
+			l.Add(Invalid(indexed(f, i, "container_path"), "must be a clean absolute path other than / of 2-%d characters without spaces", MaxMappingPathLen))
+		case targets[v.ContainerPath]:
+			l.Add(Invalid(indexed(f, i, "container_path"), "%s is mapped twice: container paths must be unique", v.ContainerPath))
+		default:
+			l.Add(checkText(indexed(f, i, "container_path"), v.ContainerPath, textKindLabel))
 		}
 		targets[v.ContainerPath] = true
-		if err := validatePermission(indexed(f, i, "permission"), v.Permission); err != nil {
-			return err
-		}
+		l.Add(validatePermission(indexed(f, i, "permission"), v.Permission))
 	}
-
-	if c.MemoryLimitMB < MinMemoryLimitMB || c.MemoryLimitMB > MaxMemoryLimitMB {
-		return Invalid(field+".memory_limit_mb", "must be %d-%d, got %d", MinMemoryLimitMB, MaxMemoryLimitMB, c.MemoryLimitMB)
-	}
-	return nil
+	return l
 }
 
 func validatePermission(field, p string) error {

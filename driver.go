@@ -46,25 +46,25 @@ func (d *Driver) Validate() error { return firstProblem(d.Check()) }
 
 // Check returns a problem for each field of the driver that breaks SPEC §3,
 // in the order Validate reports them, so that a form can show them all.
-func (d *Driver) Check() []*Error {
-	var errs problemList
+func (d *Driver) Check() FieldErrors {
+	var errs FieldErrors
 	if !driverNamePattern.MatchString(d.Name) {
-		errs.add(Invalid("name", "must start with a letter and hold only letters, digits and '_', at most %d characters", MaxDriverNameLen))
+		errs.Add(Invalid("name", "must start with a letter and hold only letters, digits and '_', at most %d characters", MaxDriverNameLen))
 	}
 	if !slices.Contains(Protocols, d.Protocol) {
-		errs.add(Invalid("protocol", "must be one of %s", Words(Protocols)))
+		errs.Add(Invalid("protocol", "must be one of %s", Words(Protocols)))
 	}
 	switch needs := d.Runtime.NeedsCPUArch(); {
 	case !d.Runtime.Valid():
-		errs.add(Invalid("runtime", "must be one of %s", Words(AllRuntimes)))
+		errs.Add(Invalid("runtime", "must be one of %s", Words(AllRuntimes)))
 	case needs && d.CPUArch == "":
-		errs.add(Invalid("cpu_arch", "is required when runtime is %s: one of %s", d.Runtime, Words(CPUArchs)))
+		errs.Add(Invalid("cpu_arch", "is required when runtime is %s: one of %s", d.Runtime, Words(CPUArchs)))
 	case needs && !slices.Contains(CPUArchs, d.CPUArch):
-		errs.add(Invalid("cpu_arch", "must be one of %s", Words(CPUArchs)))
+		errs.Add(Invalid("cpu_arch", "must be one of %s", Words(CPUArchs)))
 	case !needs && d.CPUArch != "":
-		errs.add(Invalid("cpu_arch", "is only allowed when runtime is %s", RuntimeC))
+		errs.Add(Invalid("cpu_arch", "is only allowed when runtime is %s", RuntimeC))
 	}
-	errs.add(ValidateDescription("description", d.Description))
+	errs.Add(ValidateDescription("description", d.Description))
 	return errs
 }
 
@@ -115,74 +115,33 @@ func (v *DriverVersion) Published() bool { return v.Status == StatusPublished }
 func (v *DriverVersion) Validate(d *Driver) error { return firstProblem(v.Check(d)) }
 
 // Check returns a problem for each field of a version of driver d that
-// breaks SPEC §3, in the order Validate reports them; of the driver config
-// and of each part of the container, the first. A JSON driver config is
-// put in canonical form.
-func (v *DriverVersion) Check(d *Driver) []*Error {
-	var errs problemList
-	errs.add(ValidateVersionName(v.Version))
-	errs.add(ValidateEdgeVersion("min_edge_version", v.MinEdgeVersion))
-	errs.add(ValidateDescription("description", v.Description))
+// breaks SPEC §3, in the order Validate reports them, the rows of the
+// driver config and of the container's mappings included. A JSON driver
+// config is put in canonical form.
+func (v *DriverVersion) Check(d *Driver) FieldErrors {
+	var errs FieldErrors
+	errs.Add(ValidateVersionName(v.Version))
+	errs.Add(ValidateEdgeVersion("min_edge_version", v.MinEdgeVersion))
+	errs.Add(ValidateDescription("description", v.Description))
 	if v.Package != nil && d.Builtin {
-		errs.add(Invalid("package", "a built-in driver has no package: the gateway already holds it"))
+		errs.Add(Invalid("package", "a built-in driver has no package: the gateway already holds it"))
 	}
 	if v.DriverConfig != nil {
-		errs.add(v.DriverConfig.Clean("driver_config"))
+		errs.Append(v.DriverConfig.Check("driver_config"))
 	}
-	errs = append(errs, containerProblems(v.Container, "container")...)
+	errs.Append(v.Container.Check("container"))
 	switch {
 	case v.JVMArgs != "" && d.Runtime != RuntimeJava:
-		errs.add(Invalid("jvm_args", "is only allowed when runtime is %s", RuntimeJava))
+		errs.Add(Invalid("jvm_args", "is only allowed when runtime is %s", RuntimeJava))
 	case len(v.JVMArgs) > MaxJVMArgsBytes:
-		errs.add(Invalid("jvm_args", "must be at most %d bytes", MaxJVMArgsBytes))
+		errs.Add(Invalid("jvm_args", "must be at most %d bytes", MaxJVMArgsBytes))
+	default:
+		errs.Add(checkText("jvm_args", v.JVMArgs, textKindLine))
 	}
 	if v.Status != StatusDraft && v.Status != StatusPublished {
-		errs.add(Invalid("status", "must be draft or published"))
+		errs.Add(Invalid("status", "must be draft or published"))
 	}
 	return errs
-}
-
-// containerProblems validates each independent part of c on its own (port
-// mappings with the host network, device mappings with privileged mode,
-// volume mappings, memory), the others left at their valid defaults, so
-// that a problem in one part does not hide one in another. Container.Validate
-// checks the parts in this order, so its one problem is the first of these.
-func containerProblems(c Container, field string) []*Error {
-	mem := DefaultMemoryLimitMB
-	parts := []Container{
-		{HostNetwork: c.HostNetwork, PortMappings: c.PortMappings, MemoryLimitMB: mem},
-		{Privileged: c.Privileged, DeviceMappings: c.DeviceMappings, MemoryLimitMB: mem},
-		{VolumeMappings: c.VolumeMappings, MemoryLimitMB: mem},
-		{MemoryLimitMB: c.MemoryLimitMB},
-	}
-	var errs problemList
-	for i := range parts {
-		errs.add(parts[i].Validate(field))
-	}
-	return errs
-}
-
-// problemList gathers the problems of several fields.
-type problemList []*Error
-
-// add appends err when it is a problem; validators return only *Error.
-func (l *problemList) add(err error) {
-	if err == nil {
-		return
-	}
-	e, ok := AsError(err)
-	if !ok {
-		e = &Error{Code: EInternal, Message: err.Error()}
-	}
-	*l = append(*l, e)
-}
-
-// firstProblem is the first of errs as an error, or nil.
-func firstProblem(errs []*Error) error {
-	if len(errs) == 0 {
-		return nil
-	}
-	return errs[0]
 }
 
 // ValidateVersionName checks a version: 1–64 letters (any script), digits, '_', '-', '.'; not "." or "..".
@@ -205,15 +164,13 @@ func ValidateVersionName(s string) error {
 	return nil
 }
 
-// ValidateDescription checks a description of at most 256 bytes of UTF-8.
+// ValidateDescription checks a description: at most 256 bytes of text that
+// may span lines (see text.go for the characters it may not hold).
 func ValidateDescription(field, s string) error {
 	if len(s) > MaxDescriptionBytes {
 		return Invalid(field, "must be at most %d bytes, got %d", MaxDescriptionBytes, len(s))
 	}
-	if !plainText(s) {
-		return Invalid(field, "must be valid UTF-8 without NUL characters")
-	}
-	return nil
+	return checkText(field, s, textKindBlock)
 }
 
 var edgeVersionPattern = regexp.MustCompile(`^(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})$`)

@@ -39,71 +39,89 @@ type ConfigFileRef struct {
 
 // Clean validates c and puts it in canonical form: a JSON config given as a
 // string of JSON text (what an editor sends) is parsed, and every JSON config
-// is stored compacted. Errors name the field below the given prefix.
-func (c *DriverConfig) Clean(field string) error {
+// is stored compacted. Errors name the field below the given prefix. It
+// returns the first problem of Check.
+func (c *DriverConfig) Clean(field string) error { return firstProblem(c.Check(field)) }
+
+// Check validates c, puts it in canonical form like Clean, and returns a
+// problem for each field at fault: every bad row of a key-value config.
+func (c *DriverConfig) Check(field string) FieldErrors {
 	if isNull(c.JSON) {
 		c.JSON = nil
+	}
+	one := func(err error) FieldErrors {
+		var l FieldErrors
+		l.Add(err)
+		return l
 	}
 	switch c.Format {
 	case ConfigKV:
 		if c.JSON != nil || c.File != nil {
-			return Invalid(field, "format kv takes only \"kv\"")
+			return one(Invalid(field, "format kv takes only \"kv\""))
 		}
-		return validateKV(field+".kv", c.KV)
+		return kvProblems(field+".kv", c.KV)
 	case ConfigJSON:
 		if c.KV != nil || c.File != nil {
-			return Invalid(field, "format json takes only \"json\"")
+			return one(Invalid(field, "format json takes only \"json\""))
 		}
 		obj, err := ParseJSONObject(field+".json", c.JSON, MaxJSONConfigBytes)
 		if err != nil {
-			return err
+			return one(err)
 		}
 		c.JSON = obj
 		return nil
 	case ConfigFile:
 		if c.KV != nil || c.JSON != nil {
-			return Invalid(field, "format file takes only \"file\"")
+			return one(Invalid(field, "format file takes only \"file\""))
 		}
 		if c.File == nil {
-			return Invalid(field+".file", "is required with format file: upload the file")
+			return one(Invalid(field+".file", "is required with format file: upload the file"))
 		}
-		if err := ValidateConfigFileName(field+".file.name", c.File.Name); err != nil {
-			return err
-		}
+		var l FieldErrors
+		l.Add(ValidateConfigFileName(field+".file.name", c.File.Name))
 		if c.File.Size < 0 || c.File.Size > MaxConfigFileBytes {
-			return Invalid(field+".file.size", "must be at most %d bytes (1 MiB)", MaxConfigFileBytes)
+			l.Add(Invalid(field+".file.size", "must be at most %d bytes (1 MiB)", MaxConfigFileBytes))
 		}
 		if !ValidSHA256(c.File.SHA256) {
-			return Invalid(field+".file.sha256", "must be 64 lower-case hex digits")
+			l.Add(Invalid(field+".file.sha256", "must be 64 lower-case hex digits"))
 		}
-		return nil
+		return l
 	case "":
-		return Invalid(field+".format", "is required: one of kv, json, file")
+		return one(Invalid(field+".format", "is required: one of kv, json, file"))
 	}
-	return Invalid(field+".format", "must be one of kv, json, file")
+	return one(Invalid(field+".format", "must be one of kv, json, file"))
 }
 
-func validateKV(field string, pairs []KVPair) error {
+// kvProblems checks every pair: keys are names (unique, nothing invisible),
+// notes are one line of text, values are the driver's data.
+func kvProblems(field string, pairs []KVPair) FieldErrors {
 	if len(pairs) > MaxKVPairs {
-		return Invalid(field, "holds at most %d pairs, got %d", MaxKVPairs, len(pairs))
+		return FieldErrors{Invalid(field, "holds at most %d pairs, got %d", MaxKVPairs, len(pairs))}
 	}
+	var l FieldErrors
 	seen := make(map[string]bool, len(pairs))
 	for i, p := range pairs {
-		if n := utf8.RuneCountInString(p.Key); n == 0 || n > MaxKVKeyLen || !plainText(p.Key) {
-			return Invalid(indexed(field, i, "key"), "must be 1-%d characters", MaxKVKeyLen)
-		}
-		if seen[p.Key] {
-			return Invalid(indexed(field, i, "key"), "duplicate key %q: keys must be unique", p.Key)
+		key := indexed(field, i, "key")
+		switch n := utf8.RuneCountInString(p.Key); {
+		case n == 0 || n > MaxKVKeyLen:
+			l.Add(Invalid(key, "must be 1-%d characters", MaxKVKeyLen))
+		case seen[p.Key]:
+			l.Add(Invalid(key, "duplicate key %q: keys must be unique", p.Key))
+		default:
+			l.Add(checkText(key, p.Key, textKindLabel))
 		}
 		seen[p.Key] = true
 		if len(p.Value) > MaxKVValueBytes || !plainText(p.Value) {
-			return Invalid(indexed(field, i, "value"), "must be at most %d bytes of UTF-8", MaxKVValueBytes)
+			l.Add(Invalid(indexed(field, i, "value"), "must be at most %d bytes of UTF-8", MaxKVValueBytes))
 		}
-		if len(p.Note) > MaxKVNoteBytes || !plainText(p.Note) {
-			return Invalid(indexed(field, i, "note"), "must be at most %d bytes of UTF-8", MaxKVNoteBytes)
+		note := indexed(field, i, "note")
+		if len(p.Note) > MaxKVNoteBytes {
+			l.Add(Invalid(note, "must be at most %d bytes of UTF-8", MaxKVNoteBytes))
+		} else {
+			l.Add(checkText(note, p.Note, textKindLine))
 		}
 	}
-	return nil
+	return l
 }
 
 // ValidateConfigFileName checks a config file's name: a plain file name that
@@ -116,10 +134,8 @@ func ValidateConfigFileName(field, name string) error {
 		return Invalid(field, "must be a plain file name, not %q", name)
 	case strings.ContainsAny(name, "/\\\x00"):
 		return Invalid(field, "must be a plain file name without '/', '\\' or NUL")
-	case !utf8.ValidString(name):
-		return Invalid(field, "must be valid UTF-8")
 	}
-	return nil
+	return checkText(field, name, textKindLabel)
 }
 
 func isNull(raw []byte) bool {

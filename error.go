@@ -19,16 +19,28 @@ const (
 	EInsufficientStore  = "insufficient_storage"
 	EQuotaExceeded      = "quota_exceeded"
 	EInternal           = "internal"
+	// EInvalidSignature: uploaded TUF metadata is not signed by the keys
+	// and threshold the tenant's root requires (SPEC §11).
+	EInvalidSignature = "invalid_signature"
 )
 
 // Problem is one reason a deployment (or another compound action) cannot proceed.
 // A failed_precondition error carries every problem found, not just the first;
 // so does an invalid_argument error about several fields, each naming its Field.
 type Problem struct {
-	Resource string      `json:"resource"`
+	Resource string      `json:"resource,omitempty"`
 	Code     ProblemCode `json:"code"`
 	Message  string      `json:"message"`
 	Field    string      `json:"field,omitempty"`
+	// Format and Args made Message; a console in another language
+	// formats the translated Format with them. Not sent.
+	Format string `json:"-"`
+	Args   []any  `json:"-"`
+}
+
+// NewProblem returns a problem of resource whose message is formatted.
+func NewProblem(resource string, code ProblemCode, format string, args ...any) Problem {
+	return Problem{Resource: resource, Code: code, Message: fmt.Sprintf(format, args...), Format: format, Args: args}
 }
 
 // Error is the one error type of the domain. Services return it for every
@@ -38,6 +50,10 @@ type Error struct {
 	Message  string
 	Field    string    // the request field at fault, when there is one
 	Problems []Problem // with EFailedPrecondition, or every field at fault
+	// Format and Args made Message (set by Errorf, Invalid, NotFound), so
+	// that a console can show the message in another language.
+	Format string
+	Args   []any
 }
 
 func (e *Error) Error() string {
@@ -53,19 +69,29 @@ func (e *Error) Is(target error) bool {
 	return ok && t.Code == e.Code && (t.Field == "" || t.Field == e.Field)
 }
 
+// Problem is e as one problem of resource ("" for a field of the request).
+func (e *Error) Problem(resource string) Problem {
+	return Problem{Resource: resource, Code: ProblemCode(e.Code), Message: e.Message, Field: e.Field, Format: e.Format, Args: e.Args}
+}
+
 // Errorf returns an Error with the given code and a formatted message.
 func Errorf(code, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Format: format, Args: args}
 }
 
 // Invalid returns an invalid_argument error naming the field at fault.
 func Invalid(field, format string, args ...any) *Error {
-	return &Error{Code: EInvalid, Field: field, Message: fmt.Sprintf(format, args...)}
+	return &Error{Code: EInvalid, Field: field, Message: fmt.Sprintf(format, args...), Format: format, Args: args}
 }
 
+// Word is a word or phrase of the product's vocabulary given as an argument
+// of a message ("driver", "version"): a console translates it with the
+// message's format.
+type Word string
+
 // NotFound returns a not_found error for a kind of resource and its name.
-func NotFound(kind, name string) *Error {
-	return &Error{Code: ENotFound, Message: fmt.Sprintf("%s %q not found", kind, name)}
+func NotFound(kind Word, name string) *Error {
+	return Errorf(ENotFound, "%s %q not found", kind, name)
 }
 
 // Sentinels for storage adapters, compared with errors.Is. Services turn them
@@ -74,6 +100,9 @@ var (
 	ErrNotFound  = &Error{Code: ENotFound, Message: "not found"}
 	ErrConflict  = &Error{Code: EConflict, Message: "already exists"}
 	ErrBlobCheck = errors.New("blob content does not match its digest")
+	// ErrNoSpace is a blob store out of disk space (or keeping the last
+	// of it for the database).
+	ErrNoSpace = &Error{Code: EInsufficientStore, Message: "the server is out of storage space; try again later"}
 )
 
 // ErrorCode returns the code of err, EInternal for errors of other types and

@@ -67,16 +67,20 @@ type InstanceInput struct {
 	ReadOnly
 }
 
-// Validate checks an instance against SPEC §5.
-func (i *Instance) Validate() error {
+// Validate checks an instance against SPEC §5 and returns the first problem.
+func (i *Instance) Validate() error { return firstProblem(i.Check()) }
+
+// Check returns a problem for each field of the instance that breaks SPEC §5:
+// each bad tag on its own.
+func (i *Instance) Check() FieldErrors {
+	var l FieldErrors
 	if !instanceNamePattern.MatchString(i.Name) {
-		return Invalid("name", "must be 1-%d letters, digits, '_' or '-'", MaxInstanceNameLen)
+		l.Add(Invalid("name", "must be 1-%d letters, digits, '_' or '-'", MaxInstanceNameLen))
 	}
-	if err := ValidateDescription("description", i.Description); err != nil {
-		return err
-	}
+	l.Add(ValidateDescription("description", i.Description))
 	if len(i.Tags) > MaxInstanceTags {
-		return Invalid("tags", "at most %d tags, got %d", MaxInstanceTags, len(i.Tags))
+		l.Add(Invalid("tags", "at most %d tags, got %d", MaxInstanceTags, len(i.Tags)))
+		return l
 	}
 	keys := make([]string, 0, len(i.Tags))
 	for k := range i.Tags {
@@ -84,14 +88,25 @@ func (i *Instance) Validate() error {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		if n := utf8.RuneCountInString(k); n == 0 || n > MaxTagKeyLen || !plainText(k) {
-			return Invalid("tags", "tag keys must be 1-%d characters, got %q", MaxTagKeyLen, k)
+		if n := utf8.RuneCountInString(k); n == 0 || n > MaxTagKeyLen {
+			l.Add(Invalid("tags", "tag keys must be 1-%d characters, got %q", MaxTagKeyLen, k))
+			continue
 		}
-		if v := i.Tags[k]; len(v) > MaxTagValueLen || !plainText(v) {
-			return Invalid("tags."+k, "must be at most %d bytes of UTF-8", MaxTagValueLen)
+		if !utf8.ValidString(k) {
+			l.Add(Invalid("tags", "tag keys must be valid UTF-8, got %q", k))
+			continue
+		}
+		if b, found := findRefused(k, textKindLabel); found {
+			l.Add(Invalid("tags", "tag key %q must not hold %s: U+%04X at character %d", k, b.what, b.r, b.at))
+			continue
+		}
+		if v := i.Tags[k]; len(v) > MaxTagValueLen {
+			l.Add(Invalid("tags."+k, "must be at most %d bytes of UTF-8", MaxTagValueLen))
+		} else {
+			l.Add(checkText("tags."+k, v, textKindLine))
 		}
 	}
-	return nil
+	return l
 }
 
 // Device is a sub-device: a field device that a driver talks to.
@@ -144,6 +159,21 @@ type BindingInput struct {
 	Version   *string `json:"version"`
 }
 
+// Check returns a problem for each field that could name no publisher or
+// version at all.
+func (in BindingInput) Check() FieldErrors {
+	var l FieldErrors
+	if in.Publisher != nil && *in.Publisher != "" {
+		if err := ValidateTenantName(*in.Publisher); err != nil {
+			l.Add(Invalid("publisher", "must be a tenant name: 1-%d lower-case letters, digits or '-', starting with a letter or digit", MaxTenantNameLen))
+		}
+	}
+	if in.Version != nil && *in.Version != "" {
+		l.Add(ValidateVersionName(*in.Version))
+	}
+	return l
+}
+
 // DriverStatus is a gateway's last report of one driver.
 type DriverStatus struct {
 	State       DriverState `json:"state"`
@@ -180,8 +210,38 @@ type DeviceInput struct {
 	Description string `json:"description"`
 }
 
+// Check returns a problem for each field of a new device that breaks SPEC §5.
+func (in DeviceInput) Check() FieldErrors {
+	var l FieldErrors
+	l.Add(ValidateDeviceField("product", in.Product), ValidateDeviceField("name", in.Name),
+		ValidateDescription("description", in.Description))
+	return l
+}
+
 // DeviceAssociation puts a device on an instance with one of its drivers.
 type DeviceAssociation struct {
 	Driver string          `json:"driver"`
 	Config json.RawMessage `json:"config"`
+}
+
+// Check returns a problem for each field of the association that is wrong,
+// and puts a device config in canonical form (compact; nil for none).
+func (in *DeviceAssociation) Check() FieldErrors {
+	var l FieldErrors
+	switch {
+	case in.Driver == "":
+		l.Add(Invalid("driver", "is required: the name of a driver bound to the instance"))
+	case !driverNamePattern.MatchString(in.Driver):
+		l.Add(Invalid("driver", "must be a driver name: a letter, then letters, digits and '_', at most %d characters", MaxDriverNameLen))
+	}
+	if len(in.Config) == 0 || isNull(in.Config) {
+		in.Config = nil
+		return l
+	}
+	config, err := ParseJSONObject("config", in.Config, MaxDeviceConfigBytes)
+	l.Add(err)
+	if err == nil {
+		in.Config = config
+	}
+	return l
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // JSON objects as the API takes them in configs: parsed, size-checked,
@@ -36,6 +38,9 @@ func ParseJSONObject(field string, raw []byte, max int) (json.RawMessage, error)
 	if err := json.Unmarshal(text, &v); err != nil {
 		return nil, Invalid(field, "malformed JSON: %s", DescribeJSONError(text, err))
 	}
+	if err := CheckJSONKeys(field, text); err != nil {
+		return nil, err
+	}
 	if _, ok := v.(map[string]any); !ok {
 		return nil, Invalid(field, "must be a JSON object ({...})")
 	}
@@ -50,6 +55,110 @@ func ParseJSONObject(field string, raw []byte, max int) (json.RawMessage, error)
 		return nil, Invalid(field, "must be at most %d bytes serialized, got %d", max, buf.Len())
 	}
 	return json.RawMessage(buf.Bytes()), nil
+}
+
+// CheckJSONKeys refuses JSON text in which an object holds a key twice, or
+// two keys that differ only in case: the server would keep one of them and
+// drop the other unseen (Go matches struct fields ignoring case; a person
+// reads them as one). The problem names the second key by its path below
+// prefix, as fields are named: "container.port_mappings[0].host_port".
+// Malformed text is left to the parser, which says where it breaks.
+func CheckJSONKeys(prefix string, text []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(text))
+	dec.UseNumber() // numbers are not looked at: no need to convert them
+	var stack []*keyFrame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil // the end, or malformed text the parser reports
+		}
+		var top *keyFrame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if key, ok := tok.(string); ok && top != nil && top.inKey {
+			folded := foldKey(key)
+			if first, seen := top.keys[folded]; seen {
+				at := joinPath(top.path(prefix), key)
+				if first == key {
+					return Invalid(at, "repeats key %q: send each key once", key)
+				}
+				return Invalid(at, "key %q differs from key %q only in case: send one of them", key, first)
+			}
+			top.keys[folded], top.key, top.inKey = key, key, false
+			continue
+		}
+		if d, ok := tok.(json.Delim); ok {
+			switch d {
+			case '{':
+				stack = append(stack, &keyFrame{parent: top, inKey: true, keys: map[string]string{}})
+				continue
+			case '[':
+				stack = append(stack, &keyFrame{parent: top})
+				continue
+			default: // '}' or ']'
+				stack = stack[:len(stack)-1]
+			}
+		}
+		// A whole value ended: a key comes next, or the next element.
+		if len(stack) > 0 {
+			if top := stack[len(stack)-1]; top.keys != nil {
+				top.inKey = true
+			} else {
+				top.index++
+			}
+		}
+	}
+}
+
+// keyFrame is an object (keys set) or an array that CheckJSONKeys is in.
+type keyFrame struct {
+	parent *keyFrame
+	keys   map[string]string // folded key → the key as written; nil in arrays
+	key    string            // the object's current key
+	inKey  bool              // a key comes next
+	index  int               // the array's current index
+}
+
+// path names the container, built only for a problem: the parent's key or
+// index at which it sits.
+func (f *keyFrame) path(prefix string) string {
+	p := f.parent
+	if p == nil {
+		return prefix
+	}
+	if p.keys != nil {
+		return joinPath(p.path(prefix), p.key)
+	}
+	return fmt.Sprintf("%s[%d]", p.path(prefix), p.index)
+}
+
+// joinPath names key below path: "a.b", or "b" at the top.
+func joinPath(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// foldKey maps a key to one representative of the keys equal to it under
+// Unicode simple case folding (what strings.EqualFold compares): each
+// character becomes the smallest of its case orbit.
+func foldKey(s string) string {
+	ascii := true
+	for i := 0; i < len(s) && ascii; i++ {
+		ascii = s[i] < utf8.RuneSelf
+	}
+	if ascii {
+		return strings.ToUpper(s) // the smallest of {A, a} (and of {K, k, U+212A}, {S, s, U+017F})
+	}
+	return strings.Map(func(r rune) rune {
+		low := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			low = min(low, f)
+		}
+		return low
+	}, s)
 }
 
 // canonicalJSON re-encodes valid JSON text compactly, keeping the order of

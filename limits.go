@@ -66,3 +66,35 @@ const (
 
 // StagedUploadTTL is how long a staged upload waits for the form that uses it.
 const StagedUploadTTL = time.Hour
+
+// Signed drivers (SPEC §11): how large uploaded TUF metadata may be, and
+// how long each role's metadata lives. The CLI signs root and targets for
+// TUFRootExpiry and TUFTargetsExpiry unless told otherwise; the server
+// signs snapshot for TUFSnapshotExpiry and timestamp for the server's
+// --tuf-timestamp-expiry (at least MinTUFTimestampExpiry), and re-signs
+// each when half its life has passed.
+const (
+	MaxTUFMetadataBytes       = 8 << 20
+	TUFRootExpiry             = 365 * 24 * time.Hour
+	TUFTargetsExpiry          = 90 * 24 * time.Hour
+	TUFSnapshotExpiry         = 7 * 24 * time.Hour
+	DefaultTUFTimestampExpiry = 24 * time.Hour
+	MinTUFTimestampExpiry     = 10 * time.Second
+)
+
+// Storage (SPEC §13). A filesystem blob store (and the S3 store's upload
+// spool) leaves MinFreeDiskBytes free, for the database that usually
+// shares its disk: below that, uploads answer 507 insufficient_storage
+// and /readyz says not ready, while deleting drafts still works.
+// Unreferenced blobs go once they have been so for DefaultBlobGrace
+// (--blob-grace), at the earliest.
+// The server also keeps DiskReserveBytes in a file beside its SQLite
+// database, which it deletes when the disk fills to its last byte anyway.
+const (
+	MinFreeDiskBytes = 64 << 20
+	DiskReserveBytes = 16 << 20
+	DefaultBlobGrace = time.Hour
+	// MinBlobGrace keeps the grace well above any transaction's length,
+	// which the collector's safety rests on (docs/production.md).
+	MinBlobGrace = 10 * time.Minute
+)

@@ -13,6 +13,8 @@ type AccountService interface {
 	Authenticate(ctx context.Context, token string) (*Principal, error)
 	Login(ctx context.Context, username, password string) (*Principal, error)
 	CreateTenant(ctx context.Context, name string) (*NewTenant, error)
+	// GetTenant shows the caller's own tenant.
+	GetTenant(ctx context.Context) (*TenantView, error)
 
 	ListUsers(ctx context.Context, p Page) (List[*User], error)
 	GetUser(ctx context.Context, username string) (*User, error)
@@ -53,6 +55,12 @@ type DriverService interface {
 	// SaveDraft saves a draft version (and a new driver, and staged uploads)
 	// in one operation, reporting every field problem at once.
 	SaveDraft(ctx context.Context, in DraftInput) (*DriverVersion, error)
+	// GetUpload returns a staged upload of the caller's tenant that a draft
+	// can still use, so that a form can show what it holds before saving.
+	GetUpload(ctx context.Context, id string) (*StagedUpload, error)
+	// ListDriverSummaries is ListDrivers with each driver's newest version
+	// and whether it is in the marketplace.
+	ListDriverSummaries(ctx context.Context, f DriverFilter, p Page) (List[*DriverSummary], error)
 }
 
 // InstanceService manages edge instances, devices and bindings.
@@ -81,6 +89,13 @@ type InstanceService interface {
 	PutBindingConfigFile(ctx context.Context, instance, driver, name string, body io.Reader) (*Binding, error)
 	OpenBindingConfigFile(ctx context.Context, instance, driver string) (*Download, error)
 	DriverLogs(ctx context.Context, instance, driver string, tail int) ([]LogLine, error)
+
+	// EdgeVersions lists the distinct edge versions the caller's gateways
+	// reported, newest first.
+	EdgeVersions(ctx context.Context) ([]string, error)
+	// RuntimeVersions lists, per language runtime, the distinct versions
+	// the caller's gateways found, newest first.
+	RuntimeVersions(ctx context.Context) (map[Runtime][]string, error)
 }
 
 // DeploymentService deploys instances to their gateways.
@@ -107,6 +122,9 @@ type MarketService interface {
 	PutListing(ctx context.Context, driver string, in ListingInput) (*Listing, error)
 	DeleteListing(ctx context.Context, driver string) error
 	ListMarket(ctx context.Context, p Page) (List[*Listing], error)
+	// SearchMarket is ListMarket narrowed to the listings of a protocol
+	// and runtime whose title, summary, publisher or driver holds f.Q.
+	SearchMarket(ctx context.Context, f DriverFilter, p Page) (List[*Listing], error)
 	GetMarketDriver(ctx context.Context, publisher, driver string) (*MarketDriver, error)
 	Acquire(ctx context.Context, publisher, driver string) (*Acquisition, error)
 	ListAcquisitions(ctx context.Context, p Page) (List[*Acquisition], error)

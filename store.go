@@ -29,6 +29,8 @@ type Tx interface {
 	InstanceTx
 	DeploymentTx
 	MarketTx
+	TUFTx
+	BlobTx
 }
 
 // AccountTx stores tenants, users and API tokens.
@@ -86,8 +88,50 @@ type DriverTx interface {
 	DeleteVersion(ctx context.Context, id string) error
 	// BlobReferenced reports whether any version, config, deployment or
 	// staged upload refers to the digest. Staged uploads count until
-	// DeleteExpiredUploads removes them.
+	// DeleteExpiredUploads removes them. Every reference BlobTx considers
+	// is one this counts.
 	BlobReferenced(ctx context.Context, sha256 string) (bool, error)
+}
+
+// BlobTx keeps the registry of stored blobs, one row a digest, that the
+// collector of unreferenced blobs and the tenants' quotas work from; the
+// references themselves are the rows BlobReferenced looks at. See
+// internal/service/blobgc.go for how the collector and uploads use it.
+type BlobTx interface {
+	// ClaimBlob records that an upload is committing the blob (size bytes)
+	// now: it creates the blob's row, or renews its claim, unless a
+	// collector is deleting the blob (a deletion started before
+	// staleDeletion counts as abandoned and is taken over). It reports
+	// whether it claimed the blob.
+	ClaimBlob(ctx context.Context, sha256 string, size int64, now, staleDeletion time.Time) (bool, error)
+	// TouchBlob renews the claim of a blob a transaction is about to refer
+	// to; false when no row claims it or a collector is deleting it.
+	TouchBlob(ctx context.Context, sha256 string, now time.Time) (bool, error)
+	// AddBlobs records the blobs, found in the blob store, that have no row
+	// yet, claimed now, and returns how many it added.
+	AddBlobs(ctx context.Context, blobs []BlobInfo, now time.Time) (int, error)
+	// MarkUnreferencedBlobs stamps with now the rows nothing refers to that
+	// have no stamp yet, and clears the stamp of those something refers to.
+	MarkUnreferencedBlobs(ctx context.Context, now time.Time) error
+	// CollectableBlobs lists, by digest after after, up to limit blobs
+	// unreferenced since before cutoff, unclaimed since before cutoff, and
+	// not being deleted (or since before staleDeletion).
+	CollectableBlobs(ctx context.Context, cutoff, staleDeletion time.Time, after string, limit int) ([]string, error)
+	// StartBlobDeletion marks a blob as being deleted from now if it is
+	// still collectable (as CollectableBlobs says) and nothing refers to it.
+	StartBlobDeletion(ctx context.Context, sha256 string, cutoff, staleDeletion, now time.Time) (bool, error)
+	// FinishBlobDeletion removes the row of a blob whose deletion started at
+	// started (and was not taken over since).
+	FinishBlobDeletion(ctx context.Context, sha256 string, started time.Time) error
+	// ReferencedBlobs lists, by digest after after, up to limit digests
+	// that something refers to (whether stored or not).
+	ReferencedBlobs(ctx context.Context, after string, limit int) ([]string, error)
+	// TenantBlobUsage returns the bytes of the distinct blobs the tenant's
+	// versions, bindings and staged uploads refer to.
+	TenantBlobUsage(ctx context.Context, tenantID string) (int64, error)
+	// TenantRefersToBlob reports whether the tenant's versions, bindings
+	// or staged uploads refer to the blob.
+	TenantRefersToBlob(ctx context.Context, tenantID, sha256 string) (bool, error)
 }
 
 // UploadTx stores staged uploads: files checked and stored ahead of the
@@ -186,4 +230,32 @@ type MarketTx interface {
 	CreateAcquisition(ctx context.Context, a *Acquisition) error
 	AcquisitionOf(ctx context.Context, tenantID, driverID string) (*Acquisition, error)
 	ListAcquisitions(ctx context.Context, tenantID string, p Page) (List[*Acquisition], error)
+}
+
+// TUFTx stores tenants' TUF repositories (SPEC §11): metadata by tenant,
+// role and version, the online keys, and the tenant's signing policy.
+type TUFTx interface {
+	// PutTUFMetadata stores one version of a role; ErrConflict when the
+	// tenant has that version of the role already, so that of two
+	// replicas re-signing the same version only one succeeds.
+	PutTUFMetadata(ctx context.Context, m *TUFMetadata) error
+	// TUFMetadataVersion returns one version of a tenant's role.
+	TUFMetadataVersion(ctx context.Context, tenantID, role string, version int64) (*TUFMetadata, error)
+	// LatestTUFMetadata returns the highest version of a tenant's role.
+	LatestTUFMetadata(ctx context.Context, tenantID, role string) (*TUFMetadata, error)
+	// DeleteTUFMetadataBelow deletes the versions of a role below version.
+	DeleteTUFMetadataBelow(ctx context.Context, tenantID, role string, version int64) error
+	// TUFRefreshDue lists, sorted, the tenants whose highest version of
+	// role has a RefreshAt not after now.
+	TUFRefreshDue(ctx context.Context, role string, now time.Time) ([]string, error)
+
+	// PutTUFKey stores an online key; ErrConflict when the tenant has a
+	// key for the role already.
+	PutTUFKey(ctx context.Context, k *TUFKey) error
+	// TUFKeys returns a tenant's online keys, by role.
+	TUFKeys(ctx context.Context, tenantID string) ([]*TUFKey, error)
+
+	// RequireSignedDrivers reports the tenant's policy (false by default).
+	RequireSignedDrivers(ctx context.Context, tenantID string) (bool, error)
+	SetRequireSignedDrivers(ctx context.Context, tenantID string, on bool) error
 }

@@ -44,16 +44,18 @@ func (r Runtime) EntryFile() string {
 }
 
 // Command is the argv that starts a driver of the runtime in its unpacked
-// package (SPEC §7), and the environment the runtime adds. jvmArgs is used
-// by java only. ok is false for an unknown runtime.
+// package (SPEC §7), and the environment the runtime adds. Node.js and
+// Python drivers are loaded (runtimeloader.go): they stay up once their
+// entry file's top-level code has returned. jvmArgs is used by java only.
+// ok is false for an unknown runtime.
 func (r Runtime) Command(jvmArgs string) (argv, env []string, ok bool) {
 	switch r {
 	case RuntimeC:
 		return []string{"./main"}, []string{"LD_LIBRARY_PATH=lib"}, true
 	case RuntimeNodeJS:
-		return []string{"node", r.EntryFile()}, nil, true
+		return []string{"node", "-e", nodeLoader, r.EntryFile()}, nil, true
 	case RuntimePython3:
-		return []string{"python3", r.EntryFile()}, nil, true
+		return []string{"python3", "-c", pythonLoader, r.EntryFile()}, nil, true
 	case RuntimeJava:
 		return append(append([]string{"java"}, strings.Fields(jvmArgs)...), "-jar", r.EntryFile()), nil, true
 	}
@@ -203,4 +205,8 @@ const (
 	// isolation (a private network, port or volume mappings) that the
 	// gateway cannot enforce (SPEC §12).
 	ProblemIsolationUnavailable ProblemCode = "isolation_unavailable"
+	// ProblemSignatureMissing: the tenant requires signed drivers and the
+	// package is not a current target of its TUF repository (unsigned,
+	// revoked, or signed with another length or SHA-256) (SPEC §11).
+	ProblemSignatureMissing ProblemCode = "signature_missing"
 )

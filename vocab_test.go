@@ -2,6 +2,8 @@ package driverhub_test
 
 import (
 	"encoding/json"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/driverhub/driverhub"
@@ -58,8 +60,10 @@ func TestRuntimeCommand(t *testing.T) {
 		argv, env []string
 	}{
 		{driverhub.RuntimeC, "", "main", []string{"./main"}, []string{"LD_LIBRARY_PATH=lib"}},
-		{driverhub.RuntimeNodeJS, "", "index.js", []string{"node", "index.js"}, nil},
-		{driverhub.RuntimePython3, "-Xmx1m", "index.py", []string{"python3", "index.py"}, nil},
+		// Node.js and Python drivers are loaded: the loader's source is
+		// argv[2] (runtimeloader_test.go runs it), the entry file its argument.
+		{driverhub.RuntimeNodeJS, "", "index.js", []string{"node", "-e", loaderSource, "index.js"}, nil},
+		{driverhub.RuntimePython3, "-Xmx1m", "index.py", []string{"python3", "-c", loaderSource, "index.py"}, nil},
 		{driverhub.RuntimeJava, "", "main.jar", []string{"java", "-jar", "main.jar"}, nil},
 		{driverhub.RuntimeJava, " -Xmx64m  -Dmode=rtu ", "main.jar", []string{"java", "-Xmx64m", "-Dmode=rtu", "-jar", "main.jar"}, nil},
 	} {
@@ -69,6 +73,12 @@ func TestRuntimeCommand(t *testing.T) {
 		argv, env, ok := tt.rt.Command(tt.jvm)
 		if !ok {
 			t.Errorf("%s: Command not ok", tt.rt)
+		}
+		if len(argv) == len(tt.argv) && len(argv) > 2 && tt.argv[2] == loaderSource {
+			if strings.TrimSpace(argv[2]) == "" {
+				t.Errorf("%s: empty loader source", tt.rt)
+			}
+			argv = append(slices.Clone(argv[:2]), append([]string{loaderSource}, argv[3:]...)...)
 		}
 		if diff := cmp.Diff(tt.argv, argv); diff != "" {
 			t.Errorf("%s %q: argv (-want +got):\n%s", tt.rt, tt.jvm, diff)
@@ -84,6 +94,9 @@ func TestRuntimeCommand(t *testing.T) {
 		t.Errorf("unknown runtime: EntryFile = %q, want empty", got)
 	}
 }
+
+// loaderSource stands for a loader's source in TestRuntimeCommand.
+const loaderSource = "<loader source>"
 
 func TestDeployStatusFinished(t *testing.T) {
 	for s, want := range map[driverhub.DeployStatus]bool{

@@ -10,17 +10,12 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/driverhub/driverhub"
 	"github.com/driverhub/driverhub/internal/agentcmd"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	cmd := agentcmd.Command()
-	cmd.Use = "driverhub-agent"
-	cmd.Version = driverhub.Version
-	cmd.SilenceUsage, cmd.SilenceErrors = true, true
-	err := cmd.ExecuteContext(ctx)
+	err := agentcmd.Main(ctx, "driverhub-agent", os.Args[1:])
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "driverhub-agent:", err)

@@ -33,7 +33,7 @@ import (
 // BenchmarkAgentMemory10Drivers measures the resident memory of the agent
 // itself (not its children) while it supervises 10 python3 drivers that
 // print a line every 2 s, after deployment and a settling period that
-// includes log shipments and a periodic heartbeat. Target: RSS < 20 MiB.
+// includes log shipments and a periodic heartbeat. Target: RSS < 12 MiB.
 func BenchmarkAgentMemory10Drivers(b *testing.B) {
 	if b.N > 1 {
 		b.Skip("the scenario runs once; b.N > 1 is not meaningful")
@@ -92,12 +92,12 @@ while True:
 	b.ReportMetric(mib(m.rss), "agent-rss-MiB")
 	b.ReportMetric(mib(m.hwm), "agent-hwm-MiB")
 	b.ReportMetric(mib(info.Size()), "agent-bin-MiB")
-	b.Logf("agent (pid %d) supervising %d drivers: VmRSS %.2f MiB (RssAnon %.2f, RssFile %.2f, RssShmem %.2f), VmHWM %.2f MiB, max VmRSS while settling %.2f MiB, threads %d; target VmRSS < 20 MiB",
+	b.Logf("agent (pid %d) supervising %d drivers: VmRSS %.2f MiB (RssAnon %.2f, RssFile %.2f, RssShmem %.2f), VmHWM %.2f MiB, max VmRSS while settling %.2f MiB, threads %d; target VmRSS < 12 MiB",
 		pid, drivers, mib(m.rss), mib(m.anon), mib(m.file), mib(m.shmem), mib(m.hwm), mib(peak.rss), m.threads)
 	b.Logf("agent binary %s: %.2f MiB; drivers' own RSS (not counted): %.1f MiB in all; %s's log lines on the server: %d",
 		filepath.Base(agentBin), mib(info.Size()), mib(childRSS), names[0], shipped)
-	if m.rss >= 20<<20 {
-		b.Logf("OVER TARGET: agent VmRSS %.2f MiB >= 20 MiB", mib(m.rss))
+	if m.rss >= 12<<20 {
+		b.Logf("OVER TARGET: agent VmRSS %.2f MiB >= 12 MiB", mib(m.rss))
 	}
 }
 
@@ -107,7 +107,7 @@ while True:
 // to the file its config names. Each deployment changes the binding's
 // config (same package, already downloaded and unpacked; the interpreter
 // warm on disk), so the driver is stopped and started again. The agent is
-// long-polling when each deployment is created. Target: median < 1 s.
+// long-polling when each deployment is created. Target: median < 300 ms.
 func BenchmarkDeployToStart(b *testing.B) {
 	if b.N > 1 {
 		b.Skip("the scenario runs once; b.N > 1 is not meaningful")
@@ -165,7 +165,7 @@ func BenchmarkDeployToStart(b *testing.B) {
 	b.ReportMetric(0, "ns/op")
 	b.ReportMetric(ms(p50), "p50-ms")
 	b.ReportMetric(ms(worst), "max-ms")
-	b.Logf("deploy to start over %d deployments: min %s, p50 %s, max %s; target median < 1 s",
+	b.Logf("deploy to start over %d deployments: min %s, p50 %s, max %s; target median < 300 ms",
 		k, lats[0].Round(time.Millisecond), p50.Round(time.Millisecond), worst.Round(time.Millisecond))
 	if len(recv) == k {
 		slices.Sort(recv)
@@ -173,8 +173,8 @@ func BenchmarkDeployToStart(b *testing.B) {
 		b.Logf("medians: POST to agent applying %s; driver spawn to its first statement %s (python3 = %s)",
 			percentile(recv, 0.50).Round(time.Millisecond), percentile(spawn, 0.50).Round(time.Millisecond), e.python)
 	}
-	if p50 >= time.Second {
-		b.Logf("OVER TARGET: median deploy-to-start %s >= 1 s", p50)
+	if p50 >= 300*time.Millisecond {
+		b.Logf("OVER TARGET: median deploy-to-start %s >= 300 ms", p50)
 	}
 }
 
@@ -211,7 +211,9 @@ var abBuild struct {
 }
 
 // abAgentBinary builds ./cmd/driverhub-agent from the module root (two
-// levels above this package's directory) next to the driverhub binary.
+// levels above this package's directory) next to the driverhub binary, as
+// it ships (docs/agent-install.md, .ci/run): static, trimmed and stripped.
+// Nearly all of the binary's pages end up resident: its size counts.
 func abAgentBinary(b *testing.B) string {
 	b.Helper()
 	abBuild.once.Do(func() {
@@ -225,8 +227,9 @@ func abAgentBinary(b *testing.B) string {
 			return
 		}
 		abBuild.path = filepath.Join(filepath.Dir(binary), "driverhub-agent")
-		cmd := exec.Command("go", "build", "-o", abBuild.path, "./cmd/driverhub-agent")
+		cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", abBuild.path, "./cmd/driverhub-agent")
 		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			abBuild.err = fmt.Errorf("go build ./cmd/driverhub-agent: %v\n%s", err, out)
 		}

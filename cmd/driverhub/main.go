@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/driverhub/driverhub"
-	"github.com/driverhub/driverhub/internal/agentcmd"
 	"github.com/driverhub/driverhub/internal/cli"
 )
 
@@ -34,7 +33,7 @@ func newRootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.SetVersionTemplate("driverhub version {{.Version}}\n")
-	root.AddCommand(newServerCommand(), newMigrateCommand(), agentcmd.Command(), &cobra.Command{
+	root.AddCommand(newServerCommand(), newMigrateCommand(), newFsckCommand(), newAgentCommand(), &cobra.Command{
 		Use:   "version",
 		Short: "Print driverhub's version",
 		Args:  cobra.NoArgs,

@@ -11,12 +11,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/driverhub/driverhub"
 	"github.com/driverhub/driverhub/internal/server"
 )
 
 // serverFlags are `driverhub server`'s flags that are not a server.Config field.
 type serverFlags struct {
 	logLevel, logFormat string
+	tenantQuota         byteSize
 }
 
 func newServerCommand() *cobra.Command {
@@ -29,6 +31,8 @@ func newServerCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c.AdminPassword = os.Getenv("DRIVERHUB_ADMIN_PASSWORD")
 			c.AdminToken = os.Getenv("DRIVERHUB_ADMIN_TOKEN")
+			c.SecretKey = os.Getenv(server.SecretKeyEnv)
+			c.TenantQuota = int64(f.tenantQuota)
 			return runServer(cmd.Context(), c, f, cmd.OutOrStdout())
 		},
 	}
@@ -46,6 +50,13 @@ func newServerCommand() *cobra.Command {
 	fl.DurationVar(&c.BlobsPresign, "blobs-presign", 0,
 		"downloads answer 307 to a presigned object store URL valid this long (--blobs-presign alone: 5m); needs an s3:// --blobs")
 	fl.Lookup("blobs-presign").NoOptDefVal = "5m"
+	fl.StringVar(&c.SecretKeyFile, "secret-key-file", "",
+		"file holding the 32-byte key (hex or base64) that seals the server's TUF signing keys; every replica needs the same (or set "+server.SecretKeyEnv+"); default on SQLite: made in --data")
+	fl.DurationVar(&c.TUFTimestampExpiry, "tuf-timestamp-expiry", driverhub.DefaultTUFTimestampExpiry,
+		"how long a signed TUF timestamp lives (at least 10s); the server re-signs it at half its life")
+	fl.DurationVar(&c.BlobGrace, "blob-grace", driverhub.DefaultBlobGrace,
+		"a stored file nothing refers to is deleted once it has been so this long (at least 10m); the sweep runs every half of it")
+	fl.Var(&f.tenantQuota, "tenant-quota", "each tenant's storage quota, e.g. 10GiB: uploads past it answer 507 quota_exceeded (0: none)")
 	return cmd
 }
 

@@ -42,7 +42,13 @@ type Config struct {
 	// DriverUsers says whom drivers run as (SPEC §12); nil runs every
 	// driver as the agent's own user, as an agent that is not root does.
 	DriverUsers *DriverUsers
-	Logger      *slog.Logger
+	// Capabilities is what the gateway can enforce (SPEC §12), sent with
+	// every report (default: Runtime alone, isolating when it is runc).
+	Capabilities *driverhub.Capabilities
+	// VersionCommands ask the drivers' interpreters for their versions
+	// when the agent starts (default: python3, node and java on PATH).
+	VersionCommands map[driverhub.Runtime][]string
+	Logger          *slog.Logger
 }
 
 // Agent applies deployments on a gateway.
@@ -61,6 +67,8 @@ type Agent struct {
 	logs   map[string]*driverLog
 	dirty  chan struct{} // a driver's state changed: report soon
 	result *driverhub.DeploymentReport
+	// versions are the interpreters' versions, once Run has measured them.
+	versions *versionProbe
 }
 
 // New checks the configuration and the runtime.
@@ -87,6 +95,13 @@ func New(cfg Config) (*Agent, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Capabilities == nil {
+		name := cfg.Runtime.Name()
+		cfg.Capabilities = &driverhub.Capabilities{Runtimes: []string{name}, Isolation: name == "runc"}
+	}
+	if cfg.VersionCommands == nil {
+		cfg.VersionCommands = versionCommands
 	}
 	arch := cfg.Arch
 	if arch == "" {
@@ -134,16 +149,18 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	a.state = st
 	a.result = st.Result
+	a.versions = probeVersions(a.cfg.VersionCommands, versionProbeTimeout)
 	if err := a.resume(); err != nil {
 		return err
 	}
+	a.cleanDisk(nil) // what a crash left half-deleted
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); a.reportLoop(ctx) }()
 	go func() { defer wg.Done(); a.shipLogs(ctx) }()
 	a.syncLoop(ctx)
 	wg.Wait()
-	a.stopAll()
+	a.reportStopped(a.stopAll())
 	return nil
 }
 
@@ -275,111 +292,15 @@ func (a *Agent) builtins() []string {
 	return out
 }
 
-// report sends the gateway's state and, when given, a deployment's progress.
-func (a *Agent) report(ctx context.Context, d *driverhub.DeploymentReport) error {
-	builtins := a.builtins()
-	r := driverhub.GatewayReport{EdgeVersion: driverhub.Version, Arch: a.arch, BuiltinDrivers: &builtins,
-		Deployment: d, Drivers: a.driverStatuses()}
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	return a.client.Report(ctx, r)
-}
-
-func (a *Agent) driverStatuses() []driverhub.DriverReport {
-	a.mu.Lock()
-	sups := make([]*supervisor, 0, len(a.sups))
-	for _, s := range a.sups {
-		sups = append(sups, s)
-	}
-	a.mu.Unlock()
-	out := make([]driverhub.DriverReport, 0, len(sups))
-	for _, s := range sups {
-		out = append(out, s.status())
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
-}
-
-// reportLoop sends a heartbeat every ReportEvery, soon after a driver's
-// state changes, and a deployment's result until the server has it.
-func (a *Agent) reportLoop(ctx context.Context) {
-	t := time.NewTicker(a.cfg.ReportEvery)
-	defer t.Stop()
-	for {
-		a.mu.Lock()
-		pending := a.result
-		a.mu.Unlock()
-		err := a.report(ctx, pending)
-		if err == nil && pending != nil {
-			a.mu.Lock()
-			if a.result == pending {
-				a.result = nil
-			}
-			a.mu.Unlock()
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-a.dirty:
-			sleep(ctx, 500*time.Millisecond) // gather a burst of changes into one report
-		}
-	}
-}
-
-func (a *Agent) markDirty() {
-	select {
-	case a.dirty <- struct{}{}:
-	default:
-	}
-}
-
-// shipLogs sends the drivers' output to the server in batches.
-func (a *Agent) shipLogs(ctx context.Context) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		a.mu.Lock()
-		logs := make(map[string]*driverLog, len(a.logs))
-		for name, l := range a.logs {
-			if _, running := a.sups[name]; running {
-				logs[name] = l
-			}
-		}
-		a.mu.Unlock()
-		for name, l := range logs {
-			lines := l.take(driverhub.MaxLogLinesPerPost)
-			if len(lines) == 0 {
-				continue
-			}
-			sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-			err := a.client.PostLogs(sctx, name, lines)
-			cancel()
-			if err != nil {
-				var de *driverhub.Error
-				if errors.As(err, &de) && de.Code == driverhub.ENotFound {
-					continue // no longer bound on the server: nobody will read them
-				}
-				l.putBack(lines)
-			}
-		}
-	}
-}
-
-func (a *Agent) stopAll() {
+// stopAll stops every driver and returns their states: stopped.
+func (a *Agent) stopAll() []driverhub.DriverReport {
 	a.mu.Lock()
 	sups := a.sups
 	a.sups = map[string]*supervisor{}
 	a.mu.Unlock()
 	var wg sync.WaitGroup
 	for _, s := range sups {
-		wg.Add(1)
-		go func() { defer wg.Done(); s.Stop() }()
+		wg.Go(s.Stop)
 	}
 	wg.Wait()
 	a.mu.Lock()
@@ -387,4 +308,9 @@ func (a *Agent) stopAll() {
 		l.close()
 	}
 	a.mu.Unlock()
+	out := make([]driverhub.DriverReport, 0, len(sups))
+	for _, s := range sups {
+		out = append(out, s.status())
+	}
+	return out
 }

@@ -3,7 +3,10 @@ package agent
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/driverhub/driverhub"
 )
@@ -18,6 +21,8 @@ type deployment struct {
 	next     map[string]*Installed // what runs after: the new state
 	started  map[string]*Installed // started by this deployment, not yet healthy
 	failures []string              // "driver: why", the deployment's reason
+	// failed are the drivers that failed to start with nothing to roll back to.
+	failed map[string]driverhub.DriverReport
 }
 
 // apply makes the gateway run what the manifest says, in steps. Every
@@ -30,7 +35,7 @@ func (a *Agent) apply(ctx context.Context, m *driverhub.Manifest, etag string) {
 	old := a.state.Drivers
 	a.mu.Unlock()
 	d := &deployment{a: a, m: m, p: newProgress(a, m), old: old,
-		next: map[string]*Installed{}, started: map[string]*Installed{}}
+		next: map[string]*Installed{}, started: map[string]*Installed{}, failed: map[string]driverhub.DriverReport{}}
 	d.p.send(ctx)
 
 	prepared := d.prepareAll(ctx)
@@ -39,11 +44,9 @@ func (a *Agent) apply(ctx context.Context, m *driverhub.Manifest, etag string) {
 	d.keep(pl)
 	d.startNew(pl.start)
 	d.p.send(ctx)
-	d.checkHealth()
-	if m.Type == driverhub.DeployTypeReset {
-		a.removeAll(old)
-	}
+	d.checkHealth(ctx)
 	d.finish(ctx, etag)
+	a.cleanDisk(m)
 }
 
 // fail records that a driver failed at a stage, and why.
@@ -153,7 +156,7 @@ func (d *deployment) startNew(insts []*Installed) {
 		d.p.driverStep(md, driverhub.StageStart, driverhub.DeployProcessing, "info", "starting %s %s", md.Name, md.Version)
 		if err := d.a.startDriver(inst); err != nil {
 			d.fail(md, driverhub.StageStart, "start: %v", err)
-			d.rollback(md)
+			d.rollback(md, driverhub.DriverReport{LastExit: "start: " + err.Error()})
 			continue
 		}
 		d.started[md.Name] = inst
@@ -161,12 +164,13 @@ func (d *deployment) startNew(insts []*Installed) {
 }
 
 // checkHealth waits until every started driver has stayed up for
-// HealthyAfter, or ended before: that one is rolled back.
-func (d *deployment) checkHealth() {
+// HealthyAfter, or ended before: that one is stopped, its output sent to
+// the server ahead of the failure, and it is rolled back.
+func (d *deployment) checkHealth(ctx context.Context) {
 	type verdict struct {
-		name   string
-		ok     bool
-		reason string
+		name string
+		ok   bool
+		last driverhub.DriverReport // how the first run ended
 	}
 	verdicts := make(chan verdict, len(d.started))
 	for name := range d.started {
@@ -174,8 +178,8 @@ func (d *deployment) checkHealth() {
 		s := d.a.sups[name]
 		d.a.mu.Unlock()
 		go func() {
-			ok, reason := s.healthy(d.a.cfg.HealthyAfter)
-			verdicts <- verdict{name, ok, reason}
+			ok, _ := s.healthy(d.a.cfg.HealthyAfter)
+			verdicts <- verdict{name, ok, s.status()}
 		}()
 	}
 	for range d.started {
@@ -187,20 +191,61 @@ func (d *deployment) checkHealth() {
 			d.p.driverStep(md, driverhub.StageFinish, driverhub.DeploySucceeded, "info", "%s %s is running", v.name, md.Version)
 			continue
 		}
-		d.fail(md, driverhub.StageStart, "did not stay up for %s (%s)", d.a.cfg.HealthyAfter, v.reason)
+		d.fail(md, driverhub.StageStart, "did not stay up for %s (%s)", d.a.cfg.HealthyAfter, v.last.LastExit)
 		d.a.stopDriver(v.name)
-		d.rollback(md)
+		d.lastWords(ctx, md)
+		d.rollback(md, v.last)
 	}
 }
 
-// rollback restarts the version that ran before a failed one, if any.
-func (d *deployment) rollback(md *driverhub.ManifestDriver) {
+// lastWords ships the output of a driver that ended at once to the server,
+// and puts its last lines in the deployment's log, where the user looks
+// first: a traceback says more than an exit status.
+func (d *deployment) lastWords(ctx context.Context, md *driverhub.ManifestDriver) {
+	d.a.shipLogsOf(ctx, md.Name)
+	d.a.mu.Lock()
+	l := d.a.logs[md.Name]
+	d.a.mu.Unlock()
+	if l == nil {
+		return
+	}
+	if out := l.lastRunOutput(outputLinesShown); len(out) > 0 {
+		d.p.step(driverhub.ResourceDriver, md.Name, driverhub.StageStart, driverhub.DeployFailed, "error",
+			"%s %s printed before it ended:\n%s", md.Name, md.Version, printable(strings.Join(out, "\n")))
+	}
+}
+
+// printable replaces what a driver may print but a message should not
+// carry (terminal escapes, other control characters, bidirectional
+// overrides, invalid UTF-8).
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		control := r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0
+		bidi := r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069
+		if r != '\n' && r != '\t' && (control || bidi) {
+			return utf8.RuneError
+		}
+		return r
+	}, strings.ToValidUTF8(s, string(utf8.RuneError)))
+}
+
+// outputLinesShown is how much of a failed driver's output the deployment's
+// log shows (the server has all of it).
+const outputLinesShown = 20
+
+// rollback restarts the version that ran before a failed one, if any; else
+// the driver is reported failed, as its last run ended.
+func (d *deployment) rollback(md *driverhub.ManifestDriver, last driverhub.DriverReport) {
 	prev := d.old[md.Name]
 	if prev == nil {
+		d.failed[md.Name] = driverhub.DriverReport{Name: md.Name, Version: md.Version, State: driverhub.DriverFailed,
+			Restarts: last.Restarts, LastExit: last.LastExit}
 		d.p.driverStep(md, driverhub.StageStart, driverhub.DeployFailed, "error", "no earlier version to roll back to: %s is stopped", md.Name)
 		return
 	}
 	if err := d.a.startDriver(prev); err != nil {
+		d.failed[md.Name] = driverhub.DriverReport{Name: md.Name, Version: prev.Manifest.Version, State: driverhub.DriverFailed,
+			LastExit: "start: " + err.Error()}
 		d.p.driverStep(md, driverhub.StageStart, driverhub.DeployFailed, "error", "roll back to %s failed: %v", prev.Manifest.Version, err)
 		return
 	}
@@ -213,8 +258,11 @@ func (d *deployment) finish(ctx context.Context, etag string) {
 	a := d.a
 	final := d.p.finish(d.failures)
 	a.mu.Lock()
-	a.state.Drivers, a.state.DeploymentID, a.state.ETag, a.state.Result = d.next, d.m.DeploymentID, etag, &final
-	err := a.saveState(a.state)
+	st := a.state
+	st.Previous = previousVersions(st.Previous, d.old, d.next)
+	st.Failed = d.stillFailed(st.Failed)
+	st.Drivers, st.DeploymentID, st.ETag, st.Result = d.next, d.m.DeploymentID, etag, &final
+	err := a.saveState(st)
 	a.result = &final
 	a.mu.Unlock()
 	if err != nil {
@@ -223,4 +271,32 @@ func (d *deployment) finish(ctx context.Context, etag string) {
 	d.p.send(ctx)
 	a.markDirty()
 	a.log.Info("deployment applied", "deployment", d.m.DeploymentID, "status", final.Status, "reason", final.Reason)
+}
+
+// previousVersions is, for each driver that runs next, the version it ran
+// before: the one it replaced, else the one recorded before.
+func previousVersions(before, old, next map[string]*Installed) map[string]*Installed {
+	out := map[string]*Installed{}
+	for name, inst := range next {
+		if o := old[name]; o != nil && o.Dir != inst.Dir {
+			out[name] = o
+		} else if p := before[name]; p != nil && p.Dir != inst.Dir {
+			out[name] = p
+		}
+	}
+	return out
+}
+
+// stillFailed lists the drivers that failed and still do not run: those
+// of this deployment, and those that failed before which it names but
+// could not start either.
+func (d *deployment) stillFailed(before map[string]driverhub.DriverReport) map[string]driverhub.DriverReport {
+	out := map[string]driverhub.DriverReport{}
+	for name, f := range before {
+		if inManifest(d.m, name) && d.next[name] == nil {
+			out[name] = f
+		}
+	}
+	maps.Copy(out, d.failed)
+	return out
 }

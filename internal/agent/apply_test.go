@@ -263,24 +263,23 @@ func TestApplyStopsRemovedDriver(t *testing.T) {
 func TestApplyResetStopsEverythingAndRemovesFiles(t *testing.T) {
 	ta := newTestAgent(t)
 	ta.deploy("d1", driverOf("meter", "1.0.0", ta.gw.pkg(t, "up")), driverOf("valve", "1.0.0", ta.gw.pkg(t, "up", "valve.txt", "v")))
+	ta.deploy("d2", driverOf("meter", "2.0.0", ta.gw.pkg(t, "up", "v2.txt", "2")), driverOf("valve", "1.0.0", ta.gw.pkg(t, "up", "valve.txt", "v")))
 	meter, valve := ta.rt.proc("meter"), ta.rt.proc("valve")
-	ta.apply(context.Background(), &driverhub.Manifest{DeploymentID: "d2", Type: driverhub.DeployTypeReset}, "etag-d2")
+	ta.apply(context.Background(), &driverhub.Manifest{DeploymentID: "d3", Type: driverhub.DeployTypeReset}, "etag-d3")
 
 	if !meter.wasStopped() || !valve.wasStopped() {
 		t.Error("a driver still runs after a reset")
 	}
-	for _, name := range []string{"meter", "valve"} {
-		if _, err := os.Stat(filepath.Join(ta.cfg.Dir, "drivers", name)); !os.IsNotExist(err) {
-			t.Errorf("drivers/%s remains after a reset (%v)", name, err)
+	// Nothing of the drivers is left: unpacked versions, cached packages, logs.
+	for _, dir := range []string{"drivers", "cache", "logs"} {
+		if left := ta.files(t, dir); len(left) != 0 {
+			t.Errorf("%s/ holds %q after a reset, want nothing", dir, left)
 		}
 	}
-	if cached, _ := os.ReadDir(filepath.Join(ta.cfg.Dir, "cache")); len(cached) != 2 {
-		t.Errorf("cache holds %d blobs, want both packages kept for a later deployment", len(cached))
+	if st, err := ta.loadState(); err != nil || len(st.Drivers) != 0 || len(st.Previous) != 0 || st.DeploymentID != "d3" {
+		t.Errorf("saved state %+v (%v), want d3 with no drivers", st, err)
 	}
-	if st, err := ta.loadState(); err != nil || len(st.Drivers) != 0 || st.DeploymentID != "d2" {
-		t.Errorf("saved state %+v (%v), want d2 with no drivers", st, err)
-	}
-	checkDeployment(t, ta.gw, "d2", driverhub.DeploySucceeded, "")
+	checkDeployment(t, ta.gw, "d3", driverhub.DeploySucceeded, "")
 	if d := ta.gw.lastDrivers(); len(d) != 0 {
 		t.Errorf("the last report lists drivers %+v after a reset", d)
 	}

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"syscall"
 
-	"github.com/driverhub/driverhub"
 	"github.com/driverhub/driverhub/internal/driverrt"
 )
 
@@ -202,29 +201,6 @@ func writeDriverFile(workDir, name string, data []byte, u *driverrt.User) error 
 		return err
 	}
 	return root.Rename(tmp, path.Join(leaf, name))
-}
-
-// forgetDriver removes what the gateway holds of a driver that no longer
-// runs: its directory, its runtime state and its uid. A built-in driver's
-// directory stays; the files the agent wrote in it go.
-func (a *Agent) forgetDriver(name string, md *driverhub.ManifestDriver) error {
-	errs := []error{os.RemoveAll(a.runtimeDir(name))}
-	if md != nil && md.Builtin {
-		dir := filepath.Join(a.cfg.Dir, "builtin", name)
-		if root, err := os.OpenRoot(dir); err == nil {
-			errs = append(errs, ignoreMissing(root.Remove(configFileName)))
-			if md.ConfigFile != nil {
-				errs = append(errs, ignoreMissing(root.Remove(md.ConfigFile.Name)))
-			}
-			root.Close()
-		}
-	} else {
-		errs = append(errs, os.RemoveAll(a.driverDir(name)))
-	}
-	if err := errors.Join(errs...); err != nil {
-		return err // keep the uid while files of it remain
-	}
-	return a.ids.release(name)
 }
 
 func ignoreMissing(err error) error {

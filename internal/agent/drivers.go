@@ -145,17 +145,6 @@ func (a *Agent) running(name string) bool {
 	return ok
 }
 
-// removeAll stops the drivers of a reset and removes what the gateway
-// holds of them, keeping the download cache.
-func (a *Agent) removeAll(old map[string]*Installed) {
-	for name, inst := range old {
-		a.stopDriver(name)
-		if err := a.forgetDriver(name, &inst.Manifest); err != nil {
-			a.log.Warn("remove driver", "driver", name, "err", err)
-		}
-	}
-}
-
 // sameDriver reports whether two installs run identically: same package,
 // config, devices and settings. Such a driver is not restarted.
 func sameDriver(a, b *Installed) bool {

@@ -19,6 +19,10 @@ import (
 // driver's code decides how it behaves; here its package does.
 const fakeBehaviourFile = "fake.txt"
 
+// fakeOutputFile, in a test package, is what the fake driver prints on
+// stderr when it starts (a traceback, say).
+const fakeOutputFile = "fake-stderr.txt"
+
 // fakeRuntime is a driverrt.Runtime whose drivers the test controls: it
 // runs nothing, and records every start, stop and cleanup.
 type fakeRuntime struct {
@@ -47,7 +51,7 @@ func (r *fakeRuntime) Cleanup(name, _ string) error {
 	return nil
 }
 
-func (r *fakeRuntime) Start(spec driverrt.Spec, stdout, _ io.Writer) (driverrt.Process, error) {
+func (r *fakeRuntime) Start(spec driverrt.Spec, stdout, stderr io.Writer) (driverrt.Process, error) {
 	r.mu.Lock()
 	gate, entered := r.gate, r.entered
 	r.starts = append(r.starts, spec)
@@ -79,6 +83,9 @@ func (r *fakeRuntime) Start(spec driverrt.Spec, stdout, _ io.Writer) (driverrt.P
 		return nil, fmt.Errorf("fake: unknown behaviour %q", b)
 	}
 	fmt.Fprintf(stdout, "%s started\n", spec.Name)
+	if out, err := os.ReadFile(filepath.Join(spec.Dir, fakeOutputFile)); err == nil {
+		stderr.Write(out)
+	}
 	r.mu.Lock()
 	r.procs[spec.Name] = p
 	started := r.started

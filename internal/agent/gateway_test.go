@@ -7,15 +7,19 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/driverhub/driverhub"
+	"github.com/driverhub/driverhub/internal/httpapi/apierror"
 )
 
 // testGateway stands in for the server: it serves blobs and records the
@@ -25,10 +29,23 @@ type testGateway struct {
 	mu      sync.Mutex
 	blobs   map[string][]byte // served at /blobs/<name>
 	reports []driverhub.GatewayReport
+	// logs are the driver output lines received, by driver; logBodies the
+	// size of every log request's body, accepted or not.
+	logs      map[string][]driverhub.LogLine
+	logBodies []int
+	// events lists, in order, "logs <driver>" for each batch accepted and
+	// "report <deployment status>" for each report of a deployment.
+	events []string
+	// refuseLogs, when set, answers a log batch (numbered from 1) with
+	// this status instead of taking it; 0 takes it.
+	refuseLogs func(batch int) int
+	// refuseReport, when set, answers a report with this status instead
+	// of taking it; 0 takes it.
+	refuseReport func(r driverhub.GatewayReport) int
 }
 
 func newTestGateway(t *testing.T) *testGateway {
-	gw := &testGateway{blobs: map[string][]byte{}}
+	gw := &testGateway{blobs: map[string][]byte{}, logs: map[string][]driverhub.LogLine{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /blobs/{name}", func(w http.ResponseWriter, r *http.Request) {
 		gw.mu.Lock()
@@ -47,13 +64,92 @@ func newTestGateway(t *testing.T) *testGateway {
 			return
 		}
 		gw.mu.Lock()
+		if gw.refuseReport != nil {
+			if status := gw.refuseReport(rep); status != 0 {
+				gw.mu.Unlock()
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(status)
+				fmt.Fprintf(w, `{"error":{"code":%q,"message":"refused by the test gateway"}}`, apierror.CodeFor(status))
+				return
+			}
+		}
 		gw.reports = append(gw.reports, rep)
+		if rep.Deployment != nil {
+			gw.events = append(gw.events, "report "+string(rep.Deployment.Status))
+		}
 		gw.mu.Unlock()
 		w.WriteHeader(http.StatusNoContent)
 	})
+	mux.HandleFunc("POST /api/v1/gateway/logs", gw.takeLogs)
 	gw.srv = httptest.NewServer(mux)
 	t.Cleanup(gw.srv.Close)
 	return gw
+}
+
+// takeLogs is the server's log endpoint: it refuses bodies over
+// MaxGatewayBodyBytes with 413, as the server does.
+func (gw *testGateway) takeLogs(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	gw.mu.Lock()
+	defer gw.mu.Unlock()
+	gw.logBodies = append(gw.logBodies, len(body))
+	status := 0
+	if gw.refuseLogs != nil {
+		status = gw.refuseLogs(len(gw.logBodies))
+	}
+	if len(body) > driverhub.MaxGatewayBodyBytes {
+		status = http.StatusRequestEntityTooLarge
+	}
+	if status != 0 {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		fmt.Fprintf(w, `{"error":{"code":%q,"message":"refused by the test gateway"}}`, apierror.CodeFor(status))
+		return
+	}
+	var batch struct {
+		Driver string              `json:"driver"`
+		Lines  []driverhub.LogLine `json:"lines"`
+	}
+	if err := json.Unmarshal(body, &batch); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	gw.logs[batch.Driver] = append(gw.logs[batch.Driver], batch.Lines...)
+	gw.events = append(gw.events, "logs "+batch.Driver)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// received is the text of the lines received from a driver.
+func (gw *testGateway) received(driver string) []string {
+	gw.mu.Lock()
+	defer gw.mu.Unlock()
+	var out []string
+	for _, l := range gw.logs[driver] {
+		out = append(out, l.Text)
+	}
+	return out
+}
+
+// eventLog is a copy of the gateway's events.
+func (gw *testGateway) eventLog() []string {
+	gw.mu.Lock()
+	defer gw.mu.Unlock()
+	return slices.Clone(gw.events)
+}
+
+// lastReport is the latest report, nil before any.
+func (gw *testGateway) lastReport() *driverhub.GatewayReport {
+	gw.mu.Lock()
+	defer gw.mu.Unlock()
+	if len(gw.reports) == 0 {
+		return nil
+	}
+	r := gw.reports[len(gw.reports)-1]
+	return &r
 }
 
 // pkg serves a python3 driver package whose fake runtime behaviour is
@@ -148,14 +244,15 @@ func newTestAgent(t *testing.T) *testAgent {
 	t.Helper()
 	rt, gw := newFakeRuntime(), newTestGateway(t)
 	a, err := New(Config{Server: gw.srv.URL, Secret: "test-secret", Dir: t.TempDir(), Runtime: rt,
-		HealthyAfter: healthyAfter, Logger: slog.New(slog.DiscardHandler)})
+		HealthyAfter: healthyAfter, Logger: slog.New(slog.DiscardHandler),
+		VersionCommands: map[driverhub.Runtime][]string{}}) // no interpreter is asked
 	if err != nil {
 		t.Fatal(err)
 	}
 	if a.state, err = a.loadState(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(a.stopAll)
+	t.Cleanup(func() { a.stopAll() })
 	return &testAgent{Agent: a, rt: rt, gw: gw}
 }
 

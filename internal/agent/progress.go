@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/driverhub/driverhub"
 )
@@ -44,9 +45,25 @@ func (p *progress) step(typ driverhub.ResourceType, name string, stage driverhub
 		r := &p.r.Resources[i]
 		if r.Type == typ && r.Name == name {
 			r.Stage, r.Status = stage, status
-			r.Log = append(r.Log, driverhub.LogEntry{Time: time.Now().UTC(), Level: level, Stage: stage, Message: fmt.Sprintf(format, args...)})
+			r.Log = append(r.Log, driverhub.LogEntry{Time: time.Now().UTC(), Level: level, Stage: stage, Message: cutMessage(fmt.Sprintf(format, args...))})
 		}
 	}
+}
+
+// cutMarker ends a log message cut to what a report may carry.
+const cutMarker = " […cut]"
+
+// cutMessage cuts a message to MaxReportLogMessageBytes, on a character
+// boundary, ending with cutMarker: the server would refuse or cut it.
+func cutMessage(msg string) string {
+	if len(msg) <= driverhub.MaxReportLogMessageBytes {
+		return msg
+	}
+	cut := driverhub.MaxReportLogMessageBytes - len(cutMarker)
+	for cut > 0 && !utf8.RuneStart(msg[cut]) {
+		cut--
+	}
+	return msg[:cut] + cutMarker
 }
 
 // driverStep applies a step to a driver and, once it has an outcome, to

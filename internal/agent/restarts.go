@@ -44,6 +44,11 @@ func (p *restartPolicy) exited(at time.Time, ran time.Duration) (driverhub.Drive
 	return driverhub.DriverRestarting, p.delay
 }
 
+// looping reports whether the last exits make a crash loop: the driver is
+// reported crash-looping while it runs again, until a run lasts
+// backoffResetAge.
+func (p *restartPolicy) looping() bool { return len(p.exits) >= crashloopCount }
+
 // clock is the supervisor's time: real, or a test's.
 type clock interface {
 	Now() time.Time

@@ -22,6 +22,12 @@ type State struct {
 	Result *driverhub.DeploymentReport `json:"result,omitempty"`
 	// Drivers are the drivers that should be running, by name.
 	Drivers map[string]*Installed `json:"drivers"`
+	// Previous holds, by name, the version each driver ran before the one
+	// it runs: kept on disk to roll back to, and nothing older (SPEC §12).
+	Previous map[string]*Installed `json:"previous,omitempty"`
+	// Failed are the drivers of the last deployment that failed to start
+	// with no earlier version to run instead: reported as failed.
+	Failed map[string]driverhub.DriverReport `json:"failed,omitempty"`
 }
 
 // Installed is one driver as it runs on the gateway.

@@ -26,6 +26,7 @@ type supervisor struct {
 	restarts int
 	lastExit string
 	proc     driverrt.Process
+	started  time.Time // when proc started
 	policy   restartPolicy
 	stopping bool
 
@@ -49,9 +50,6 @@ func (s *supervisor) run() {
 		started := s.clock.Now()
 		exit := s.runOnce()
 		s.log.note("%s exited: %s", s.spec.Name, exit)
-		if first {
-			close(s.firstExit)
-		}
 		now := s.clock.Now()
 		var stopping bool
 		var delay time.Duration
@@ -64,6 +62,9 @@ func (s *supervisor) run() {
 			s.restarts++
 			s.state, delay = s.policy.exited(now, now.Sub(started))
 		})
+		if first {
+			close(s.firstExit) // after the exit is recorded: healthy reports it
+		}
 		if stopping {
 			return
 		}
@@ -85,8 +86,10 @@ func (s *supervisor) runOnce() driverrt.Exit {
 	}
 	var stopping bool
 	s.set(func() {
-		s.proc, stopping = proc, s.stopping
-		if !stopping {
+		s.proc, s.started, stopping = proc, s.clock.Now(), s.stopping
+		if !stopping && !s.policy.looping() {
+			// A crash-looping driver stays so while it runs, until it
+			// has run long enough to reset its backoff (status).
 			s.state = driverhub.DriverRunning
 		}
 	})
@@ -146,6 +149,9 @@ func (s *supervisor) status() driverhub.DriverReport {
 	r.State = s.state
 	if s.proc != nil {
 		r.MemoryBytes = s.proc.MemoryBytes()
+		if r.State == driverhub.DriverCrashloop && s.clock.Now().Sub(s.started) >= backoffResetAge {
+			r.State = driverhub.DriverRunning // up long enough: no longer looping
+		}
 	}
 	return r
 }

@@ -46,7 +46,7 @@ func newUsersTestAgent(t *testing.T, rt driverrt.Runtime) *testAgent {
 	if a.state, err = a.loadState(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(a.stopAll)
+	t.Cleanup(func() { a.stopAll() })
 	fake, _ := rt.(*fakeRuntime)
 	if c, ok := rt.(checkingRuntime); ok {
 		fake = c.fakeRuntime

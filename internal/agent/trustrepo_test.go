@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -22,6 +21,7 @@ import (
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 
 	"github.com/driverhub/driverhub"
+	"github.com/driverhub/driverhub/internal/tufmeta"
 )
 
 // tufRepo is a tenant's TUF repository, made with go-tuf's metadata
@@ -169,8 +169,9 @@ func (r *tufRepo) sign(name string, pkg *driverhub.BlobLink) {
 	sum, err := hex.DecodeString(pkg.SHA256)
 	r.must(err)
 	r.mu.Lock()
-	custom := json.RawMessage(`{"runtime":"python3","min_edge_version":""}`) // as acmeDriver's
-	r.targets.Signed.Targets[name] = &metadata.TargetFiles{Length: pkg.Size, Hashes: metadata.Hashes{"sha256": sum}, Custom: &custom}
+	target := &metadata.TargetFiles{Length: pkg.Size, Hashes: metadata.Hashes{"sha256": sum}}
+	tufmeta.SetCustom(target, tufmeta.TargetCustom{Runtime: string(driverhub.RuntimePython3)}) // as acmeDriver's
+	r.targets.Signed.Targets[name] = target
 	r.mu.Unlock()
 	r.publishTargets()
 }
@@ -179,14 +180,9 @@ func (r *tufRepo) sign(name string, pkg *driverhub.BlobLink) {
 func (r *tufRepo) unsign(name string) {
 	r.mu.Lock()
 	delete(r.targets.Signed.Targets, name)
-	var revoked []any
-	if c, ok := r.targets.Signed.UnrecognizedFields["custom"].(map[string]any); ok {
-		revoked, _ = c["revoked"].([]any)
-	}
-	if r.targets.Signed.UnrecognizedFields == nil {
-		r.targets.Signed.UnrecognizedFields = map[string]any{}
-	}
-	r.targets.Signed.UnrecognizedFields["custom"] = map[string]any{"revoked": append(revoked, name)}
+	revoked, err := tufmeta.Revoked(&r.targets.Signed)
+	r.must(err)
+	tufmeta.SetRevoked(&r.targets.Signed, append(revoked, name))
 	r.mu.Unlock()
 	r.publishTargets()
 }
@@ -294,6 +290,6 @@ func newPinnedAgent(t testing.TB, r *tufRepo, gw *testGateway, rt *fakeRuntime, 
 	if a.state, err = a.loadState(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(a.stopAll)
+	t.Cleanup(func() { a.stopAll() })
 	return &testAgent{Agent: a, rt: rt, gw: gw}
 }

@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -12,6 +11,7 @@ import (
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 
 	"github.com/driverhub/driverhub"
+	"github.com/driverhub/driverhub/internal/tufmeta"
 )
 
 // signatureReason starts the message of a package a pinned agent refuses
@@ -71,21 +71,11 @@ func newSignedView(t *metadata.Metadata[metadata.TargetsType]) (*signedView, err
 		return nil, &signatureError{reasonNotSigned, "the refresh verified no targets"}
 	}
 	v := &signedView{version: t.Signed.Version, targets: t.Signed.Targets, revoked: map[string]bool{}}
-	custom, ok := t.Signed.UnrecognizedFields["custom"]
-	if !ok {
-		return v, nil
-	}
-	var c struct {
-		Revoked []string `json:"revoked"`
-	}
-	b, err := json.Marshal(custom)
-	if err == nil {
-		err = json.Unmarshal(b, &c)
-	}
+	revoked, err := tufmeta.Revoked(&t.Signed)
 	if err != nil {
-		return nil, &signatureError{reasonNotSigned, fmt.Sprintf("targets version %d: custom.revoked is not a list of target names: %v", v.version, err)}
+		return nil, &signatureError{reasonNotSigned, fmt.Sprintf("targets version %d: %v", v.version, err)}
 	}
-	for _, name := range c.Revoked {
+	for _, name := range revoked {
 		v.revoked[name] = true
 	}
 	return v, nil
@@ -120,20 +110,15 @@ func (v *signedView) check(md *driverhub.ManifestDriver) (string, error) {
 // (its custom runtime and min_edge_version) with the deployment: a server
 // must not run signed bytes another way than they were signed for.
 func sameCustom(t *metadata.TargetFiles, md *driverhub.ManifestDriver) error {
-	if t.Custom == nil {
+	c, ok := tufmeta.Custom(t)
+	switch {
+	case t.Custom == nil:
 		return nil
-	}
-	var c struct {
-		Runtime        string `json:"runtime"`
-		MinEdgeVersion string `json:"min_edge_version"`
-	}
-	if err := json.Unmarshal(*t.Custom, &c); err != nil {
-		return fmt.Errorf("its custom field is not {runtime, min_edge_version}: %v", err)
-	}
-	if c.Runtime != "" && c.Runtime != string(md.Runtime) {
+	case !ok:
+		return fmt.Errorf("its custom field is not {runtime, min_edge_version}: %s", *t.Custom)
+	case c.Runtime != "" && c.Runtime != string(md.Runtime):
 		return fmt.Errorf("the deployment runs it as %s, it was signed as %s", md.Runtime, c.Runtime)
-	}
-	if c.MinEdgeVersion != "" && c.MinEdgeVersion != md.MinEdge {
+	case c.MinEdgeVersion != "" && c.MinEdgeVersion != md.MinEdge:
 		return fmt.Errorf("the deployment says min_edge_version %q, it was signed with %q", md.MinEdge, c.MinEdgeVersion)
 	}
 	return nil

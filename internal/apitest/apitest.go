@@ -61,6 +61,10 @@ type Options struct {
 	DeployTimeout time.Duration
 	// Presigner, when set, makes downloads redirect (--blobs-presign).
 	Presigner httpapi.Presigner
+	// DataDir is the server's --data (default a fresh temporary directory).
+	DataDir string
+	// TenantQuota is --tenant-quota (default none).
+	TenantQuota int64
 }
 
 // New starts a server that stops when the test ends.
@@ -70,11 +74,17 @@ func New(t testing.TB, opts ...Options) *Server {
 	if len(opts) > 0 {
 		o = opts[0]
 	}
-	c := server.Config{DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	if o.DataDir == "" {
+		o.DataDir = t.TempDir()
+	}
+	c := server.Config{DataDir: o.DataDir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		PollPeriod: o.PollPeriod, DeployTimeout: o.DeployTimeout, Presigner: o.Presigner,
-		Now: o.Now, BcryptCost: 4, StrictI18n: true}
+		Now: o.Now, BcryptCost: 4, StrictI18n: true, TenantQuota: o.TenantQuota}
 	if base := os.Getenv(DatabaseEnv); base != "" {
 		c.Database = pgtest.Fresh(t, base)
+		// Replicas on PostgreSQL share a secret key for TUF; on SQLite
+		// the server makes one in its data directory.
+		c.SecretKey = strings.Repeat("5a", 32)
 	}
 	if base := os.Getenv(BlobsEnv); base != "" {
 		c.Blobs = s3test.Fresh(t, base)

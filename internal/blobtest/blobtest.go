@@ -22,6 +22,10 @@ type Store struct {
 	// Leftovers lists the temporary files or objects the store holds: once
 	// every stage has been committed or discarded, there must be none.
 	Leftovers func(t testing.TB) []string
+	// Corrupt changes one byte of the stored blob under key, where the
+	// store keeps it, keeping its size: what a failing disk or a stray
+	// write does.
+	Corrupt func(t testing.TB, key string)
 }
 
 // Run runs the conformance suite against stores made by newStore (each call
@@ -53,6 +57,16 @@ func Run(t *testing.T, newStore func(t testing.TB) Store) {
 			t.Parallel()
 			s := newStore(t)
 			tc.fn(t, s.BlobStore)
+			if left := s.Leftovers(t); len(left) > 0 {
+				t.Errorf("temporary files or objects left behind: %q", left)
+			}
+		})
+	}
+	for _, tc := range behind {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := newStore(t)
+			tc.fn(t, s)
 			if left := s.Leftovers(t); len(left) > 0 {
 				t.Errorf("temporary files or objects left behind: %q", left)
 			}

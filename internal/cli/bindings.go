@@ -16,30 +16,6 @@ import (
 	"github.com/driverhub/driverhub/internal/httpapi/client"
 )
 
-// bindingView is a binding as the API answers it, read with the runtime's
-// "stale" flag (true while the gateway is offline: the state is its last
-// report). It is decoded here rather than through the client's types so
-// that the flag is shown whichever build of the domain types this is.
-type bindingView struct {
-	driverhub.Binding
-	Runtime *runtimeView `json:"runtime"`
-}
-
-// runtimeView is the gateway's last report of a bound driver.
-type runtimeView struct {
-	driverhub.DriverStatus
-	Stale bool `json:"stale"`
-}
-
-// viewOf is the view of a binding the client decoded (no stale flag).
-func viewOf(b *driverhub.Binding) *bindingView {
-	v := &bindingView{Binding: *b}
-	if b.Runtime != nil {
-		v.Runtime = &runtimeView{DriverStatus: *b.Runtime}
-	}
-	return v
-}
-
 // getRaw reads an API path as the server's JSON, for -o json and yaml to
 // print exactly, and decodes it into out for the tables.
 func getRaw(ctx context.Context, c *client.Client, path string, out any) (json.RawMessage, error) {
@@ -77,7 +53,7 @@ func (a *app) instanceBind() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return render(cmd, b, func(p *printer) { bindingDetail(p, viewOf(b)) })
+			return render(cmd, b, func(p *printer) { bindingDetail(p, b) })
 		})
 	cmd.Flags().String("version", "", "version to bind (default: the newest published)")
 	cmd.Flags().String("publisher", "", "tenant that published an acquired driver (default: yours)")
@@ -100,14 +76,14 @@ func (a *app) instanceBindings() *cobra.Command {
 	cmd := a.leaf("drivers INSTANCE [DRIVER]", "List the drivers bound to an instance, or show one with what its gateway runs", rangeArgs(1, 2, "INSTANCE", "DRIVER"),
 		func(cmd *cobra.Command, c *client.Client, args []string) error {
 			if len(args) == 2 {
-				var b bindingView
+				var b driverhub.Binding
 				raw, err := getRaw(cmd.Context(), c, bindingsPath(args[0], args[1]), &b)
 				if err != nil {
 					return err
 				}
 				return render(cmd, raw, func(p *printer) { bindingDetail(p, &b) })
 			}
-			var l driverhub.List[*bindingView]
+			var l driverhub.List[*driverhub.Binding]
 			raw, err := getRaw(cmd.Context(), c, bindingsPath(args[0]), &l)
 			if err != nil {
 				return err
@@ -123,7 +99,7 @@ is offline now.`
 	return cmd
 }
 
-func bindingTable(p *printer, items []*bindingView) {
+func bindingTable(p *printer, items []*driverhub.Binding) {
 	p.header("DRIVER", "PUBLISHER", "VERSION", "RUNNING", "STATE", "RESTARTS", "CONFIG", "DEVICES")
 	for _, b := range items {
 		running, state, restarts := "-", "-", "-"
@@ -141,7 +117,7 @@ func bindingTable(p *printer, items []*bindingView) {
 	}
 }
 
-func bindingDetail(p *printer, b *bindingView) {
+func bindingDetail(p *printer, b *driverhub.Binding) {
 	p.kv("Driver", b.Driver)
 	p.kv("Publisher", b.Publisher)
 	p.kv("Version", b.Version)

@@ -81,6 +81,7 @@ func Install(root *cobra.Command) {
 		a.instanceCommand(), a.deviceCommand(),
 		a.deployCommand(), a.deploymentCommand(), a.logsCommand(),
 		a.tokenCommand(), a.userCommand(), a.tenantCommand(),
+		a.trustCommand(), a.signCommand(), a.unsignCommand(),
 	}
 	for _, c := range cmds {
 		a.addCompletions(c)

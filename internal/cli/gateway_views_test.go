@@ -62,7 +62,7 @@ func TestBindingViewsShowRunningVersionAndStale(t *testing.T) {
 	   "runtime": {"state": "running", "version": "1.0.0", "restarts": 2, "last_exit": "", "memory_bytes": 0, "reported_at": "` + now + `", "stale": true}},
 	  {"driver": "plc", "publisher": "default", "version": "1.0.0", "config": null, "devices": 0, "runtime": null}],
 	 "next_cursor": ""}`
-	var l driverhub.List[*bindingView]
+	var l driverhub.List[*driverhub.Binding]
 	if err := json.Unmarshal([]byte(answer), &l); err != nil {
 		t.Fatal(err)
 	}

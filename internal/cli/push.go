@@ -28,14 +28,20 @@ entry file at the top level, safe paths, size limits) before anything is sent, c
 the draft version (or reuses the draft of that version, replacing its package), uploads
 the package and, with --publish, publishes it. A published version is refused.
 
+With --sign (and --publish), it then signs the version with the targets keys in --keys, as
+driverhub sign does, with the SHA-256 of the package it built; it still prints the version.
+
 This is the command a CI pipeline runs.`
-	cmd.Example = `  driverhub driver push ./meter --driver modbus_meter --version 1.2.0 --min-edge-version 1.0.0 --publish`
+	cmd.Example = `  driverhub driver push ./meter --driver modbus_meter --version 1.2.0 --min-edge-version 1.0.0 --publish
+  driverhub driver push ./meter --driver modbus_meter --version 1.2.0 --min-edge-version 1.0.0 --publish --sign --keys ./keys`
 	f := cmd.Flags()
 	f.String("driver", "", "driver name (the driver must exist)")
 	f.String("version", "", "version to create or replace")
 	f.String("min-edge-version", "", "lowest agent version that may run it (MAJOR.MINOR.PATCH)")
 	f.String("description", "", "version description")
 	f.Bool("publish", false, "publish the version once uploaded")
+	f.Bool("sign", false, "sign the published version with the targets keys in --keys (needs --publish)")
+	keysFlags(cmd)
 	addOutputFlag(cmd)
 	return cmd
 }
@@ -49,6 +55,10 @@ func (a *app) push(cmd *cobra.Command, c *client.Client, args []string) error {
 	version, _ := f.GetString("version")
 	minEdge, _ := f.GetString("min-edge-version")
 	ctx := cmd.Context()
+	keys, err := pushKeys(cmd)
+	if err != nil {
+		return err
+	}
 
 	d, err := c.GetDriver(ctx, name)
 	if err != nil {
@@ -109,7 +119,28 @@ func (a *app) push(cmd *cobra.Command, c *client.Client, args []string) error {
 		}
 		notice(cmd, "Published version %s of %s", version, name)
 	}
+	if keys != nil {
+		if _, err := runSign(cmd, c, keys, driverhub.TUFTargetsExpiry, name, version, pkg); err != nil {
+			return err
+		}
+	}
 	return render(cmd, v, func(p *printer) { versionDetail(p, v) })
+}
+
+// pushKeys opens --keys for --sign before anything is pushed (nil
+// without --sign).
+func pushKeys(cmd *cobra.Command) ([]*offlineKey, error) {
+	f := cmd.Flags()
+	if sign, _ := f.GetBool("sign"); !sign {
+		if f.Changed("keys") {
+			return nil, usagef(cmd, "--keys is for --sign")
+		}
+		return nil, nil
+	}
+	if publish, _ := f.GetBool("publish"); !publish {
+		return nil, usagef(cmd, "--sign needs --publish: only published versions are signed")
+	}
+	return openKeys(cmd)
 }
 
 // checkedPackage is a zip in a temporary file that passed the checks.

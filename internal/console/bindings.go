@@ -20,9 +20,11 @@ type bindingData struct {
 	Current  *driverhub.DriverVersion // the bound version, for its default config
 	Editor   *driverForm
 	Devices  []*driverhub.Device
-	Logs     []driverhub.LogLine
-	Device   deviceForm
-	Errs     map[string]string
+	// Unconfigured counts the driver's devices without a device config.
+	Unconfigured int
+	Logs         logPane
+	Device       deviceForm
+	Errs         map[string]string
 }
 
 // bindingPage is one driver on an instance: version, instance driver
@@ -78,9 +80,12 @@ func (c *Console) bindingData(r *http.Request, editor *driverForm) (*bindingData
 	for _, dev := range devices {
 		if dev.Driver == b.Driver {
 			d.Devices = append(d.Devices, dev)
+			if len(dev.Config) == 0 {
+				d.Unconfigured++
+			}
 		}
 	}
-	if d.Logs, err = c.instances.DriverLogs(ctx, inst, drv, driverhub.DefaultLogTail); err != nil {
+	if d.Logs, err = c.recentLogs(r, inst, drv, logTail(r.URL.Query().Get("tail")), "driver-log"); err != nil {
 		return nil, err
 	}
 	return d, nil

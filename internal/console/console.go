@@ -36,7 +36,9 @@ type Config struct {
 	Instances   driverhub.InstanceService
 	Deployments driverhub.DeploymentService
 	Market      driverhub.MarketService
-	Logger      *slog.Logger
+	// TUF tells which versions are signed (nil: the pages say nothing of it).
+	TUF    driverhub.TUFService
+	Logger *slog.Logger
 	// SessionTTL is how long a console session lasts when the account
 	// service can make expiring session tokens (default 12 h).
 	SessionTTL time.Duration
@@ -55,6 +57,7 @@ type Console struct {
 	instances   driverhub.InstanceService
 	deployments driverhub.DeploymentService
 	market      driverhub.MarketService
+	tuf         driverhub.TUFService
 	log         *slog.Logger
 	ttl         time.Duration
 	serverURL   string
@@ -77,7 +80,7 @@ func New(c Config) (*Console, error) {
 		return nil, err
 	}
 	con := &Console{accounts: c.Accounts, drivers: c.Drivers, instances: c.Instances, deployments: c.Deployments,
-		market: c.Market, log: c.Logger, ttl: c.SessionTTL, serverURL: strings.TrimRight(c.ServerURL, "/"),
+		market: c.Market, tuf: c.TUF, log: c.Logger, ttl: c.SessionTTL, serverURL: strings.TrimRight(c.ServerURL, "/"),
 		strict: c.StrictI18n, mux: http.NewServeMux(), static: http.StripPrefix("/static/", http.FileServerFS(sub))}
 	if err := con.parseTemplates(); err != nil {
 		return nil, err
@@ -98,6 +101,7 @@ func Must(c Config) *Console {
 
 func (c *Console) routes() {
 	c.mux.HandleFunc("GET /static/", c.serveStatic)
+	c.mux.HandleFunc("GET /favicon.ico", c.serveFavicon)
 	c.mux.HandleFunc("GET /login", c.loginPage)
 	c.mux.HandleFunc("POST /login", c.login)
 	c.mux.HandleFunc("GET /lang", c.switchLang)
@@ -145,6 +149,7 @@ func (c *Console) routes() {
 	c.page("GET /instances/{instance}/drivers/{driver}", c.bindingPage)
 	c.upload("POST /instances/{instance}/drivers/{driver}/config", c.setBindingConfig)
 	c.page("POST /instances/{instance}/drivers/{driver}/config/delete", c.deleteBindingConfig)
+	c.page("GET /instances/{instance}/drivers/{driver}/unbind", c.confirmUnbind)
 	c.page("POST /instances/{instance}/drivers/{driver}/unbind", c.unbind)
 	c.page("POST /instances/{instance}/devices", c.associateDevice)
 	c.page("POST /instances/{instance}/devices/{product}/{name}/remove", c.dissociateDevice)
@@ -181,6 +186,12 @@ var crossOrigin = http.NewCrossOriginProtection()
 func (c *Console) serveStatic(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	c.static.ServeHTTP(w, r)
+}
+
+// serveFavicon answers the icon browsers ask for at the root, signed in or not.
+func (c *Console) serveFavicon(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "public, max-age=86400")
+	http.ServeFileFS(w, r, staticFS, "static/favicon.ico")
 }
 
 // handler is a console page: it runs with a session, and its error is
@@ -227,16 +238,16 @@ var errCSRF = &driverhub.Error{Code: driverhub.EPermissionDenied, Message: "the 
 // statusOf is the HTTP status of the page that shows err: the API's table.
 func statusOf(err error) int { return apierror.StatusOf(err) }
 
-// publicError returns err as the domain error to show; anything else is
-// logged and shown as an internal error.
+// publicError returns err as the domain error to show, in the page's
+// language; anything else is logged and shown as an internal error.
 func (c *Console) publicError(r *http.Request, err error) *driverhub.Error {
 	if e, ok := driverhub.AsError(err); ok && e.Code != driverhub.EInternal {
-		return e
+		return localize(languageOf(r), e)
 	}
 	if !errors.Is(err, context.Canceled) {
 		c.log.Error("console: internal error", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	return &driverhub.Error{Code: driverhub.EInternal, Message: "internal error"}
+	return localize(languageOf(r), &driverhub.Error{Code: driverhub.EInternal, Message: "internal error"})
 }
 
 // fail shows an error page.

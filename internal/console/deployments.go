@@ -2,6 +2,7 @@ package console
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/driverhub/driverhub"
 )
@@ -15,7 +16,7 @@ type deploymentData struct {
 // driverState is a bound driver's last reported state and its recent output.
 type driverState struct {
 	Binding *driverhub.Binding
-	Logs    []driverhub.LogLine
+	Logs    logPane
 }
 
 // recentLines is how many log lines of each driver the deployment page shows.
@@ -40,8 +41,8 @@ func (c *Console) deploymentPage(w http.ResponseWriter, r *http.Request, s *sess
 	if err != nil {
 		return err
 	}
-	for _, b := range bindings.Items {
-		logs, err := c.instances.DriverLogs(ctx, name, b.Driver, recentLines)
+	for n, b := range bindings.Items {
+		logs, err := c.recentLogs(r, name, b.Driver, recentLines, "driver-log-"+strconv.Itoa(n))
 		if err != nil {
 			return err
 		}

@@ -8,7 +8,7 @@ import (
 
 type driversData struct {
 	Filter driverhub.DriverFilter
-	Items  []*driverhub.Driver
+	Items  []*driverhub.DriverSummary
 	Next   string // query of the next page, "" on the last
 }
 
@@ -17,7 +17,7 @@ type driversData struct {
 func (c *Console) listDrivers(w http.ResponseWriter, r *http.Request, s *session) error {
 	q := r.URL.Query()
 	f := driverhub.DriverFilter{Protocol: q.Get("protocol"), Runtime: driverhub.Runtime(q.Get("runtime")), Q: q.Get("q")}
-	l, err := c.drivers.ListDrivers(r.Context(), f, driverhub.Page{Cursor: q.Get("cursor")})
+	l, err := c.drivers.ListDriverSummaries(r.Context(), f, driverhub.Page{Cursor: q.Get("cursor")})
 	if err != nil {
 		if e, ok := driverhub.AsError(err); ok && e.Code == driverhub.EInvalid {
 			c.render(w, r, s, http.StatusBadRequest, "drivers", view{Title: "drivers.title", Nav: "drivers", Err: e, Data: driversData{Filter: f}})
@@ -50,8 +50,21 @@ func (c *Console) createDriver(w http.ResponseWriter, r *http.Request, s *sessio
 	return c.submitForm(w, r, s, f)
 }
 
+// renderForm shows the driver form, or a published version's page.
 func (c *Console) renderForm(w http.ResponseWriter, r *http.Request, s *session, status int, f *driverForm, e *driverhub.Error) {
-	c.render(w, r, s, status, "driver_form", view{Title: "form.title." + f.Mode, Nav: "drivers", Err: e, Data: f})
+	page := "driver_form"
+	if f.Mode == modeView {
+		page = "version"
+	}
+	c.render(w, r, s, status, page, c.formView(r, f, e, ""))
+}
+
+func (c *Console) formView(r *http.Request, f *driverForm, e *driverhub.Error, notice string) view {
+	f.Confirm = f.Confirm && e == nil
+	if f.Mode != modeView { // a published version's page offers no choices
+		c.loadFormFacts(r.Context(), f)
+	}
+	return view{Title: "form.title." + f.Mode, Nav: "drivers", Err: e, Notice: notice, Data: f}
 }
 
 type driverData struct {
@@ -59,6 +72,8 @@ type driverData struct {
 	Versions  []*driverhub.DriverVersion
 	Published bool
 	Listing   *driverhub.Listing
+	// Signatures: which versions are signed and revoked (SPEC §11).
+	Signatures *driverhub.DriverSignatures
 	// Form values of the driver and listing forms after a refused change.
 	Protocol, Description, Title, Summary string
 	Errs                                  map[string]string
@@ -103,6 +118,7 @@ func (c *Console) driverData(r *http.Request, errs map[string]string) (*driverDa
 			return nil, err
 		}
 	}
+	d.Signatures = c.driverSignatures(ctx, name)
 	if d.Listing != nil {
 		d.Title, d.Summary = d.Listing.Title, d.Listing.Summary
 	} else {

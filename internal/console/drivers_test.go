@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -52,9 +54,28 @@ func TestNewDriverFormCreatesDriverVersionAndPackage(t *testing.T) {
 		}
 	}
 	pkg := pythonPackage(t)
+	// The file uploads, and the form shows what it holds for the user to
+	// confirm (the seed: 上传成功后，单击确认); nothing is saved yet.
 	p := b.postMultipart("/drivers/new", meterForm(t, "modbus_meter", pkg)...)
+	if p.Status != http.StatusOK || !strings.Contains(p.Body, `class="upload-summary confirm-upload"`) {
+		t.Fatalf("submit with a package: %d %s", p.Status, snippet(p.Body))
+	}
+	summary := p.Body[strings.Index(p.Body, `id="package-summary"`):]
+	summary = summary[:strings.Index(summary, `<p class="hint">`)]
+	for _, want := range []string{"meter.zip", strconv.Itoa(len(pkg)) + " B", sha256Hex(pkg), "index.py found at the top level"} {
+		if !strings.Contains(summary, want) {
+			t.Errorf("the uploaded file's summary lacks %q: %s", want, summary)
+		}
+	}
+	if !strings.Contains(p.Body, "The driver file is uploaded. Check what it holds below") {
+		t.Error("the page does not ask to check and confirm the file")
+	}
+	if r := srv.Do(t, "GET", "/api/v1/drivers/modbus_meter", srv.AdminToken, nil); r.Status != http.StatusNotFound {
+		t.Fatalf("the driver exists before the file was confirmed: %d", r.Status)
+	}
+	p = b.saveDraft("/drivers/new", meterForm(t, "modbus_meter", pkg)...)
 	if p.Status != http.StatusSeeOther || p.Location != "/drivers/modbus_meter?notice=driver_created" {
-		t.Fatalf("submit: %d %q: %s", p.Status, p.Location, snippet(p.Body))
+		t.Fatalf("confirm: %d %q: %s", p.Status, p.Location, snippet(p.Body))
 	}
 	ctx := driverhub.WithPrincipal(context.Background(), principal(t, srv))
 	d, err := srv.Service.GetDriver(ctx, "modbus_meter")
@@ -197,7 +218,7 @@ func TestVersionManagement(t *testing.T) {
 	srv := apitest.New(t)
 	b := adminBrowser(t, srv)
 	pkg := pythonPackage(t)
-	if p := b.postMultipart("/drivers/new", meterForm(t, "meter", pkg)...); p.Status != http.StatusSeeOther {
+	if p := b.saveDraft("/drivers/new", meterForm(t, "meter", pkg)...); p.Status != http.StatusSeeOther {
 		t.Fatalf("create: %d %s", p.Status, snippet(p.Body))
 	}
 	// Add version: the newest version's settings, the next version number.
@@ -212,7 +233,7 @@ func TestVersionManagement(t *testing.T) {
 	// Edit the draft, replacing its package.
 	parts = replace(replace(meterForm(t, "", nil)[1:], "description", "edited"), "memory_limit_mb", "512")
 	parts = append(parts[:6], append([]part{{Name: "package", Filename: "v2.zip", Data: pkg}}, parts[6:]...)...)
-	if p := b.postMultipart("/drivers/meter/versions/1.0.1", parts...); p.Status != http.StatusSeeOther {
+	if p := b.saveDraft("/drivers/meter/versions/1.0.1", parts...); p.Status != http.StatusSeeOther {
 		t.Fatalf("edit: %d %s", p.Status, snippet(p.Body))
 	}
 	ctx := driverhub.WithPrincipal(context.Background(), principal(t, srv))
@@ -222,8 +243,9 @@ func TestVersionManagement(t *testing.T) {
 	}
 
 	// Publish 1.0.0 (the confirmation page is what the dialog shows without JavaScript).
-	if p := b.mustGet("/drivers/meter/versions/1.0.0/publish"); !strings.Contains(p.Body, "cannot be undone") {
-		t.Error("the publish confirmation does not say it cannot be undone")
+	if p := b.mustGet("/drivers/meter/versions/1.0.0/publish"); !strings.Contains(p.Body, "cannot be undone") ||
+		!strings.Contains(p.Body, sha256Hex(pkg)) || !strings.Contains(p.Body, "8502→502/tcp") || !strings.Contains(p.Body, "poll_ms") {
+		t.Error("the publish confirmation does not say it cannot be undone, or not what becomes permanent (package digest, ports, config)")
 	}
 	if p := b.post("/drivers/meter/versions/1.0.0/publish", nil); p.Status != http.StatusSeeOther {
 		t.Fatalf("publish: %d %s", p.Status, snippet(p.Body))
@@ -239,10 +261,15 @@ func TestVersionManagement(t *testing.T) {
 			t.Errorf("draft row lacks %s", want)
 		}
 	}
-	// View: only the description changes.
+	// View: a page of what the version holds, where only the description changes.
 	view := b.mustGet("/drivers/meter/versions/1.0.0").Body
-	if !strings.Contains(view, `<fieldset class="bare readonly" disabled>`) || strings.Contains(view, `name="package"`) {
-		t.Error("the published version's page is not read-only")
+	if strings.Contains(view, `<input`) && regexp.MustCompile(`<(input|select)\b[^>]*name="(version|min_edge_version|package|kv_key|port_host|memory_limit_mb)"`).MatchString(view) {
+		t.Error("the published version's page offers fields that cannot change")
+	}
+	for _, want := range []string{`id="description"`, `class="version-facts"`, "meter.zip", sha256Hex(pkg), "8502→502/tcp", "256 MB", `id="download-package"`} {
+		if !strings.Contains(view, want) {
+			t.Errorf("the published version's page lacks %s", want)
+		}
 	}
 	if p := b.postMultipart("/drivers/meter/versions/1.0.0", field("description", "now with a longer description")); p.Status != http.StatusSeeOther {
 		t.Fatalf("describe published: %d %s", p.Status, snippet(p.Body))
@@ -298,7 +325,7 @@ func TestConfigFileUploads(t *testing.T) {
 			break
 		}
 	}
-	if p := b.postMultipart("/drivers/new", parts...); p.Status != http.StatusSeeOther {
+	if p := b.saveDraft("/drivers/new", parts...); p.Status != http.StatusSeeOther {
 		t.Fatalf("create with a config file: %d %s", p.Status, snippet(p.Body))
 	}
 	ctx := driverhub.WithPrincipal(context.Background(), principal(t, srv))

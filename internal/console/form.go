@@ -29,6 +29,8 @@ type driverForm struct {
 	Action  string
 	Driver  *driverhub.Driver        // version modes
 	Version *driverhub.DriverVersion // edit and view
+	// Signature of a published version (SPEC §11); nil: not shown.
+	Signature *signatureView
 
 	// 驱动信息
 	Name, Protocol, Runtime, CPUArch string
@@ -44,6 +46,11 @@ type driverForm struct {
 	// Staged are files staged by a submit of this form, by file field
 	// ("package", "config_file"): the form sends them back until it is saved.
 	Staged map[string]*stagedFile
+	// Uploads describe the staged files (formfacts.go); Confirm asks the user
+	// to confirm a package this submit uploaded, as the seed's 确认 does.
+	Uploads map[string]*driverhub.StagedUpload
+	Confirm bool
+	Facts   formFacts
 	// 容器配置
 	HostNetwork bool
 	Ports       []portRow
@@ -79,7 +86,7 @@ func newDriverForm(mode, lang string) *driverForm {
 	f := &driverForm{Mode: mode, lang: lang, Protocol: driverhub.Protocols[0], Runtime: string(driverhub.AllRuntimes[0]),
 		MinEdge: driverhub.Version, ConfigFormat: driverhub.ConfigKV, HostNetwork: true,
 		Memory: strconv.Itoa(driverhub.DefaultMemoryLimitMB), Errs: map[string]string{}, present: url.Values{},
-		Staged: map[string]*stagedFile{}}
+		Staged: map[string]*stagedFile{}, Uploads: map[string]*driverhub.StagedUpload{}}
 	if mode == modeNewDriver {
 		f.VersionName = "1.0.0" // a first version; the field is the user's to change
 	}
@@ -136,6 +143,9 @@ func (f *driverForm) load(v url.Values) {
 		f.VersionName = strings.TrimSpace(v.Get("version"))
 	}
 	f.MinEdge = strings.TrimSpace(v.Get("min_edge_version"))
+	if other := strings.TrimSpace(v.Get("min_edge_version_other")); other != "" || f.MinEdge == otherEdgeVersion {
+		f.MinEdge = other // typed beside the list, it wins over the list
+	}
 	f.JVMArgs = v.Get("jvm_args")
 	f.ConfigFormat = v.Get("config_format")
 	f.KV = nil
@@ -323,10 +333,10 @@ func (f *driverForm) fieldKey(field string) string {
 	return field
 }
 
-// setError puts a service error beside its field.
+// setError puts a service error beside its field, in the form's language.
 func (f *driverForm) setError(e *driverhub.Error) {
 	if e.Field != "" {
-		f.Errs[f.fieldKey(e.Field)] = e.Message
+		f.Errs[f.fieldKey(e.Field)] = localize(f.lang, e).Message
 	}
 }
 
@@ -346,6 +356,7 @@ func (f *driverForm) setErrors(problems []*driverhub.Error) *driverhub.Error {
 			continue
 		}
 		seen[k] = true
+		e = localize(f.lang, e)
 		if e.Field != "" {
 			f.Errs[k] = e.Message
 		}
@@ -393,7 +404,7 @@ func fieldProblems(e *driverhub.Error) []*driverhub.Error {
 		if p.Field == "" {
 			return []*driverhub.Error{e} // not about fields: shown as it is
 		}
-		out = append(out, &driverhub.Error{Code: string(p.Code), Field: p.Field, Message: p.Message})
+		out = append(out, &driverhub.Error{Code: string(p.Code), Field: p.Field, Message: p.Message, Format: p.Format, Args: p.Args})
 	}
 	return out
 }
@@ -442,7 +453,7 @@ func (f *driverForm) apply(op, kind string, i int) {
 			f.Volumes = remove(f.Volumes, i)
 		}
 	case "validate-json":
-		msg, ok := jsonCheck("driver_config", f.JSON)
+		msg, ok := jsonCheck(f.lang, "driver_config", f.JSON)
 		f.JSONCheck = &checkResult{OK: ok, Message: msg}
 	}
 }

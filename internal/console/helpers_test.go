@@ -3,6 +3,8 @@ package console_test
 import (
 	"archive/zip"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"mime/multipart"
@@ -241,4 +243,28 @@ func snippet(s string) string {
 func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// saveDraft submits a driver form as a user does: a form that uploads a
+// package comes back showing the file to confirm, and the user clicks
+// Confirm, sending the form again without the file, with the hidden fields
+// that name what was uploaded.
+func (b *browser) saveDraft(path string, parts ...part) *page {
+	b.t.Helper()
+	p := b.postMultipart(path, parts...)
+	if p.Status != http.StatusOK || !strings.Contains(p.Body, `confirm-upload`) {
+		return p
+	}
+	var again []part
+	for _, pt := range parts {
+		if pt.Filename == "" {
+			again = append(again, pt)
+		}
+	}
+	return b.postMultipart(path, append(again, hiddenFields(p.Body)...)...)
+}
+
+func sha256Hex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }

@@ -170,7 +170,7 @@ func (c *Console) associateDevice(w http.ResponseWriter, r *http.Request, s *ses
 		Description: pf.Get("description"), Driver: pf.Get("driver"), Config: pf.Get("config"), Existing: pf.Get("existing") != ""}
 	fill := func(d *instanceData) { d.Device = f }
 	if r.URL.Query().Get("op") == "validate-json" {
-		msg, ok := jsonCheck("device_config", f.Config)
+		msg, ok := jsonCheck(languageOf(r), "device_config", f.Config)
 		f.Check = &checkResult{OK: ok, Message: msg}
 		d, err := c.instanceData(r)
 		if err != nil {

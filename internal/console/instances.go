@@ -94,11 +94,11 @@ func formatTags(tags map[string]string) string {
 }
 
 type secretData struct {
-	Instance   string
-	Secret     string
-	Command    string
-	SecretLine string
-	Rotated    bool
+	Instance      string
+	Secret        string
+	Command       string
+	SecretCommand string
+	Rotated       bool
 }
 
 // AgentCommand is the command that runs the edge agent of an instance
@@ -107,14 +107,18 @@ func AgentCommand(serverURL string) string {
 	return "driverhub agent --server " + serverURL + " --dir /var/lib/driverhub-agent --secret-file /etc/driverhub/gateway-secret"
 }
 
-// SecretFileLine writes a gateway secret where AgentCommand reads it, readable by root only.
-func SecretFileLine(secret string) string {
-	return "install -d -m 0700 /etc/driverhub /var/lib/driverhub-agent && ( umask 077; printf '%s\\n' '" + secret + "' > /etc/driverhub/gateway-secret )"
+// SecretFileCommand writes a gateway secret where AgentCommand reads it,
+// readable by root only. It reads the secret from the terminal without
+// echoing it (bash's read -s), so the secret is never part of a command
+// line: not in the shell's history, not in the process list.
+func SecretFileCommand() string {
+	return "install -d -m 0700 /etc/driverhub /var/lib/driverhub-agent && IFS= read -rs DRIVERHUB_SECRET && " +
+		"printf '%s\\n' \"$DRIVERHUB_SECRET\" | install -m 0600 /dev/stdin /etc/driverhub/gateway-secret; unset DRIVERHUB_SECRET"
 }
 
 func (c *Console) renderSecret(w http.ResponseWriter, r *http.Request, s *session, status int, i *driverhub.Instance, rotated bool) {
 	c.render(w, r, s, status, "secret", view{Title: "secret.title", Nav: "instances", Data: secretData{Instance: i.Name,
-		Secret: i.GatewaySecret, Command: AgentCommand(c.baseURL(r)), SecretLine: SecretFileLine(i.GatewaySecret), Rotated: rotated}})
+		Secret: i.GatewaySecret, Command: AgentCommand(c.baseURL(r)), SecretCommand: SecretFileCommand(), Rotated: rotated}})
 }
 
 // baseURL is the URL gateways reach this server at: the configured one,
@@ -182,6 +186,20 @@ func (c *Console) bind(w http.ResponseWriter, r *http.Request, s *session) error
 		return c.refuseOnInstance(w, r, s, err, nil)
 	}
 	redirect(w, r, localPath(r.PostForm.Get("next"), "/instances/"+esc(name)), "bound")
+	return nil
+}
+
+// confirmUnbind asks before a driver leaves an instance (what the dialog
+// asks, for browsers without JavaScript).
+func (c *Console) confirmUnbind(w http.ResponseWriter, r *http.Request, s *session) error {
+	name, drv := r.PathValue("instance"), r.PathValue("driver")
+	if _, err := c.instances.GetBinding(r.Context(), name, drv); err != nil {
+		return err
+	}
+	base := "/instances/" + esc(name)
+	c.render(w, r, s, http.StatusOK, "confirm", view{Title: "unbind.heading", Nav: "instances", Data: confirmData{
+		Heading: "unbind.heading", Body: "unbind.body", Arg: drv, Button: "instance.unbind",
+		Action: base + "/drivers/" + esc(drv) + "/unbind", Back: base, Danger: true}})
 	return nil
 }
 

@@ -1,13 +1,18 @@
 package console_test
 
 import (
+	"html"
 	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/driverhub/driverhub/internal/apitest"
+	"github.com/driverhub/driverhub/internal/console"
+	"github.com/driverhub/driverhub/internal/testenv"
 )
 
 var secretPattern = regexp.MustCompile(`id="gateway-secret" class="code wide" value="(dhg_[0-9a-f]+)"`)
@@ -29,14 +34,19 @@ func createInstance(t testing.TB, b *browser, name string) (string, *page) {
 func TestInstanceBindAssociateDeploy(t *testing.T) {
 	srv := apitest.New(t)
 	b := adminBrowser(t, srv)
-	if p := b.postMultipart("/drivers/new", meterForm(t, "meter", pythonPackage(t))...); p.Status != http.StatusSeeOther {
+	if p := b.saveDraft("/drivers/new", meterForm(t, "meter", pythonPackage(t))...); p.Status != http.StatusSeeOther {
 		t.Fatalf("create driver: %d %s", p.Status, snippet(p.Body))
 	}
 	secret, created := createInstance(t, b, "gw1")
 	cmd := "driverhub agent --server " + srv.URL + " --dir /var/lib/driverhub-agent --secret-file /etc/driverhub/gateway-secret"
-	if !strings.Contains(created.Body, cmd) || !strings.Contains(created.Body, "printf &#39;%s\\n&#39; &#39;"+secret+"&#39; &gt; /etc/driverhub/gateway-secret") {
-		t.Errorf("the secret page lacks the agent command or the secret file line: %s", created.Body)
+	if !strings.Contains(created.Body, cmd) || !strings.Contains(created.Body, html.EscapeString(console.SecretFileCommand())) {
+		t.Errorf("the secret page lacks the agent command or the secret file command: %s", created.Body)
 	}
+	// The secret is on the page once, in its copyable field: never in a command line, so never in a shell's history.
+	if n := strings.Count(created.Body, secret); n != 1 || !strings.Contains(created.Body, `id="gateway-secret" class="code wide" value="`+secret+`"`) {
+		t.Errorf("the secret shows %d times, want once, in its field", n)
+	}
+	writeSecretFile(t, secret)
 	if created.Header.Get("Cache-Control") != "no-store" {
 		t.Error("the page with the secret may be cached")
 	}
@@ -163,5 +173,27 @@ func TestUsersAndTokens(t *testing.T) {
 	}
 	if p := b.post("/users/dev1/delete", nil); p.Status != http.StatusSeeOther {
 		t.Errorf("delete user: %d", p.Status)
+	}
+}
+
+// writeSecretFile runs the page's secret file command as a gateway's root
+// would, in a directory of the test, typing the secret when it waits: the
+// file must hold the secret, readable by its owner only.
+func writeSecretFile(t *testing.T, secret string) {
+	t.Helper()
+	bash := testenv.Command(t, "bash")
+	dir := t.TempDir()
+	line := strings.NewReplacer("/etc/driverhub", dir+"/etc", "/var/lib/driverhub-agent", dir+"/agent").Replace(console.SecretFileCommand())
+	cmd := exec.Command(bash, "-c", line)
+	cmd.Stdin = strings.NewReader(secret + "\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v: %s", line, err, out)
+	}
+	b, err := os.ReadFile(dir + "/etc/gateway-secret")
+	if err != nil || string(b) != secret+"\n" {
+		t.Fatalf("the secret file holds %q, %v; want the secret", b, err)
+	}
+	if fi, _ := os.Stat(dir + "/etc/gateway-secret"); fi.Mode().Perm() != 0o600 {
+		t.Errorf("the secret file's mode is %v, want 0600", fi.Mode().Perm())
 	}
 }

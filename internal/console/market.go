@@ -10,6 +10,7 @@ import (
 type marketData struct {
 	Tab          string // browse or acquired
 	Tenant       string
+	Filter       driverhub.DriverFilter
 	Listings     []*driverhub.Listing
 	Acquisitions []*driverhub.Acquisition
 	Next         string
@@ -35,14 +36,23 @@ func (c *Console) renderMarket(w http.ResponseWriter, r *http.Request, s *sessio
 		d.Acquisitions, next = l.Items, l.NextCursor
 	} else {
 		d.Tab = "browse"
-		l, err := c.market.ListMarket(ctx, page)
-		if err != nil {
+		d.Filter = driverhub.DriverFilter{Protocol: q.Get("protocol"), Runtime: driverhub.Runtime(q.Get("runtime")), Q: q.Get("q")}
+		l, err := c.market.SearchMarket(ctx, d.Filter, page)
+		if fe, ok := driverhub.AsError(err); ok && fe.Code == driverhub.EInvalid && e == nil {
+			status, e = http.StatusBadRequest, fe // a filter no form offers: say so, list nothing
+		} else if err != nil {
 			return err
 		}
 		d.Listings, next = l.Items, l.NextCursor
 	}
 	if next != "" {
-		d.Next = url.Values{"tab": {d.Tab}, "cursor": {next}}.Encode()
+		nq := url.Values{"tab": {d.Tab}, "cursor": {next}}
+		for k, v := range map[string]string{"protocol": d.Filter.Protocol, "runtime": string(d.Filter.Runtime), "q": d.Filter.Q} {
+			if v != "" {
+				nq.Set(k, v)
+			}
+		}
+		d.Next = nq.Encode()
 	}
 	c.render(w, r, s, status, "market", view{Title: "market.title", Nav: "market", Err: e, Data: d})
 	return nil

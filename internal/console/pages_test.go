@@ -79,7 +79,7 @@ func TestMessagesComplete(t *testing.T) {
 func sample(t *testing.T) (*apitest.Server, *browser, string) {
 	srv := apitest.New(t)
 	b := adminBrowser(t, srv)
-	if p := b.postMultipart("/drivers/new", meterForm(t, "meter", pythonPackage(t))...); p.Status != http.StatusSeeOther {
+	if p := b.saveDraft("/drivers/new", meterForm(t, "meter", pythonPackage(t))...); p.Status != http.StatusSeeOther {
 		t.Fatalf("driver: %d %s", p.Status, snippet(p.Body))
 	}
 	parts := replace(meterForm(t, "", nil)[1:], "version", "1.1.0")
@@ -128,7 +128,8 @@ func TestEveryPageInBothLanguages(t *testing.T) {
 		"/drivers/meter/versions/1.1.0/publish", "/drivers/meter/versions/1.1.0/delete",
 		"/marketplace", "/marketplace?tab=acquired", "/marketplace/acme/lora", "/marketplace/default/meter",
 		"/instances", "/instances/gw1", "/instances/gw1/drivers/meter", "/instances/gw1/drivers/lora", deployment,
-		"/users", "/tokens"}
+		"/users", "/tokens", "/instances/gw1/drivers/meter/unbind", "/marketplace?q=meter&runtime=python3", "/marketplace?q=nothing",
+		"/instances/gw1/drivers/meter?tail=1"}
 	latest := regexp.MustCompile(`href="(/instances/gw1/deployments/[^"]+)"`).FindStringSubmatch(b.mustGet("/instances/gw1").Body)
 	pages = append(pages, latest[1])
 	for _, lang := range console.Languages {

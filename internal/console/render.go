@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html"
 	"html/template"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -16,7 +17,7 @@ import (
 
 // pageNames are the page templates; each is parsed with the layout and the partials.
 var pageNames = []string{"login", "error", "drivers", "driver_form", "driver", "confirm", "market", "market_driver",
-	"instances", "secret", "instance", "binding", "deployment", "users", "tokens"}
+	"instances", "secret", "instance", "binding", "deployment", "users", "tokens", "version", "publish"}
 
 func (c *Console) parseTemplates() error {
 	c.pages = map[string]map[string]*template.Template{}
@@ -25,7 +26,7 @@ func (c *Console) parseTemplates() error {
 		funcs := c.funcs(lang)
 		for _, name := range pageNames {
 			t, err := template.New(name).Funcs(funcs).ParseFS(templateFS,
-				"templates/layout.html", "templates/partials.html", "templates/"+name+".html")
+				"templates/layout.html", "templates/partials.html", "templates/facts.html", "templates/signatures.html", "templates/"+name+".html")
 			if err != nil {
 				return fmt.Errorf("console: template %s: %w", name, err)
 			}
@@ -36,8 +37,9 @@ func (c *Console) parseTemplates() error {
 }
 
 func (c *Console) funcs(lang string) template.FuncMap {
-	return template.FuncMap{
+	fm := template.FuncMap{
 		"t":     c.translator(lang),
+		"field": func(path string) string { return fieldLabel(lang, path) },
 		"other": func() string { return otherLanguage(lang) },
 		"errfor": func(errs map[string]string, key string) template.HTML {
 			msg, ok := errs[key]
@@ -70,6 +72,8 @@ func (c *Console) funcs(lang string) template.FuncMap {
 			return deviceEditor{ID: id, Text: text, Action: action, Check: check}
 		},
 	}
+	maps.Copy(fm, factFuncs)
+	return fm
 }
 
 // dialogData is a confirmation dialog (partial "dialog").
@@ -181,8 +185,9 @@ func jsonMessage(ok bool, msg string) []byte {
 }
 
 // jsonCheck runs the domain's check of a JSON editor's text: a driver
-// config (kind "driver_config") or a device config ("device_config").
-func jsonCheck(kind, text string) (string, bool) {
+// config (kind "driver_config") or a device config ("device_config"),
+// answering in lang.
+func jsonCheck(lang, kind, text string) (string, bool) {
 	raw, _ := json.Marshal(text) // a JSON string holding the text, as an editor sends it
 	var err error
 	switch kind {
@@ -194,7 +199,7 @@ func jsonCheck(kind, text string) (string, bool) {
 	}
 	if err != nil {
 		if e, ok := driverhub.AsError(err); ok {
-			return e.Message, false
+			return localize(lang, e).Message, false
 		}
 		return err.Error(), false
 	}

@@ -163,7 +163,7 @@ func localPath(p, def string) string {
 // the "validate format" buttons: the same check the services run.
 func (c *Console) checkJSON(w http.ResponseWriter, r *http.Request, s *session) error {
 	kind := r.PostForm.Get("kind")
-	msg, ok := jsonCheck(kind, r.PostForm.Get("text"))
+	msg, ok := jsonCheck(languageOf(r), kind, r.PostForm.Get("text"))
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	if ok {

@@ -41,7 +41,7 @@ func TestRefusedFormKeepsTheChosenFiles(t *testing.T) {
 	if p.Status != http.StatusBadRequest || !strings.Contains(p.Body, `id="err-name"`) {
 		t.Fatalf("bad name: %d %s", p.Status, snippet(p.Body))
 	}
-	for _, want := range []string{`<span id="package-kept">meter.zip (kept)</span>`, `<span id="config_file-kept">meter.ini (kept)</span>`,
+	for _, want := range []string{`id="package-kept">Uploaded file: meter.zip</strong>`, `id="config_file-kept">Uploaded file: meter.ini</strong>`,
 		`name="package_upload_name" value="meter.zip"`, `name="config_file_upload_name" value="meter.ini"`, `<input type="file" id="package"`} {
 		if !strings.Contains(p.Body, want) {
 			t.Errorf("the refused form lacks %s", want)
@@ -90,7 +90,7 @@ func TestRefusedFileReplacesTheKeptOne(t *testing.T) {
 	// Another file chosen, and refused: its error shows, and no file is kept.
 	parts := append(meterForm(t, "meter", zipOf(t, map[string]string{"main.js": "x"})), kept...)
 	p = b.postMultipart("/drivers/new", parts...)
-	if p.Status != http.StatusBadRequest || !strings.Contains(p.Body, `id="err-package"`) || strings.Contains(p.Body, "(kept)") {
+	if p.Status != http.StatusBadRequest || !strings.Contains(p.Body, `id="err-package"`) || strings.Contains(p.Body, "Uploaded file:") {
 		t.Errorf("a refused replacement: %d %s", p.Status, snippet(p.Body))
 	}
 	if r := srv.Do(t, "GET", "/api/v1/drivers/meter", srv.AdminToken, nil); r.Status != http.StatusNotFound {
@@ -102,7 +102,7 @@ func TestFormOperationKeepsTheChosenFile(t *testing.T) {
 	srv := apitest.New(t)
 	b := adminBrowser(t, srv)
 	p := b.postMultipart("/drivers/new?op=add&kind=kv", meterForm(t, "meter", pythonPackage(t))...)
-	if p.Status != http.StatusOK || !strings.Contains(p.Body, "meter.zip (kept)") {
+	if p.Status != http.StatusOK || !strings.Contains(p.Body, "Uploaded file: meter.zip") || !strings.Contains(p.Body, `name="package_upload"`) {
 		t.Errorf("adding a row without JavaScript lost the chosen file: %d %s", p.Status, snippet(p.Body))
 	}
 }
@@ -146,7 +146,7 @@ func TestViewerCannotStageOrSave(t *testing.T) {
 	b := newBrowser(t, srv)
 	b.login(name, pw)
 	p := b.postMultipart("/drivers/new", meterForm(t, "meter", pythonPackage(t))...)
-	if p.Status != http.StatusForbidden || strings.Contains(p.Body, "(kept)") {
+	if p.Status != http.StatusForbidden || strings.Contains(p.Body, "Uploaded file:") {
 		t.Errorf("a viewer's form: %d %s", p.Status, snippet(p.Body))
 	}
 	if n := strings.Count(p.Body, "this needs the developer role"); n != 1 {

@@ -59,6 +59,7 @@ func (c *Console) versionForm(r *http.Request, mode string) (*driverForm, error)
 	f.fromVersion(v)
 	if v.Published() {
 		f.Mode = modeView
+		f.Signature = c.versionSignature(ctx, d.Name, v.Version)
 	}
 	f.Action = "/drivers/" + esc(d.Name) + "/versions/" + esc(v.Version)
 	return f, nil
@@ -109,6 +110,7 @@ func (c *Console) submitForm(w http.ResponseWriter, r *http.Request, s *session,
 			return nil
 		}
 		staged[field] = &stagedFile{ID: u.ID, Name: u.Filename}
+		f.Uploads[field] = u
 		return nil
 	}
 	vals, err := c.readMultipart(w, r, s, onFile)
@@ -144,10 +146,18 @@ func (c *Console) submitForm(w http.ResponseWriter, r *http.Request, s *session,
 	}
 	in, problems := f.draftInput()
 	problems = append(problems, refused...)
-	in.ValidateOnly = len(problems) > 0 // still check the rest, to show every problem at once
+	// With problems, still check the rest, to show every problem at once.
+	// A package chosen in this submit is shown for the user to confirm
+	// before anything is saved (the seed: 上传成功后，单击确认).
+	f.Confirm = staged["package"] != nil
+	in.ValidateOnly = len(problems) > 0 || f.Confirm
 	v, err := c.drivers.SaveDraft(ctx, in)
 	if err != nil || len(problems) > 0 {
 		return c.refuseForm(w, r, s, f, problems, err)
+	}
+	if f.Confirm {
+		c.render(w, r, s, http.StatusOK, "driver_form", c.formView(r, f, nil, "upload.check_and_confirm"))
+		return nil
 	}
 	notice := map[string]string{modeNewDriver: "driver_created", modeNewVersion: "version_created"}[f.Mode]
 	if notice == "" {
@@ -196,14 +206,21 @@ type confirmData struct {
 	Danger                bool
 }
 
+// confirmPublish shows what publishing makes permanent (the seed's 确认发布
+// 驱动版本), for browsers without JavaScript; the dialog shows the same.
 func (c *Console) confirmPublish(w http.ResponseWriter, r *http.Request, s *session) error {
-	d, v := r.PathValue("driver"), r.PathValue("version")
-	if _, err := c.drivers.GetVersion(r.Context(), d, v); err != nil {
+	ctx := r.Context()
+	d, err := c.drivers.GetDriver(ctx, r.PathValue("driver"))
+	if err != nil {
 		return err
 	}
-	base := "/drivers/" + esc(d) + "/versions/" + esc(v)
-	c.render(w, r, s, http.StatusOK, "confirm", view{Title: "publish.heading", Nav: "drivers", Data: confirmData{
-		Heading: "publish.heading", Body: "publish.body", Arg: d + " " + v, Button: "publish.button", Action: base + "/publish", Back: "/drivers/" + esc(d)}})
+	v, err := c.drivers.GetVersion(ctx, d.Name, r.PathValue("version"))
+	if err != nil {
+		return err
+	}
+	base := "/drivers/" + esc(d.Name) + "/versions/" + esc(v.Version)
+	c.render(w, r, s, http.StatusOK, "publish", view{Title: "publish.heading", Nav: "drivers", Data: publishData{
+		ID: "publish", Action: base + "/publish", CSRF: s.csrf, Back: "/drivers/" + esc(d.Name), Facts: versionFacts{d, v}}})
 	return nil
 }
 

@@ -7,7 +7,9 @@
 // any point never leaves a partial blob under a key: at worst a temporary
 // file, which a later Open removes.
 //
-// One process at a time should own a store directory.
+// Another process may open the same directory beside the server
+// (`driverhub fsck`): commits are atomic renames, and it removes only
+// temporary files untouched for a minute.
 package fsblob
 
 import (
@@ -22,6 +24,7 @@ import (
 	"time"
 
 	"github.com/driverhub/driverhub"
+	"github.com/driverhub/driverhub/internal/diskfree"
 )
 
 const (
@@ -37,18 +40,34 @@ const (
 // Store is a BlobStore on a local directory. It is safe for concurrent use.
 type Store struct {
 	dir, tmp string
+	minFree  int64
+	marks    marks
 }
 
 var _ driverhub.BlobStore = (*Store)(nil)
 
-// Open opens the store in dir, creating dir (0755), dir/.tmp and the 256
-// prefix directories as needed, and removes stale temporary files left by a
-// crash.
-func Open(dir string) (*Store, error) {
+// Options tune a Store.
+type Options struct {
+	// MinFree is the room the store leaves on its filesystem, for the
+	// database beside it: below it, Stage and Ping answer ErrNoSpace.
+	// Zero is driverhub.MinFreeDiskBytes; negative, none.
+	MinFree int64
+}
+
+// Open opens the store in dir with the default Options.
+func Open(dir string) (*Store, error) { return OpenWith(dir, Options{}) }
+
+// OpenWith opens the store in dir, creating dir (0755), dir/.tmp and the
+// 256 prefix directories as needed, and removes stale temporary files left
+// by a crash.
+func OpenWith(dir string, o Options) (*Store, error) {
 	if dir == "" {
 		return nil, errors.New("fsblob: empty directory name")
 	}
-	s := &Store{dir: dir, tmp: filepath.Join(dir, tmpName)}
+	if o.MinFree == 0 {
+		o.MinFree = driverhub.MinFreeDiskBytes
+	}
+	s := &Store{dir: dir, tmp: filepath.Join(dir, tmpName), minFree: o.MinFree}
 	if err := os.MkdirAll(s.tmp, dirMode); err != nil {
 		return nil, fmt.Errorf("fsblob: %w", err)
 	}
@@ -120,8 +139,8 @@ func (s *Store) exists(key string) (bool, error) {
 }
 
 // install renames the complete, synced file src to key's path and syncs the
-// directory. Renaming over an existing blob is harmless: it has the same
-// content.
+// directory. Renaming over an existing blob replaces it with bytes just
+// hashed: the same content, or the repair of a corrupt copy.
 func (s *Store) install(src, key string) error {
 	dst := s.path(key)
 	err := os.Rename(src, dst)
@@ -149,8 +168,9 @@ func (s *Store) install(src, key string) error {
 	return syncDir(filepath.Dir(dst))
 }
 
-// Open returns the blob as the *os.File itself, so that servers can send it
-// with sendfile, and its size.
+// Open returns the blob and its size: the *os.File itself when it is
+// marked verified (see verify.go), so that servers can send it with
+// sendfile; otherwise a reader that verifies it on the way.
 func (s *Store) Open(ctx context.Context, key string) (io.ReadSeekCloser, int64, error) {
 	if err := checkKey(key); err != nil {
 		return nil, 0, err
@@ -170,7 +190,7 @@ func (s *Store) Open(ctx context.Context, key string) (io.ReadSeekCloser, int64,
 		f.Close()
 		return nil, 0, fmt.Errorf("fsblob: open %s: %w", key, err)
 	}
-	return f, info.Size(), nil
+	return s.reader(key, f, info), info.Size(), nil
 }
 
 // Stat returns the blob's size.
@@ -200,13 +220,50 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("fsblob: delete %s: %w", key, err)
 	}
+	s.marks.drop(key)
 	if err := os.Remove(s.path(key)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("fsblob: delete %s: %w", key, err)
 	}
 	return nil
 }
 
-// Ping checks that the store's temporary directory is there.
+// List lists the blobs of the 256 prefix directories; anything else there
+// (not named by a key of its prefix, not a regular file) is not a blob.
+func (s *Store) List(ctx context.Context, fn func(driverhub.BlobInfo) error) error {
+	for i := range 256 {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("fsblob: list: %w", err)
+		}
+		prefix := fmt.Sprintf("%02x", i)
+		entries, err := os.ReadDir(filepath.Join(s.dir, prefix))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("fsblob: list: %w", err)
+		}
+		for _, e := range entries {
+			name := e.Name()
+			if !e.Type().IsRegular() || !driverhub.ValidSHA256(name) || name[:2] != prefix {
+				continue
+			}
+			info, err := e.Info()
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // deleted meanwhile
+			}
+			if err != nil {
+				return fmt.Errorf("fsblob: list: %w", err)
+			}
+			if err := fn(driverhub.BlobInfo{Key: name, Size: info.Size(), Modified: info.ModTime()}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Ping checks that the store's temporary directory is there, and that
+// its filesystem has more than MinFree bytes free.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("fsblob: ping: %w", err)
@@ -217,6 +274,9 @@ func (s *Store) Ping(ctx context.Context) error {
 	}
 	if !info.IsDir() {
 		return fmt.Errorf("fsblob: ping: %s is not a directory", s.tmp)
+	}
+	if err := diskfree.Check(s.dir, s.minFree); err != nil {
+		return fmt.Errorf("fsblob: ping: %w", err)
 	}
 	return nil
 }

@@ -31,7 +31,7 @@ func TestConformance(t *testing.T) {
 		dir := t.TempDir()
 		return blobtest.Store{BlobStore: open(t, dir), Leftovers: func(t testing.TB) []string {
 			return names(t, filepath.Join(dir, ".tmp"))
-		}}
+		}, Corrupt: func(t testing.TB, key string) { flip(t, filepath.Join(dir, key[:2], key)) }}
 	})
 }
 
@@ -259,5 +259,27 @@ func TestPingFailsWhenDirGone(t *testing.T) {
 	}
 	if err := s.Ping(t.Context()); err == nil {
 		t.Error("Ping succeeded with the directory gone")
+	}
+}
+
+// flip changes the byte in the middle of a file, in place.
+func flip(t testing.TB, path string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 1)
+	if _, err := f.ReadAt(b, info.Size()/2); err != nil {
+		t.Fatal(err)
+	}
+	b[0] ^= 0x20
+	if _, err := f.WriteAt(b, info.Size()/2); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 
 	"github.com/driverhub/driverhub"
+	"github.com/driverhub/driverhub/internal/diskfree"
 )
 
 var errEnded = errors.New("fsblob: the staged blob was already committed or discarded")
@@ -29,9 +30,12 @@ func (s *Store) Stage(ctx context.Context) (driverhub.StagedBlob, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("fsblob: stage: %w", err)
 	}
+	if err := diskfree.Check(s.dir, s.minFree); err != nil {
+		return nil, fmt.Errorf("fsblob: stage: %w", err)
+	}
 	f, err := os.CreateTemp(s.tmp, "stage-*")
 	if err != nil {
-		return nil, fmt.Errorf("fsblob: stage: %w", err)
+		return nil, fmt.Errorf("fsblob: stage: %w", diskfree.Wrap(err))
 	}
 	return &staged{s: s, f: f, w: writeback{f: f}, h: sha256.New()}, nil
 }
@@ -44,7 +48,7 @@ func (b *staged) Write(p []byte) (int, error) {
 	n, err := b.w.Write(p)
 	b.h.Write(p[:n])
 	b.size += int64(n)
-	return n, err
+	return n, diskfree.Wrap(err)
 }
 
 func (b *staged) ReadAt(p []byte, off int64) (int, error) {
@@ -59,8 +63,9 @@ func (b *staged) Size() int64 { return b.size }
 func (b *staged) SHA256() string { return hex.EncodeToString(b.h.Sum(nil)) }
 
 // Commit checks the digest, then gives the file the blob mode, fsyncs it
-// and renames it under key (see install). If key exists already, the file
-// is dropped.
+// and renames it under key (see install). If key exists already and is
+// marked verified, the file is dropped; otherwise it replaces the stored
+// one, which may be corrupt.
 func (b *staged) Commit(ctx context.Context, key string) error {
 	if b.f == nil {
 		return errEnded
@@ -75,14 +80,14 @@ func (b *staged) Commit(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("fsblob: commit %s: %w", key, err)
 	}
-	if ok, err := b.s.exists(key); err != nil || ok {
-		return err
+	if b.s.intact(key) {
+		return nil
 	}
 	if err := b.f.Chmod(fileMode); err != nil {
 		return fmt.Errorf("fsblob: commit %s: %w", key, err)
 	}
 	if err := b.f.Sync(); err != nil {
-		return fmt.Errorf("fsblob: commit %s: %w", key, err)
+		return fmt.Errorf("fsblob: commit %s: %w", key, diskfree.Wrap(err))
 	}
 	name := b.f.Name()
 	err := b.f.Close()
@@ -92,8 +97,9 @@ func (b *staged) Commit(ctx context.Context, key string) error {
 	}
 	if err != nil {
 		os.Remove(name)
-		return fmt.Errorf("fsblob: commit %s: %w", key, err)
+		return fmt.Errorf("fsblob: commit %s: %w", key, diskfree.Wrap(err))
 	}
+	b.s.markInstalled(key)
 	return nil
 }
 

@@ -21,6 +21,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
 		e = &driverhub.Error{Code: driverhub.EInternal, Message: "internal error"}
 	}
+	if e.Code == driverhub.EInvalid && e.Field != "" && len(e.Problems) == 0 {
+		one := *e // a 400 about a field lists it in problems too (SPEC §8)
+		one.Problems = []driverhub.Problem{e.Problem("")}
+		e = &one
+	}
 	status := apierror.Status(e.Code)
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="driverhub"`)
@@ -42,7 +47,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 const maxJSONBody = 1 << 20
 
 // decode reads a JSON body into v, refusing unknown fields, trailing data
-// and malformed JSON with an error that names the field or the position.
+// and malformed JSON with an error that names the field or the position,
+// and keys repeated in an object, or differing only in case, at any depth
+// (SPEC §13: Go would keep the last silently).
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	body := http.MaxBytesReader(w, r.Body, maxJSONBody)
 	data, err := io.ReadAll(body)
@@ -55,6 +62,9 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	}
 	if len(strings.TrimSpace(string(data))) == 0 {
 		return driverhub.Invalid("", "request body is empty: send a JSON object")
+	}
+	if err := driverhub.CheckJSONKeys("", data); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(strings.NewReader(string(data)))
 	dec.DisallowUnknownFields()

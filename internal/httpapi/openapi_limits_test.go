@@ -124,6 +124,9 @@ var docLimits = []docLimit{
 	{prop("GatewayReport", "builtin_drivers"), "maxItems", driverhub.MaxBuiltinDrivers, "MaxBuiltinDrivers"},
 	{prop("GatewayReport", "runtime_versions") + "/additionalProperties", "x-max-bytes", driverhub.MaxRuntimeVersionBytes, "MaxRuntimeVersionBytes"},
 	{prop("Gateway", "runtime_versions") + "/additionalProperties", "x-max-bytes", driverhub.MaxRuntimeVersionBytes, "MaxRuntimeVersionBytes"},
+
+	{bodySchema("put", "/api/v1/tuf/root", "application/json"), "x-max-bytes", driverhub.MaxTUFMetadataBytes, "MaxTUFMetadataBytes"},
+	{bodySchema("put", "/api/v1/tuf/targets", "application/json"), "x-max-bytes", driverhub.MaxTUFMetadataBytes, "MaxTUFMetadataBytes"},
 }
 
 // TestOpenAPILimits checks every limit the document states against the

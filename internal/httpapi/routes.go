@@ -5,13 +5,13 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/driverhub/driverhub"
 )
 
 func (s *Server) routesV1() {
 	s.handle("POST /api/v1/tenants", user, s.createTenant)
+	s.handle("GET /api/v1/tenant", user, s.getTenant)
 
 	s.handle("GET /api/v1/users", user, s.listUsers)
 	s.handle("POST /api/v1/users", user, s.createUser)
@@ -84,6 +84,7 @@ func (s *Server) routesV1() {
 	s.handle("GET /api/v1/gateway/blobs/{sha256}", gateway, s.gatewayBlob)
 	s.handle("POST /api/v1/gateway/report", gateway, s.report)
 	s.handle("POST /api/v1/gateway/logs", gateway, s.postLogs)
+	s.routesTUF()
 }
 
 // pageOf reads limit and cursor from the query.
@@ -138,26 +139,4 @@ func upload(r *http.Request, max int64, field string) (io.Reader, error) {
 			Message: fmt.Sprintf("is larger than %d bytes (%d MiB)", max, max>>20)}
 	}
 	return r.Body, nil
-}
-
-// serveDownload sends a blob with its ETag (the SHA-256), Range support and
-// an attachment file name; with a Presigner, it redirects (307) to a
-// short-lived URL of the blob in the object store instead.
-func (s *Server) serveDownload(w http.ResponseWriter, r *http.Request, d *driverhub.Download) {
-	defer d.Body.Close()
-	if s.presigner != nil {
-		u, err := s.presigner.PresignGet(r.Context(), d.SHA256, d.Filename, s.presignTTL)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		w.Header().Set("Cache-Control", "no-store")
-		http.Redirect(w, r, u, http.StatusTemporaryRedirect)
-		return
-	}
-	w.Header().Set("ETag", `"`+d.SHA256+`"`)
-	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("Content-Disposition", driverhub.ContentDisposition(d.Filename))
-	w.Header().Set("Cache-Control", "private, max-age=0, must-revalidate")
-	http.ServeContent(w, r, "", d.Modified.Truncate(time.Second), d.Body)
 }

@@ -36,6 +36,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/driverhub/driverhub"
+	"github.com/driverhub/driverhub/internal/diskfree"
 )
 
 const (
@@ -70,6 +71,10 @@ type Config struct {
 	// SpoolDir holds staged blobs on local disk until they are committed;
 	// default os.TempDir(). Open creates it.
 	SpoolDir string
+	// MinFree is the room the spool leaves on its filesystem: below it,
+	// Stage and Ping answer ErrNoSpace. Zero is driverhub.MinFreeDiskBytes;
+	// negative, none.
+	MinFree int64
 	// PresignEndpoint, when set, is the scheme://host[:port] that presigned
 	// URLs name, for stores the server reaches at another address than
 	// clients do. It needs Region.
@@ -143,6 +148,7 @@ type Store struct {
 	c       *minio.Client
 	presign *minio.Client
 	cfg     Config
+	marks   marks
 }
 
 var _ driverhub.BlobStore = (*Store)(nil)
@@ -189,6 +195,9 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Store, error) {
 	}
 	if c.SpoolDir == "" {
 		c.SpoolDir = os.TempDir()
+	}
+	if c.MinFree == 0 {
+		c.MinFree = driverhub.MinFreeDiskBytes
 	}
 	if err := os.MkdirAll(c.SpoolDir, 0o700); err != nil {
 		return nil, fmt.Errorf("s3blob: spool directory: %w", err)
@@ -308,7 +317,7 @@ func (s *Store) upload(ctx context.Context, key string, r io.Reader, size int64)
 		if cerr := ctx.Err(); cerr != nil {
 			return fmt.Errorf("s3blob: commit %s: %w", key, cerr)
 		}
-		return fmt.Errorf("s3blob: commit %s: after %d bytes: %w", key, n, err)
+		return fmt.Errorf("s3blob: commit %s: after %d bytes: %w", key, n, bucketFull(err))
 	}
 	if n != size || got != key {
 		return fmt.Errorf("s3blob: commit %s: sent %d bytes with sha256 %s, want %d: %w", key, n, got, size, driverhub.ErrBlobCheck)
@@ -325,39 +334,59 @@ func (s *Store) upload(ctx context.Context, key string, r io.Reader, size int64)
 	return nil
 }
 
+// bucketFull turns the object store's answers for a full disk or quota
+// into driverhub.ErrNoSpace.
+func bucketFull(err error) error {
+	r := minio.ToErrorResponse(err)
+	switch {
+	case r.StatusCode == http.StatusInsufficientStorage, r.Code == "XMinioStorageFull", r.Code == "QuotaExceeded":
+		return fmt.Errorf("%w (%v)", driverhub.ErrNoSpace, err)
+	}
+	return err
+}
+
 func randomSuffix() string {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
 
-// Open returns the blob as a minio Object: reads fetch ranges lazily, and
-// Seek is cheap, as Range downloads need.
-func (s *Store) Open(ctx context.Context, key string) (io.ReadSeekCloser, int64, error) {
-	size, err := s.Stat(ctx, key)
-	if err != nil {
-		return nil, 0, err
-	}
-	obj, err := s.c.GetObject(ctx, s.cfg.Bucket, s.object(key), minio.GetObjectOptions{})
-	if err != nil {
-		return nil, 0, s.wrap("open", key, err)
-	}
-	return obj, size, nil
-}
-
 // Stat returns the blob's size.
 func (s *Store) Stat(ctx context.Context, key string) (int64, error) {
+	info, err := s.stat(ctx, key)
+	return info.Size, err
+}
+
+func (s *Store) stat(ctx context.Context, key string) (minio.ObjectInfo, error) {
 	if err := checkKey(key); err != nil {
-		return 0, err
+		return minio.ObjectInfo{}, err
 	}
 	if err := ctx.Err(); err != nil {
-		return 0, fmt.Errorf("s3blob: stat %s: %w", key, err)
+		return minio.ObjectInfo{}, fmt.Errorf("s3blob: stat %s: %w", key, err)
 	}
 	info, err := s.c.StatObject(ctx, s.cfg.Bucket, s.object(key), minio.StatObjectOptions{})
 	if err != nil {
-		return 0, s.wrap("stat", key, err)
+		return minio.ObjectInfo{}, s.wrap("stat", key, err)
 	}
-	return info.Size, nil
+	return info, nil
+}
+
+// List lists the objects under the prefix that are named by a key; the
+// temporary objects under .tmp/ are not blobs.
+func (s *Store) List(ctx context.Context, fn func(driverhub.BlobInfo) error) error {
+	for obj := range s.c.ListObjects(ctx, s.cfg.Bucket, minio.ListObjectsOptions{Prefix: s.cfg.Prefix, Recursive: true}) {
+		if obj.Err != nil {
+			return fmt.Errorf("s3blob: list: %w", obj.Err)
+		}
+		key := strings.TrimPrefix(obj.Key, s.cfg.Prefix)
+		if !driverhub.ValidSHA256(key) {
+			continue
+		}
+		if err := fn(driverhub.BlobInfo{Key: key, Size: obj.Size, Modified: obj.LastModified}); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
 }
 
 // Delete removes the blob; an absent blob is no error.
@@ -368,13 +397,15 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("s3blob: delete %s: %w", key, err)
 	}
+	s.marks.drop(key)
 	if err := s.c.RemoveObject(ctx, s.cfg.Bucket, s.object(key), minio.RemoveObjectOptions{}); err != nil && !isNotFound(err) {
 		return fmt.Errorf("s3blob: delete %s: %w", key, err)
 	}
 	return nil
 }
 
-// Ping checks that the bucket exists and the credentials are accepted.
+// Ping checks that the bucket exists and the credentials are accepted,
+// and that the spool has room.
 func (s *Store) Ping(ctx context.Context) error {
 	ok, err := s.c.BucketExists(ctx, s.cfg.Bucket)
 	if err != nil {
@@ -382,6 +413,9 @@ func (s *Store) Ping(ctx context.Context) error {
 	}
 	if !ok {
 		return fmt.Errorf("s3blob: bucket %s does not exist", s.cfg.Bucket)
+	}
+	if err := diskfree.Check(s.cfg.SpoolDir, s.cfg.MinFree); err != nil {
+		return fmt.Errorf("s3blob: ping: spool: %w", err)
 	}
 	return nil
 }

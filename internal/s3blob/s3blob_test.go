@@ -55,8 +55,28 @@ func TestConformance(t *testing.T) {
 				}
 			}
 			return left
-		}}
+		}, Corrupt: func(t testing.TB, key string) { flip(t, s, key) }}
 	})
+}
+
+// flip replaces the object under key by a copy with its middle byte
+// changed, behind the store's back.
+func flip(t testing.TB, s *s3blob.Store, key string) {
+	t.Helper()
+	c, cl := s.Config(), raw(t, s)
+	obj, err := cl.GetObject(t.Context(), c.Bucket, c.Prefix+key, minio.GetObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(obj)
+	obj.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 0x20
+	if _, err := cl.PutObject(t.Context(), c.Bucket, c.Prefix+key, bytes.NewReader(b), int64(len(b)), minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // spoolFiles lists the store's spool directory.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/driverhub/driverhub"
+	"github.com/driverhub/driverhub/internal/diskfree"
 )
 
 // spoolPrefix starts the names of spool files, which may share
@@ -36,9 +37,12 @@ func (s *Store) Stage(ctx context.Context) (driverhub.StagedBlob, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("s3blob: stage: %w", err)
 	}
+	if err := diskfree.Check(s.cfg.SpoolDir, s.cfg.MinFree); err != nil {
+		return nil, fmt.Errorf("s3blob: stage: spool: %w", err)
+	}
 	f, err := os.CreateTemp(s.cfg.SpoolDir, spoolPrefix+"*")
 	if err != nil {
-		return nil, fmt.Errorf("s3blob: stage: %w", err)
+		return nil, fmt.Errorf("s3blob: stage: %w", diskfree.Wrap(err))
 	}
 	return &staged{s: s, f: f, h: sha256.New()}, nil
 }
@@ -51,7 +55,7 @@ func (b *staged) Write(p []byte) (int, error) {
 	n, err := b.f.Write(p)
 	b.h.Write(p[:n])
 	b.size += int64(n)
-	return n, err
+	return n, diskfree.Wrap(err)
 }
 
 func (b *staged) ReadAt(p []byte, off int64) (int, error) {
@@ -66,7 +70,8 @@ func (b *staged) Size() int64 { return b.size }
 func (b *staged) SHA256() string { return hex.EncodeToString(b.h.Sum(nil)) }
 
 // Commit checks the digest, then uploads the spool file (see upload). If
-// key exists already, nothing is sent.
+// key exists already and is marked verified, nothing is sent; otherwise
+// the upload replaces it, which may be corrupt.
 func (b *staged) Commit(ctx context.Context, key string) error {
 	if b.f == nil {
 		return errEnded
@@ -81,13 +86,17 @@ func (b *staged) Commit(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("s3blob: commit %s: %w", key, err)
 	}
-	switch _, err := b.s.Stat(ctx, key); {
-	case err == nil:
+	switch _, ok, err := b.s.intact(ctx, key); {
+	case ok:
 		return nil
-	case !errors.Is(err, driverhub.ErrNotFound):
+	case err != nil && !errors.Is(err, driverhub.ErrNotFound):
 		return err
 	}
-	return b.s.upload(ctx, key, io.NewSectionReader(b.f, 0, b.size), b.size)
+	if err := b.s.upload(ctx, key, io.NewSectionReader(b.f, 0, b.size), b.size); err != nil {
+		return err
+	}
+	b.s.markInstalled(ctx, key)
+	return nil
 }
 
 // Discard closes and removes the spool file unless the stage has ended.

@@ -62,6 +62,8 @@ type backends struct {
 	presigner httpapi.Presigner
 	registry  *prometheus.Registry
 	closers   []func() error
+	// reserve is the SQLite store's disk reserve (nil on PostgreSQL).
+	reserve *reserve
 }
 
 func (b *backends) close() error {
@@ -104,6 +106,7 @@ func (b *backends) openStore(ctx context.Context, c Config, log *slog.Logger) er
 	b.closers = append(b.closers, store.Close)
 	log.Info("database open", "database", where, "schema_version", sqlstore.SchemaVersion())
 	if db == nil {
+		b.reserve = attachReserve(c.DataDir, store, log)
 		return nil
 	}
 	b.registry.MustRegister(collectors.NewDBStatsCollector(db, "driverhub"))

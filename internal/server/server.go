@@ -59,6 +59,20 @@ type Config struct {
 	// AdminPassword and AdminToken are the first admin's, used only when
 	// the database is empty; "" makes random ones.
 	AdminPassword, AdminToken string
+	// SecretKeyFile (--secret-key-file) or SecretKey (DRIVERHUB_SECRET_KEY)
+	// holds the 32-byte key, hex or base64, that seals the tenants' online
+	// TUF keys; replicas share it. Without either, a server on SQLite
+	// makes <data>/secret.key, and one on PostgreSQL signs nothing.
+	SecretKeyFile, SecretKey string
+	// TUFTimestampExpiry is how long a signed TUF timestamp lives
+	// (--tuf-timestamp-expiry; default 24 h, at least 10 s).
+	TUFTimestampExpiry time.Duration
+	// BlobGrace is how long a blob stays unreferenced before the collector
+	// deletes it (--blob-grace; default driverhub.DefaultBlobGrace).
+	BlobGrace time.Duration
+	// TenantQuota bounds each tenant's storage in bytes (--tenant-quota;
+	// zero: no quota).
+	TenantQuota int64
 
 	// Tests' knobs; production leaves them zero.
 
@@ -104,6 +118,9 @@ func New(ctx context.Context, c Config) (_ *Server, err error) {
 	if c.Addr == "" {
 		c.Addr = "127.0.0.1:0"
 	}
+	if err := c.checkBlobs(); err != nil {
+		return nil, err
+	}
 	s := &Server{cfg: c, log: c.Logger}
 	if s.b, err = openBackends(ctx, c, c.Logger); err != nil {
 		return nil, err
@@ -113,8 +130,12 @@ func New(ctx context.Context, c Config) (_ *Server, err error) {
 			s.b.close()
 		}
 	}()
+	tuf, err := tufConfig(c)
+	if err != nil {
+		return nil, err
+	}
 	s.svc, err = service.New(service.Config{Store: s.b.store, Blobs: s.b.blobs, Logger: c.Logger,
-		Now: c.Now, BcryptCost: c.BcryptCost, PollPeriod: c.PollPeriod, Notifier: s.b.notifier})
+		Now: c.Now, BcryptCost: c.BcryptCost, PollPeriod: c.PollPeriod, Notifier: s.b.notifier, TUF: tuf, TenantQuota: c.TenantQuota})
 	if err != nil {
 		return nil, err
 	}
@@ -138,10 +159,10 @@ func New(ctx context.Context, c Config) (_ *Server, err error) {
 func (s *Server) routes() (http.Handler, error) {
 	b, svc := s.b, s.svc
 	s.api = httpapi.New(httpapi.Config{Accounts: svc, Drivers: svc, Instances: svc, Deployments: svc, Gateway: svc,
-		Market: svc, Logger: s.log, Ready: s.ready, Registry: b.registry, Presigner: b.presigner,
+		Market: svc, TUF: svc, Tenant: svc, Logger: s.log, Ready: s.ready, Registry: b.registry, Presigner: b.presigner,
 		PresignTTL: s.cfg.BlobsPresign})
 	con, err := console.New(console.Config{Accounts: svc, Drivers: svc, Instances: svc, Deployments: svc, Market: svc,
-		Logger: s.log, StrictI18n: s.cfg.StrictI18n})
+		TUF: svc, Logger: s.log, StrictI18n: s.cfg.StrictI18n})
 	if err != nil {
 		return nil, err
 	}
@@ -167,6 +188,11 @@ func (s *Server) Run(ctx context.Context) error {
 	wg.Go(func() {
 		s.svc.RunDeployTimeouts(loop, s.cfg.DeployTimeout, min(s.cfg.DeployTimeout/10, 10*time.Second))
 	})
+	wg.Go(func() { s.runTUFRefresh(loop) })
+	wg.Go(func() { s.svc.RunBlobCollector(loop, s.cfg.BlobGrace) })
+	if s.b.reserve != nil {
+		wg.Go(func() { s.b.reserve.run(loop) })
+	}
 	s.log.Info("driverhub server listening", "addr", s.ln.Addr().String(), "data", s.cfg.DataDir, "version", driverhub.Version)
 	served := make(chan error, 1)
 	go func() { served <- s.http.Serve(s.ln) }()

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/driverhub/driverhub"
+	"github.com/driverhub/driverhub/internal/text"
 )
 
 // Bootstrap creates tenant "default", its system admin and a token when the
@@ -70,6 +71,7 @@ func (s *Service) CreateTenant(ctx context.Context, name string) (*driverhub.New
 	if !p.SystemAdmin {
 		return nil, driverhub.Errorf(driverhub.EPermissionDenied, "only a system admin may create tenants")
 	}
+	name = text.Normal(name)
 	if err := driverhub.ValidateTenantName(name); err != nil {
 		return nil, err
 	}
@@ -205,11 +207,9 @@ func (s *Service) CreateUser(ctx context.Context, in driverhub.UserInput) (*driv
 	if err != nil {
 		return nil, err
 	}
-	if in.Username == nil || in.Password == nil || in.Role == nil {
-		return nil, driverhub.Invalid(missing(map[string]bool{"username": in.Username == nil, "password": in.Password == nil, "role": in.Role == nil}), "is required")
-	}
-	if err := errors.Join(driverhub.ValidateUsername(*in.Username), driverhub.ValidatePassword(*in.Password), driverhub.ValidateRole("role", *in.Role)); err != nil {
-		return nil, firstError(err)
+	text.Normalize(in.Username)
+	if err := in.Check(true).Err(); err != nil {
+		return nil, err
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(*in.Password), s.cost)
 	if err != nil {
@@ -238,20 +238,18 @@ func (s *Service) UpdateUser(ctx context.Context, username string, in driverhub.
 	if !isAdmin && (username != p.Username || in.Role != nil) {
 		return nil, driverhub.Errorf(driverhub.EPermissionDenied, "only admins may change roles or other users")
 	}
+	text.Normalize(in.Username)
+	var problems driverhub.FieldErrors
 	if in.Username != nil && *in.Username != username {
-		return nil, driverhub.Invalid("username", "cannot be changed")
+		problems.Add(driverhub.Invalid("username", "cannot be changed"))
+	}
+	problems.AppendNew(in.Check(false))
+	if err := problems.Err(); err != nil {
+		return nil, err
 	}
 	var hash []byte
 	if in.Password != nil {
-		if err := driverhub.ValidatePassword(*in.Password); err != nil {
-			return nil, err
-		}
 		if hash, err = bcrypt.GenerateFromPassword([]byte(*in.Password), s.cost); err != nil {
-			return nil, err
-		}
-	}
-	if in.Role != nil {
-		if err := driverhub.ValidateRole("role", *in.Role); err != nil {
 			return nil, err
 		}
 	}
@@ -317,10 +315,8 @@ func (s *Service) CreateToken(ctx context.Context, name string, role driverhub.R
 	if err != nil {
 		return nil, err
 	}
-	if err := driverhub.ValidateTokenName(name); err != nil {
-		return nil, err
-	}
-	if err := driverhub.ValidateRole("role", role); err != nil {
+	name = text.Normal(name)
+	if err := driverhub.CheckToken(name, role).Err(); err != nil {
 		return nil, err
 	}
 	if !p.Role.AtLeast(role) {
@@ -388,22 +384,4 @@ func (s *Service) RevokeToken(ctx context.Context, id string) error {
 		}
 		return tx.DeleteToken(ctx, k.ID)
 	})
-}
-
-// missing names the first missing field of a set, in a stable order.
-func missing(fields map[string]bool) string {
-	for _, f := range []string{"username", "password", "role", "name"} {
-		if fields[f] {
-			return f
-		}
-	}
-	return ""
-}
-
-// firstError returns the first of errors joined by errors.Join.
-func firstError(err error) error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok && len(j.Unwrap()) > 0 {
-		return j.Unwrap()[0]
-	}
-	return err
 }

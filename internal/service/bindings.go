@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/driverhub/driverhub"
+	"github.com/driverhub/driverhub/internal/text"
 )
 
 // resolveDriver finds the driver a binding names: the caller's own, or one
@@ -67,6 +68,10 @@ func (s *Service) Bind(ctx context.Context, instance, driver string, in driverhu
 	if err != nil {
 		return nil, err
 	}
+	text.Normalize(in.Publisher, in.Version)
+	if err := in.Check().Err(); err != nil {
+		return nil, err
+	}
 	var publisher, version string
 	set(&publisher, in.Publisher)
 	set(&version, in.Version)
@@ -122,7 +127,15 @@ func bindingByName(ctx context.Context, tx driverhub.Tx, p *driverhub.Principal,
 		return nil, nil, err
 	}
 	b, err := tx.BindingByName(ctx, i.ID, driver)
-	return i, b, notFound(err, "driver bound to instance "+instance, driver)
+	return i, b, notBound(err, instance, driver)
+}
+
+// notBound turns a store's ErrNotFound for a binding into a message naming it.
+func notBound(err error, instance, driver string) error {
+	if errors.Is(err, driverhub.ErrNotFound) {
+		return driverhub.Errorf(driverhub.ENotFound, "driver %q is not bound to instance %s", driver, instance)
+	}
+	return err
 }
 
 // GetBinding returns a bound driver with its config and runtime state.
@@ -204,10 +217,13 @@ func (s *Service) SetBindingConfig(ctx context.Context, instance, driver string,
 	if cfg.Format == driverhub.ConfigFile {
 		return nil, driverhub.Invalid("file", "is set by uploading the file to .../config-file?name=NAME")
 	}
-	if err := cfg.Clean(""); err != nil {
-		if e, ok := driverhub.AsError(err); ok {
-			e.Field = trimDot(e.Field)
-		}
+	normalConfig(&cfg)
+	var l driverhub.FieldErrors
+	for _, e := range cfg.Check("") {
+		e.Field = trimDot(e.Field) // the config is the whole body
+		l.Add(e)
+	}
+	if err := l.Err(); err != nil {
 		return nil, err
 	}
 	return s.updateBinding(ctx, p, instance, driver, func(b *driverhub.Binding) { b.Config = &cfg })
@@ -221,6 +237,16 @@ func trimDot(f string) string {
 }
 
 func (s *Service) updateBinding(ctx context.Context, p *driverhub.Principal, instance, driver string, change func(*driverhub.Binding)) (*driverhub.Binding, error) {
+	return s.updateBindingTx(ctx, p, instance, driver, func(_ driverhub.Tx, b *driverhub.Binding) error {
+		change(b)
+		return nil
+	})
+}
+
+// updateBindingTx is updateBinding with a change that may use, or fail,
+// the transaction.
+func (s *Service) updateBindingTx(ctx context.Context, p *driverhub.Principal, instance, driver string,
+	change func(driverhub.Tx, *driverhub.Binding) error) (*driverhub.Binding, error) {
 	var b *driverhub.Binding
 	err := s.store.Update(ctx, func(tx driverhub.Tx) error {
 		i, found, err := bindingByName(ctx, tx, p, instance, driver)
@@ -228,7 +254,9 @@ func (s *Service) updateBinding(ctx context.Context, p *driverhub.Principal, ins
 			return err
 		}
 		b = found
-		change(b)
+		if err := change(tx, b); err != nil {
+			return err
+		}
 		b.UpdatedAt = s.timestamp()
 		s.presentBinding(i, b)
 		return tx.UpdateBinding(ctx, b)
@@ -252,6 +280,7 @@ func (s *Service) PutBindingConfigFile(ctx context.Context, instance, driver, na
 	if err != nil {
 		return nil, err
 	}
+	name = text.Normal(name)
 	if err := driverhub.ValidateConfigFileName("name", name); err != nil {
 		return nil, err
 	}
@@ -262,8 +291,9 @@ func (s *Service) PutBindingConfigFile(ctx context.Context, instance, driver, na
 	if err != nil {
 		return nil, err
 	}
-	return s.updateBinding(ctx, p, instance, driver, func(b *driverhub.Binding) {
+	return s.updateBindingTx(ctx, p, instance, driver, func(tx driverhub.Tx, b *driverhub.Binding) error {
 		b.Config = &driverhub.DriverConfig{Format: driverhub.ConfigFile, File: &driverhub.ConfigFileRef{Name: name, Size: u.size, SHA256: u.sha256}}
+		return referToUpload(ctx, tx, u, s.timestamp())
 	})
 }
 

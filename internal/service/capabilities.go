@@ -51,11 +51,11 @@ func printable(s string) bool {
 }
 
 // reportGatewayFacts copies onto g what a report says of its gateway.
-// Fields left out keep what the server knew, but capabilities and runtime
-// versions describe the agent that names its edge version: a report that
-// names one without them comes from an agent that predates them (or found
-// no runtime), and clears them, so that a downgraded agent is never taken
-// for one that enforces container settings.
+// Fields left out keep what the server knew, but capabilities
+// describe the agent that names its edge version: a report that names one
+// without them comes from an agent that predates them, and clears them, so
+// that a downgraded agent is never taken for one that enforces container
+// settings.
 func reportGatewayFacts(g *driverhub.Gateway, r *driverhub.GatewayReport) {
 	if r.EdgeVersion != "" {
 		g.EdgeVersion = r.EdgeVersion
@@ -69,7 +69,10 @@ func reportGatewayFacts(g *driverhub.Gateway, r *driverhub.GatewayReport) {
 	if r.EdgeVersion != "" || r.Capabilities != nil {
 		g.Capabilities = r.Capabilities
 	}
-	if r.EdgeVersion != "" || r.RuntimeVersions != nil {
+	// Runtime versions only inform (the console's language list): a report
+	// without them leaves them as they were, since an agent sends its first
+	// reports before it has measured them.
+	if r.RuntimeVersions != nil {
 		g.RuntimeVersions = r.RuntimeVersions
 	}
 }
@@ -79,27 +82,30 @@ func reportGatewayFacts(g *driverhub.Gateway, r *driverhub.GatewayReport) {
 // when it can or none need it. A gateway that never said what it can
 // enforce is refused too (docs/isolation.md): an agent older than SPEC §12
 // would run the driver on the host network and file system.
-func isolationProblem(g *driverhub.Gateway, driver string, v *driverhub.DriverVersion) string {
+func isolationProblem(problem problemf, res string, g *driverhub.Gateway, driver string, v *driverhub.DriverVersion) {
 	needs := v.Container.NeedsIsolation()
 	if len(needs) == 0 || (g.Capabilities != nil && g.Capabilities.Isolation) {
-		return ""
+		return
 	}
 	for k, n := range needs {
 		if n == "host_network" {
 			needs[k] = "host_network false (a private network)"
 		}
 	}
-	what := fmt.Sprintf("version %s of %s has container settings that need isolation: %s", v.Version, driver, strings.Join(needs, ", "))
+	settings, code := strings.Join(needs, ", "), driverhub.ProblemIsolationUnavailable
 	switch {
 	case g.Capabilities != nil:
 		runtimes := strings.Join(g.Capabilities.Runtimes, ", ")
 		if runtimes == "" {
 			runtimes = "none"
 		}
-		return what + fmt.Sprintf("; the gateway cannot isolate drivers (its runtimes: %s): make runc work there, or bind a version with host_network true and no port or volume mappings", runtimes)
+		problem(res, code, "version %s of %s has container settings that need isolation: %s; the gateway cannot isolate drivers (its runtimes: %s): make runc work there, or bind a version with host_network true and no port or volume mappings",
+			v.Version, driver, settings, runtimes)
 	case g.EdgeVersion == "":
-		return what + "; the gateway has not reported what it can enforce yet: start its agent, and deploy once the instance is online"
+		problem(res, code, "version %s of %s has container settings that need isolation: %s; the gateway has not reported what it can enforce yet: start its agent, and deploy once the instance is online",
+			v.Version, driver, settings)
 	default:
-		return what + fmt.Sprintf("; the gateway's agent (edge version %s) does not report what it can enforce: upgrade it", g.EdgeVersion)
+		problem(res, code, "version %s of %s has container settings that need isolation: %s; the gateway's agent (edge version %s) does not report what it can enforce: upgrade it",
+			v.Version, driver, settings, g.EdgeVersion)
 	}
 }

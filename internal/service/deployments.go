@@ -81,7 +81,11 @@ func (s *Service) snapshot(ctx context.Context, tx driverhub.Tx, p *driverhub.Pr
 	}
 	var problems []driverhub.Problem
 	problem := func(resource string, code driverhub.ProblemCode, format string, args ...any) {
-		problems = append(problems, driverhub.Problem{Resource: resource, Code: code, Message: fmt.Sprintf(format, args...)})
+		problems = append(problems, driverhub.NewProblem(resource, code, format, args...))
+	}
+	sig, err := signaturePolicy(ctx, tx, p.TenantID, s.timestamp())
+	if err != nil {
+		return err
 	}
 	for _, b := range bindings {
 		res := label(driverhub.ResourceDriver, b.Driver)
@@ -122,16 +126,17 @@ func (s *Service) snapshot(ctx context.Context, tx driverhub.Tx, p *driverhub.Pr
 			}
 		}
 		checkGateway(problem, &i.Gateway, drv, v)
+		checkSignature(problem, sig, b.Publisher, drv, v)
 		d.Manifest.Drivers = append(d.Manifest.Drivers, manifestDriver(drv, v, b, devices))
 		d.Resources = append(d.Resources, resourcesOf(b, devices)...)
 	}
 	if len(problems) > 0 {
-		noun := "problems"
+		e := driverhub.Errorf(driverhub.EFailedPrecondition, "instance %s cannot be deployed: %d problems", i.Name, len(problems))
 		if len(problems) == 1 {
-			noun = "problem"
+			e = driverhub.Errorf(driverhub.EFailedPrecondition, "instance %s cannot be deployed: 1 problem", i.Name)
 		}
-		return &driverhub.Error{Code: driverhub.EFailedPrecondition, Problems: problems,
-			Message: fmt.Sprintf("instance %s cannot be deployed: %d %s", i.Name, len(problems), noun)}
+		e.Problems = problems
+		return e
 	}
 	return nil
 }
@@ -154,9 +159,7 @@ func checkGateway(problem problemf, g *driverhub.Gateway, drv *driverhub.Driver,
 	if drv.Builtin && g.BuiltinsReported && !slices.Contains(g.BuiltinDrivers, drv.Name) {
 		problem(res, driverhub.ProblemBuiltinMissing, "built-in driver %s is not installed on the gateway (it reported %v)", drv.Name, g.BuiltinDrivers)
 	}
-	if why := isolationProblem(g, drv.Name, v); why != "" {
-		problem(res, driverhub.ProblemIsolationUnavailable, "%s", why)
-	}
+	isolationProblem(problem, res, g, drv.Name, v)
 }
 
 // manifestDriver is one driver as the gateway receives it.

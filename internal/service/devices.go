@@ -2,9 +2,9 @@ package service
 
 import (
 	"context"
-	"encoding/json"
 
 	"github.com/driverhub/driverhub"
+	"github.com/driverhub/driverhub/internal/text"
 )
 
 // CreateDevice creates a sub-device, unique by product and name.
@@ -13,13 +13,8 @@ func (s *Service) CreateDevice(ctx context.Context, in driverhub.DeviceInput) (*
 	if err != nil {
 		return nil, err
 	}
-	if err := driverhub.ValidateDeviceField("product", in.Product); err != nil {
-		return nil, err
-	}
-	if err := driverhub.ValidateDeviceField("name", in.Name); err != nil {
-		return nil, err
-	}
-	if err := driverhub.ValidateDescription("description", in.Description); err != nil {
+	text.Normalize(&in.Product, &in.Name, &in.Description)
+	if err := in.Check().Err(); err != nil {
 		return nil, err
 	}
 	now := s.timestamp()
@@ -101,15 +96,11 @@ func (s *Service) AssociateDevice(ctx context.Context, instance, product, name s
 	if err != nil {
 		return nil, err
 	}
-	if in.Driver == "" {
-		return nil, driverhub.Invalid("driver", "is required: the name of a driver bound to the instance")
+	text.Normalize(&in.Driver)
+	if err := in.Check().Err(); err != nil {
+		return nil, err
 	}
-	var config json.RawMessage
-	if len(in.Config) > 0 && string(in.Config) != "null" {
-		if config, err = driverhub.ParseJSONObject("config", in.Config, driverhub.MaxDeviceConfigBytes); err != nil {
-			return nil, err
-		}
-	}
+	config := in.Config
 	var d *driverhub.Device
 	err = s.store.Update(ctx, func(tx driverhub.Tx) error {
 		i, err := instanceByName(ctx, tx, p, instance)
@@ -124,7 +115,7 @@ func (s *Service) AssociateDevice(ctx context.Context, instance, product, name s
 		}
 		b, err := tx.BindingByName(ctx, i.ID, in.Driver)
 		if err != nil {
-			return notFound(err, "driver bound to instance "+instance, in.Driver)
+			return notBound(err, instance, in.Driver)
 		}
 		if d.InstanceID == "" {
 			n, err := tx.CountDevicesOfInstance(ctx, i.ID)

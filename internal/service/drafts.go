@@ -19,6 +19,7 @@ func (s *Service) SaveDraft(ctx context.Context, in driverhub.DraftInput) (*driv
 	if err != nil {
 		return nil, err
 	}
+	normalDraftInput(&in)
 	run := s.store.Update
 	if in.ValidateOnly {
 		run = s.store.View
@@ -184,11 +185,8 @@ func (pl *draftPlan) apply(in driverhub.DraftInput) {
 			pl.v.DriverConfig = &driverhub.DriverConfig{Format: driverhub.ConfigFile} // Check asks for the file
 		}
 	}
-	if err := applyVersionInput(pl.v, f, current); err != nil {
-		e, _ := driverhub.AsError(err)
-		pl.problems.add(res, e)
-		f.DriverConfig = nil
-		_ = applyVersionInput(pl.v, f, current) // the other fields are still checked
+	if e, ok := driverhub.AsError(applyVersionInput(pl.v, f, current)); ok {
+		pl.problems.add(res, e) // the other fields were applied and are still checked
 	}
 }
 
@@ -269,7 +267,7 @@ func (ps *problems) add(resource string, errs ...*driverhub.Error) {
 		if e == nil || (e.Field != "" && ps.has(resource, e.Field)) {
 			continue
 		}
-		*ps = append(*ps, driverhub.Problem{Resource: resource, Code: driverhub.ProblemCode(e.Code), Message: e.Message, Field: e.Field})
+		*ps = append(*ps, e.Problem(resource))
 	}
 }
 
@@ -282,23 +280,5 @@ func (ps problems) has(resource, field string) bool {
 	return false
 }
 
-// err is nil without problems; otherwise the first problem as an Error
-// that carries every problem when there are several: its code when they
-// all share it, invalid_argument when they differ.
-func (ps problems) err() error {
-	if len(ps) == 0 {
-		return nil
-	}
-	first := ps[0]
-	e := &driverhub.Error{Code: string(first.Code), Field: first.Field, Message: first.Message}
-	if len(ps) == 1 {
-		return e
-	}
-	e.Problems = ps
-	for _, p := range ps {
-		if p.Code != first.Code {
-			e.Code = driverhub.EInvalid
-		}
-	}
-	return e
-}
+// err is nil without problems; otherwise one Error carrying them all.
+func (ps problems) err() error { return driverhub.JoinProblems(ps) }

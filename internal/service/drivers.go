@@ -15,17 +15,10 @@ func (s *Service) CreateDriver(ctx context.Context, in driverhub.DriverInput) (*
 	}
 	now := s.timestamp()
 	d := &driverhub.Driver{ID: driverhub.NewID(), TenantID: p.TenantID, CreatedAt: now, UpdatedAt: now}
-	for _, f := range []struct {
-		name    string
-		present bool
-	}{{"name", in.Name != nil}, {"protocol", in.Protocol != nil}, {"runtime", in.Runtime != nil}} {
-		if !f.present {
-			return nil, driverhub.Invalid(f.name, "is required")
-		}
-	}
+	normalDriverInput(&in)
 	applyDriverInput(d, in)
-	d.Name = *in.Name
-	if err := d.Validate(); err != nil {
+	set(&d.Name, in.Name)
+	if err := newDriverProblems(d, in).Err(); err != nil {
 		return nil, err
 	}
 	err = s.store.Update(ctx, func(tx driverhub.Tx) error {
@@ -35,6 +28,22 @@ func (s *Service) CreateDriver(ctx context.Context, in driverhub.DriverInput) (*
 		return nil, err
 	}
 	return d, nil
+}
+
+// newDriverProblems lists every problem of a new driver: the fields it
+// needs that are missing, and those that break SPEC §3.
+func newDriverProblems(d *driverhub.Driver, in driverhub.DriverInput) driverhub.FieldErrors {
+	var l driverhub.FieldErrors
+	for _, f := range []struct {
+		name    string
+		missing bool
+	}{{"name", in.Name == nil}, {"protocol", in.Protocol == nil}, {"runtime", in.Runtime == nil}} {
+		if f.missing {
+			l.Add(driverhub.Invalid(f.name, "is required"))
+		}
+	}
+	l.AppendNew(d.Check())
+	return l
 }
 
 func applyDriverInput(d *driverhub.Driver, in driverhub.DriverInput) {
@@ -98,9 +107,7 @@ func (s *Service) UpdateDriver(ctx context.Context, name string, in driverhub.Dr
 	if err != nil {
 		return nil, err
 	}
-	if in.Name != nil && *in.Name != name {
-		return nil, driverhub.Invalid("name", "cannot be changed; create a new driver instead")
-	}
+	normalDriverInput(&in)
 	var d *driverhub.Driver
 	err = s.store.Update(ctx, func(tx driverhub.Tx) error {
 		if d, err = driverByName(ctx, tx, p, name); err != nil {
@@ -108,7 +115,12 @@ func (s *Service) UpdateDriver(ctx context.Context, name string, in driverhub.Dr
 		}
 		before := *d
 		applyDriverInput(d, in)
-		if err := d.Validate(); err != nil {
+		var l driverhub.FieldErrors
+		if in.Name != nil && *in.Name != d.Name {
+			l.Add(driverhub.Invalid("name", "cannot be changed; create a new driver instead"))
+		}
+		l.Append(d.Check())
+		if err := l.Err(); err != nil {
 			return err
 		}
 		if d.Runtime != before.Runtime || d.CPUArch != before.CPUArch || d.Builtin != before.Builtin {
@@ -143,7 +155,7 @@ func (s *Service) DeleteDriver(ctx context.Context, name string) error {
 			return err
 		}
 		if n > 0 {
-			return &driverhub.Error{Code: driverhub.EConflict, Message: "driver " + name + " has a published version and cannot be deleted"}
+			return driverhub.Errorf(driverhub.EConflict, "driver %s has a published version and cannot be deleted", name)
 		}
 		if err := s.driverUnbound(ctx, tx, d); err != nil {
 			return err

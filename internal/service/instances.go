@@ -14,15 +14,19 @@ func (s *Service) CreateInstance(ctx context.Context, in driverhub.InstanceInput
 	if err != nil {
 		return nil, err
 	}
-	if in.Name == nil {
-		return nil, driverhub.Invalid("name", "is required")
-	}
+	var l driverhub.FieldErrors
+	l.Add(normalInstanceInput(&in))
 	now := s.timestamp()
 	secret := driverhub.NewSecret(driverhub.GatewaySecretPrefix, 32)
-	i := &driverhub.Instance{ID: driverhub.NewID(), TenantID: p.TenantID, Name: *in.Name, Tags: map[string]string{},
+	i := &driverhub.Instance{ID: driverhub.NewID(), TenantID: p.TenantID, Tags: map[string]string{},
 		SecretHash: hashSecret(secret), CreatedAt: now, UpdatedAt: now}
+	set(&i.Name, in.Name)
 	applyInstanceInput(i, in)
-	if err := i.Validate(); err != nil {
+	if in.Name == nil {
+		l.Add(driverhub.Invalid("name", "is required"))
+	}
+	l.AppendNew(i.Check())
+	if err := l.Err(); err != nil {
 		return nil, err
 	}
 	err = s.store.Update(ctx, func(tx driverhub.Tx) error {
@@ -131,8 +135,10 @@ func (s *Service) UpdateInstance(ctx context.Context, name string, in driverhub.
 	if err != nil {
 		return nil, err
 	}
+	var l driverhub.FieldErrors
+	l.Add(normalInstanceInput(&in))
 	if in.Name != nil && *in.Name != name {
-		return nil, driverhub.Invalid("name", "cannot be changed")
+		l.Add(driverhub.Invalid("name", "cannot be changed"))
 	}
 	var i *driverhub.Instance
 	err = s.store.Update(ctx, func(tx driverhub.Tx) error {
@@ -140,7 +146,8 @@ func (s *Service) UpdateInstance(ctx context.Context, name string, in driverhub.
 			return err
 		}
 		applyInstanceInput(i, in)
-		if err := i.Validate(); err != nil {
+		l.AppendNew(i.Check())
+		if err := l.Err(); err != nil {
 			return err
 		}
 		i.UpdatedAt = s.timestamp()

@@ -3,21 +3,10 @@ package service
 import (
 	"context"
 	"errors"
-	"strings"
 
 	"github.com/driverhub/driverhub"
+	"github.com/driverhub/driverhub/internal/text"
 )
-
-// validateListing checks a listing's title and summary.
-func validateListing(title, summary string) error {
-	if title == "" || len(title) > driverhub.MaxListingTitleBytes || strings.ContainsRune(title, 0) {
-		return driverhub.Invalid("title", "must be 1-%d bytes", driverhub.MaxListingTitleBytes)
-	}
-	if len(summary) > driverhub.MaxListingSummaryBytes || strings.ContainsRune(summary, 0) {
-		return driverhub.Invalid("summary", "must be at most %d bytes", driverhub.MaxListingSummaryBytes)
-	}
-	return nil
-}
 
 // PutListing lists one of the caller's drivers, or changes its listing. The
 // driver needs a published version: the marketplace shows nothing else.
@@ -26,7 +15,8 @@ func (s *Service) PutListing(ctx context.Context, driver string, in driverhub.Li
 	if err != nil {
 		return nil, err
 	}
-	if err := validateListing(in.Title, in.Summary); err != nil {
+	text.Normalize(&in.Title, &in.Summary)
+	if err := in.Check().Err(); err != nil {
 		return nil, err
 	}
 	var l *driverhub.Listing
@@ -40,8 +30,10 @@ func (s *Service) PutListing(ctx context.Context, driver string, in driverhub.Li
 			return err
 		}
 		if n == 0 {
-			return &driverhub.Error{Code: driverhub.EFailedPrecondition, Message: "publish a version before listing the driver",
-				Problems: []driverhub.Problem{{Resource: "driver " + driver, Code: driverhub.ProblemNoPublishedVersion, Message: "the marketplace shows only published versions, and " + driver + " has none"}}}
+			e := driverhub.Errorf(driverhub.EFailedPrecondition, "publish a version before listing the driver")
+			e.Problems = []driverhub.Problem{driverhub.NewProblem("driver "+driver, driverhub.ProblemNoPublishedVersion,
+				"the marketplace shows only published versions, and %s has none", driver)}
+			return e
 		}
 		old, err := tx.ListingOf(ctx, d.ID)
 		listed := s.timestamp()

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/driverhub/driverhub"
+	"github.com/driverhub/driverhub/internal/text"
 	"github.com/driverhub/driverhub/internal/zippkg"
 )
 
@@ -22,28 +23,62 @@ type uploaded struct {
 // the caller checks the staged bytes (an io.ReaderAt of b.Size() bytes),
 // commits them, and discards b in any case (defer b.Discard()).
 func (s *Service) stage(ctx context.Context, body io.Reader, field string, max int64) (driverhub.StagedBlob, error) {
+	return s.stageTee(ctx, body, field, max, nil)
+}
+
+// stageTee is stage that also writes the bytes to tee (when not nil) as
+// they arrive.
+func (s *Service) stageTee(ctx context.Context, body io.Reader, field string, max int64, tee io.Writer) (driverhub.StagedBlob, error) {
 	b, err := s.blobs.Stage(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("stage upload: %w", err)
 	}
+	var w io.Writer = b
+	if tee != nil {
+		w = io.MultiWriter(b, tee)
+	}
 	buf := make([]byte, 256<<10)
-	n, err := io.CopyBuffer(b, io.LimitReader(body, max+1), buf)
+	n, err := io.CopyBuffer(w, io.LimitReader(body, max+1), buf)
 	if err != nil {
 		b.Discard()
 		return nil, fmt.Errorf("receive upload: %w", err)
 	}
 	if n > max {
 		b.Discard()
-		return nil, &driverhub.Error{Code: driverhub.ETooLarge, Field: field,
-			Message: fmt.Sprintf("is larger than %d bytes (%d MiB)", max, max>>20)}
+		e := driverhub.Errorf(driverhub.ETooLarge, "is larger than %d bytes (%d MiB)", max, max>>20)
+		e.Field = field
+		return nil, e
+	}
+	return b, nil
+}
+
+// stagePackage stages a package for runtime and checks it, every entry
+// inflated: a zippkg.Scanner follows the bytes as they arrive, so most of
+// the checking is done when the last byte is. The caller commits the
+// blob, and discards it in any case.
+func (s *Service) stagePackage(ctx context.Context, body io.Reader, field string, runtime driverhub.Runtime) (driverhub.StagedBlob, error) {
+	sc := zippkg.NewScanner(zippkg.DefaultLimits())
+	defer sc.Stop()
+	b, err := s.stageTee(ctx, body, field, driverhub.MaxPackageBytes, sc)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := sc.Check(b, b.Size(), runtime); err != nil {
+		b.Discard()
+		return nil, err
 	}
 	return b, nil
 }
 
 // commit stores a checked staged blob under its digest: durably, and
-// whole or not at all.
+// whole or not at all, claimed first (see blobgc.go) within the caller's
+// quota. The transaction that then records a reference to it calls
+// referToUpload.
 func (s *Service) commit(ctx context.Context, b driverhub.StagedBlob) (uploaded, error) {
 	u := uploaded{size: b.Size(), sha256: b.SHA256()}
+	if err := s.claim(ctx, u); err != nil {
+		return uploaded{}, err
+	}
 	if err := b.Commit(ctx, u.sha256); err != nil {
 		return uploaded{}, fmt.Errorf("store blob %s: %w", u.sha256, err)
 	}
@@ -58,7 +93,7 @@ func editableVersion(ctx context.Context, tx driverhub.Tx, p *driverhub.Principa
 		return nil, nil, err
 	}
 	if v.Published() {
-		return nil, nil, versionPublished(driver, version, "its "+field+" never changes")
+		return nil, nil, driverhub.Errorf(driverhub.EVersionPublished, "version %s of %s is published: its %s never changes", version, driver, field)
 	}
 	if field == "package" && d.Builtin {
 		return nil, nil, driverhub.Invalid("package", "a built-in driver has no package: the gateway already holds it")
@@ -87,17 +122,15 @@ func (s *Service) PutPackage(ctx context.Context, driver, version, filename stri
 	if filename == "" {
 		filename = driver + "-" + version + ".zip"
 	}
+	filename = text.Normal(filename)
 	if err := driverhub.ValidateConfigFileName("filename", filename); err != nil {
 		return nil, err
 	}
-	b, err := s.stage(ctx, body, "package", driverhub.MaxPackageBytes)
+	b, err := s.stagePackage(ctx, body, "package", d.Runtime)
 	if err != nil {
 		return nil, err
 	}
 	defer b.Discard()
-	if _, err := zippkg.Check(b, b.Size(), d.Runtime, zippkg.DefaultLimits()); err != nil {
-		return nil, err
-	}
 	u, err := s.commit(ctx, b)
 	if err != nil {
 		return nil, err
@@ -109,6 +142,9 @@ func (s *Service) PutPackage(ctx context.Context, driver, version, filename stri
 		}
 		v.Package = &driverhub.PackageRef{Filename: filename, Size: u.size, SHA256: u.sha256}
 		v.UpdatedAt = s.timestamp()
+		if err := referToUpload(ctx, tx, u, v.UpdatedAt); err != nil {
+			return err
+		}
 		return tx.UpdateVersion(ctx, v)
 	})
 	return v, err
@@ -121,6 +157,7 @@ func (s *Service) PutConfigFile(ctx context.Context, driver, version, name strin
 	if err != nil {
 		return nil, err
 	}
+	name = text.Normal(name)
 	if err := driverhub.ValidateConfigFileName("name", name); err != nil {
 		return nil, err
 	}
@@ -143,6 +180,9 @@ func (s *Service) PutConfigFile(ctx context.Context, driver, version, name strin
 		v.DriverConfig = &driverhub.DriverConfig{Format: driverhub.ConfigFile,
 			File: &driverhub.ConfigFileRef{Name: name, Size: u.size, SHA256: u.sha256}}
 		v.UpdatedAt = s.timestamp()
+		if err := referToUpload(ctx, tx, u, v.UpdatedAt); err != nil {
+			return err
+		}
 		return tx.UpdateVersion(ctx, v)
 	})
 	return v, err

@@ -32,6 +32,11 @@ type Config struct {
 	// PollPeriod is the gateways' long-poll period; a gateway is online
 	// when it synced within three of them. Default 30 s.
 	PollPeriod time.Duration
+	// TUF configures the tenants' TUF repositories (signed drivers).
+	TUF TUFConfig
+	// TenantQuota bounds each tenant's storage in bytes (see quota.go);
+	// zero is no quota.
+	TenantQuota int64
 }
 
 // Service implements the domain's service interfaces.
@@ -44,6 +49,8 @@ type Service struct {
 	notifier driverhub.Notifier
 	poll     time.Duration
 	gateways *gatewayCache
+	tuf      *tufState
+	quota    int64
 }
 
 // New returns a Service.
@@ -66,11 +73,18 @@ func New(c Config) (*Service, error) {
 	if c.PollPeriod == 0 {
 		c.PollPeriod = 30 * time.Second
 	}
+	if c.TenantQuota < 0 {
+		return nil, errors.New("service: the tenant quota must not be negative")
+	}
 	if c.GatewayCacheTTL == 0 {
 		c.GatewayCacheTTL = time.Second
 	}
+	tuf, err := newTUFState(c.TUF)
+	if err != nil {
+		return nil, err
+	}
 	return &Service{store: c.Store, blobs: c.Blobs, log: c.Logger, now: c.Now, cost: c.BcryptCost,
-		notifier: c.Notifier, poll: c.PollPeriod, gateways: newGatewayCache(c.GatewayCacheTTL)}, nil
+		notifier: c.Notifier, poll: c.PollPeriod, gateways: newGatewayCache(c.GatewayCacheTTL), tuf: tuf, quota: c.TenantQuota}, nil
 }
 
 // timestamp is the current time as stored: UTC, microsecond precision.
@@ -89,7 +103,7 @@ func authorize(ctx context.Context, min driverhub.Role) (*driverhub.Principal, e
 }
 
 // notFound turns a store's ErrNotFound into a message naming the resource.
-func notFound(err error, kind, name string) error {
+func notFound(err error, kind driverhub.Word, name string) error {
 	if errors.Is(err, driverhub.ErrNotFound) {
 		return driverhub.NotFound(kind, name)
 	}
@@ -120,4 +134,6 @@ var (
 	_ driverhub.DeploymentService = (*Service)(nil)
 	_ driverhub.GatewayService    = (*Service)(nil)
 	_ driverhub.MarketService     = (*Service)(nil)
+	_ driverhub.TUFService        = (*Service)(nil)
+	_ driverhub.TenantService     = (*Service)(nil)
 )

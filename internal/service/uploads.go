@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/driverhub/driverhub"
-	"github.com/driverhub/driverhub/internal/zippkg"
+	"github.com/driverhub/driverhub/internal/text"
 )
 
 // StageUpload receives a file ahead of the draft that will use it: checked
@@ -19,19 +19,20 @@ func (s *Service) StageUpload(ctx context.Context, in driverhub.UploadInput, bod
 	if err != nil {
 		return nil, err
 	}
+	in.Filename = text.Normal(in.Filename)
 	if err := checkUploadInput(in); err != nil {
 		return nil, err
 	}
-	b, err := s.stage(ctx, body, string(in.Kind), in.Kind.MaxBytes())
+	var b driverhub.StagedBlob
+	if in.Kind == driverhub.UploadPackage {
+		b, err = s.stagePackage(ctx, body, string(in.Kind), in.Runtime)
+	} else {
+		b, err = s.stage(ctx, body, string(in.Kind), in.Kind.MaxBytes())
+	}
 	if err != nil {
 		return nil, err
 	}
 	defer b.Discard()
-	if in.Kind == driverhub.UploadPackage {
-		if _, err := zippkg.Check(b, b.Size(), in.Runtime, zippkg.DefaultLimits()); err != nil {
-			return nil, err
-		}
-	}
 	u, err := s.commit(ctx, b)
 	if err != nil {
 		return nil, err
@@ -43,6 +44,9 @@ func (s *Service) StageUpload(ctx context.Context, in driverhub.UploadInput, bod
 	err = s.store.Update(ctx, func(tx driverhub.Tx) error {
 		// Forms left unsent leave uploads behind; each new one sweeps them.
 		if _, err := tx.DeleteExpiredUploads(ctx, now); err != nil {
+			return err
+		}
+		if err := referToUpload(ctx, tx, u, now); err != nil {
 			return err
 		}
 		return tx.CreateUpload(ctx, up)
@@ -84,8 +88,27 @@ func stagedUpload(ctx context.Context, tx driverhub.Tx, p *driverhub.Principal, 
 	if !u.ExpiresAt.After(now) {
 		return nil, driverhub.Invalid(field, "expired at %s: choose the file again", u.ExpiresAt.Format(time.RFC3339)), nil
 	}
-	if u.Kind != kind {
+	if kind != "" && u.Kind != kind { // "": any kind
 		return nil, driverhub.Invalid(field, "names a staged %s, not a %s", u.Kind, kind), nil
 	}
 	return u, nil, nil
+}
+
+// GetUpload returns a staged upload of the caller's tenant that a draft can
+// still use: what a form shows of a file before the user confirms it.
+func (s *Service) GetUpload(ctx context.Context, id string) (*driverhub.StagedUpload, error) {
+	p, err := authorize(ctx, driverhub.RoleDeveloper)
+	if err != nil {
+		return nil, err
+	}
+	var u *driverhub.StagedUpload
+	err = s.store.View(ctx, func(tx driverhub.Tx) error {
+		var problem *driverhub.Error
+		u, problem, err = stagedUpload(ctx, tx, p, id, "", "upload", s.timestamp())
+		if problem != nil && err == nil { // used, expired or another tenant's: not there to show
+			err = &driverhub.Error{Code: driverhub.ENotFound, Field: problem.Field, Message: problem.Message}
+		}
+		return err
+	})
+	return u, err
 }

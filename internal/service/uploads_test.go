@@ -121,3 +121,38 @@ func (draftZeros) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
 }
+
+func TestGetUploadShowsTheTenantsUsableUploads(t *testing.T) {
+	e := newDraftEnv(t)
+	data := draftPythonZip(t)
+	staged := e.stage(t, e.acme, driverhub.UploadPackage, "meter.zip", "python3", data)
+	got, err := e.svc.GetUpload(e.acme, staged.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Filename != "meter.zip" || got.Size != int64(len(data)) || got.SHA256 != draftSHA256(data) || got.Runtime != "python3" || got.Kind != driverhub.UploadPackage {
+		t.Errorf("GetUpload = %+v, want the staged meter.zip", got)
+	}
+	_, err = e.svc.GetUpload(e.globex, staged.ID)
+	if driverhub.ErrorCode(err) != driverhub.ENotFound {
+		t.Errorf("another tenant's GetUpload: %v, want not found", err)
+	}
+	_, err = e.svc.GetUpload(e.viewer, staged.ID)
+	if driverhub.ErrorCode(err) != driverhub.EPermissionDenied {
+		t.Errorf("a viewer's GetUpload: %v, want permission denied (viewers cannot stage)", err)
+	}
+
+	// Used by a draft, it is gone; so is one that expired.
+	if _, err := e.svc.SaveDraft(e.acme, driverhub.DraftInput{NewDriver: meterDriver("meter"), PackageUpload: staged.ID,
+		Fields: driverhub.VersionInput{Version: draftPtr("1.0.0"), MinEdgeVersion: draftPtr("1.0.0")}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.GetUpload(e.acme, staged.ID); driverhub.ErrorCode(err) != driverhub.ENotFound {
+		t.Errorf("GetUpload of a used upload: %v, want not found", err)
+	}
+	old := e.stage(t, e.acme, driverhub.UploadConfigFile, "site.ini", "", []byte("a=1"))
+	e.now = e.now.Add(driverhub.StagedUploadTTL)
+	if _, err := e.svc.GetUpload(e.acme, old.ID); driverhub.ErrorCode(err) != driverhub.ENotFound {
+		t.Errorf("GetUpload of an expired upload: %v, want not found", err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"reflect"
 
 	"github.com/driverhub/driverhub"
+	"github.com/driverhub/driverhub/internal/text"
 )
 
 // CreateVersion adds a draft version to a driver.
@@ -13,15 +14,7 @@ func (s *Service) CreateVersion(ctx context.Context, driver string, in driverhub
 	if err != nil {
 		return nil, err
 	}
-	if in.Version == nil {
-		return nil, driverhub.Invalid("version", "is required")
-	}
-	if in.MinEdgeVersion == nil {
-		return nil, driverhub.Invalid("min_edge_version", "is required (MAJOR.MINOR.PATCH, for example 1.0.0)")
-	}
-	if in.Package != nil {
-		return nil, driverhub.Invalid("package", "is uploaded to .../versions/{version}/package, not set in the version")
-	}
+	normalVersionInput(&in)
 	var v *driverhub.DriverVersion
 	err = s.store.Update(ctx, func(tx driverhub.Tx) error {
 		d, err := driverByName(ctx, tx, p, driver)
@@ -29,13 +22,23 @@ func (s *Service) CreateVersion(ctx context.Context, driver string, in driverhub
 			return err
 		}
 		v = driverhub.NewDriverVersion()
-		v.ID, v.DriverID, v.Driver, v.Version = driverhub.NewID(), d.ID, d.Name, *in.Version
+		v.ID, v.DriverID, v.Driver = driverhub.NewID(), d.ID, d.Name
+		set(&v.Version, in.Version)
 		v.CreatedAt = s.timestamp()
 		v.UpdatedAt = v.CreatedAt
-		if err := applyVersionInput(v, in, nil); err != nil {
-			return err
+		var l driverhub.FieldErrors
+		if in.Version == nil {
+			l.Add(driverhub.Invalid("version", "is required"))
 		}
-		if err := v.Validate(d); err != nil {
+		if in.MinEdgeVersion == nil {
+			l.Add(driverhub.Invalid("min_edge_version", "is required (MAJOR.MINOR.PATCH, for example 1.0.0)"))
+		}
+		if in.Package != nil {
+			l.Add(driverhub.Invalid("package", "is uploaded to .../versions/{version}/package, not set in the version"))
+		}
+		l.Add(applyVersionInput(v, in, nil))
+		l.AppendNew(v.Check(d))
+		if err := l.Err(); err != nil {
 			return err
 		}
 		return conflict(tx.CreateVersion(ctx, v), "version", "driver %s has a version %q already", d.Name, v.Version)
@@ -48,23 +51,25 @@ func (s *Service) CreateVersion(ctx context.Context, driver string, in driverhub
 
 // applyVersionInput copies the present fields of in onto v. A file config
 // is only ever set by uploading the file, so one in the input must be the
-// one the version holds (current).
+// one the version holds (current); another is refused, and v keeps its
+// config while the other fields are still copied.
 func applyVersionInput(v *driverhub.DriverVersion, in driverhub.VersionInput, current *driverhub.DriverConfig) error {
+	var err error
 	if in.DriverConfig != nil && in.DriverConfig.Format == driverhub.ConfigFile {
 		if current == nil || current.File == nil || in.DriverConfig.File == nil || *in.DriverConfig.File != *current.File {
-			return driverhub.Invalid("driver_config.file", "is set by uploading the file to .../config-file?name=NAME")
+			err = driverhub.Invalid("driver_config.file", "is set by uploading the file to .../config-file?name=NAME")
 		}
 	}
 	set(&v.MinEdgeVersion, in.MinEdgeVersion)
 	set(&v.Description, in.Description)
-	if in.DriverConfig != nil {
+	if in.DriverConfig != nil && err == nil {
 		cfg := *in.DriverConfig
 		v.DriverConfig = &cfg
 	}
 	set(&v.Container, in.Container)
 	set(&v.ConfigChecks, in.ConfigChecks)
 	set(&v.JVMArgs, in.JVMArgs)
-	return nil
+	return err
 }
 
 // GetVersion returns a version of one of the caller's drivers.
@@ -86,6 +91,7 @@ func versionByName(ctx context.Context, tx driverhub.Tx, p *driverhub.Principal,
 	if err != nil {
 		return nil, nil, err
 	}
+	version = text.Normal(version) // as versions are stored
 	v, err := tx.VersionByName(ctx, d.ID, version)
 	return d, v, notFound(err, "version", driver+"/"+version)
 }
@@ -118,30 +124,31 @@ func (s *Service) UpdateVersion(ctx context.Context, driver, version string, in 
 	if err != nil {
 		return nil, err
 	}
-	if in.Version != nil && *in.Version != version {
-		return nil, driverhub.Invalid("version", "cannot be changed; add a new version instead")
-	}
+	normalVersionInput(&in)
 	var v *driverhub.DriverVersion
 	err = s.store.Update(ctx, func(tx driverhub.Tx) error {
 		var d *driverhub.Driver
 		if d, v, err = versionByName(ctx, tx, p, driver, version); err != nil {
 			return err
 		}
+		var l driverhub.FieldErrors
+		if in.Version != nil && *in.Version != v.Version {
+			l.Add(driverhub.Invalid("version", "cannot be changed; add a new version instead"))
+		}
 		if in.Package != nil && !reflect.DeepEqual(in.Package, v.Package) {
-			return driverhub.Invalid("package", "is uploaded to .../versions/{version}/package, not set in the version")
+			l.Add(driverhub.Invalid("package", "is uploaded to .../versions/{version}/package, not set in the version"))
 		}
 		before := *v
-		if err := applyVersionInput(v, in, before.DriverConfig); err != nil {
-			return err
-		}
-		if v.Published() {
+		l.Add(applyVersionInput(v, in, before.DriverConfig))
+		if v.Published() && len(l) == 0 {
 			after := *v
 			after.Description, after.DriverConfig = before.Description, before.DriverConfig
 			if !reflect.DeepEqual(after, before) || !sameConfig(v.DriverConfig, before.DriverConfig) {
 				return versionPublished(driver, version, "only its description may change")
 			}
 		}
-		if err := v.Validate(d); err != nil {
+		l.Append(v.Check(d))
+		if err := l.Err(); err != nil {
 			return err
 		}
 		v.UpdatedAt = s.timestamp()
@@ -162,7 +169,7 @@ func sameConfig(a, b *driverhub.DriverConfig) bool {
 	return reflect.DeepEqual(ca, cb)
 }
 
-func versionPublished(driver, version, why string) error {
+func versionPublished(driver, version string, why driverhub.Word) error {
 	return driverhub.Errorf(driverhub.EVersionPublished, "version %s of %s is published: %s", version, driver, why)
 }
 
@@ -201,9 +208,10 @@ func (s *Service) PublishVersion(ctx context.Context, driver, version string) (*
 			return versionPublished(driver, version, "it was published already")
 		}
 		if !d.Builtin && v.Package == nil {
-			return &driverhub.Error{Code: driverhub.EFailedPrecondition, Message: "upload the package before publishing",
-				Problems: []driverhub.Problem{{Resource: "version " + driver + "/" + version, Code: driverhub.ProblemPackageMissing,
-					Message: "a driver that is not built-in needs its package (.zip) before it is published"}}}
+			e := driverhub.Errorf(driverhub.EFailedPrecondition, "upload the package before publishing")
+			e.Problems = []driverhub.Problem{driverhub.NewProblem("version "+driver+"/"+version, driverhub.ProblemPackageMissing,
+				"a driver that is not built-in needs its package (.zip) before it is published")}
+			return e
 		}
 		now := s.timestamp()
 		v.Status, v.PublishedAt, v.UpdatedAt = driverhub.StatusPublished, &now, now

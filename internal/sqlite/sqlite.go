@@ -64,7 +64,13 @@ func fileURI(path string) string {
 // Dialect is SQLite's sqlstore.Dialect: '?' placeholders, one writer (so
 // transactions are serializable as they are), the schema of sqlstore's
 // migrations/sqlite.
-var Dialect = sqlstore.Dialect{Name: "sqlite", IsUniqueViolation: isUniqueViolation}
+var Dialect = sqlstore.Dialect{Name: "sqlite", IsUniqueViolation: isUniqueViolation, IsFull: isFull}
+
+// isFull reports SQLITE_FULL: the disk (or a quota) is full.
+func isFull(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_FULL
+}
 
 func isUniqueViolation(err error) bool {
 	var e *sqlite.Error

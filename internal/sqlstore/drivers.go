@@ -214,13 +214,3 @@ func (t *Tx) CountVersions(ctx context.Context, driverID, status string) (int, e
 func (t *Tx) DeleteVersion(ctx context.Context, id string) error {
 	return mustAffect(t.exec(ctx, `DELETE FROM driver_versions WHERE id = ?`, id))
 }
-
-func (t *Tx) BlobReferenced(ctx context.Context, sha256 string) (bool, error) {
-	var n int
-	err := t.queryRow(ctx, `SELECT
-		(SELECT COUNT(*) FROM driver_versions WHERE package_sha256 = ? OR config_file_sha256 = ?) +
-		(SELECT COUNT(*) FROM bindings WHERE config_file_sha256 = ?) +
-		(SELECT COUNT(*) FROM deployment_blobs WHERE sha256 = ?) +
-		(SELECT COUNT(*) FROM uploads WHERE sha256 = ?)`, sha256, sha256, sha256, sha256, sha256).Scan(&n)
-	return n > 0, t.mapErr(err)
-}

@@ -42,6 +42,10 @@ type Dialect struct {
 	// run again from the start (a serialization failure or a deadlock).
 	// Update then rolls back and runs fn again, a few times. Optional.
 	IsRetryable func(error) bool
+	// IsFull reports a write refused because the disk is full. Update then
+	// asks the store's OnDiskFull for room and, given some, runs fn again;
+	// otherwise it fails with driverhub.ErrNoSpace. Optional.
+	IsFull func(error) bool
 }
 
 // Store is a driverhub.Store. Writes go through write, reads through read;
@@ -50,7 +54,13 @@ type Dialect struct {
 type Store struct {
 	write, read *sql.DB
 	dialect     Dialect
+	onFull      func() bool
 }
+
+// OnDiskFull sets what Update calls when a write fails for a full disk:
+// fn frees some room (a reserve file) and reports whether it did. Set it
+// before the store is used.
+func (s *Store) OnDiskFull(fn func() bool) { s.onFull = fn }
 
 var _ driverhub.Store = (*Store)(nil)
 
@@ -75,6 +85,12 @@ func (s *Store) Update(ctx context.Context, fn func(driverhub.Tx) error) error {
 	opts := &sql.TxOptions{Isolation: s.dialect.UpdateIsolation}
 	for attempt := 1; ; attempt++ {
 		err := s.run(ctx, s.write, opts, fn)
+		if err != nil && s.dialect.IsFull != nil && s.dialect.IsFull(err) {
+			if s.onFull != nil && attempt < updateAttempts && s.onFull() {
+				continue
+			}
+			return fmt.Errorf("%w: %v", driverhub.ErrNoSpace, err)
+		}
 		if err == nil || s.dialect.IsRetryable == nil || !s.dialect.IsRetryable(err) || attempt == updateAttempts {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"io/fs"
 	"os"
@@ -98,9 +99,28 @@ func stored(name, body string) ent {
 		crc: crc32.ChecksumIEEE([]byte(body)), usize: uint64(len(body))}
 }
 
+// check runs Check, and a Scanner fed the bytes in uneven pieces, and
+// fails unless both say the same: the scan is only ever a shortcut.
 func check(tb testing.TB, data []byte, runtime driverhub.Runtime, lim zippkg.Limits) (zippkg.Summary, error) {
 	tb.Helper()
-	return zippkg.Check(bytes.NewReader(data), int64(len(data)), runtime, lim)
+	sum, err := zippkg.Check(bytes.NewReader(data), int64(len(data)), runtime, lim)
+	ssum, serr := scan(data, runtime, lim, 1000)
+	if fmt.Sprint(err) != fmt.Sprint(serr) || sum != ssum {
+		tb.Fatalf("Check = %+v, %v; Scanner.Check = %+v, %v", sum, err, ssum, serr)
+	}
+	return sum, err
+}
+
+// scan checks data through a Scanner written piece bytes at a time.
+func scan(data []byte, runtime driverhub.Runtime, lim zippkg.Limits, piece int) (zippkg.Summary, error) {
+	s := zippkg.NewScanner(lim)
+	defer s.Stop()
+	for rest := data; len(rest) > 0; {
+		n := min(piece, len(rest))
+		s.Write(rest[:n])
+		rest = rest[n:]
+	}
+	return s.Check(bytes.NewReader(data), int64(len(data)), runtime)
 }
 
 func unpack(tb testing.TB, data []byte, runtime driverhub.Runtime, lim zippkg.Limits, dir string) error {

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"io/fs"
 	"os"
@@ -127,7 +128,9 @@ func writeFile(root *os.Root, e entry, budget, limit int64) (int64, error) {
 	}
 	defer out.Close()
 	src := &errReader{r: rc}
-	n, err := io.CopyN(out, src, budget+1)
+	// archive/zip skips a CRC of 0: check it here too, as Check does.
+	crc := crc32.NewIEEE()
+	n, err := io.CopyN(io.MultiWriter(out, crc), src, budget+1)
 	if n > budget {
 		return n, invalid("the package unpacks to more than the limit of %d bytes (%s) at entry %q, whose header declares only %d bytes",
 			limit, mib(limit), e.name, e.f.UncompressedSize64)
@@ -141,6 +144,9 @@ func writeFile(root *os.Root, e entry, budget, limit int64) (int64, error) {
 			return n, invalid("entry %q is corrupt (%v); rebuild the package", e.name, src.err)
 		}
 		return n, fmt.Errorf("zippkg: unpack %q: %w", e.name, err)
+	}
+	if crc.Sum32() != e.f.CRC32 {
+		return n, invalid("entry %q fails its CRC-32 check; the package is corrupt", e.name)
 	}
 	if err := out.Chmod(perm); err != nil { // the umask may have cleared bits
 		return n, fmt.Errorf("zippkg: unpack %q: %w", e.name, err)

@@ -108,15 +108,15 @@ func TestUnpackFailure(t *testing.T) {
 	}
 }
 
-func TestUnpackZipBombPassesCheck(t *testing.T) {
-	// The header lies: Check, which trusts it, accepts; Unpack does not.
+func TestZipBombRefusedByCheckAndUnpack(t *testing.T) {
+	// The header lies: Check inflates the entry and stops past the
+	// declared size; Unpack counts what it writes.
 	data := makeZip(t, file("index.py", "1"), bomb(t, "bomb.bin", 64<<20))
 	lim := zippkg.Limits{MaxUnpacked: 1 << 20}
-	if _, err := check(t, data, py, lim); err != nil {
-		t.Fatalf("Check: %v", err)
-	}
+	_, err := check(t, data, py, lim)
+	wantErr(t, err, driverhub.EInvalid, "package", `"bomb.bin"`, "more data than its header declares (100 bytes)")
 	parent := t.TempDir()
-	err := unpack(t, data, py, lim, filepath.Join(parent, "pkg"))
+	err = unpack(t, data, py, lim, filepath.Join(parent, "pkg"))
 	wantErr(t, err, driverhub.EInvalid, "package", `"bomb.bin"`)
 	if got := names(t, parent); len(got) != 0 {
 		t.Errorf("parent holds %q, want nothing", got)
@@ -155,5 +155,16 @@ func TestUnpackMissingParent(t *testing.T) {
 	dst := filepath.Join(t.TempDir(), "no", "such", "pkg")
 	if err := zippkg.Unpack(bytes.NewReader(data), int64(len(data)), py, zippkg.Limits{}, dst); err == nil {
 		t.Fatal("Unpack with a missing parent succeeded")
+	}
+}
+
+func TestUnpackChecksZeroCRC(t *testing.T) {
+	// archive/zip skips a CRC of 0; the gateway must not.
+	data := makeZip(t, file("index.py", "1"), ent{name: "a", body: "hello", raw: true, method: 0, usize: 5})
+	parent := t.TempDir()
+	err := unpack(t, data, py, zippkg.Limits{}, filepath.Join(parent, "pkg"))
+	wantErr(t, err, driverhub.EInvalid, "package", `"a"`, "CRC-32")
+	if got := names(t, parent); len(got) != 0 {
+		t.Errorf("parent holds %q, want nothing", got)
 	}
 }

@@ -55,11 +55,32 @@ type Summary struct {
 	UnpackedBytes int64 // sum of the declared uncompressed sizes
 }
 
-// Check verifies a driver package for a runtime read from r of the given size. Every refusal is a *driverhub.Error
-// on field "package" (or "runtime") whose message names the entry at fault.
+// Check verifies a driver package for a runtime read from r of the given
+// size: its structure, then every entry's contents (see content.go). Every
+// refusal is a *driverhub.Error on field "package" (or "runtime") whose
+// message names the entry at fault.
 func Check(r io.ReaderAt, size int64, runtime driverhub.Runtime, lim Limits) (Summary, error) {
 	p, err := check(r, size, runtime, lim)
 	if err != nil {
+		return Summary{}, err
+	}
+	if err := verifyContents(r, size, p.entries, nil); err != nil {
+		return Summary{}, err
+	}
+	return p.sum, nil
+}
+
+// Check is the package Check for the bytes written to the scanner, which
+// r holds: it checks the structure, waits for the scan to end, and checks
+// the contents, reading again only what the scan could not vouch for. The
+// scan ends with it.
+func (s *Scanner) Check(r io.ReaderAt, size int64, runtime driverhub.Runtime) (Summary, error) {
+	p, err := check(r, size, runtime, s.lim)
+	if err != nil {
+		s.Stop()
+		return Summary{}, err
+	}
+	if err := verifyContents(r, size, p.entries, s.finish()); err != nil {
 		return Summary{}, err
 	}
 	return p.sum, nil
@@ -88,8 +109,9 @@ func check(r io.ReaderAt, size int64, runtime driverhub.Runtime, lim Limits) (*p
 		return nil, driverhub.Invalid("runtime", "unknown runtime %q: want one of %s", runtime, driverhub.Words(driverhub.AllRuntimes))
 	}
 	if size > lim.MaxBytes {
-		return nil, &driverhub.Error{Code: driverhub.ETooLarge, Field: "package",
-			Message: fmt.Sprintf("the package is %d bytes; the limit is %d bytes (%s)", size, lim.MaxBytes, mib(lim.MaxBytes))}
+		e := driverhub.Errorf(driverhub.ETooLarge, "the package is %d bytes; the limit is %d bytes (%s)", size, lim.MaxBytes, mib(lim.MaxBytes))
+		e.Field = "package"
+		return nil, e
 	}
 	zr, err := zip.NewReader(r, size)
 	// ErrInsecurePath comes with a usable reader; our own rules below say

@@ -59,11 +59,11 @@
     return m ? m.getAttribute('content') : '';
   }
 
-  // "Validate format": the browser's JSON.parse first (its message names
+  // "Validate format", and the same check while typing (the seed: 编写内容
+  // 时，系统自动校验格式): the browser's JSON.parse first (its message names
   // the position), then the server's check, the same one the services run
   // (an object, the size limit), which answers with line and column.
-  function validateJSON(btn) {
-    var area = document.getElementById(btn.getAttribute('data-validate-json'));
+  function validateJSON(area, kind) {
     var out = document.getElementById(area.id + '-check');
     var show = function (ok, msg) {
       out.textContent = msg;
@@ -74,7 +74,7 @@
     } catch (e) {
       show(false, e.message);
     }
-    var body = new URLSearchParams({ csrf: csrf(), kind: btn.getAttribute('data-kind') || '', text: area.value });
+    var body = new URLSearchParams({ csrf: csrf(), kind: kind || '', text: area.value });
     fetch('/console/check-json', { method: 'POST', body: body, credentials: 'same-origin' })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (res) { if (res) show(res.ok, res.message); })
@@ -96,11 +96,15 @@
   }
 
   document.addEventListener('click', function (e) {
-    var t = e.target.closest('[data-add-row], [data-remove-row], [data-validate-json], [data-dialog], [data-close], [data-back], [data-copy]');
+    var t = e.target.closest('[data-add-row], [data-remove-row], [data-validate-json], [data-dialog], [data-close], [data-back], [data-copy], [data-copy-from]');
     if (!t) return;
     if (t.hasAttribute('data-add-row')) { e.preventDefault(); addRow(t); }
     else if (t.hasAttribute('data-remove-row')) { e.preventDefault(); removeRow(t); }
-    else if (t.hasAttribute('data-validate-json')) { e.preventDefault(); validateJSON(t); }
+    else if (t.hasAttribute('data-validate-json')) {
+      e.preventDefault();
+      validateJSON(document.getElementById(t.getAttribute('data-validate-json')), t.getAttribute('data-kind'));
+    }
+    else if (t.hasAttribute('data-copy-from')) { e.preventDefault(); copyFrom(t); }
     else if (t.hasAttribute('data-dialog')) {
       var d = document.getElementById(t.getAttribute('data-dialog'));
       if (d && d.showModal) { e.preventDefault(); d.showModal(); }
@@ -114,7 +118,45 @@
     if (t.type === 'file' && t.hasAttribute('data-max-bytes')) checkFile(t);
     var form = t.form;
     if (form && form.classList.contains('dyn')) sync(form);
+    if (t.id === 'min_edge_version' && t.value === 'other') {
+      var other = document.getElementById('min_edge_version_other');
+      if (other) other.focus();
+    }
   });
+
+  // JSON editors check themselves a moment after the typing stops.
+  var pending = {};
+  document.addEventListener('input', function (e) {
+    var area = e.target;
+    if (!area.hasAttribute || !area.hasAttribute('data-live-json')) return;
+    clearTimeout(pending[area.id]);
+    pending[area.id] = setTimeout(function () {
+      if (area.value.trim() === '') {
+        var out = document.getElementById(area.id + '-check');
+        out.textContent = '';
+        out.className = 'check';
+        return;
+      }
+      validateJSON(area, area.getAttribute('data-live-json'));
+    }, 400);
+  });
+
+  // Copy buttons beside secrets and commands.
+  function copyFrom(btn) {
+    var src = document.getElementById(btn.getAttribute('data-copy-from'));
+    if (!src) return;
+    var done = function () {
+      var label = btn.textContent;
+      btn.textContent = btn.getAttribute('data-copied');
+      setTimeout(function () { btn.textContent = label; }, 2000);
+    };
+    src.select();
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(src.value).then(done, function () { if (document.execCommand('copy')) done(); });
+    } else if (document.execCommand('copy')) {
+      done();
+    }
+  }
 
   document.addEventListener('submit', function (e) {
     var form = e.target;

@@ -254,7 +254,7 @@ func (p *process) copy(r *os.File, w io.Writer, mu *sync.Mutex) {
 	if w == nil {
 		w = io.Discard
 	}
-	buf := make([]byte, 32<<10)
+	buf := make([]byte, 8<<10) // per pipe of every driver: the agent's memory; a longer line takes several reads
 	for {
 		n, err := r.Read(buf)
 		if n > 0 {

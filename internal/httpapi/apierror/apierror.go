@@ -43,6 +43,7 @@ var table = []struct {
 	status int
 }{
 	{driverhub.EInvalid, http.StatusBadRequest},
+	{driverhub.EInvalidSignature, http.StatusBadRequest},
 	{driverhub.EUnauthenticated, http.StatusUnauthorized},
 	{driverhub.EPermissionDenied, http.StatusForbidden},
 	{driverhub.ENotFound, http.StatusNotFound},

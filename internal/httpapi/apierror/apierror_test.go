@@ -15,6 +15,7 @@ var codes = []struct {
 	status int
 }{
 	{driverhub.EInvalid, 400},
+	{driverhub.EInvalidSignature, 400},
 	{driverhub.EUnauthenticated, 401},
 	{driverhub.EPermissionDenied, 403},
 	{driverhub.ENotFound, 404},
