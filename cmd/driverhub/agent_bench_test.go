@@ -116,18 +116,8 @@ func BenchmarkDeployToStart(b *testing.B) {
 	const driver = "starter"
 	agentBin := abAgentBinary(b)
 	e := abSetup(b)
-	out := filepath.Join(b.TempDir(), "start")
-	// time.time_ns() is taken by the first statement after `import time`;
-	// the file is written atomically so that the benchmark never reads half.
-	pkg := abZip(b, "index.py", `import time; t = time.time_ns()
-import json, os
-c = json.loads(os.environ["FC_DRIVER_CONFIG"])["config"]["json"]
-with open(c["out"] + ".tmp", "w") as f:
-    f.write("%d %d\n" % (t, c["seq"]))
-os.replace(c["out"] + ".tmp", c["out"])
-while True:
-    time.sleep(3600)
-`)
+	out := filepath.Join(abOutDir(b), "start")
+	pkg := abZip(b, "index.py", abStarterScript)
 	setConfig := func(seq int) {
 		body, _ := json.Marshal(map[string]any{"format": "json", "json": map[string]any{"out": out, "seq": seq}})
 		e.srv.must(b, 200, "PUT", "/api/v1/instances/"+e.inst+"/drivers/"+driver+"/config", string(body))
@@ -188,6 +178,31 @@ while True:
 	}
 }
 
+// abStarterScript is the driver of the deploy-to-start benchmarks.
+// time.time_ns() is taken by the first statement after `import time`; the
+// file is written atomically so that the benchmark never reads half.
+const abStarterScript = `import time; t = time.time_ns()
+import json, os
+c = json.loads(os.environ["FC_DRIVER_CONFIG"])["config"]["json"]
+with open(c["out"] + ".tmp", "w") as f:
+    f.write("%d %d\n" % (t, c["seq"]))
+os.replace(c["out"] + ".tmp", c["out"])
+while True:
+    time.sleep(3600)
+`
+
+// abOutDir is a directory the driver writes its start file in: a driver
+// that runs under a uid of its own can write there (mode 1777, as /tmp),
+// in the benchmark's directory that prepareDriverUsers made searchable.
+func abOutDir(b *testing.B) string {
+	b.Helper()
+	dir := b.TempDir()
+	if err := os.Chmod(dir, 0o1777); err != nil {
+		b.Fatal(err)
+	}
+	return dir
+}
+
 // abBuild builds the agent-only binary once per test process.
 var abBuild struct {
 	once sync.Once
@@ -232,7 +247,8 @@ type abEnv struct {
 	inst     string
 	secret   string
 	agentDir string
-	python   string // the interpreter drivers run
+	agentArg []string // more flags of the agent
+	python   string   // the interpreter drivers run
 	agent    *exec.Cmd
 	agentOut *syncBuffer
 	done     chan struct{}
@@ -287,8 +303,8 @@ func (e *abEnv) startAgent(bin, pollWait string) {
 		b.Logf("agent environment adds %s", extra)
 	}
 	e.python = abLookPath(env, "python3")
-	cmd := exec.Command(bin, "--server", e.srv.url, "--dir", e.agentDir, "--healthy-after", "1s",
-		"--poll-wait", pollWait, "--runtime", "process")
+	cmd := exec.Command(bin, append([]string{"--server", e.srv.url, "--dir", e.agentDir, "--healthy-after", "1s",
+		"--poll-wait", pollWait, "--runtime", "process"}, e.agentArg...)...)
 	cmd.Env = env
 	e.agentOut = &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = e.agentOut, e.agentOut

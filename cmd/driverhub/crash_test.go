@@ -58,11 +58,12 @@ func freeAddr(t testing.TB) string {
 	return ln.Addr().String()
 }
 
-// startServer runs `driverhub server` on dataDir and waits until it is ready.
-func startServer(t testing.TB, dataDir string) *server {
+// startServer runs `driverhub server` on dataDir, with more flags when
+// given, and waits until it is ready.
+func startServer(t testing.TB, dataDir string, flags ...string) *server {
 	t.Helper()
 	addr := freeAddr(t)
-	cmd := exec.Command(binary, "server", "--addr", addr, "--data", dataDir)
+	cmd := exec.Command(binary, append([]string{"server", "--addr", addr, "--data", dataDir}, flags...)...)
 	cmd.Env = append(os.Environ(), "DRIVERHUB_ADMIN_TOKEN="+adminToken, "DRIVERHUB_ADMIN_PASSWORD=crash-test-password")
 	logs := &bytes.Buffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs

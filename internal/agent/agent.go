@@ -59,6 +59,7 @@ type Agent struct {
 	arch   string
 	clock  clock       // the supervisors' time
 	ids    *identities // whom drivers run as
+	trust  *trustStore // nil: packages need no signature (no --trust-root)
 
 	mu     sync.Mutex
 	state  *State

@@ -67,6 +67,10 @@ func (a *Agent) preparePackage(ctx context.Context, p *progress, md *driverhub.M
 	if md.Package == nil {
 		return "", driverhub.StageInit, errors.New("the deployment names no package")
 	}
+	signed, err := a.checkSigned(ctx, p, md) // before a byte is downloaded (SPEC §11)
+	if err != nil {
+		return "", driverhub.StageVerify, err
+	}
 	p.driverStep(md, driverhub.StageDownload, driverhub.DeployProcessing, "info", "downloading %d bytes", md.Package.Size)
 	blob, err := a.fetch(ctx, md.Package)
 	if err != nil {
@@ -75,7 +79,7 @@ func (a *Agent) preparePackage(ctx context.Context, p *progress, md *driverhub.M
 		}
 		return "", driverhub.StageDownload, err
 	}
-	p.driverStep(md, driverhub.StageVerify, driverhub.DeployProcessing, "info", "SHA-256 verified: %s", md.Package.SHA256)
+	p.driverStep(md, driverhub.StageVerify, driverhub.DeployProcessing, "info", "SHA-256 verified: %s%s", md.Package.SHA256, signed)
 	if err := configNamesFree(blob, md); err != nil {
 		return "", driverhub.StageUnpack, err
 	}

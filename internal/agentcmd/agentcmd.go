@@ -33,6 +33,7 @@ type Config struct {
 	LogLevel     string
 	DriverUIDs   string
 	DriverUser   string
+	TrustRoot    string
 }
 
 // Short and Long describe the agent role in help.
@@ -46,7 +47,11 @@ Run as root, the agent runs each driver under a uid of its own from
 --driver-uids, in group driverhub-driver (create it first:
 groupadd --system driverhub-driver), or every driver as --driver-user; only
 privileged versions run as root. Not run as root, it runs every driver as
-its own user, which can then read what the agent reads.`
+its own user, which can then read what the agent reads.
+
+With --trust-root (the tenant's root.json, from driverhub trust export-root)
+the agent installs only packages signed under that root with TUF, whatever
+the server says: a compromised server cannot make it run other code.`
 )
 
 // Flags defines the agent role's flags on f and returns the config they fill.
@@ -63,6 +68,7 @@ func Flags(f *pflag.FlagSet) *Config {
 	f.StringVar(&c.DriverUIDs, "driver-uids", "",
 		"the range each driver's own uid comes from, FIRST-LAST (default "+agent.DefaultDriverUIDs+"); its group is "+agent.DriverGroup+" (needs root)")
 	f.StringVar(&c.DriverUser, "driver-user", "", "run every driver as this one user instead of a uid of its own (needs root)")
+	f.StringVar(&c.TrustRoot, "trust-root", "", "the tenant's TUF root.json (driverhub trust export-root): install only drivers signed under it")
 	return c
 }
 
@@ -123,8 +129,13 @@ func Run(ctx context.Context, c Config) error {
 	if err != nil {
 		return err
 	}
+	if c.TrustRoot != "" {
+		if err := a.PinTrustRoot(c.TrustRoot); err != nil {
+			return fmt.Errorf("--trust-root: %w", err)
+		}
+	}
 	log.Info("driverhub agent starting", "version", driverhub.Version, "server", c.Server, "dir", c.Dir,
-		"runtime", rt.Name(), "isolation", caps.Isolation, "cgroup", caps.Cgroup, "drivers_own_uids", a.OwnUIDs())
+		"runtime", rt.Name(), "isolation", caps.Isolation, "cgroup", caps.Cgroup, "drivers_own_uids", a.OwnUIDs(), "trust_root", c.TrustRoot)
 	return a.Run(ctx)
 }
 
