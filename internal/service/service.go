@@ -44,6 +44,7 @@ type Service struct {
 	notifier driverhub.Notifier
 	poll     time.Duration
 	gateways *gatewayCache
+	throttle *throttles
 }
 
 // New returns a Service.
@@ -70,7 +71,7 @@ func New(c Config) (*Service, error) {
 		c.GatewayCacheTTL = time.Second
 	}
 	return &Service{store: c.Store, blobs: c.Blobs, log: c.Logger, now: c.Now, cost: c.BcryptCost,
-		notifier: c.Notifier, poll: c.PollPeriod, gateways: newGatewayCache(c.GatewayCacheTTL)}, nil
+		notifier: c.Notifier, poll: c.PollPeriod, gateways: newGatewayCache(c.GatewayCacheTTL), throttle: newThrottles()}, nil
 }
 
 // timestamp is the current time as stored: UTC, microsecond precision.
