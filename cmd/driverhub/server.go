@@ -11,12 +11,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/driverhub/driverhub"
 	"github.com/driverhub/driverhub/internal/server"
 )
 
 // serverFlags are `driverhub server`'s flags that are not a server.Config field.
 type serverFlags struct {
 	logLevel, logFormat string
+	trustedProxies      string
 }
 
 func newServerCommand() *cobra.Command {
@@ -46,6 +48,13 @@ func newServerCommand() *cobra.Command {
 	fl.DurationVar(&c.BlobsPresign, "blobs-presign", 0,
 		"downloads answer 307 to a presigned object store URL valid this long (--blobs-presign alone: 5m); needs an s3:// --blobs")
 	fl.Lookup("blobs-presign").NoOptDefVal = "5m"
+	fl.DurationVar(&c.IdleTimeout, "idle-timeout", driverhub.DefaultIdleTimeout, "a keep-alive connection idle this long is closed")
+	fl.StringVar(&c.PublicURL, "public-url", envOr("DRIVERHUB_PUBLIC_URL", ""),
+		"the URL users and gateways reach the server at, such as https://driverhub.example.com: with https, console cookies are Secure (env DRIVERHUB_PUBLIC_URL)")
+	fl.StringVar(&c.MetricsAddr, "metrics-addr", envOr("DRIVERHUB_METRICS_ADDR", ""),
+		"serve GET /metrics here, to anyone, and not on --addr (where it needs a system admin's token); such as 10.0.0.11:9090 (env DRIVERHUB_METRICS_ADDR)")
+	fl.StringVar(&f.trustedProxies, "trusted-proxies", envOr("DRIVERHUB_TRUSTED_PROXIES", ""),
+		"addresses or CIDR networks of the load balancers whose X-Forwarded-For names the client, for the throttling of failed sign-ins (env DRIVERHUB_TRUSTED_PROXIES)")
 	return cmd
 }
 
@@ -73,6 +82,12 @@ func runServer(ctx context.Context, c server.Config, f serverFlags, out io.Write
 	}
 	if c.DeployTimeout <= 0 {
 		return fmt.Errorf("--deploy-timeout must be positive")
+	}
+	if c.IdleTimeout <= 0 {
+		return fmt.Errorf("--idle-timeout must be positive")
+	}
+	if c.TrustedProxies, err = server.ParseTrustedProxies(f.trustedProxies); err != nil {
+		return err
 	}
 	c.Logger = log
 	srv, err := server.New(ctx, c)

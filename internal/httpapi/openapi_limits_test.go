@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -28,7 +29,10 @@ type docLimit struct {
 // minLength count characters; x-max-bytes and x-min-bytes count bytes of
 // UTF-8 (of an object: of its compact JSON).
 var limitKeywords = []string{"maxLength", "minLength", "x-max-bytes", "x-min-bytes", "maxItems", "minItems",
-	"maxProperties", "minProperties", "maximum", "minimum"}
+	"maxProperties", "minProperties", "maximum", "minimum", "x-max-log-bytes",
+	"x-idle-timeout-seconds", "x-min-body-bytes-per-second", "x-body-rate-window-seconds",
+	"x-gateway-failures-per-address", "x-gateway-refill-seconds", "x-login-failures-per-user",
+	"x-login-user-refill-seconds", "x-login-failures-per-address", "x-login-address-refill-seconds"}
 
 const schemas = "#/components/schemas/"
 
@@ -122,7 +126,34 @@ var docLimits = []docLimit{
 	{prop("Manifest", "drivers"), "maxItems", driverhub.MaxDriversPerInstance, "MaxDriversPerInstance"},
 	{prop("GatewayReport", "arch"), "x-max-bytes", driverhub.MaxGatewayArchBytes, "MaxGatewayArchBytes"},
 	{prop("GatewayReport", "builtin_drivers"), "maxItems", driverhub.MaxBuiltinDrivers, "MaxBuiltinDrivers"},
+	{bodySchema("post", "/api/v1/gateway/report", "application/json"), "x-max-bytes", driverhub.MaxGatewayBodyBytes, "MaxGatewayBodyBytes"},
+	{bodySchema("post", "/api/v1/gateway/logs", "application/json"), "x-max-bytes", driverhub.MaxGatewayBodyBytes, "MaxGatewayBodyBytes"},
+	{prop("LogEntry", "level"), "x-max-bytes", driverhub.MaxReportLogLevelBytes, "MaxReportLogLevelBytes"},
+	{prop("LogEntry", "message"), "x-max-bytes", driverhub.MaxReportLogMessageBytes, "MaxReportLogMessageBytes"},
+	{prop("Resource", "log"), "maxItems", driverhub.MaxReportLogEntries, "MaxReportLogEntries"},
+	{prop("Resource", "log"), "x-max-bytes", driverhub.MaxResourceLogBytes, "MaxResourceLogBytes"},
+	{prop("Deployment", "resources"), "x-max-log-bytes", driverhub.MaxDeploymentLogBytes, "MaxDeploymentLogBytes"},
+	{prop("Deployment", "reason"), "x-max-bytes", driverhub.MaxReportLogMessageBytes, "MaxReportLogMessageBytes"},
+	{prop("DeploymentReport", "reason"), "x-max-bytes", driverhub.MaxReportLogMessageBytes, "MaxReportLogMessageBytes"},
+
+	{connectionLimits, "x-idle-timeout-seconds", seconds(driverhub.DefaultIdleTimeout), "DefaultIdleTimeout"},
+	{connectionLimits, "x-min-body-bytes-per-second", driverhub.MinRequestBodyRate, "MinRequestBodyRate"},
+	{connectionLimits, "x-body-rate-window-seconds", seconds(driverhub.RequestBodyRateWindow), "RequestBodyRateWindow"},
+	{tooMany, "x-gateway-failures-per-address", driverhub.GatewayAuthFailuresPerAddress, "GatewayAuthFailuresPerAddress"},
+	{tooMany, "x-gateway-refill-seconds", seconds(driverhub.GatewayAuthAddressRefill), "GatewayAuthAddressRefill"},
+	{tooMany, "x-login-failures-per-user", driverhub.LoginFailuresPerUser, "LoginFailuresPerUser"},
+	{tooMany, "x-login-user-refill-seconds", seconds(driverhub.LoginUserRefill), "LoginUserRefill"},
+	{tooMany, "x-login-failures-per-address", driverhub.LoginFailuresPerAddress, "LoginFailuresPerAddress"},
+	{tooMany, "x-login-address-refill-seconds", seconds(driverhub.LoginAddressRefill), "LoginAddressRefill"},
 }
+
+// Where the document states the limits of connections and sign-ins.
+const (
+	connectionLimits = "#/info/x-limits"
+	tooMany          = "#/components/responses/TooManyRequests"
+)
+
+func seconds(d time.Duration) int { return int(d / time.Second) }
 
 // TestOpenAPILimits checks every limit the document states against the
 // product's constant.

@@ -36,6 +36,9 @@ type Config struct {
 	// PresignTTL (default 5 minutes), after the usual checks.
 	Presigner  Presigner
 	PresignTTL time.Duration
+	// MetricsMoved says the metrics are served on a listener of their own
+	// (MetricsHandler): GET /metrics here then answers 404.
+	MetricsMoved bool
 }
 
 // Presigner makes short-lived URLs from which a client fetches a blob
@@ -61,6 +64,8 @@ type Server struct {
 	routes      []Route
 	presigner   Presigner
 	presignTTL  time.Duration
+	// gatewayWrites holds one write of each gateway at a time.
+	gatewayWrites writeGate
 }
 
 // Route is one registered method and path pattern.
@@ -99,7 +104,7 @@ func New(c Config) *Server {
 		Buckets: prometheus.DefBuckets}, []string{"method", "route"})
 	c.Registry.MustRegister(s.requests, s.latency)
 	s.routesV1()
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(c.Registry, promhttp.HandlerOpts{}))
+	s.mux.Handle("GET /metrics", s.metrics(s.MetricsHandler(), c.MetricsMoved))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -121,6 +126,11 @@ var OpenAPI []byte
 
 // ServeHTTP serves the API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// MetricsHandler serves the metrics to anyone: for a listener of their own.
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})
+}
 
 // Routes lists the API routes registered, for the OpenAPI test.
 func (s *Server) Routes() []Route { return s.routes }
@@ -146,56 +156,28 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handle(pattern string, a access, h func(w http.ResponseWriter, r *http.Request) error) {
 	method, path, _ := strings.Cut(pattern, " ")
 	s.routes = append(s.routes, Route{Method: method, Path: path})
+	latency := s.latency.WithLabelValues(method, path)
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		defer func() {
 			s.requests.WithLabelValues(method, path, strconv.Itoa(rec.status)).Inc()
-			s.latency.WithLabelValues(method, path).Observe(time.Since(start).Seconds())
-			s.log.Debug("request", "method", method, "path", r.URL.Path, "status", rec.status, "duration", time.Since(start))
+			took := time.Since(start)
+			latency.Observe(took.Seconds())
+			if s.log.Enabled(r.Context(), slog.LevelDebug) {
+				s.log.Debug("request", "method", method, "path", r.URL.Path, "status", rec.status, "duration", took)
+			}
 		}()
-		switch a {
-		case user:
-			p, err := s.authenticate(r)
-			if err != nil {
-				s.writeError(rec, r, err)
-				return
-			}
-			r = r.WithContext(driverhub.WithPrincipal(r.Context(), p))
-		case gateway:
-			i, err := s.authenticateGateway(r)
-			if err != nil {
-				s.writeError(rec, r, err)
-				return
-			}
-			r = r.WithContext(driverhub.WithGateway(r.Context(), i))
+		r, release, err := s.admit(rec, r, a)
+		if err != nil {
+			s.refuse(rec, r, err)
+			return
 		}
+		defer release()
 		if err := h(rec, r); err != nil {
-			s.writeError(rec, r, err)
+			s.fail(rec, r, err)
 		}
 	})
-}
-
-func (s *Server) authenticate(r *http.Request) (*driverhub.Principal, error) {
-	token, ok := bearer(r)
-	if !ok {
-		return nil, driverhub.Errorf(driverhub.EUnauthenticated, "send an API token: Authorization: Bearer <token>")
-	}
-	return s.accounts.Authenticate(r.Context(), token)
-}
-
-func (s *Server) authenticateGateway(r *http.Request) (*driverhub.Instance, error) {
-	secret, ok := bearer(r)
-	if !ok {
-		return nil, driverhub.Errorf(driverhub.EUnauthenticated, "send the instance's gateway secret: Authorization: Bearer <secret>")
-	}
-	return s.gateway.AuthenticateGateway(r.Context(), secret)
-}
-
-func bearer(r *http.Request) (string, bool) {
-	scheme, token, ok := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
-	token = strings.TrimSpace(token)
-	return token, ok && strings.EqualFold(scheme, "Bearer") && token != "" // the scheme is case-insensitive (RFC 7235)
 }
 
 // statusRecorder remembers the status for metrics; it keeps ReadFrom so
