@@ -299,3 +299,54 @@ func TestParseTrustedProxies(t *testing.T) {
 		t.Errorf("a host name: %v, want an error naming it", err)
 	}
 }
+
+// TestConsoleSignInThrottled plays the issue's attacker: 160 wrong
+// passwords in 5 s, then the right one. Past LoginFailuresPerUser
+// failures the console answers 429 with Retry-After, the right password
+// included.
+func TestConsoleSignInThrottled(t *testing.T) {
+	s := start(t, server.Config{})
+	post := func(password string) *http.Response {
+		form := url.Values{"username": {"admin"}, "password": {password}}.Encode()
+		c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := c.Post(s.URL()+"/login", "application/x-www-form-urlencoded", strings.NewReader(form))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	for k := range driverhub.LoginFailuresPerUser {
+		if resp := post(fmt.Sprint("guess-", k)); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("wrong password %d: %d, want 401", k, resp.StatusCode)
+		}
+	}
+	resp := post(s.Admin().Password)
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("the right password after %d wrong ones: %d, Retry-After %q; want 429 with a wait",
+			driverhub.LoginFailuresPerUser, resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "driverhub_session" && ck.Value != "" {
+			t.Error("a throttled sign-in got a session")
+		}
+	}
+}
+
+// TestUsersFormAsksForTheCurrentPassword: the console's users page asks
+// for the current password on the signed-in user's own row only.
+func TestUsersFormAsksForTheCurrentPassword(t *testing.T) {
+	s := start(t, server.Config{})
+	call(t, "POST", s.URL()+"/api/v1/users", s.Admin().Token, map[string]string{"username": "dev", "password": "password-dev", "role": "developer"})
+	req, _ := http.NewRequest("GET", s.URL()+"/users", nil)
+	req.AddCookie(signIn(t, s))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if n := strings.Count(string(body), `name="current_password"`); resp.StatusCode != http.StatusOK || n != 1 {
+		t.Errorf("users page: %d with %d current_password fields, want 200 with one (the admin's own row)", resp.StatusCode, n)
+	}
+}
