@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
@@ -139,4 +140,31 @@ func TestMetricsNeedASystemAdmin(t *testing.T) {
 	viewer := s.Token(t, s.AdminToken, driverhub.RoleViewer)
 	wantError(t, s.Do(t, "GET", "/metrics", viewer, nil), http.StatusForbidden, driverhub.EPermissionDenied, "")
 	s.Must(t, http.StatusOK, "GET", "/metrics", s.AdminToken, nil)
+}
+
+// TestParkedLongPollKeepsItsConnection: a long-poll waits parked, off its
+// connection, yet the gateway's next request goes on the same connection,
+// and the answer is counted in the metrics like any other.
+func TestParkedLongPollKeepsItsConnection(t *testing.T) {
+	s := apitest.New(t)
+	g := gwNewInstance(t, s, s.AdminToken, "edge")
+	etag := g.desired(t, "", "").Header.Get("ETag")
+	var reused []bool
+	for range 3 {
+		req := request(t, s, "GET", "/api/v1/gateway/desired?wait=200ms", g.secret, nil)
+		req.Header.Set("If-None-Match", etag)
+		req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+			GotConn: func(info httptrace.GotConnInfo) { reused = append(reused, info.Reused) }}))
+		if r := send(t, s, req); r.Status != http.StatusNotModified || r.Header.Get("ETag") != etag {
+			t.Fatalf("long-poll: %d, ETag %q; want 304 with %q", r.Status, r.Header.Get("ETag"), etag)
+		}
+	}
+	if len(reused) != 3 || !reused[1] || !reused[2] {
+		t.Errorf("connections reused %v, want the same connection after the first", reused)
+	}
+	m := string(s.Must(t, http.StatusOK, "GET", "/metrics", s.AdminToken, nil).Body)
+	want := `driverhub_http_requests_total{code="304",method="GET",route="/api/v1/gateway/desired"} 3`
+	if !strings.Contains(m, want) {
+		t.Errorf("metrics lack %s", want)
+	}
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -10,29 +11,48 @@ import (
 	"github.com/driverhub/driverhub"
 )
 
-// withClientAddr puts the address a request comes from in its context,
-// for the throttling of failed sign-ins: the peer's, or, when the peer is
-// one of the trusted proxies (--trusted-proxies: the load balancer of
-// docs/production.md), the last address of X-Forwarded-For that is not
-// a trusted proxy. Behind a proxy, without it, every client would share
-// the proxy's address, and one attacker's failures would lock out all.
-func withClientAddr(h http.Handler, trusted []netip.Prefix) http.Handler {
+// The address a request comes from goes in its context, for the
+// throttling of failed sign-ins: the peer's, set once per connection
+// (connClientAddr), or, when the peer is one of the trusted proxies
+// (--trusted-proxies: the load balancer of docs/production.md), the last
+// address of X-Forwarded-For that is not a trusted proxy
+// (withForwardedFor). Behind a proxy, without it, every client would
+// share the proxy's address, and one attacker's failures would lock out
+// all.
+
+// connClientAddr is http.Server's ConnContext: the peer's address.
+func connClientAddr(ctx context.Context, c net.Conn) context.Context {
+	host, _, err := net.SplitHostPort(c.RemoteAddr().String())
+	if err != nil {
+		return ctx
+	}
+	return driverhub.WithClientAddr(ctx, host)
+}
+
+// withForwardedFor takes the client's address from X-Forwarded-For when
+// the peer is a trusted proxy.
+func withForwardedFor(h http.Handler, trusted []netip.Prefix) http.Handler {
+	if len(trusted) == 0 {
+		return h
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.ServeHTTP(w, r.WithContext(driverhub.WithClientAddr(r.Context(), clientAddr(r, trusted))))
+		peer := driverhub.ClientAddrFrom(r.Context())
+		if client := forwardedFor(peer, r.Header.Values("X-Forwarded-For"), trusted); client != peer {
+			r = r.WithContext(driverhub.WithClientAddr(r.Context(), client))
+		}
+		h.ServeHTTP(w, r)
 	})
 }
 
-func clientAddr(r *http.Request, trusted []netip.Prefix) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	addr, err := netip.ParseAddr(host)
+// forwardedFor is the client behind peer: peer itself, unless it is a
+// trusted proxy; then the last address of the X-Forwarded-For values that
+// is not one (the proxies append theirs).
+func forwardedFor(peer string, values []string, trusted []netip.Prefix) string {
+	addr, err := netip.ParseAddr(peer)
 	if err != nil || !isTrusted(addr, trusted) {
-		return host
+		return peer
 	}
-	// The proxies append: the last address not theirs is the client's.
-	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	hops := strings.Split(strings.Join(values, ","), ",")
 	for k := len(hops) - 1; k >= 0; k-- {
 		hop, err := netip.ParseAddr(strings.TrimSpace(hops[k]))
 		if err != nil {
@@ -41,9 +61,9 @@ func clientAddr(r *http.Request, trusted []netip.Prefix) string {
 		if !isTrusted(hop, trusted) {
 			return hop.Unmap().String()
 		}
-		host = hop.Unmap().String()
+		peer = hop.Unmap().String()
 	}
-	return host
+	return peer
 }
 
 func isTrusted(addr netip.Addr, trusted []netip.Prefix) bool {

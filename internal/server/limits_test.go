@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/netip"
 	"net/url"
 	"os"
@@ -348,5 +349,48 @@ func TestUsersFormAsksForTheCurrentPassword(t *testing.T) {
 	resp.Body.Close()
 	if n := strings.Count(string(body), `name="current_password"`); resp.StatusCode != http.StatusOK || n != 1 {
 		t.Errorf("users page: %d with %d current_password fields, want 200 with one (the admin's own row)", resp.StatusCode, n)
+	}
+}
+
+// TestShutdownAnswersLongPolls: a stopping server answers the long-polls
+// waiting (parked, off their connections) at once, with 304, rather than
+// cutting them after the grace period.
+func TestShutdownAnswersLongPolls(t *testing.T) {
+	s := start(t, server.Config{})
+	secret := newGatewaySecret(t, s)
+	first := call(t, "GET", s.URL()+"/api/v1/gateway/desired", secret, nil)
+	etag := first.header.Get("ETag")
+	answered := make(chan int, 1)
+	sent := make(chan struct{})
+	go func() {
+		req, _ := http.NewRequest("GET", s.URL()+"/api/v1/gateway/desired?wait=5m", nil)
+		req.Header.Set("Authorization", "Bearer "+secret)
+		req.Header.Set("If-None-Match", etag)
+		req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+			WroteRequest: func(httptrace.WroteRequestInfo) { close(sent) }}))
+		// A connection of its own: an idle one would be closed by the
+		// shutdown before the request on it were read.
+		resp, err := (&http.Client{Transport: &http.Transport{}}).Do(req)
+		if err != nil {
+			t.Errorf("long-poll during shutdown: %v", err)
+			answered <- 0
+			return
+		}
+		resp.Body.Close()
+		answered <- resp.StatusCode
+	}()
+	<-sent
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(
+		call(t, "GET", s.URL()+"/metrics", s.Admin().Token, nil).body, "driverhub_gateway_parked_polls 1"); {
+		if time.Now().After(deadline) {
+			t.Fatal("the long-poll was not waiting after 30 s")
+		}
+		time.Sleep(10 * time.Millisecond) // until the server holds the poll
+	}
+	if err := s.stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if status := <-answered; status != http.StatusNotModified {
+		t.Errorf("long-poll during shutdown: %d, want 304", status)
 	}
 }

@@ -37,10 +37,13 @@ func (c *Config) checkLimits() error {
 func (s *Server) listen() (err error) {
 	c := s.cfg
 	errLog := slog.NewLogLogger(c.Logger.Handler(), slog.LevelWarn)
-	if s.ln, err = net.Listen("tcp", c.Addr); err != nil {
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
 		return err
 	}
-	s.http = &http.Server{Handler: s.handler, ReadHeaderTimeout: readHeaderTimeout, IdleTimeout: c.IdleTimeout, ErrorLog: errLog}
+	s.ln = newReacceptListener(ln)
+	s.http = &http.Server{Handler: s.handler, ReadHeaderTimeout: readHeaderTimeout, IdleTimeout: c.IdleTimeout, ErrorLog: errLog,
+		ConnContext: connClientAddr}
 	if c.MetricsAddr == "" {
 		return nil
 	}

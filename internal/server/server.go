@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -104,7 +105,7 @@ type Server struct {
 	api     *httpapi.Server
 	handler http.Handler
 	admin   *driverhub.InitialAdmin
-	ln      net.Listener
+	ln      *reacceptListener
 	http    *http.Server
 	// metricsLn and metrics serve MetricsAddr, when set.
 	metricsLn net.Listener
@@ -163,19 +164,29 @@ func (s *Server) routes() (http.Handler, error) {
 	b, svc := s.b, s.svc
 	s.api = httpapi.New(httpapi.Config{Accounts: svc, Drivers: svc, Instances: svc, Deployments: svc, Gateway: svc,
 		Market: svc, Logger: s.log, Ready: s.ready, Registry: b.registry, Presigner: b.presigner,
-		PresignTTL: s.cfg.BlobsPresign, MetricsMoved: s.cfg.MetricsAddr != ""})
+		PresignTTL: s.cfg.BlobsPresign, MetricsMoved: s.cfg.MetricsAddr != "",
+		Reaccept: func(c net.Conn) bool { return s.ln.giveBack(c, s.cfg.IdleTimeout) }})
 	con, err := console.New(console.Config{Accounts: svc, Drivers: svc, Instances: svc, Deployments: svc, Market: svc,
 		Logger: s.log, StrictI18n: s.cfg.StrictI18n, ServerURL: s.cfg.PublicURL})
 	if err != nil {
 		return nil, err
 	}
-	mux := http.NewServeMux()
-	for _, path := range []string{"/api/", "/healthz", "/readyz", "/metrics"} {
-		mux.Handle(path, s.api)
-	}
-	mux.Handle("/", con)
 	window := cmp.Or(s.cfg.BodyRateWindow, driverhub.RequestBodyRateWindow)
-	return withClientAddr(minBodyRate(mux, driverhub.MinRequestBodyRate, window), s.cfg.TrustedProxies), nil
+	return withForwardedFor(minBodyRate(mount(s.api, con), driverhub.MinRequestBodyRate, window), s.cfg.TrustedProxies), nil
+}
+
+// mount sends the API's paths to the API and every other to the console:
+// a switch rather than a ServeMux, since each of them matches the path
+// again with its own, and gateways' polls are the hot path.
+func mount(api, console http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch p := r.URL.Path; {
+		case strings.HasPrefix(p, "/api/"), p == "/api", p == "/healthz", p == "/readyz", p == "/metrics":
+			api.ServeHTTP(w, r)
+		default:
+			console.ServeHTTP(w, r)
+		}
+	})
 }
 
 // ready is the readiness check: the database and the blob store answer.
@@ -229,6 +240,7 @@ func (s *Server) shutdown() error {
 	if s.metrics != nil {
 		err = s.metrics.Close()
 	}
+	s.api.StopParked(ctx) // answered now, their connections close
 	e := s.http.Shutdown(ctx)
 	if errors.Is(e, context.DeadlineExceeded) {
 		s.log.Warn("requests still running after the shutdown grace period; closing their connections", "grace", shutdownGrace)
