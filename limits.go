@@ -76,6 +76,12 @@ const (
 	// least, on average over each RequestBodyRateWindow (SPEC §13).
 	MinRequestBodyRate = 1 << 10
 
+	// An API token is TokenPrefix and MinTokenSecretChars to
+	// MaxTokenSecretChars of [A-Za-z0-9_-]: no other is ever accepted, so
+	// a configured admin token of another form stops the server at start.
+	MinTokenSecretChars = 32
+	MaxTokenSecretChars = 128
+
 	// A gateway's report: its architecture and the built-in drivers it holds.
 	MaxGatewayArchBytes = 32
 	MaxBuiltinDrivers   = 1000
@@ -96,6 +102,9 @@ const (
 	// averaged: a body is cut when a window passes with fewer than
 	// MinRequestBodyRate × 30 bytes.
 	RequestBodyRateWindow = 30 * time.Second
+	// RequestHeaderTimeout bounds how long a client may take to send a
+	// request's headers.
+	RequestHeaderTimeout = 10 * time.Second
 
 	LoginUserRefill          = time.Minute
 	LoginAddressRefill       = 10 * time.Second

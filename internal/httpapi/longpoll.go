@@ -35,12 +35,15 @@ func (s *Server) parkable(w http.ResponseWriter, r *http.Request) bool {
 // park hijacks r's connection and waits for its answer on a goroutine of
 // its own. A connection that cannot be hijacked waits here instead.
 func (s *Server) park(w http.ResponseWriter, r *http.Request, ifNoneMatch string, wait time.Duration) error {
+	s.parking.RLock()
 	if s.parked.Err() != nil { // stopping: answer now
+		s.parking.RUnlock()
 		m, etag, err := s.gateway.Desired(r.Context(), ifNoneMatch, 0)
 		return answerDesired(w, m, etag, err)
 	}
-	rec := w.(*statusRecorder)
 	s.parkedWaits.Add(1)
+	s.parking.RUnlock()
+	rec := w.(*statusRecorder)
 	conn, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		s.parkedWaits.Done()

@@ -32,7 +32,8 @@ var limitKeywords = []string{"maxLength", "minLength", "x-max-bytes", "x-min-byt
 	"maxProperties", "minProperties", "maximum", "minimum", "x-max-log-bytes",
 	"x-idle-timeout-seconds", "x-min-body-bytes-per-second", "x-body-rate-window-seconds",
 	"x-gateway-failures-per-address", "x-gateway-refill-seconds", "x-login-failures-per-user",
-	"x-login-user-refill-seconds", "x-login-failures-per-address", "x-login-address-refill-seconds"}
+	"x-login-user-refill-seconds", "x-login-failures-per-address", "x-login-address-refill-seconds",
+	"x-header-timeout-seconds", "x-min-secret-chars", "x-max-secret-chars"}
 
 const schemas = "#/components/schemas/"
 
@@ -139,6 +140,9 @@ var docLimits = []docLimit{
 	{connectionLimits, "x-idle-timeout-seconds", seconds(driverhub.DefaultIdleTimeout), "DefaultIdleTimeout"},
 	{connectionLimits, "x-min-body-bytes-per-second", driverhub.MinRequestBodyRate, "MinRequestBodyRate"},
 	{connectionLimits, "x-body-rate-window-seconds", seconds(driverhub.RequestBodyRateWindow), "RequestBodyRateWindow"},
+	{connectionLimits, "x-header-timeout-seconds", seconds(driverhub.RequestHeaderTimeout), "RequestHeaderTimeout"},
+	{"#/components/securitySchemes/bearerAuth", "x-min-secret-chars", driverhub.MinTokenSecretChars, "MinTokenSecretChars"},
+	{"#/components/securitySchemes/bearerAuth", "x-max-secret-chars", driverhub.MaxTokenSecretChars, "MaxTokenSecretChars"},
 	{tooMany, "x-gateway-failures-per-address", driverhub.GatewayAuthFailuresPerAddress, "GatewayAuthFailuresPerAddress"},
 	{tooMany, "x-gateway-refill-seconds", seconds(driverhub.GatewayAuthAddressRefill), "GatewayAuthAddressRefill"},
 	{tooMany, "x-login-failures-per-user", driverhub.LoginFailuresPerUser, "LoginFailuresPerUser"},

@@ -80,6 +80,7 @@ type Server struct {
 	stopParked  context.CancelFunc
 	parkedWaits sync.WaitGroup
 	parkedNow   atomic.Int64
+	parking     sync.RWMutex // no wait is added once StopParked waits
 }
 
 // Route is one registered method and path pattern.
@@ -152,7 +153,9 @@ func (s *Server) MetricsHandler() http.Handler {
 // StopParked answers the parked long-polls now (304), as a server that
 // stops does, and waits until they are answered or ctx ends.
 func (s *Server) StopParked(ctx context.Context) {
+	s.parking.Lock()
 	s.stopParked()
+	s.parking.Unlock()
 	done := make(chan struct{})
 	go func() { s.parkedWaits.Wait(); close(done) }()
 	select {

@@ -6,14 +6,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"time"
 
 	"github.com/driverhub/driverhub"
 )
-
-// readHeaderTimeout bounds how long a client may take to send a request's
-// headers; the body then has its rate (minBodyRate).
-const readHeaderTimeout = 10 * time.Second
 
 // checkLimits checks and completes the connection settings, naming the
 // flag of each.
@@ -42,7 +37,7 @@ func (s *Server) listen() (err error) {
 		return err
 	}
 	s.ln = newReacceptListener(ln)
-	s.http = &http.Server{Handler: s.handler, ReadHeaderTimeout: readHeaderTimeout, IdleTimeout: c.IdleTimeout, ErrorLog: errLog,
+	s.http = &http.Server{Handler: s.handler, ReadHeaderTimeout: driverhub.RequestHeaderTimeout, IdleTimeout: c.IdleTimeout, ErrorLog: errLog,
 		ConnContext: connClientAddr}
 	if c.MetricsAddr == "" {
 		return nil
@@ -53,6 +48,6 @@ func (s *Server) listen() (err error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", s.api.MetricsHandler())
-	s.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: readHeaderTimeout, IdleTimeout: c.IdleTimeout, ErrorLog: errLog}
+	s.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: driverhub.RequestHeaderTimeout, IdleTimeout: c.IdleTimeout, ErrorLog: errLog}
 	return nil
 }

@@ -25,7 +25,7 @@ func (s *Service) Bootstrap(ctx context.Context, password, token string) (*drive
 	}
 	if !validTokenFormat(token) {
 		return nil, driverhub.Invalid("token", "must be %q followed by %d-%d letters, digits, '-' or '_': no other token is ever accepted",
-			driverhub.TokenPrefix, minTokenChars, maxTokenChars)
+			driverhub.TokenPrefix, driverhub.MinTokenSecretChars, driverhub.MaxTokenSecretChars)
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), s.cost)
 	if err != nil {

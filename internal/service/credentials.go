@@ -87,18 +87,11 @@ func endSessions(ctx context.Context, tx driverhub.Tx, u *driverhub.User, keep s
 	return nil
 }
 
-// An API token is its prefix and minTokenChars to maxTokenChars of
-// [A-Za-z0-9_-] (generated ones: 64 hex digits). Authenticate accepts
-// nothing else, so a configured admin token of another form is refused
-// at start rather than stored to fail every request.
-const (
-	minTokenChars = 32
-	maxTokenChars = 128
-)
-
+// validTokenFormat reports whether token has the one form an API token
+// has (generated ones: 64 hex digits after the prefix).
 func validTokenFormat(token string) bool {
 	rest, ok := strings.CutPrefix(token, driverhub.TokenPrefix)
-	if !ok || len(rest) < minTokenChars || len(rest) > maxTokenChars {
+	if !ok || len(rest) < driverhub.MinTokenSecretChars || len(rest) > driverhub.MaxTokenSecretChars {
 		return false
 	}
 	for _, c := range []byte(rest) {

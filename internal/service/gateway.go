@@ -18,12 +18,11 @@ const lastSeenWriteInterval = 10 * time.Second
 
 // AuthenticateGateway resolves a gateway secret to its instance.
 func (s *Service) AuthenticateGateway(ctx context.Context, secret string) (*driverhub.Instance, error) {
-	unauth := driverhub.Errorf(driverhub.EUnauthenticated, "invalid gateway secret")
 	if err := s.gatewayAuthAllowed(ctx); err != nil {
 		return nil, err
 	}
 	if !strings.HasPrefix(secret, driverhub.GatewaySecretPrefix) {
-		return nil, s.gatewayAuthFailed(ctx, unauth)
+		return nil, s.gatewayAuthFailed(ctx)
 	}
 	hash := hashSecret(secret)
 	if i, ok := s.gateways.get(hash, time.Now()); ok {
@@ -36,7 +35,7 @@ func (s *Service) AuthenticateGateway(ctx context.Context, secret string) (*driv
 		return err
 	})
 	if errors.Is(err, driverhub.ErrNotFound) {
-		return nil, s.gatewayAuthFailed(ctx, unauth)
+		return nil, s.gatewayAuthFailed(ctx)
 	}
 	if err == nil {
 		s.gateways.put(hash, i, time.Now())

@@ -124,10 +124,11 @@ func (s *Service) gatewayAuthAllowed(ctx context.Context) error {
 	return s.throttle.check(s.now(), gatewayKey(ctx))
 }
 
-// gatewayAuthFailed counts a failed gateway authentication and returns err.
-func (s *Service) gatewayAuthFailed(ctx context.Context, err error) error {
+// gatewayAuthFailed counts a failed gateway authentication and returns
+// its error.
+func (s *Service) gatewayAuthFailed(ctx context.Context) error {
 	s.throttle.fail(s.now(), gatewayKey(ctx))
-	return err
+	return driverhub.Errorf(driverhub.EUnauthenticated, "invalid gateway secret")
 }
 
 func gatewayKey(ctx context.Context) throttleKey {
