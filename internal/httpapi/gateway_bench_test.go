@@ -33,7 +33,7 @@ var condPollProfile = flag.String("conditionalpoll.cpuprofile", "", "write a CPU
 var (
 	condPollRounds   = flag.Int("conditionalpoll.rounds", 9, "interleaved rounds of BenchmarkConditionalPoll")
 	condPollRequests = flag.Int("conditionalpoll.requests", 4000, "polls of each side in each round of BenchmarkConditionalPoll")
-	condPollProcs    = flag.Int("conditionalpoll.procs", 2, "GOMAXPROCS during BenchmarkConditionalPoll (client and server share them)")
+	condPollProcs    = flag.Int("conditionalpoll.procs", 1, "GOMAXPROCS during BenchmarkConditionalPoll (client and servers share them)")
 )
 
 // condPollGateway is one gateway of BenchmarkConditionalPoll: its secret and
