@@ -1,9 +1,11 @@
 // Package server assembles a running driverhub control plane: it opens the
 // database and blob store a Config names, builds the service over them,
 // bootstraps the first admin, and serves the REST and gateway API, the
-// health checks, the metrics and the web console on one listener, while
-// it fails deployments whose gateways stopped reporting. `driverhub
-// server` and the tests' servers (internal/apitest) are both this.
+// health checks, the metrics (or these on a listener of their own) and
+// the web console on one listener, with the limits that keep it up
+// against hostile clients (SPEC §13), while it fails deployments whose
+// gateways stopped reporting. `driverhub server` and the tests' servers
+// (internal/apitest) are both this.
 package server
 
 import (
