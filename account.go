@@ -161,11 +161,13 @@ type NewTenant struct {
 	Token string       `json:"token"`
 }
 
-// UserInput creates or changes a user; nil fields are absent.
+// UserInput creates or changes a user; nil fields are absent. A user
+// changing their own password gives the current one too.
 type UserInput struct {
-	Username *string `json:"username"`
-	Password *string `json:"password"`
-	Role     *Role   `json:"role"`
+	Username        *string `json:"username"`
+	Password        *string `json:"password"`
+	Role            *Role   `json:"role"`
+	CurrentPassword *string `json:"current_password"`
 }
 
 // Check returns a problem for each field of the input that is wrong; a new

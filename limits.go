@@ -52,6 +52,35 @@ const (
 	MaxGatewayBodyBytes      = 1 << 20
 	MaxReportLogMessageBytes = 4 << 10
 	MaxReportLogEntries      = 200
+	// What a deployment keeps of each resource's log, over all reports:
+	// the newest entries whose compact JSON fits MaxResourceLogBytes (and
+	// at most MaxReportLogEntries); of all its resources' logs together,
+	// MaxDeploymentLogBytes, the largest logs losing their oldest entries
+	// first. So deployment views stay small. A log entry's level is cut
+	// at MaxReportLogLevelBytes.
+	MaxResourceLogBytes    = 64 << 10
+	MaxDeploymentLogBytes  = 1 << 20
+	MaxReportLogLevelBytes = 16
+
+	// Failed sign-ins (SPEC §13), as token buckets on each replica: a
+	// user name may fail LoginFailuresPerUser times, then once more per
+	// LoginUserRefill; a client address LoginFailuresPerAddress times,
+	// then once per LoginAddressRefill; gateway secrets from one address
+	// GatewayAuthFailuresPerAddress times, then once per
+	// GatewayAuthAddressRefill. Past that, attempts answer 429.
+	LoginFailuresPerUser          = 10
+	LoginFailuresPerAddress       = 30
+	GatewayAuthFailuresPerAddress = 60
+
+	// A request body must arrive at MinRequestBodyRate bytes a second at
+	// least, on average over each RequestBodyRateWindow (SPEC §13).
+	MinRequestBodyRate = 1 << 10
+
+	// An API token is TokenPrefix and MinTokenSecretChars to
+	// MaxTokenSecretChars of [A-Za-z0-9_-]: no other is ever accepted, so
+	// a configured admin token of another form stops the server at start.
+	MinTokenSecretChars = 32
+	MaxTokenSecretChars = 128
 
 	// A gateway's report: its architecture and the built-in drivers it holds.
 	MaxGatewayArchBytes = 32
@@ -97,4 +126,22 @@ const (
 	// MinBlobGrace keeps the grace well above any transaction's length,
 	// which the collector's safety rests on (docs/production.md).
 	MinBlobGrace = 10 * time.Minute
+)
+
+// Connections and sign-ins (SPEC §13); see the counts above.
+const (
+	// DefaultIdleTimeout closes a keep-alive connection idle this long
+	// (`driverhub server --idle-timeout`).
+	DefaultIdleTimeout = 2 * time.Minute
+	// RequestBodyRateWindow is the span over which MinRequestBodyRate is
+	// averaged: a body is cut when a window passes with fewer than
+	// MinRequestBodyRate × 30 bytes.
+	RequestBodyRateWindow = 30 * time.Second
+	// RequestHeaderTimeout bounds how long a client may take to send a
+	// request's headers.
+	RequestHeaderTimeout = 10 * time.Second
+
+	LoginUserRefill          = time.Minute
+	LoginAddressRefill       = 10 * time.Second
+	GatewayAuthAddressRefill = time.Second
 )

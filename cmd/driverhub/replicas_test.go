@@ -239,13 +239,23 @@ func longPoll(r *replica, secret, etag string, wait time.Duration) <-chan desire
 	return ch
 }
 
+// getMetrics reads a replica's metrics, which need a system admin's token.
+func getMetrics(base string) (*http.Response, error) {
+	req, err := http.NewRequest("GET", base+"/metrics", nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	return http.DefaultClient.Do(req)
+}
+
 // waitLongPolling waits until n gateways long-poll r (its metrics say so).
 func waitLongPolling(t testing.TB, r *replica, n int) {
 	t.Helper()
 	re := regexp.MustCompile(`(?m)^driverhub_gateway_long_polls (\d+)`)
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(r.url + "/metrics")
+		resp, err := getMetrics(r.url)
 		if err == nil {
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
@@ -375,7 +385,7 @@ func TestReplicas(t *testing.T) {
 	})
 
 	t.Run("Metrics", func(t *testing.T) {
-		resp, err := http.Get(b.url + "/metrics")
+		resp, err := getMetrics(b.url)
 		if err != nil {
 			t.Fatal(err)
 		}

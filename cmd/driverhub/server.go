@@ -19,6 +19,7 @@ import (
 type serverFlags struct {
 	logLevel, logFormat string
 	tenantQuota         byteSize
+	trustedProxies      string
 }
 
 func newServerCommand() *cobra.Command {
@@ -57,6 +58,13 @@ func newServerCommand() *cobra.Command {
 	fl.DurationVar(&c.BlobGrace, "blob-grace", driverhub.DefaultBlobGrace,
 		"a stored file nothing refers to is deleted once it has been so this long (at least 10m); the sweep runs every half of it")
 	fl.Var(&f.tenantQuota, "tenant-quota", "each tenant's storage quota, e.g. 10GiB: uploads past it answer 507 quota_exceeded (0: none)")
+	fl.DurationVar(&c.IdleTimeout, "idle-timeout", driverhub.DefaultIdleTimeout, "a keep-alive connection idle this long is closed")
+	fl.StringVar(&c.PublicURL, "public-url", envOr("DRIVERHUB_PUBLIC_URL", ""),
+		"the URL users and gateways reach the server at, such as https://driverhub.example.com: with https, console cookies are Secure (env DRIVERHUB_PUBLIC_URL)")
+	fl.StringVar(&c.MetricsAddr, "metrics-addr", envOr("DRIVERHUB_METRICS_ADDR", ""),
+		"serve GET /metrics here, to anyone, and not on --addr (where it needs a system admin's token); such as 10.0.0.11:9090 (env DRIVERHUB_METRICS_ADDR)")
+	fl.StringVar(&f.trustedProxies, "trusted-proxies", envOr("DRIVERHUB_TRUSTED_PROXIES", ""),
+		"addresses or CIDR networks of the load balancers whose X-Forwarded-For names the client, for the throttling of failed sign-ins (env DRIVERHUB_TRUSTED_PROXIES)")
 	return cmd
 }
 
@@ -84,6 +92,12 @@ func runServer(ctx context.Context, c server.Config, f serverFlags, out io.Write
 	}
 	if c.DeployTimeout <= 0 {
 		return fmt.Errorf("--deploy-timeout must be positive")
+	}
+	if c.IdleTimeout <= 0 {
+		return fmt.Errorf("--idle-timeout must be positive")
+	}
+	if c.TrustedProxies, err = server.ParseTrustedProxies(f.trustedProxies); err != nil {
+		return err
 	}
 	c.Logger = log
 	srv, err := server.New(ctx, c)

@@ -51,7 +51,8 @@ func (c *Console) createUser(w http.ResponseWriter, r *http.Request, s *session)
 	return nil
 }
 
-// updateUser changes a user's role, and password when one is given.
+// updateUser changes a user's role, and password when one is given (one's
+// own with the current one).
 func (c *Console) updateUser(w http.ResponseWriter, r *http.Request, s *session) error {
 	f := r.PostForm
 	in := driverhub.UserInput{}
@@ -60,6 +61,9 @@ func (c *Console) updateUser(w http.ResponseWriter, r *http.Request, s *session)
 	}
 	if pw := f.Get("password"); pw != "" {
 		in.Password = &pw
+	}
+	if pw := f.Get("current_password"); pw != "" {
+		in.CurrentPassword = &pw
 	}
 	if _, err := c.accounts.UpdateUser(r.Context(), r.PathValue("username"), in); err != nil {
 		return c.renderUsers(w, r, s, statusOf(err), &usersData{Role: driverhub.RoleDeveloper}, c.publicError(r, err))
@@ -124,7 +128,7 @@ func (c *Console) revokeToken(w http.ResponseWriter, r *http.Request, s *session
 		return c.renderTokens(w, r, s, statusOf(err), &tokensData{Role: s.p.Role}, c.publicError(r, err))
 	}
 	if id == s.p.TokenID { // revoking this session signs out
-		clearSession(w, r)
+		c.clearSession(w, r)
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return nil
 	}

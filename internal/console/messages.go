@@ -395,6 +395,7 @@ var messages = map[string][2]string{
 	"users.system_admin":  {"system admin", "系统管理员"},
 	"users.you":           {"(you)", "（您）"},
 	"users.new_password":  {"New password", "新密码"},
+	"users.current_pw":    {"Your current password", "当前密码"},
 	"users.new":           {"New user", "新建用户"},
 	"users.create":        {"Create user", "创建用户"},
 	"users.roles_hint":    {"Viewers read; developers also change drivers, instances and deployments; admins also manage users and tokens.", "只读用户可查看；开发者还可修改驱动、实例和部署；管理员还可管理用户和令牌。"},

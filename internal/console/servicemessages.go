@@ -93,6 +93,16 @@ var serviceMessages = map[string]string{
 	"entry %q ends in the middle of its compressed data; the package is corrupt or truncated":                                     "条目 %q 在压缩数据中间结束；驱动文件已损坏或被截断",
 	"entry %q cannot be read (%v); the package is corrupt":                                                                        "条目 %q 无法读取（%v）；驱动文件已损坏",
 	"entry %q fails its CRC-32 check; the package is corrupt":                                                                     "条目 %q 未通过 CRC-32 校验；驱动文件已损坏",
+
+	// Sign-ins and throttling
+	"%s: try again in %d s":                                                                     "%s：请在 %d 秒后重试",
+	"too many failed sign-ins for this user name":                                               "此用户名登录失败次数过多",
+	"too many failed sign-ins from your address":                                                "您的地址登录失败次数过多",
+	"too many failed gateway authentications from your address":                                 "您的地址网关认证失败次数过多",
+	"must be %q followed by %d-%d letters, digits, '-' or '_': no other token is ever accepted": "必须是 %q 后跟 %d-%d 个字母、数字、'-' 或 '_'：不接受其他任何令牌",
+	"your password changed meanwhile: give the new one as current_password":                     "在此期间您的密码已更改：请将新密码作为 current_password 提供",
+	"is required to change your own password":                                                   "修改自己的密码时必填",
+	"is not your current password":                                                              "不是您当前的密码",
 	// Fields: text and names
 	"is required":                              "必填",
 	"cannot be changed":                        "不可修改",

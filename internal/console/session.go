@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -59,7 +60,11 @@ func (c *Console) toLogin(w http.ResponseWriter, r *http.Request) {
 		target += "?next=" + urlQueryEscape(r.URL.RequestURI())
 	}
 	if _, err := r.Cookie(SessionCookie); err == nil {
-		clearSession(w, r) // expired or revoked
+		c.clearSession(w, r) // expired or revoked
+	}
+	if r.ContentLength != 0 {
+		// Close rather than read a body no one will use.
+		w.Header().Set("Connection", "close")
 	}
 	http.Redirect(w, r, target, http.StatusSeeOther)
 }
@@ -96,8 +101,10 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	p, err := c.accounts.Login(r.Context(), username, r.PostForm.Get("password"))
 	if err != nil {
 		e := c.publicError(r, err)
-		status := statusOf(e)
-		c.render(w, r, nil, status, "login", view{Title: "login.title", Err: e, Data: loginData{Username: username, Next: next}})
+		if wait, ok := driverhub.RetryAfterOf(err); ok {
+			w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())))
+		}
+		c.render(w, r, nil, statusOf(e), "login", view{Title: "login.title", Err: e, Data: loginData{Username: username, Next: next}})
 		return
 	}
 	ctx := driverhub.WithPrincipal(r.Context(), p)
@@ -113,7 +120,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		c.render(w, r, nil, statusOf(err), "login", view{Title: "login.title", Err: c.publicError(r, err), Data: loginData{Username: username, Next: next}})
 		return
 	}
-	ck := &http.Cookie{Name: SessionCookie, Value: k.Token, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil}
+	ck := &http.Cookie{Name: SessionCookie, Value: k.Token, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: c.secure(r)}
 	if expires > 0 {
 		ck.MaxAge = int(expires / time.Second)
 	}
@@ -128,14 +135,21 @@ func (c *Console) logout(w http.ResponseWriter, r *http.Request, s *session) err
 			return err
 		}
 	}
-	clearSession(w, r)
+	c.clearSession(w, r)
 	http.Redirect(w, r, "/login?notice=signed_out", http.StatusSeeOther)
 	return nil
 }
 
-func clearSession(w http.ResponseWriter, r *http.Request) {
+func (c *Console) clearSession(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
-		SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
+		SameSite: http.SameSiteLaxMode, Secure: c.secure(r)})
+}
+
+// secure reports whether cookies must be Secure: the request came over
+// TLS, or the server's public URL (--public-url) is https, as behind a
+// proxy that ends TLS and forwards plain HTTP.
+func (c *Console) secure(r *http.Request) bool {
+	return r.TLS != nil || strings.HasPrefix(c.serverURL, "https://")
 }
 
 // switchLang sets the language cookie and goes back to the page.
@@ -145,7 +159,7 @@ func (c *Console) switchLang(w http.ResponseWriter, r *http.Request) {
 		lang = languageOf(r)
 	}
 	http.SetCookie(w, &http.Cookie{Name: LangCookie, Value: lang, Path: "/", MaxAge: 365 * 24 * 3600,
-		SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
+		SameSite: http.SameSiteLaxMode, Secure: c.secure(r)})
 	http.Redirect(w, r, localPath(r.URL.Query().Get("next"), "/drivers"), http.StatusSeeOther)
 }
 

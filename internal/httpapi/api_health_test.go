@@ -28,7 +28,7 @@ func TestAPIMetrics(t *testing.T) {
 	s.Must(t, http.StatusOK, "GET", "/api/v1/drivers", s.AdminToken, nil)
 	newDriver(t, s, s.AdminToken, "Metered", "python3")
 	s.Do(t, "GET", driverPath("Nobody"), s.AdminToken, nil)
-	r := s.Must(t, http.StatusOK, "GET", "/metrics", "", nil)
+	r := s.Must(t, http.StatusOK, "GET", "/metrics", s.AdminToken, nil)
 	want := []struct{ route, method, code string }{
 		{"/api/v1/drivers", "GET", "200"},
 		{"/api/v1/drivers", "POST", "201"},

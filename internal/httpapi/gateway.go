@@ -19,7 +19,16 @@ func (s *Server) desired(w http.ResponseWriter, r *http.Request) error {
 		}
 		wait = d
 	}
-	m, etag, err := s.gateway.Desired(r.Context(), r.Header.Get("If-None-Match"), wait)
+	inm := r.Header.Get("If-None-Match")
+	if wait > 0 && inm != "" && s.parkable(w, r) {
+		return s.park(w, r, inm, wait) // waits off this connection (longpoll.go)
+	}
+	m, etag, err := s.gateway.Desired(r.Context(), inm, wait)
+	return answerDesired(w, m, etag, err)
+}
+
+// answerDesired writes a manifest (200), or 304 when m is nil.
+func answerDesired(w http.ResponseWriter, m *driverhub.Manifest, etag string, err error) error {
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -28,7 +29,11 @@ type docLimit struct {
 // minLength count characters; x-max-bytes and x-min-bytes count bytes of
 // UTF-8 (of an object: of its compact JSON).
 var limitKeywords = []string{"maxLength", "minLength", "x-max-bytes", "x-min-bytes", "maxItems", "minItems",
-	"maxProperties", "minProperties", "maximum", "minimum"}
+	"maxProperties", "minProperties", "maximum", "minimum", "x-max-log-bytes",
+	"x-idle-timeout-seconds", "x-min-body-bytes-per-second", "x-body-rate-window-seconds",
+	"x-gateway-failures-per-address", "x-gateway-refill-seconds", "x-login-failures-per-user",
+	"x-login-user-refill-seconds", "x-login-failures-per-address", "x-login-address-refill-seconds",
+	"x-header-timeout-seconds", "x-min-secret-chars", "x-max-secret-chars"}
 
 const schemas = "#/components/schemas/"
 
@@ -127,7 +132,37 @@ var docLimits = []docLimit{
 
 	{bodySchema("put", "/api/v1/tuf/root", "application/json"), "x-max-bytes", driverhub.MaxTUFMetadataBytes, "MaxTUFMetadataBytes"},
 	{bodySchema("put", "/api/v1/tuf/targets", "application/json"), "x-max-bytes", driverhub.MaxTUFMetadataBytes, "MaxTUFMetadataBytes"},
+	{bodySchema("post", "/api/v1/gateway/report", "application/json"), "x-max-bytes", driverhub.MaxGatewayBodyBytes, "MaxGatewayBodyBytes"},
+	{bodySchema("post", "/api/v1/gateway/logs", "application/json"), "x-max-bytes", driverhub.MaxGatewayBodyBytes, "MaxGatewayBodyBytes"},
+	{prop("LogEntry", "level"), "x-max-bytes", driverhub.MaxReportLogLevelBytes, "MaxReportLogLevelBytes"},
+	{prop("LogEntry", "message"), "x-max-bytes", driverhub.MaxReportLogMessageBytes, "MaxReportLogMessageBytes"},
+	{prop("Resource", "log"), "maxItems", driverhub.MaxReportLogEntries, "MaxReportLogEntries"},
+	{prop("Resource", "log"), "x-max-bytes", driverhub.MaxResourceLogBytes, "MaxResourceLogBytes"},
+	{prop("Deployment", "resources"), "x-max-log-bytes", driverhub.MaxDeploymentLogBytes, "MaxDeploymentLogBytes"},
+	{prop("Deployment", "reason"), "x-max-bytes", driverhub.MaxReportLogMessageBytes, "MaxReportLogMessageBytes"},
+	{prop("DeploymentReport", "reason"), "x-max-bytes", driverhub.MaxReportLogMessageBytes, "MaxReportLogMessageBytes"},
+
+	{connectionLimits, "x-idle-timeout-seconds", seconds(driverhub.DefaultIdleTimeout), "DefaultIdleTimeout"},
+	{connectionLimits, "x-min-body-bytes-per-second", driverhub.MinRequestBodyRate, "MinRequestBodyRate"},
+	{connectionLimits, "x-body-rate-window-seconds", seconds(driverhub.RequestBodyRateWindow), "RequestBodyRateWindow"},
+	{connectionLimits, "x-header-timeout-seconds", seconds(driverhub.RequestHeaderTimeout), "RequestHeaderTimeout"},
+	{"#/components/securitySchemes/bearerAuth", "x-min-secret-chars", driverhub.MinTokenSecretChars, "MinTokenSecretChars"},
+	{"#/components/securitySchemes/bearerAuth", "x-max-secret-chars", driverhub.MaxTokenSecretChars, "MaxTokenSecretChars"},
+	{tooMany, "x-gateway-failures-per-address", driverhub.GatewayAuthFailuresPerAddress, "GatewayAuthFailuresPerAddress"},
+	{tooMany, "x-gateway-refill-seconds", seconds(driverhub.GatewayAuthAddressRefill), "GatewayAuthAddressRefill"},
+	{tooMany, "x-login-failures-per-user", driverhub.LoginFailuresPerUser, "LoginFailuresPerUser"},
+	{tooMany, "x-login-user-refill-seconds", seconds(driverhub.LoginUserRefill), "LoginUserRefill"},
+	{tooMany, "x-login-failures-per-address", driverhub.LoginFailuresPerAddress, "LoginFailuresPerAddress"},
+	{tooMany, "x-login-address-refill-seconds", seconds(driverhub.LoginAddressRefill), "LoginAddressRefill"},
 }
+
+// Where the document states the limits of connections and sign-ins.
+const (
+	connectionLimits = "#/info/x-limits"
+	tooMany          = "#/components/responses/TooManyRequests"
+)
+
+func seconds(d time.Duration) int { return int(d / time.Second) }
 
 // TestOpenAPILimits checks every limit the document states against the
 // product's constant.

@@ -7,9 +7,12 @@ import (
 	_ "embed"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -39,6 +42,13 @@ type Config struct {
 	// PresignTTL (default 5 minutes), after the usual checks.
 	Presigner  Presigner
 	PresignTTL time.Duration
+	// MetricsMoved says the metrics are served on a listener of their own
+	// (MetricsHandler): GET /metrics here then answers 404.
+	MetricsMoved bool
+	// Reaccept hands a connection back to the HTTP server, to read its
+	// next request as on a new one; false when the server is stopping.
+	// With it, long-polls wait parked, off their connection (longpoll.go).
+	Reaccept func(net.Conn) bool
 }
 
 // Presigner makes short-lived URLs from which a client fetches a blob
@@ -66,6 +76,16 @@ type Server struct {
 	routes      []Route
 	presigner   Presigner
 	presignTTL  time.Duration
+	// gatewayWrites holds one write of each gateway at a time.
+	gatewayWrites writeGate
+	// reaccept is Config.Reaccept; parked is the context of parked
+	// long-polls, ended by StopParked.
+	reaccept    func(net.Conn) bool
+	parked      context.Context
+	stopParked  context.CancelFunc
+	parkedWaits sync.WaitGroup
+	parkedNow   atomic.Int64
+	parking     sync.RWMutex // no wait is added once StopParked waits
 }
 
 // Route is one registered method and path pattern.
@@ -95,16 +115,19 @@ func New(c Config) *Server {
 	}
 	s := &Server{accounts: c.Accounts, drivers: c.Drivers, instances: c.Instances, deployments: c.Deployments,
 		gateway: c.Gateway, market: c.Market, tuf: c.TUF, tenant: c.Tenant, ready: c.Ready, log: c.Logger, mux: http.NewServeMux(), registry: c.Registry,
-		presigner: c.Presigner, presignTTL: c.PresignTTL}
+		presigner: c.Presigner, presignTTL: c.PresignTTL, reaccept: c.Reaccept}
+	s.parked, s.stopParked = context.WithCancel(context.Background())
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "driverhub_http_requests_total", Help: "HTTP requests by method, route and status code."},
 		[]string{"method", "route", "code"})
 	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "driverhub_http_request_duration_seconds", Help: "HTTP request latency by method and route.",
 		Buckets: prometheus.DefBuckets}, []string{"method", "route"})
-	c.Registry.MustRegister(s.requests, s.latency)
+	c.Registry.MustRegister(s.requests, s.latency, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "driverhub_gateway_parked_polls", Help: "Gateways' long-polls waiting off their connections (parked) on this server."},
+		func() float64 { return float64(s.parkedNow.Load()) }))
 	s.routesV1()
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(c.Registry, promhttp.HandlerOpts{}))
+	s.mux.Handle("GET /metrics", s.metrics(s.MetricsHandler(), c.MetricsMoved))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -126,6 +149,25 @@ var OpenAPI []byte
 
 // ServeHTTP serves the API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// MetricsHandler serves the metrics to anyone: for a listener of their own.
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})
+}
+
+// StopParked answers the parked long-polls now (304), as a server that
+// stops does, and waits until they are answered or ctx ends.
+func (s *Server) StopParked(ctx context.Context) {
+	s.parking.Lock()
+	s.stopParked()
+	s.parking.Unlock()
+	done := make(chan struct{})
+	go func() { s.parkedWaits.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}
 
 // Routes lists the API routes registered, for the OpenAPI test.
 func (s *Server) Routes() []Route { return s.routes }
@@ -151,56 +193,55 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handle(pattern string, a access, h func(w http.ResponseWriter, r *http.Request) error) {
 	method, path, _ := strings.Cut(pattern, " ")
 	s.routes = append(s.routes, Route{Method: method, Path: path})
+	m := &routeMetrics{requests: s.requests, latency: s.latency.WithLabelValues(method, path), log: s.log,
+		method: method, path: path, byCode: map[int]prometheus.Counter{}}
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK, route: m, start: time.Now()}
 		defer func() {
-			s.requests.WithLabelValues(method, path, strconv.Itoa(rec.status)).Inc()
-			s.latency.WithLabelValues(method, path).Observe(time.Since(start).Seconds())
-			s.log.Debug("request", "method", method, "path", r.URL.Path, "status", rec.status, "duration", time.Since(start))
+			if !rec.parked { // a parked request is counted when it is answered
+				m.record(r.Context(), r.URL.Path, rec.status, rec.start)
+			}
 		}()
-		switch a {
-		case user:
-			p, err := s.authenticate(r)
-			if err != nil {
-				s.writeError(rec, r, err)
-				return
-			}
-			r = r.WithContext(driverhub.WithPrincipal(r.Context(), p))
-		case gateway:
-			i, err := s.authenticateGateway(r)
-			if err != nil {
-				s.writeError(rec, r, err)
-				return
-			}
-			r = r.WithContext(driverhub.WithGateway(r.Context(), i))
+		r, release, err := s.admit(rec, r, a)
+		if err != nil {
+			s.refuse(rec, r, err)
+			return
 		}
+		defer release()
 		if err := h(rec, r); err != nil {
-			s.writeError(rec, r, err)
+			s.fail(rec, r, err)
 		}
 	})
 }
 
-func (s *Server) authenticate(r *http.Request) (*driverhub.Principal, error) {
-	token, ok := bearer(r)
-	if !ok {
-		return nil, driverhub.Errorf(driverhub.EUnauthenticated, "send an API token: Authorization: Bearer <token>")
-	}
-	return s.accounts.Authenticate(r.Context(), token)
+// routeMetrics counts a route's requests by status, looking each
+// status's counter up once (polls are the hot path), and times them.
+type routeMetrics struct {
+	requests     *prometheus.CounterVec
+	latency      prometheus.Observer
+	log          *slog.Logger
+	method, path string
+	mu           sync.RWMutex
+	byCode       map[int]prometheus.Counter
 }
 
-func (s *Server) authenticateGateway(r *http.Request) (*driverhub.Instance, error) {
-	secret, ok := bearer(r)
-	if !ok {
-		return nil, driverhub.Errorf(driverhub.EUnauthenticated, "send the instance's gateway secret: Authorization: Bearer <secret>")
+// record counts an answered request and logs it at debug level.
+func (m *routeMetrics) record(ctx context.Context, urlPath string, status int, start time.Time) {
+	m.mu.RLock()
+	c := m.byCode[status]
+	m.mu.RUnlock()
+	if c == nil {
+		c = m.requests.WithLabelValues(m.method, m.path, strconv.Itoa(status))
+		m.mu.Lock()
+		m.byCode[status] = c
+		m.mu.Unlock()
 	}
-	return s.gateway.AuthenticateGateway(r.Context(), secret)
-}
-
-func bearer(r *http.Request) (string, bool) {
-	scheme, token, ok := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
-	token = strings.TrimSpace(token)
-	return token, ok && strings.EqualFold(scheme, "Bearer") && token != "" // the scheme is case-insensitive (RFC 7235)
+	c.Inc()
+	took := time.Since(start)
+	m.latency.Observe(took.Seconds())
+	if m.log.Enabled(ctx, slog.LevelDebug) {
+		m.log.Debug("request", "method", m.method, "path", urlPath, "status", status, "duration", took)
+	}
 }
 
 // statusRecorder remembers the status for metrics; it keeps ReadFrom so
@@ -209,6 +250,11 @@ type statusRecorder struct {
 	http.ResponseWriter
 	status      int
 	wroteHeader bool
+	// The route and start, for a request parked (a long-poll waiting off
+	// its connection's goroutine), which its waiter counts.
+	route  *routeMetrics
+	start  time.Time
+	parked bool
 }
 
 func (r *statusRecorder) WriteHeader(code int) {

@@ -1,18 +1,23 @@
 // Package server assembles a running driverhub control plane: it opens the
 // database and blob store a Config names, builds the service over them,
 // bootstraps the first admin, and serves the REST and gateway API, the
-// health checks, the metrics and the web console on one listener, while
-// it fails deployments whose gateways stopped reporting. `driverhub
-// server` and the tests' servers (internal/apitest) are both this.
+// health checks, the metrics (or these on a listener of their own) and
+// the web console on one listener, with the limits that keep it up
+// against hostile clients (SPEC §13), while it fails deployments whose
+// gateways stopped reporting. `driverhub server` and the tests' servers
+// (internal/apitest) are both this.
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -57,7 +62,8 @@ type Config struct {
 	// Logger receives the server's logs (default slog.Default()).
 	Logger *slog.Logger
 	// AdminPassword and AdminToken are the first admin's, used only when
-	// the database is empty; "" makes random ones.
+	// the database is empty; "" makes random ones. Either, when set, must
+	// be one the server accepts, or New fails.
 	AdminPassword, AdminToken string
 	// SecretKeyFile (--secret-key-file) or SecretKey (DRIVERHUB_SECRET_KEY)
 	// holds the 32-byte key, hex or base64, that seals the tenants' online
@@ -73,6 +79,20 @@ type Config struct {
 	// TenantQuota bounds each tenant's storage in bytes (--tenant-quota;
 	// zero: no quota).
 	TenantQuota int64
+	// IdleTimeout closes keep-alive connections idle this long
+	// (--idle-timeout; default driverhub.DefaultIdleTimeout).
+	IdleTimeout time.Duration
+	// PublicURL is the URL clients and gateways reach the server at
+	// (--public-url): console session cookies are Secure when it is
+	// https, and the console shows it in the agent command.
+	PublicURL string
+	// MetricsAddr, when set, serves GET /metrics on a listener of its own,
+	// to anyone (--metrics-addr); the main listener then has none.
+	// Otherwise the main listener serves them to a system admin's token.
+	MetricsAddr string
+	// TrustedProxies are the load balancers whose X-Forwarded-For names
+	// the client (--trusted-proxies), for the throttling of sign-ins.
+	TrustedProxies []netip.Prefix
 
 	// Tests' knobs; production leaves them zero.
 
@@ -85,6 +105,9 @@ type Config struct {
 	// Presigner replaces the blob store's own presigner and turns
 	// presigned downloads on, on any blob store.
 	Presigner httpapi.Presigner
+	// BodyRateWindow replaces driverhub.RequestBodyRateWindow, the span
+	// over which request bodies must average MinRequestBodyRate.
+	BodyRateWindow time.Duration
 }
 
 // Server is a control plane ready to serve: backends open, service
@@ -98,8 +121,11 @@ type Server struct {
 	api     *httpapi.Server
 	handler http.Handler
 	admin   *driverhub.InitialAdmin
-	ln      net.Listener
+	ln      *reacceptListener
 	http    *http.Server
+	// metricsLn and metrics serve MetricsAddr, when set.
+	metricsLn net.Listener
+	metrics   *http.Server
 }
 
 // New opens the backends, builds the service, bootstraps the first admin
@@ -119,6 +145,9 @@ func New(ctx context.Context, c Config) (_ *Server, err error) {
 		c.Addr = "127.0.0.1:0"
 	}
 	if err := c.checkBlobs(); err != nil {
+		return nil, err
+	}
+	if err := c.checkLimits(); err != nil {
 		return nil, err
 	}
 	s := &Server{cfg: c, log: c.Logger}
@@ -145,11 +174,9 @@ func New(ctx context.Context, c Config) (_ *Server, err error) {
 	if s.handler, err = s.routes(); err != nil {
 		return nil, err
 	}
-	if s.ln, err = net.Listen("tcp", c.Addr); err != nil {
+	if err := s.listen(); err != nil {
 		return nil, err
 	}
-	s.http = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(c.Logger.Handler(), slog.LevelWarn)}
 	return s, nil
 }
 
@@ -160,18 +187,29 @@ func (s *Server) routes() (http.Handler, error) {
 	b, svc := s.b, s.svc
 	s.api = httpapi.New(httpapi.Config{Accounts: svc, Drivers: svc, Instances: svc, Deployments: svc, Gateway: svc,
 		Market: svc, TUF: svc, Tenant: svc, Logger: s.log, Ready: s.ready, Registry: b.registry, Presigner: b.presigner,
-		PresignTTL: s.cfg.BlobsPresign})
+		PresignTTL: s.cfg.BlobsPresign, MetricsMoved: s.cfg.MetricsAddr != "",
+		Reaccept: func(c net.Conn) bool { return s.ln.giveBack(c, s.cfg.IdleTimeout) }})
 	con, err := console.New(console.Config{Accounts: svc, Drivers: svc, Instances: svc, Deployments: svc, Market: svc,
-		TUF: svc, Logger: s.log, StrictI18n: s.cfg.StrictI18n})
+		TUF: svc, Logger: s.log, StrictI18n: s.cfg.StrictI18n, ServerURL: s.cfg.PublicURL})
 	if err != nil {
 		return nil, err
 	}
-	mux := http.NewServeMux()
-	for _, path := range []string{"/api/", "/healthz", "/readyz", "/metrics"} {
-		mux.Handle(path, s.api)
-	}
-	mux.Handle("/", con)
-	return mux, nil
+	window := cmp.Or(s.cfg.BodyRateWindow, driverhub.RequestBodyRateWindow)
+	return withForwardedFor(minBodyRate(mount(s.api, con), driverhub.MinRequestBodyRate, window), s.cfg.TrustedProxies), nil
+}
+
+// mount sends the API's paths to the API and every other to the console:
+// a switch rather than a ServeMux, since each of them matches the path
+// again with its own, and gateways' polls are the hot path.
+func mount(api, console http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch p := r.URL.Path; {
+		case strings.HasPrefix(p, "/api/"), p == "/api", p == "/healthz", p == "/readyz", p == "/metrics":
+			api.ServeHTTP(w, r)
+		default:
+			console.ServeHTTP(w, r)
+		}
+	})
 }
 
 // ready is the readiness check: the database and the blob store answer.
@@ -194,15 +232,27 @@ func (s *Server) Run(ctx context.Context) error {
 		wg.Go(func() { s.b.reserve.run(loop) })
 	}
 	s.log.Info("driverhub server listening", "addr", s.ln.Addr().String(), "data", s.cfg.DataDir, "version", driverhub.Version)
-	served := make(chan error, 1)
+	served := make(chan error, 2)
+	running := 1
 	go func() { served <- s.http.Serve(s.ln) }()
+	if s.metrics != nil {
+		s.log.Info("metrics listening", "addr", s.metricsLn.Addr().String())
+		running++
+		go func() { served <- s.metrics.Serve(s.metricsLn) }()
+	}
 	var err error
 	select {
 	case err = <-served:
+		running--
+		err = errors.Join(err, s.shutdown())
 	case <-ctx.Done():
 		s.log.Info("shutting down")
 		err = s.shutdown()
-		<-served // http.ErrServerClosed
+	}
+	for ; running > 0; running-- {
+		if e := <-served; !errors.Is(e, http.ErrServerClosed) {
+			err = errors.Join(err, e)
+		}
 	}
 	stopLoop()
 	wg.Wait()
@@ -214,16 +264,29 @@ func (s *Server) Run(ctx context.Context) error {
 func (s *Server) shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
-	err := s.http.Shutdown(ctx)
-	if errors.Is(err, context.DeadlineExceeded) {
-		s.log.Warn("requests still running after the shutdown grace period; closing their connections", "grace", shutdownGrace)
-		return s.http.Close()
+	var err error
+	if s.metrics != nil {
+		err = s.metrics.Close()
 	}
-	return err
+	s.api.StopParked(ctx) // answered now, their connections close
+	e := s.http.Shutdown(ctx)
+	if errors.Is(e, context.DeadlineExceeded) {
+		s.log.Warn("requests still running after the shutdown grace period; closing their connections", "grace", shutdownGrace)
+		e = s.http.Close()
+	}
+	return errors.Join(err, e)
 }
 
 // URL is the base URL the server listens at, http://host:port.
 func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
+
+// MetricsURL is the base URL of the metrics listener, or "" without one.
+func (s *Server) MetricsURL() string {
+	if s.metricsLn == nil {
+		return ""
+	}
+	return "http://" + s.metricsLn.Addr().String()
+}
 
 // Handler is the whole server's handler: API, health, metrics, console.
 func (s *Server) Handler() http.Handler { return s.handler }

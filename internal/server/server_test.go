@@ -264,6 +264,13 @@ func TestConfigRefused(t *testing.T) {
 		{"unknown blob store", server.Config{Blobs: "/var/blobs"}, "--blobs must be an s3:// URL"},
 		{"presigning without S3", server.Config{BlobsPresign: time.Minute}, "--blobs-presign needs an s3:// blob store"},
 		{"presigning too long", server.Config{BlobsPresign: 8 * 24 * time.Hour, Presigner: fake}, "--blobs-presign must be at most 168h"},
+		{"negative idle timeout", server.Config{IdleTimeout: -time.Second}, "--idle-timeout must be positive"},
+		{"public URL without a scheme", server.Config{PublicURL: "driverhub.example.com"}, "--public-url must be an http:// or https:// URL"},
+		{"public URL with a query", server.Config{PublicURL: "https://driverhub.example.com/?a=b"}, "--public-url must be"},
+		// A token the server would never accept stops it, rather than being stored.
+		{"admin token without its prefix", server.Config{AdminToken: "topsecret-0123456789abcdef0123456789abcdef"}, `DRIVERHUB_ADMIN_TOKEN must be "dht_" followed by`},
+		{"admin token too short", server.Config{AdminToken: "dht_topsecret"}, `DRIVERHUB_ADMIN_TOKEN must be "dht_" followed by 32-128`},
+		{"admin password too short", server.Config{AdminPassword: "short"}, "DRIVERHUB_ADMIN_PASSWORD must be 8-72 bytes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.c.DataDir, tc.c.Logger = t.TempDir(), quiet

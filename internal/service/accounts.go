@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -24,6 +23,10 @@ func (s *Service) Bootstrap(ctx context.Context, password, token string) (*drive
 	}
 	if err := driverhub.ValidatePassword(password); err != nil {
 		return nil, err
+	}
+	if !validTokenFormat(token) {
+		return nil, driverhub.Invalid("token", "must be %q followed by %d-%d letters, digits, '-' or '_': no other token is ever accepted",
+			driverhub.TokenPrefix, driverhub.MinTokenSecretChars, driverhub.MaxTokenSecretChars)
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), s.cost)
 	if err != nil {
@@ -95,7 +98,7 @@ func (s *Service) CreateTenant(ctx context.Context, name string) (*driverhub.New
 // the lower of the token's and its user's current role.
 func (s *Service) Authenticate(ctx context.Context, token string) (*driverhub.Principal, error) {
 	unauth := driverhub.Errorf(driverhub.EUnauthenticated, "invalid or revoked token")
-	if !strings.HasPrefix(token, driverhub.TokenPrefix) {
+	if !validTokenFormat(token) {
 		return nil, unauth
 	}
 	var p *driverhub.Principal
@@ -130,11 +133,14 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*driverhub.Pr
 }
 
 // Login checks a password. username may be "name" (tenant "default") or
-// "tenant/name". Every failure answers the same, so names do not leak.
+// "tenant/name". Every failure answers the same, so names do not leak;
+// failures are throttled per user name and client address, and a
+// throttled attempt is refused before its password is looked at.
 func (s *Service) Login(ctx context.Context, username, password string) (*driverhub.Principal, error) {
-	tenant, name := "default", username
-	if i := strings.IndexByte(username, '/'); i >= 0 {
-		tenant, name = username[:i], username[i+1:]
+	tenant, name := splitLogin(username)
+	keys := loginKeys(ctx, tenant, name)
+	if err := s.throttle.check(s.now(), keys...); err != nil {
+		return nil, err
 	}
 	var p *driverhub.Principal
 	var hash string
@@ -158,6 +164,7 @@ func (s *Service) Login(ctx context.Context, username, password string) (*driver
 		hash = dummyHash // spend the same time as a real check
 	}
 	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil || p == nil {
+		s.throttle.fail(s.now(), keys...)
 		return nil, driverhub.Errorf(driverhub.EUnauthenticated, "wrong username or password")
 	}
 	return p, nil
@@ -227,8 +234,10 @@ func (s *Service) CreateUser(ctx context.Context, in driverhub.UserInput) (*driv
 	return u, nil
 }
 
-// UpdateUser changes a user's role (admins) or password (admins, or the user).
-// The last admin of a tenant cannot be demoted.
+// UpdateUser changes a user's role (admins) or password (admins, or the
+// user, who gives the current one). The last admin of a tenant cannot be
+// demoted. A change of password or role ends the user's console
+// sessions, except the one making the change.
 func (s *Service) UpdateUser(ctx context.Context, username string, in driverhub.UserInput) (*driverhub.User, error) {
 	p, err := authorize(ctx, driverhub.RoleViewer)
 	if err != nil {
@@ -247,6 +256,12 @@ func (s *Service) UpdateUser(ctx context.Context, username string, in driverhub.
 	if err := problems.Err(); err != nil {
 		return nil, err
 	}
+	var checked string // the hash the current password matched
+	if in.Password != nil && username == p.Username {
+		if checked, err = s.checkCurrentPassword(ctx, p, in.CurrentPassword); err != nil {
+			return nil, err
+		}
+	}
 	var hash []byte
 	if in.Password != nil {
 		if hash, err = bcrypt.GenerateFromPassword([]byte(*in.Password), s.cost); err != nil {
@@ -258,7 +273,11 @@ func (s *Service) UpdateUser(ctx context.Context, username string, in driverhub.
 		if u, err = tx.UserByName(ctx, p.TenantID, username); err != nil {
 			return notFound(err, "user", username)
 		}
-		if in.Role != nil && *in.Role != driverhub.RoleAdmin && u.Role == driverhub.RoleAdmin {
+		if checked != "" && u.PasswordHash != checked {
+			return driverhub.Errorf(driverhub.EConflict, "your password changed meanwhile: give the new one as current_password")
+		}
+		roleChanged := in.Role != nil && *in.Role != u.Role
+		if roleChanged && u.Role == driverhub.RoleAdmin {
 			if err := s.keepOneAdmin(ctx, tx, p.TenantID); err != nil {
 				return err
 			}
@@ -270,7 +289,13 @@ func (s *Service) UpdateUser(ctx context.Context, username string, in driverhub.
 			u.PasswordHash = string(hash)
 		}
 		u.UpdatedAt = s.timestamp()
-		return tx.UpdateUser(ctx, u)
+		if err := tx.UpdateUser(ctx, u); err != nil {
+			return err
+		}
+		if hash != nil || roleChanged {
+			return endSessions(ctx, tx, u, p.TokenID)
+		}
+		return nil
 	})
 	return u, err
 }
@@ -341,7 +366,7 @@ func (s *Service) CreateSession(ctx context.Context, ttl time.Duration) (*driver
 	secret := driverhub.NewSecret(driverhub.TokenPrefix, 32)
 	now := s.timestamp()
 	expires := now.Add(ttl)
-	k := &driverhub.Token{ID: driverhub.NewID(), TenantID: p.TenantID, UserID: p.UserID, Name: "console session", Role: p.Role,
+	k := &driverhub.Token{ID: driverhub.NewID(), TenantID: p.TenantID, UserID: p.UserID, Name: sessionTokenName, Role: p.Role,
 		Hash: hashSecret(secret), CreatedAt: now, ExpiresAt: &expires}
 	if err := s.store.Update(ctx, func(tx driverhub.Tx) error { return tx.CreateToken(ctx, k) }); err != nil {
 		return nil, err

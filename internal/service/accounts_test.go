@@ -381,7 +381,7 @@ func TestUsersChangeOnlyThemselves(t *testing.T) {
 	dev := ts.userCtx(t, ts.admin, "dev", driverhub.RoleDeveloper)
 	ts.userCtx(t, ts.admin, "other", driverhub.RoleViewer)
 
-	must(ts.UpdateUser(dev, "dev", driverhub.UserInput{Password: ptr("new-password")}))(t)
+	must(ts.UpdateUser(dev, "dev", driverhub.UserInput{Password: ptr("new-password"), CurrentPassword: ptr("password-dev")}))(t)
 	must(ts.Login(context.Background(), "dev", "new-password"))(t)
 	_, err := ts.UpdateUser(dev, "dev", driverhub.UserInput{Password: ptr("short")})
 	wantErr(t, err, driverhub.EInvalid, "password")

@@ -18,9 +18,11 @@ const lastSeenWriteInterval = 10 * time.Second
 
 // AuthenticateGateway resolves a gateway secret to its instance.
 func (s *Service) AuthenticateGateway(ctx context.Context, secret string) (*driverhub.Instance, error) {
-	unauth := driverhub.Errorf(driverhub.EUnauthenticated, "invalid gateway secret")
+	if err := s.gatewayAuthAllowed(ctx); err != nil {
+		return nil, err
+	}
 	if !strings.HasPrefix(secret, driverhub.GatewaySecretPrefix) {
-		return nil, unauth
+		return nil, s.gatewayAuthFailed(ctx)
 	}
 	hash := hashSecret(secret)
 	if i, ok := s.gateways.get(hash, time.Now()); ok {
@@ -33,7 +35,7 @@ func (s *Service) AuthenticateGateway(ctx context.Context, secret string) (*driv
 		return err
 	})
 	if errors.Is(err, driverhub.ErrNotFound) {
-		return nil, unauth
+		return nil, s.gatewayAuthFailed(ctx)
 	}
 	if err == nil {
 		s.gateways.put(hash, i, time.Now())
@@ -204,9 +206,6 @@ func (s *Service) OpenGatewayBlob(ctx context.Context, sha string) (*driverhub.D
 	return s.openBlob(ctx, sha, sha, time.Time{})
 }
 
-// maxResourceLog bounds each resource's deployment log.
-const maxResourceLog = 200
-
 // Report records what the gateway says: its version, arch, built-in
 // drivers, capabilities and runtime versions, its progress on a
 // deployment, and its drivers' states (the whole list: see
@@ -220,6 +219,7 @@ func (s *Service) Report(ctx context.Context, r driverhub.GatewayReport) error {
 	if err := validateReport(&r); err != nil {
 		return err
 	}
+	limitReport(&r)
 	now := s.timestamp()
 	defer s.gateways.forget(i.ID)
 	return s.store.Update(ctx, func(tx driverhub.Tx) error {
@@ -270,11 +270,9 @@ func (s *Service) applyDeploymentReport(ctx context.Context, tx driverhub.Tx, in
 		}
 		res := &d.Resources[idx]
 		res.Stage, res.Status = rr.Stage, rr.Status
-		res.Log = append(res.Log, rr.Log...)
-		if len(res.Log) > maxResourceLog {
-			res.Log = res.Log[len(res.Log)-maxResourceLog:]
-		}
+		res.Log = keepResourceLog(res.Log, rr.Log)
 	}
+	keepDeploymentLog(d)
 	if r.Status == driverhub.DeploySucceeded {
 		// A gateway that says the whole deployment succeeded vouches for
 		// every resource, reported one by one or not.

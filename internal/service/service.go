@@ -51,6 +51,7 @@ type Service struct {
 	gateways *gatewayCache
 	tuf      *tufState
 	quota    int64
+	throttle *throttles
 }
 
 // New returns a Service.
@@ -84,7 +85,8 @@ func New(c Config) (*Service, error) {
 		return nil, err
 	}
 	return &Service{store: c.Store, blobs: c.Blobs, log: c.Logger, now: c.Now, cost: c.BcryptCost,
-		notifier: c.Notifier, poll: c.PollPeriod, gateways: newGatewayCache(c.GatewayCacheTTL), tuf: tuf, quota: c.TenantQuota}, nil
+		notifier: c.Notifier, poll: c.PollPeriod, gateways: newGatewayCache(c.GatewayCacheTTL), tuf: tuf, quota: c.TenantQuota,
+		throttle: newThrottles()}, nil
 }
 
 // timestamp is the current time as stored: UTC, microsecond precision.
