@@ -29,6 +29,7 @@ type Tx interface {
 	InstanceTx
 	DeploymentTx
 	MarketTx
+	RolloutTx
 }
 
 // AccountTx stores tenants, users and API tokens.
@@ -186,4 +187,96 @@ type MarketTx interface {
 	CreateAcquisition(ctx context.Context, a *Acquisition) error
 	AcquisitionOf(ctx context.Context, tenantID, driverID string) (*Acquisition, error)
 	ListAcquisitions(ctx context.Context, tenantID string, p Page) (List[*Acquisition], error)
+}
+
+// RolloutTx stores rollouts, their targets and their event logs.
+type RolloutTx interface {
+	// CreateRollout stores a rollout (without its targets).
+	CreateRollout(ctx context.Context, r *Rollout) error
+	// RolloutByID returns a rollout of the tenant; tenantID "" finds one of any tenant.
+	RolloutByID(ctx context.Context, tenantID, id string) (*Rollout, error)
+	// ListRollouts lists a tenant's rollouts, newest first.
+	ListRollouts(ctx context.Context, tenantID string, p Page) (List[*Rollout], error)
+	// RolloutsToDrive lists, across tenants, the rollouts the server still
+	// moves: running and paused ones, and aborted ones whose rollback is
+	// under way.
+	RolloutsToDrive(ctx context.Context) ([]*Rollout, error)
+	// UpdateRollout writes r if it is still at step r.Step, and advances
+	// r.Step; ErrConflict when another transaction wrote it first.
+	UpdateRollout(ctx context.Context, r *Rollout) error
+
+	// CreateRolloutTargets stores the targets of a rollout.
+	CreateRolloutTargets(ctx context.Context, ts []*RolloutTarget) error
+	// ListRolloutTargets lists a rollout's targets by instance name: all
+	// of them, or those in one state when state is not "".
+	ListRolloutTargets(ctx context.Context, rolloutID string, state TargetState, p Page) (List[*RolloutTarget], error)
+	// CountRolloutTargets counts a rollout's targets by wave and state.
+	CountRolloutTargets(ctx context.Context, rolloutID string) ([]TargetCount, error)
+	// WaitingRolloutTargets returns up to limit waiting targets of the
+	// waves up to wave, by instance name.
+	WaitingRolloutTargets(ctx context.Context, rolloutID string, wave, limit int) ([]*RolloutTarget, error)
+	// RolloutTargetsToRollBack returns up to limit targets whose binding the
+	// rollout changed (PreviousVersion set) and that are neither rolled
+	// back nor superseded nor through with a rollback attempt.
+	RolloutTargetsToRollBack(ctx context.Context, rolloutID string, limit int) ([]*RolloutTarget, error)
+	// UpdateRolloutTarget writes t if its stored state is still from, and
+	// reports whether it did.
+	UpdateRolloutTarget(ctx context.Context, t *RolloutTarget, from TargetState) (bool, error)
+	// MarkRolloutTargetBy moves the pending or processing target whose
+	// deployment is deploymentID to state to, with problems, and returns
+	// its rollout's id; "" when no such target exists (most deployments
+	// belong to no rollout: one indexed statement tells).
+	MarkRolloutTargetBy(ctx context.Context, deploymentID string, to TargetState, problems []Problem, at time.Time) (string, error)
+	// FailUnfinishedTargets fails every waiting, pending or processing
+	// target of one wave, with problems, and returns how many.
+	FailUnfinishedTargets(ctx context.Context, rolloutID string, wave int, problems []Problem, at time.Time) (int, error)
+	// LaggingRolloutTargets returns the pending and processing targets whose
+	// deployment has moved on: of one rollout, or (rolloutID "") on the
+	// given instances.
+	LaggingRolloutTargets(ctx context.Context, rolloutID string, instanceIDs []string) ([]TargetLag, error)
+	// ActiveRolloutInstances maps every instance targeted (not skipped) by
+	// an active rollout of the driver to that rollout.
+	ActiveRolloutInstances(ctx context.Context, tenantID, driverID string) (map[string]*Rollout, error)
+	// RolloutCandidates lists every instance of the tenant with its tags and
+	// its binding of the named driver, if any, by instance name.
+	RolloutCandidates(ctx context.Context, tenantID, driver string) ([]RolloutCandidate, error)
+
+	AddRolloutEvent(ctx context.Context, e *RolloutEvent) error
+	// RolloutEvents returns a rollout's events, oldest first.
+	RolloutEvents(ctx context.Context, rolloutID string) ([]RolloutEvent, error)
+	// RolloutStats counts rollouts by state, and the targets of active
+	// rollouts by state, across tenants.
+	RolloutStats(ctx context.Context) (RolloutStats, error)
+}
+
+// TargetCount is how many targets of one wave are in one state.
+type TargetCount struct {
+	Wave  int
+	State TargetState
+	N     int
+}
+
+// TargetLag is an in-flight target and the status its deployment has reached.
+type TargetLag struct {
+	Target *RolloutTarget
+	Status DeployStatus
+	Reason string
+}
+
+// RolloutCandidate is an instance a rollout may target, and its binding
+// of the rollout's driver ("" BindingID when the driver is not bound).
+type RolloutCandidate struct {
+	InstanceID string
+	Instance   string
+	Tags       map[string]string
+	BindingID  string
+	DriverID   string
+	Version    string
+}
+
+// RolloutStats are the rollouts by state and the targets of the active
+// ones by state.
+type RolloutStats struct {
+	Rollouts map[RolloutState]int
+	Targets  map[TargetState]int
 }

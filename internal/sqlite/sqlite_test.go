@@ -38,6 +38,7 @@ func TestStore(t *testing.T)            { storetest.Run(t, fresh) }
 func TestStoreInstances(t *testing.T)   { storetest.RunInstances(t, fresh) }
 func TestStoreDeployments(t *testing.T) { storetest.RunDeployments(t, fresh) }
 func TestStoreMarket(t *testing.T)      { storetest.RunMarket(t, fresh) }
+func TestStoreRollouts(t *testing.T)    { storetest.RunRollouts(t, fresh) }
 
 // migrations reads the schema_migrations table of the file at path
 // without going through sqlite.Open.
