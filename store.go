@@ -224,8 +224,9 @@ type RolloutTx interface {
 	UpdateRolloutTarget(ctx context.Context, t *RolloutTarget, from TargetState) (bool, error)
 	// MarkRolloutTargetBy moves the pending or processing target whose
 	// deployment is deploymentID to state to, with problems, and returns
-	// its rollout's id; "" when no such target exists (most deployments
-	// belong to no rollout: one indexed statement tells).
+	// its rollout's id; "" when no such target exists or it is in state
+	// to already (most deployments belong to no rollout: one indexed
+	// statement tells).
 	MarkRolloutTargetBy(ctx context.Context, deploymentID string, to TargetState, problems []Problem, at time.Time) (string, error)
 	// FailUnfinishedTargets fails every waiting, pending or processing
 	// target of one wave, with problems, and returns how many.

@@ -26,49 +26,67 @@ func (s *Service) CreateDeployment(ctx context.Context, instance string, typ dri
 		return nil, driverhub.Invalid("type", "must be %s or %s", driverhub.DeployTypeDeploy, driverhub.DeployTypeReset)
 	}
 	var d *driverhub.Deployment
-	var instanceID string
+	var kicks []string
 	err = s.store.Update(ctx, func(tx driverhub.Tx) error {
 		i, err := instanceByName(ctx, tx, p, instance)
 		if err != nil {
 			return err
 		}
-		instanceID = i.ID
-		now := s.timestamp()
-		d = &driverhub.Deployment{ID: driverhub.NewID(), InstanceID: i.ID, Instance: i.Name, Type: typ,
-			Status: driverhub.DeployPending, CreatedAt: now, Resources: []driverhub.Resource{}}
-		d.Manifest = &driverhub.Manifest{DeploymentID: d.ID, Type: typ, Drivers: []driverhub.ManifestDriver{}}
-		if typ == driverhub.DeployTypeDeploy {
-			if err := s.snapshot(ctx, tx, p, i, d); err != nil {
-				return err
-			}
-		}
-		unfinished, err := tx.UnfinishedDeployments(ctx, i.ID)
-		if err != nil {
-			return err
-		}
-		for _, old := range unfinished {
-			old.Status, old.FinishedAt = driverhub.DeploySuperseded, &now
-			old.Reason = "superseded by deployment " + d.ID
-			if err := tx.UpdateDeployment(ctx, old); err != nil {
-				return err
-			}
-		}
-		if err := tx.CreateDeployment(ctx, d); err != nil {
-			return err
-		}
-		i.CurrentDeploymentID = d.ID
-		i.UpdatedAt = now
-		return tx.UpdateInstance(ctx, i)
+		d, kicks, err = s.deployInTx(ctx, tx, p, i, typ)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
+	s.deployed(ctx, d.InstanceID)
+	s.kickRollouts(kicks...)
+	return d, nil
+}
+
+// deployInTx makes a deployment of instance i in tx. It is the one path
+// of every deployment, a user's and a rollout's alike: the same snapshot
+// and checks, the same supersede. It returns the rollouts whose targets
+// the supersede moved (rollout hook), to be kicked once tx commits.
+func (s *Service) deployInTx(ctx context.Context, tx driverhub.Tx, p *driverhub.Principal, i *driverhub.Instance, typ driverhub.DeployType) (*driverhub.Deployment, []string, error) {
+	now := s.timestamp()
+	d := &driverhub.Deployment{ID: driverhub.NewID(), InstanceID: i.ID, Instance: i.Name, Type: typ,
+		Status: driverhub.DeployPending, CreatedAt: now, Resources: []driverhub.Resource{}}
+	d.Manifest = &driverhub.Manifest{DeploymentID: d.ID, Type: typ, Drivers: []driverhub.ManifestDriver{}}
+	if typ == driverhub.DeployTypeDeploy {
+		if err := s.snapshot(ctx, tx, p, i, d); err != nil {
+			return nil, nil, err
+		}
+	}
+	unfinished, err := tx.UnfinishedDeployments(ctx, i.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	var kicks []string
+	for _, old := range unfinished {
+		old.Status, old.FinishedAt = driverhub.DeploySuperseded, &now
+		old.Reason = "superseded by deployment " + d.ID
+		if err := tx.UpdateDeployment(ctx, old); err != nil {
+			return nil, nil, err
+		}
+		if kicks, err = s.targetFollows(ctx, tx, old, kicks); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := tx.CreateDeployment(ctx, d); err != nil {
+		return nil, nil, err
+	}
+	i.CurrentDeploymentID = d.ID
+	i.UpdatedAt = now
+	return d, kicks, tx.UpdateInstance(ctx, i)
+}
+
+// deployed wakes the instance's gateway once its new deployment is committed.
+func (s *Service) deployed(ctx context.Context, instanceID string) {
 	s.gateways.forget(instanceID)
 	if err := s.notifier.Notify(ctx, instanceID); err != nil {
 		// The gateway still finds the deployment at its next poll.
-		s.log.Warn("notify gateway", "instance", instance, "err", err)
+		s.log.Warn("notify gateway", "instance", instanceID, "err", err)
 	}
-	return d, nil
 }
 
 // snapshot checks every binding of the instance and freezes the manifest
@@ -255,6 +273,7 @@ func (s *Service) CloseDeployment(ctx context.Context, instance, id string) (*dr
 		return nil, err
 	}
 	var d *driverhub.Deployment
+	var kicks []string
 	err = s.store.Update(ctx, func(tx driverhub.Tx) error {
 		i, err := instanceByName(ctx, tx, p, instance)
 		if err != nil {
@@ -268,8 +287,13 @@ func (s *Service) CloseDeployment(ctx context.Context, instance, id string) (*dr
 		}
 		now := s.timestamp()
 		d.Status, d.FinishedAt, d.Reason = driverhub.DeployClosed, &now, "closed by "+p.Username
-		return tx.UpdateDeployment(ctx, d)
+		if err := tx.UpdateDeployment(ctx, d); err != nil {
+			return err
+		}
+		kicks, err = s.targetFollows(ctx, tx, d, nil) // rollout hook
+		return err
 	})
+	s.kickRollouts(kicks...)
 	return d, err
 }
 
@@ -277,17 +301,22 @@ func (s *Service) CloseDeployment(ctx context.Context, instance, id string) (*dr
 // longer than timeout without a final report. Replicas may all call it: the
 // store fails each deployment once.
 func (s *Service) FailStaleDeployments(ctx context.Context, timeout time.Duration) (int, error) {
-	var ids []string
+	var ids, kicks []string
 	err := s.store.Update(ctx, func(tx driverhub.Tx) error {
 		now := s.timestamp()
 		var err error
 		ids, err = tx.FailStaleDeployments(ctx, now.Add(-timeout), now,
 			fmt.Sprintf("no final report from the gateway within the deploy timeout (%s)", timeout))
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		kicks, err = s.targetsCatchUp(ctx, tx, "", ids) // rollout hook
 		return err
 	})
 	if len(ids) > 0 {
 		s.log.Warn("deployments timed out", "count", len(ids), "timeout", timeout)
 	}
+	s.kickRollouts(kicks...)
 	return len(ids), err
 }
 

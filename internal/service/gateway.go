@@ -149,7 +149,11 @@ func (s *Service) fetchManifest(ctx context.Context, instanceID, deploymentID st
 			}
 			now := s.timestamp()
 			fresh.Status, fresh.StartedAt = driverhub.DeployProcessing, &now
-			return tx.UpdateDeployment(ctx, fresh)
+			if err := tx.UpdateDeployment(ctx, fresh); err != nil {
+				return err
+			}
+			_, err = s.targetFollows(ctx, tx, fresh, nil) // rollout hook: its target is processing
+			return err
 		})
 	}
 	return d.Manifest, err
@@ -222,7 +226,8 @@ func (s *Service) Report(ctx context.Context, r driverhub.GatewayReport) error {
 	}
 	now := s.timestamp()
 	defer s.gateways.forget(i.ID)
-	return s.store.Update(ctx, func(tx driverhub.Tx) error {
+	var kicks []string
+	err = s.store.Update(ctx, func(tx driverhub.Tx) error {
 		fresh, err := tx.InstanceByID(ctx, i.ID)
 		if err != nil {
 			return err
@@ -234,7 +239,7 @@ func (s *Service) Report(ctx context.Context, r driverhub.GatewayReport) error {
 			return err
 		}
 		if r.Deployment != nil {
-			if err := s.applyDeploymentReport(ctx, tx, i.ID, r.Deployment, now); err != nil {
+			if kicks, err = s.applyDeploymentReport(ctx, tx, i.ID, r.Deployment, now); err != nil {
 				return err
 			}
 		}
@@ -243,17 +248,23 @@ func (s *Service) Report(ctx context.Context, r driverhub.GatewayReport) error {
 		}
 		return recordDriverStates(ctx, tx, i.ID, r.Drivers, now)
 	})
+	if err == nil {
+		s.kickRollouts(kicks...) // a rollout target finished: its rollout decides now
+	}
+	return err
 }
 
-func (s *Service) applyDeploymentReport(ctx context.Context, tx driverhub.Tx, instanceID string, r *driverhub.DeploymentReport, now time.Time) error {
+// applyDeploymentReport records a gateway's progress on a deployment and
+// returns the rollouts to kick (rollout hook).
+func (s *Service) applyDeploymentReport(ctx context.Context, tx driverhub.Tx, instanceID string, r *driverhub.DeploymentReport, now time.Time) ([]string, error) {
 	d, err := tx.DeploymentByID(ctx, instanceID, r.ID)
 	if errors.Is(err, driverhub.ErrNotFound) {
-		return driverhub.NotFound("deployment", r.ID)
+		return nil, driverhub.NotFound("deployment", r.ID)
 	} else if err != nil {
-		return err
+		return nil, err
 	}
 	if d.Finished() {
-		return nil
+		return nil, nil
 	}
 	if d.StartedAt == nil {
 		d.StartedAt = &now
@@ -285,7 +296,10 @@ func (s *Service) applyDeploymentReport(ctx context.Context, tx driverhub.Tx, in
 			}
 		}
 	}
-	return tx.UpdateDeployment(ctx, d)
+	if err := tx.UpdateDeployment(ctx, d); err != nil {
+		return nil, err
+	}
+	return s.targetFollows(ctx, tx, d, nil)
 }
 
 // What a gateway may report of a deployment and of each of its resources;

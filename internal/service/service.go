@@ -44,6 +44,8 @@ type Service struct {
 	notifier driverhub.Notifier
 	poll     time.Duration
 	gateways *gatewayCache
+	// kicks are the rollouts to drive soon (rollouts_drive.go).
+	kicks *rolloutKicks
 }
 
 // New returns a Service.
@@ -70,7 +72,7 @@ func New(c Config) (*Service, error) {
 		c.GatewayCacheTTL = time.Second
 	}
 	return &Service{store: c.Store, blobs: c.Blobs, log: c.Logger, now: c.Now, cost: c.BcryptCost,
-		notifier: c.Notifier, poll: c.PollPeriod, gateways: newGatewayCache(c.GatewayCacheTTL)}, nil
+		notifier: c.Notifier, poll: c.PollPeriod, gateways: newGatewayCache(c.GatewayCacheTTL), kicks: newRolloutKicks()}, nil
 }
 
 // timestamp is the current time as stored: UTC, microsecond precision.
@@ -120,4 +122,5 @@ var (
 	_ driverhub.DeploymentService = (*Service)(nil)
 	_ driverhub.GatewayService    = (*Service)(nil)
 	_ driverhub.MarketService     = (*Service)(nil)
+	_ driverhub.RolloutService    = (*Service)(nil)
 )

@@ -147,8 +147,8 @@ func (t *Tx) MarkRolloutTargetBy(ctx context.Context, deploymentID string, to dr
 		var id string
 		return id, s.Scan(&id)
 	}, `UPDATE rollout_targets SET state = ?, problems = ?, updated_at = ?
-		WHERE deployment_id = ? AND state IN (?, ?) RETURNING rollout_id`,
-		to, p, toDB(at), deploymentID, driverhub.TargetPending, driverhub.TargetProcessing)
+		WHERE deployment_id = ? AND state IN (?, ?) AND state <> ? RETURNING rollout_id`,
+		to, p, toDB(at), deploymentID, driverhub.TargetPending, driverhub.TargetProcessing, to)
 	if err != nil || len(ids) == 0 {
 		return "", err
 	}

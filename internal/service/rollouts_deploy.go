@@ -1,0 +1,250 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/driverhub/driverhub"
+)
+
+// rolloutBatch is how many targets one transaction deploys or rolls back:
+// few enough that reports and polls get the database between batches,
+// many enough that ten thousand targets take few commits.
+const rolloutBatch = 200
+
+// errTargetTaken stops a batch whose target another writer claimed first
+// (below serializable isolation): the batch is undone and read again.
+var errTargetTaken = errors.New("rollout target claimed by another writer")
+
+// rolloutPrincipal is who a rollout's deployments are made as: its
+// creator's tenant, as a developer.
+func rolloutPrincipal(r *driverhub.Rollout) *driverhub.Principal {
+	return &driverhub.Principal{TenantID: r.TenantID, Username: r.CreatedBy, Role: driverhub.RoleDeveloper}
+}
+
+// batchFn handles one target of a batch in tx; it returns the instance it
+// deployed ("" for none) and the rollouts to kick.
+type batchFn func(ctx context.Context, tx driverhub.Tx, r *driverhub.Rollout, t *driverhub.RolloutTarget, now time.Time) (string, []string, error)
+
+// inBatches runs fn on the targets pick returns, a batch per transaction,
+// as long as the rollout is in a state want accepts; after each commit it
+// wakes the gateways deployed. It returns how many targets it handled.
+func (s *Service) inBatches(ctx context.Context, id string, want func(*driverhub.Rollout) bool,
+	pick func(context.Context, driverhub.Tx, *driverhub.Rollout) ([]*driverhub.RolloutTarget, error), fn batchFn) (int, error) {
+	total := 0
+	for {
+		var deployed, kicks []string
+		n := 0
+		err := s.store.Update(ctx, func(tx driverhub.Tx) error {
+			deployed, kicks, n = nil, nil, 0
+			r, err := tx.RolloutByID(ctx, "", id)
+			if err != nil || !want(r) {
+				return err
+			}
+			ts, err := pick(ctx, tx, r)
+			if err != nil {
+				return err
+			}
+			now := s.timestamp()
+			for _, t := range ts {
+				inst, k, err := fn(ctx, tx, r, t, now)
+				if err != nil {
+					return fmt.Errorf("target %s: %w", t.Instance, err)
+				}
+				if inst != "" {
+					deployed = append(deployed, inst)
+				}
+				kicks = append(kicks, k...)
+			}
+			n = len(ts)
+			return nil
+		})
+		if errors.Is(err, errTargetTaken) {
+			continue
+		}
+		if err != nil {
+			return total, err
+		}
+		for _, inst := range deployed {
+			s.deployed(ctx, inst)
+		}
+		s.kickRollouts(kicks...)
+		if n == 0 {
+			return total, nil
+		}
+		total += n
+	}
+}
+
+// deployWaiting deploys the waiting targets of the started waves while the
+// rollout runs, and returns how many it handled.
+func (s *Service) deployWaiting(ctx context.Context, id string) (int, error) {
+	return s.inBatches(ctx, id,
+		func(r *driverhub.Rollout) bool { return r.State == driverhub.RolloutRunning && r.WaveStartedAt != nil },
+		func(ctx context.Context, tx driverhub.Tx, r *driverhub.Rollout) ([]*driverhub.RolloutTarget, error) {
+			return tx.WaitingRolloutTargets(ctx, r.ID, r.Wave, rolloutBatch)
+		}, s.deployTarget)
+}
+
+// deployTarget changes the target's binding to the rollout's version and
+// deploys its instance through deployInTx, with every check a user's
+// deployment gets. A refused deployment (422) leaves the binding as it
+// was and fails the target with its problems. An instance that lost the
+// driver since the rollout began is superseded: it left the rollout.
+func (s *Service) deployTarget(ctx context.Context, tx driverhub.Tx, r *driverhub.Rollout, t *driverhub.RolloutTarget, now time.Time) (string, []string, error) {
+	i, b, gone, err := targetBinding(ctx, tx, r, t)
+	if err != nil {
+		return "", nil, err
+	}
+	var deployed string
+	var kicks []string
+	switch {
+	case gone != nil:
+		t.State, t.Problems = driverhub.TargetSuperseded, []driverhub.Problem{*gone}
+	default:
+		before := *b
+		b.Version, b.UpdatedAt = r.Version, now
+		if err := tx.UpdateBinding(ctx, b); err != nil {
+			return "", nil, err
+		}
+		var d *driverhub.Deployment
+		d, kicks, err = s.deployInTx(ctx, tx, rolloutPrincipal(r), i, driverhub.DeployTypeDeploy)
+		if e, ok := driverhub.AsError(err); ok && e.Code == driverhub.EFailedPrecondition {
+			t.State, t.Problems = driverhub.TargetFailed, e.Problems
+			err = tx.UpdateBinding(ctx, &before)
+		} else if err == nil {
+			t.State, t.DeploymentID, t.PreviousVersion, deployed = driverhub.TargetPending, d.ID, before.Version, i.ID
+		}
+		if err != nil {
+			return "", nil, err
+		}
+	}
+	t.UpdatedAt = now
+	return deployed, kicks, claim(tx.UpdateRolloutTarget(ctx, t, driverhub.TargetWaiting))
+}
+
+func claim(ok bool, err error) error {
+	if err == nil && !ok {
+		return errTargetTaken
+	}
+	return err
+}
+
+// targetBinding reads the target's instance and its binding of the
+// rollout's driver; gone says why there is none any more.
+func targetBinding(ctx context.Context, tx driverhub.Tx, r *driverhub.Rollout, t *driverhub.RolloutTarget) (*driverhub.Instance, *driverhub.Binding, *driverhub.Problem, error) {
+	res := "instance " + t.Instance
+	i, err := tx.InstanceByID(ctx, t.InstanceID)
+	if errors.Is(err, driverhub.ErrNotFound) {
+		return nil, nil, &driverhub.Problem{Resource: res, Code: driverhub.ProblemInstanceMissing,
+			Message: "instance " + t.Instance + " was deleted"}, nil
+	} else if err != nil {
+		return nil, nil, nil, err
+	}
+	b, err := tx.BindingByName(ctx, i.ID, r.Driver)
+	switch {
+	case errors.Is(err, driverhub.ErrNotFound):
+		return i, nil, &driverhub.Problem{Resource: res, Code: driverhub.ProblemNotBound,
+			Message: fmt.Sprintf("%s was unbound from instance %s", r.Driver, t.Instance)}, nil
+	case err != nil:
+		return nil, nil, nil, err
+	case b.DriverID != r.DriverID:
+		return i, nil, &driverhub.Problem{Resource: res, Code: driverhub.ProblemOtherPublisher,
+			Message: fmt.Sprintf("instance %s was bound to another publisher's %s", t.Instance, r.Driver)}, nil
+	}
+	return i, b, nil, nil
+}
+
+// rollBack gives every target whose binding the aborted rollout changed
+// its previous version back, with a new deployment; then it records that
+// the rollback is done, once.
+func (s *Service) rollBack(ctx context.Context, id string) (int, error) {
+	n, err := s.inBatches(ctx, id,
+		func(r *driverhub.Rollout) bool { return r.Rollback == driverhub.RollbackPending },
+		func(ctx context.Context, tx driverhub.Tx, r *driverhub.Rollout) ([]*driverhub.RolloutTarget, error) {
+			return tx.RolloutTargetsToRollBack(ctx, r.ID, rolloutBatch)
+		}, s.rollBackTarget)
+	if err != nil {
+		return n, err
+	}
+	err = s.store.Update(ctx, func(tx driverhub.Tx) error {
+		r, err := tx.RolloutByID(ctx, "", id)
+		if err != nil || r.Rollback != driverhub.RollbackPending {
+			return err
+		}
+		counts, err := tx.CountRolloutTargets(ctx, r.ID)
+		if err != nil {
+			return err
+		}
+		back := 0
+		for _, c := range counts {
+			if c.State == driverhub.TargetRolledBack {
+				back += c.N
+			}
+		}
+		now := s.timestamp()
+		r.Rollback, r.UpdatedAt = driverhub.RollbackDone, now
+		if err := tx.UpdateRollout(ctx, r); err != nil {
+			return err
+		}
+		s.log.Info("rollout rolled back", "rollout", r.ID, "targets", back)
+		return addEvents(ctx, tx, rolloutEvent(r, now, driverhub.EventRolledBack, 0,
+			fmt.Sprintf("rolled back %d targets to their previous version, each with a new deployment", back)))
+	})
+	if errors.Is(err, driverhub.ErrConflict) {
+		err = nil // another replica recorded it
+	}
+	return n, err
+}
+
+// rollBackTarget binds the target's previous version again and deploys it.
+// The target is claimed (rolled_back) before the deployment, which
+// supersedes the rollout's own when it is still in flight. A binding that
+// moved on since (a user chose another version) is left alone, and so is
+// one whose deployment is refused; the target says why.
+func (s *Service) rollBackTarget(ctx context.Context, tx driverhub.Tx, r *driverhub.Rollout, t *driverhub.RolloutTarget, now time.Time) (string, []string, error) {
+	from := t.State
+	i, b, gone, err := targetBinding(ctx, tx, r, t)
+	if err != nil {
+		return "", nil, err
+	}
+	if gone == nil && b.Version != r.Version {
+		gone = &driverhub.Problem{Resource: "instance " + t.Instance, Code: driverhub.ProblemRollbackBindingGone,
+			Message: fmt.Sprintf("%s on %s was bound to version %s since: left as it is", r.Driver, t.Instance, b.Version)}
+	}
+	if gone != nil {
+		return "", nil, s.refuseRollback(ctx, tx, t, from, now, *gone)
+	}
+	t.State, t.UpdatedAt = driverhub.TargetRolledBack, now
+	if err := claim(tx.UpdateRolloutTarget(ctx, t, from)); err != nil {
+		return "", nil, err
+	}
+	before := *b
+	b.Version, b.UpdatedAt = t.PreviousVersion, now
+	if err := tx.UpdateBinding(ctx, b); err != nil {
+		return "", nil, err
+	}
+	d, kicks, err := s.deployInTx(ctx, tx, rolloutPrincipal(r), i, driverhub.DeployTypeDeploy)
+	if e, ok := driverhub.AsError(err); ok && e.Code == driverhub.EFailedPrecondition {
+		if err := tx.UpdateBinding(ctx, &before); err != nil {
+			return "", nil, err
+		}
+		t.State = from
+		return "", nil, s.refuseRollback(ctx, tx, t, driverhub.TargetRolledBack, now, append([]driverhub.Problem{{
+			Resource: "instance " + t.Instance, Code: driverhub.ProblemRollbackFailed,
+			Message: fmt.Sprintf("the rollback to %s was refused: %s", t.PreviousVersion, e.Message)}}, e.Problems...)...)
+	} else if err != nil {
+		return "", nil, err
+	}
+	t.RollbackDeploymentID = d.ID
+	return i.ID, kicks, claim(tx.UpdateRolloutTarget(ctx, t, driverhub.TargetRolledBack))
+}
+
+// refuseRollback marks a target whose rollback did not happen, with why.
+func (s *Service) refuseRollback(ctx context.Context, tx driverhub.Tx, t *driverhub.RolloutTarget, from driverhub.TargetState, now time.Time, why ...driverhub.Problem) error {
+	t.RollbackRefused, t.UpdatedAt = true, now
+	t.Problems = append(t.Problems, why...)
+	return claim(tx.UpdateRolloutTarget(ctx, t, from))
+}
