@@ -191,7 +191,7 @@ func (s *Service) rollBack(ctx context.Context, id string) (int, error) {
 		}
 		s.log.Info("rollout rolled back", "rollout", r.ID, "targets", back)
 		return addEvents(ctx, tx, rolloutEvent(r, now, driverhub.EventRolledBack, 0,
-			fmt.Sprintf("rolled back %d targets to their previous version, each with a new deployment", back)))
+			fmt.Sprintf("rolled back %s to their previous version, each with a new deployment", targetsN(back))))
 	})
 	if errors.Is(err, driverhub.ErrConflict) {
 		err = nil // another replica recorded it
@@ -247,4 +247,12 @@ func (s *Service) refuseRollback(ctx context.Context, tx driverhub.Tx, t *driver
 	t.RollbackRefused, t.UpdatedAt = true, now
 	t.Problems = append(t.Problems, why...)
 	return claim(tx.UpdateRolloutTarget(ctx, t, from))
+}
+
+// targetsN is "1 target", "2 targets".
+func targetsN(n int) string {
+	if n == 1 {
+		return "1 target"
+	}
+	return fmt.Sprintf("%d targets", n)
 }
