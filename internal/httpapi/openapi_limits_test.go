@@ -124,6 +124,23 @@ var docLimits = []docLimit{
 	{prop("GatewayReport", "builtin_drivers"), "maxItems", driverhub.MaxBuiltinDrivers, "MaxBuiltinDrivers"},
 	{prop("GatewayReport", "runtime_versions") + "/additionalProperties", "x-max-bytes", driverhub.MaxRuntimeVersionBytes, "MaxRuntimeVersionBytes"},
 	{prop("Gateway", "runtime_versions") + "/additionalProperties", "x-max-bytes", driverhub.MaxRuntimeVersionBytes, "MaxRuntimeVersionBytes"},
+
+	{prop("RolloutInput", "name"), "maxLength", driverhub.MaxRolloutNameLen, "MaxRolloutNameLen"},
+	{prop("RolloutInput", "waves"), "maxItems", driverhub.MaxRolloutWaves, "MaxRolloutWaves"},
+	{prop("RolloutInput", "waves") + "/items", "maximum", 100, "a percentage"},
+	{prop("RolloutInput", "success_threshold"), "maximum", 100, "a percentage"},
+	{prop("RolloutInput", "success_threshold"), "default", driverhub.DefaultSuccessThreshold, "DefaultSuccessThreshold"},
+	{prop("RolloutInput", "failure_threshold"), "maximum", 100, "a percentage"},
+	{prop("RolloutInput", "failure_threshold"), "default", driverhub.DefaultFailureThreshold, "DefaultFailureThreshold"},
+	{prop("RolloutSelector", "instances"), "maxItems", driverhub.MaxRolloutTargets, "MaxRolloutTargets"},
+	{prop("Rollout", "waves"), "maxItems", driverhub.MaxRolloutWaves, "MaxRolloutWaves"},
+	{prop("Rollout", "current_wave"), "maximum", driverhub.MaxRolloutWaves, "MaxRolloutWaves"},
+	{prop("Rollout", "success_threshold"), "maximum", 100, "a percentage"},
+	{prop("Rollout", "failure_threshold"), "maximum", 100, "a percentage"},
+	{prop("RolloutWave", "number"), "maximum", driverhub.MaxRolloutWaves, "MaxRolloutWaves"},
+	{prop("RolloutWave", "percent"), "maximum", 100, "a percentage"},
+	{prop("RolloutEvent", "wave"), "maximum", driverhub.MaxRolloutWaves, "MaxRolloutWaves"},
+	{prop("RolloutTarget", "wave"), "maximum", driverhub.MaxRolloutWaves, "MaxRolloutWaves"},
 }
 
 // TestOpenAPILimits checks every limit the document states against the

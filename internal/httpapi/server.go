@@ -26,6 +26,7 @@ type Config struct {
 	Deployments driverhub.DeploymentService
 	Gateway     driverhub.GatewayService
 	Market      driverhub.MarketService
+	Rollouts    driverhub.RolloutService
 	// Ready reports whether the database and blob store answer (for /readyz).
 	Ready  func(ctx context.Context) error
 	Logger *slog.Logger
@@ -52,6 +53,7 @@ type Server struct {
 	deployments driverhub.DeploymentService
 	gateway     driverhub.GatewayService
 	market      driverhub.MarketService
+	rollouts    driverhub.RolloutService
 	ready       func(ctx context.Context) error
 	log         *slog.Logger
 	mux         *http.ServeMux
@@ -89,7 +91,7 @@ func New(c Config) *Server {
 		c.PresignTTL = 5 * time.Minute
 	}
 	s := &Server{accounts: c.Accounts, drivers: c.Drivers, instances: c.Instances, deployments: c.Deployments,
-		gateway: c.Gateway, market: c.Market, ready: c.Ready, log: c.Logger, mux: http.NewServeMux(), registry: c.Registry,
+		gateway: c.Gateway, market: c.Market, rollouts: c.Rollouts, ready: c.Ready, log: c.Logger, mux: http.NewServeMux(), registry: c.Registry,
 		presigner: c.Presigner, presignTTL: c.PresignTTL}
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "driverhub_http_requests_total", Help: "HTTP requests by method, route and status code."},

@@ -2,7 +2,8 @@
 // database and blob store a Config names, builds the service over them,
 // bootstraps the first admin, and serves the REST and gateway API, the
 // health checks, the metrics and the web console on one listener, while
-// it fails deployments whose gateways stopped reporting. `driverhub
+// it fails deployments whose gateways stopped reporting and drives fleet
+// rollouts. `driverhub
 // server` and the tests' servers (internal/apitest) are both this.
 package server
 
@@ -26,6 +27,9 @@ import (
 // Defaults of a Config's zero fields.
 const (
 	DefaultDeployTimeout = 10 * time.Minute
+	// rolloutSweep is how often every moving rollout is looked at, beyond
+	// the kicks of its deployments: it bounds how late a wave times out.
+	rolloutSweep = 10 * time.Second
 	// shutdownGrace is how long Run waits for requests in flight to end.
 	shutdownGrace = 10 * time.Second
 )
@@ -121,6 +125,7 @@ func New(ctx context.Context, c Config) (_ *Server, err error) {
 	if s.admin, err = bootstrap(ctx, s.svc, c); err != nil {
 		return nil, err
 	}
+	s.b.registry.MustRegister(newRolloutCollector(s.svc, s.log.Warn))
 	if s.handler, err = s.routes(); err != nil {
 		return nil, err
 	}
@@ -138,7 +143,7 @@ func New(ctx context.Context, c Config) (_ *Server, err error) {
 func (s *Server) routes() (http.Handler, error) {
 	b, svc := s.b, s.svc
 	s.api = httpapi.New(httpapi.Config{Accounts: svc, Drivers: svc, Instances: svc, Deployments: svc, Gateway: svc,
-		Market: svc, Logger: s.log, Ready: s.ready, Registry: b.registry, Presigner: b.presigner,
+		Market: svc, Rollouts: svc, Logger: s.log, Ready: s.ready, Registry: b.registry, Presigner: b.presigner,
 		PresignTTL: s.cfg.BlobsPresign})
 	con, err := console.New(console.Config{Accounts: svc, Drivers: svc, Instances: svc, Deployments: svc, Market: svc,
 		Logger: s.log, StrictI18n: s.cfg.StrictI18n})
@@ -167,6 +172,7 @@ func (s *Server) Run(ctx context.Context) error {
 	wg.Go(func() {
 		s.svc.RunDeployTimeouts(loop, s.cfg.DeployTimeout, min(s.cfg.DeployTimeout/10, 10*time.Second))
 	})
+	wg.Go(func() { s.svc.RunRollouts(loop, rolloutSweep) })
 	s.log.Info("driverhub server listening", "addr", s.ln.Addr().String(), "data", s.cfg.DataDir, "version", driverhub.Version)
 	served := make(chan error, 1)
 	go func() { served <- s.http.Serve(s.ln) }()
