@@ -3,8 +3,8 @@
 // bootstraps the first admin, and serves the REST and gateway API, the
 // health checks, the metrics and the web console on one listener, while
 // it fails deployments whose gateways stopped reporting and drives fleet
-// rollouts. `driverhub
-// server` and the tests' servers (internal/apitest) are both this.
+// rollouts. `driverhub server` and the tests' servers (internal/apitest)
+// are both this.
 package server
 
 import (
