@@ -64,6 +64,7 @@ func TestRolloutToAFleetSucceeds(t *testing.T) {
 			t.Errorf("%s: bound to %s with %d deployments, want 2.0.0 with one", rlName(k), v, len(ids))
 		}
 	}
+	s.kill() // its log is read whole once it stopped writing
 	if strings.Contains(s.logs.String(), "level=ERROR") {
 		t.Errorf("the server logged errors:\n%s", lpTail(s.logs.String(), 3000))
 	}

@@ -29,8 +29,9 @@ import (
 //
 // for each desired state and each report answered 204.
 const (
-	rlReportEnv = "DRIVERHUB_LONGPOLL_REPORT" // "1": report on every desired state
-	rlFailEnv   = "DRIVERHUB_LONGPOLL_FAIL"   // "<version> <file of instance names>"
+	rlReportEnv = "DRIVERHUB_LONGPOLL_REPORT"       // "1": report on every desired state
+	rlFailEnv   = "DRIVERHUB_LONGPOLL_FAIL"         // "<version> <file of instance names>"
+	rlDelayEnv  = "DRIVERHUB_LONGPOLL_REPORT_DELAY" // how long a gateway takes to apply a state (default 0)
 )
 
 type lgReporter struct {
@@ -38,6 +39,7 @@ type lgReporter struct {
 	client      *http.Client
 	failVersion string
 	failing     map[string]bool
+	delay       time.Duration
 }
 
 // lgNewReporter reads the environment: nil when the gateways only poll.
@@ -46,6 +48,12 @@ func lgNewReporter(base string, client *http.Client) (*lgReporter, error) {
 		return nil, nil
 	}
 	r := &lgReporter{base: base, client: client, failing: map[string]bool{}}
+	if v := os.Getenv(rlDelayEnv); v != "" {
+		var err error
+		if r.delay, err = time.ParseDuration(v); err != nil {
+			return nil, fmt.Errorf("%s: %v", rlDelayEnv, err)
+		}
+	}
 	if v := os.Getenv(rlFailEnv); v != "" {
 		version, file, ok := strings.Cut(v, " ")
 		data, err := os.ReadFile(file)
@@ -88,6 +96,10 @@ func (r *lgReporter) answer(ctx context.Context, name, secret string, body []byt
 		}
 	}
 	report, _ := json.Marshal(map[string]any{"deployment": map[string]any{"id": m.ID, "status": status}})
+	select {
+	case <-time.After(r.delay):
+	case <-ctx.Done():
+	}
 	for ctx.Err() == nil {
 		sent := time.Now().UnixNano()
 		code, err := r.post(ctx, secret, report)
@@ -140,8 +152,9 @@ type rlFleet struct {
 }
 
 // rlStartFleet starts the load generator over the gateways of secretsFile
-// against url, reporting; fail is "" or "<version> <file>".
-func rlStartFleet(t testing.TB, url, secretsFile, fail, errPath string) *rlFleet {
+// against url, reporting; fail is "" or "<version> <file>"; env adds to
+// its environment (rlDelayEnv=…).
+func rlStartFleet(t testing.TB, url, secretsFile, fail, errPath string, env ...string) *rlFleet {
 	t.Helper()
 	errFile, err := os.Create(errPath)
 	if err != nil {
@@ -151,6 +164,7 @@ func rlStartFleet(t testing.TB, url, secretsFile, fail, errPath string) *rlFleet
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), lpLoadgenEnv+"=1", lpLoadgenURLEnv+"="+url, lpLoadgenSecretsEnv+"="+secretsFile,
 		lpLoadgenMaxRunEnv+"=30m", rlReportEnv+"=1", rlFailEnv+"="+fail)
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stderr = errFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	stdin, err := cmd.StdinPipe()
