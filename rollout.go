@@ -227,15 +227,27 @@ type RolloutWave struct {
 }
 
 // RolloutTarget is one instance of a rollout.
+//
+// Once deployed, a target's state is its deployment's status (closed
+// reads as superseded): the store records "pending" and reads the status
+// of the deployment, so that no gateway report writes to a rollout. A
+// state the rollout itself decides (failed by its check or at the wave
+// timeout, superseded, rolled back) is recorded and overrides it.
 type RolloutTarget struct {
 	RolloutID  string `json:"-"`
 	InstanceID string `json:"-"`
 	Instance   string `json:"instance"`
 	// Wave is 1-based; 0 for a skipped target, which is in no wave.
-	Wave         int         `json:"wave"`
-	State        TargetState `json:"state"`
-	DeploymentID string      `json:"deployment_id"`
-	Problems     []Problem   `json:"problems"`
+	Wave int `json:"wave"`
+	// State is the target's state as read; a write records it.
+	State TargetState `json:"state"`
+	// Recorded is the state the store holds (State as written).
+	Recorded TargetState `json:"-"`
+	// DeployStatus and DeployReason are its deployment's, when it has one.
+	DeployStatus DeployStatus `json:"-"`
+	DeployReason string       `json:"-"`
+	DeploymentID string       `json:"deployment_id"`
+	Problems     []Problem    `json:"problems"`
 	// PreviousVersion is the binding's version before the rollout changed
 	// it; "" while it has not.
 	PreviousVersion      string `json:"previous_version"`

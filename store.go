@@ -204,11 +204,16 @@ type RolloutTx interface {
 	// UpdateRollout writes r if it is still at step r.Step, and advances
 	// r.Step; ErrConflict when another transaction wrote it first.
 	UpdateRollout(ctx context.Context, r *Rollout) error
+	// LeaseRollout gives owner the lease on the rollout's batch work until
+	// until, unless another owner holds it past now, and reports whether
+	// owner holds it; until zero releases owner's lease.
+	LeaseRollout(ctx context.Context, id, owner string, until, now time.Time) (bool, error)
 
 	// CreateRolloutTargets stores the targets of a rollout.
 	CreateRolloutTargets(ctx context.Context, ts []*RolloutTarget) error
 	// ListRolloutTargets lists a rollout's targets by instance name: all
-	// of them, or those in one state when state is not "".
+	// of them, or those in one state when state is not "". Targets read
+	// as RolloutTarget says: a deployed one in the state of its deployment.
 	ListRolloutTargets(ctx context.Context, rolloutID string, state TargetState, p Page) (List[*RolloutTarget], error)
 	// CountRolloutTargets counts a rollout's targets by wave and state.
 	CountRolloutTargets(ctx context.Context, rolloutID string) ([]TargetCount, error)
@@ -216,25 +221,22 @@ type RolloutTx interface {
 	// waves up to wave, by instance name.
 	WaitingRolloutTargets(ctx context.Context, rolloutID string, wave, limit int) ([]*RolloutTarget, error)
 	// RolloutTargetsToRollBack returns up to limit targets whose binding the
-	// rollout changed (PreviousVersion set) and that are neither rolled
-	// back nor superseded nor through with a rollback attempt.
+	// rollout changed (PreviousVersion set), pending, processing, succeeded
+	// or failed, whose rollback was not tried yet.
 	RolloutTargetsToRollBack(ctx context.Context, rolloutID string, limit int) ([]*RolloutTarget, error)
-	// UpdateRolloutTarget writes t if its stored state is still from, and
-	// reports whether it did.
+	// UpdateRolloutTarget writes t, recording t.State, if its recorded
+	// state is still from, and reports whether it did.
 	UpdateRolloutTarget(ctx context.Context, t *RolloutTarget, from TargetState) (bool, error)
-	// MarkRolloutTargetBy moves the pending or processing target whose
-	// deployment is deploymentID to state to, with problems, and returns
-	// its rollout's id; "" when no such target exists or it is in state
-	// to already (most deployments belong to no rollout: one indexed
-	// statement tells).
-	MarkRolloutTargetBy(ctx context.Context, deploymentID string, to TargetState, problems []Problem, at time.Time) (string, error)
-	// FailUnfinishedTargets fails every waiting, pending or processing
-	// target of one wave, with problems, and returns how many.
+	// FailUnfinishedTargets records failed, with problems, for every target
+	// of one wave that is waiting, pending or processing, and returns how many.
 	FailUnfinishedTargets(ctx context.Context, rolloutID string, wave int, problems []Problem, at time.Time) (int, error)
-	// LaggingRolloutTargets returns the pending and processing targets whose
-	// deployment has moved on: of one rollout, or (rolloutID "") on the
-	// given instances.
-	LaggingRolloutTargets(ctx context.Context, rolloutID string, instanceIDs []string) ([]TargetLag, error)
+	// RolloutsOfDeployments returns the rollouts whose targets the
+	// deployments are, distinct: one lookup on an index, which for
+	// deployments of no rollout finds nothing.
+	RolloutsOfDeployments(ctx context.Context, deploymentIDs []string) ([]string, error)
+	// ActiveRolloutsOn returns the running and paused rollouts that target
+	// any of the instances, distinct.
+	ActiveRolloutsOn(ctx context.Context, instanceIDs []string) ([]string, error)
 	// ActiveRolloutInstances maps every instance targeted (not skipped) by
 	// an active rollout of the driver to that rollout.
 	ActiveRolloutInstances(ctx context.Context, tenantID, driverID string) (map[string]*Rollout, error)
@@ -255,13 +257,6 @@ type TargetCount struct {
 	Wave  int
 	State TargetState
 	N     int
-}
-
-// TargetLag is an in-flight target and the status its deployment has reached.
-type TargetLag struct {
-	Target *RolloutTarget
-	Status DeployStatus
-	Reason string
 }
 
 // RolloutCandidate is an instance a rollout may target, and its binding

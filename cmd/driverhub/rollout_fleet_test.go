@@ -25,7 +25,7 @@ func TestRolloutToAFleetSucceeds(t *testing.T) {
 	s := startServer(t, filepath.Join(dir, "data"))
 	api := newRLAPI(s.url)
 	api.publishMeter(t)
-	secrets := api.createFleet(t, rlFleetSize, dir)
+	secrets := api.createFleet(t, rlFleetSize, 8, dir)
 	lg := rlStartFleet(t, s.url, secrets, "", filepath.Join(dir, "loadgen.stderr"))
 	lg.awaitReady(t, 5*time.Minute)
 
@@ -78,7 +78,7 @@ func TestRolloutToAFleetAbortsAndRollsBack(t *testing.T) {
 	s := startServer(t, filepath.Join(dir, "data"))
 	api := newRLAPI(s.url)
 	api.publishMeter(t)
-	secrets := api.createFleet(t, rlFleetSize, dir)
+	secrets := api.createFleet(t, rlFleetSize, 8, dir)
 	// Every fifth gateway fails version 2.0.0: 20% of every wave.
 	var failing []string
 	for k := 0; k < rlFleetSize; k += 5 {

@@ -81,9 +81,9 @@ func (a *rlAPI) publishMeter(t testing.TB) {
 func rlName(k int) string { return fmt.Sprintf("gw-%05d", k) }
 
 // createFleet creates instances gw-00000… tagged site=sh with meter
-// 1.0.0 bound, with bounded concurrency, and writes their secrets to a
-// file for the load generator; it returns the file.
-func (a *rlAPI) createFleet(t testing.TB, n int, dir string) string {
+// 1.0.0 bound, workers at a time, and writes their secrets to a file for
+// the load generator; it returns the file.
+func (a *rlAPI) createFleet(t testing.TB, n, workers int, dir string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
@@ -92,7 +92,7 @@ func (a *rlAPI) createFleet(t testing.TB, n int, dir string) string {
 	var mu sync.Mutex
 	var first error
 	var wg sync.WaitGroup
-	for range 8 {
+	for range workers {
 		wg.Go(func() {
 			for k := range next {
 				var inst struct {

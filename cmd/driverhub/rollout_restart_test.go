@@ -50,7 +50,7 @@ func TestRolloutSurvivesAServerKill(t *testing.T) {
 	s := startServerAt(t, data, addr)
 	api := newRLAPI(s.url)
 	api.publishMeter(t)
-	secrets := api.createFleet(t, n, dir)
+	secrets := api.createFleet(t, n, 8, dir)
 	// Each gateway takes a second to apply a deployment, so that the kill
 	// lands while wave 2's gateways are at work.
 	lg := rlStartFleet(t, s.url, secrets, "", filepath.Join(dir, "loadgen.stderr"), rlDelayEnv+"=1s")

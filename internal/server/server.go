@@ -30,6 +30,11 @@ const (
 	// rolloutSweep is how often every moving rollout is looked at, beyond
 	// the kicks of its deployments: it bounds how late a wave times out.
 	rolloutSweep = 10 * time.Second
+	// pgRolloutBatch is how many rollout targets one transaction deploys on
+	// PostgreSQL, whose updates are serializable: the gateways' reports and
+	// polls, which run beside a wave's deployments, fail to serialize
+	// against long transactions, so these stay short there.
+	pgRolloutBatch = 20
 	// shutdownGrace is how long Run waits for requests in flight to end.
 	shutdownGrace = 10 * time.Second
 )
@@ -118,7 +123,8 @@ func New(ctx context.Context, c Config) (_ *Server, err error) {
 		}
 	}()
 	s.svc, err = service.New(service.Config{Store: s.b.store, Blobs: s.b.blobs, Logger: c.Logger,
-		Now: c.Now, BcryptCost: c.BcryptCost, PollPeriod: c.PollPeriod, Notifier: s.b.notifier})
+		Now: c.Now, BcryptCost: c.BcryptCost, PollPeriod: c.PollPeriod, Notifier: s.b.notifier,
+		RolloutBatch: rolloutBatch(c)})
 	if err != nil {
 		return nil, err
 	}
@@ -156,6 +162,14 @@ func (s *Server) routes() (http.Handler, error) {
 	}
 	mux.Handle("/", con)
 	return mux, nil
+}
+
+// rolloutBatch is the service's batch of rollout targets for the database.
+func rolloutBatch(c Config) int {
+	if c.Database != "" {
+		return pgRolloutBatch
+	}
+	return 0 // the service's default
 }
 
 // ready is the readiness check: the database and the blob store answer.

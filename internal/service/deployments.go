@@ -26,27 +26,27 @@ func (s *Service) CreateDeployment(ctx context.Context, instance string, typ dri
 		return nil, driverhub.Invalid("type", "must be %s or %s", driverhub.DeployTypeDeploy, driverhub.DeployTypeReset)
 	}
 	var d *driverhub.Deployment
-	var kicks []string
+	var replaced []string
 	err = s.store.Update(ctx, func(tx driverhub.Tx) error {
 		i, err := instanceByName(ctx, tx, p, instance)
 		if err != nil {
 			return err
 		}
-		d, kicks, err = s.deployInTx(ctx, tx, p, i, typ)
+		d, replaced, err = s.deployInTx(ctx, tx, p, i, typ)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.deployed(ctx, d.InstanceID)
-	s.kickRollouts(kicks...)
+	s.followDeployments(ctx, replaced...) // rollout hook: a target superseded
 	return d, nil
 }
 
 // deployInTx makes a deployment of instance i in tx. It is the one path
 // of every deployment, a user's and a rollout's alike: the same snapshot
-// and checks, the same supersede. It returns the rollouts whose targets
-// the supersede moved (rollout hook), to be kicked once tx commits.
+// and checks, the same supersede. It also returns the deployments it
+// superseded, for their rollouts to follow once tx commits.
 func (s *Service) deployInTx(ctx context.Context, tx driverhub.Tx, p *driverhub.Principal, i *driverhub.Instance, typ driverhub.DeployType) (*driverhub.Deployment, []string, error) {
 	now := s.timestamp()
 	d := &driverhub.Deployment{ID: driverhub.NewID(), InstanceID: i.ID, Instance: i.Name, Type: typ,
@@ -61,23 +61,21 @@ func (s *Service) deployInTx(ctx context.Context, tx driverhub.Tx, p *driverhub.
 	if err != nil {
 		return nil, nil, err
 	}
-	var kicks []string
+	var replaced []string
 	for _, old := range unfinished {
 		old.Status, old.FinishedAt = driverhub.DeploySuperseded, &now
 		old.Reason = "superseded by deployment " + d.ID
 		if err := tx.UpdateDeployment(ctx, old); err != nil {
 			return nil, nil, err
 		}
-		if kicks, err = s.targetFollows(ctx, tx, old, kicks); err != nil {
-			return nil, nil, err
-		}
+		replaced = append(replaced, old.ID)
 	}
 	if err := tx.CreateDeployment(ctx, d); err != nil {
 		return nil, nil, err
 	}
 	i.CurrentDeploymentID = d.ID
 	i.UpdatedAt = now
-	return d, kicks, tx.UpdateInstance(ctx, i)
+	return d, replaced, tx.UpdateInstance(ctx, i)
 }
 
 // deployed wakes the instance's gateway once its new deployment is committed.
@@ -273,7 +271,6 @@ func (s *Service) CloseDeployment(ctx context.Context, instance, id string) (*dr
 		return nil, err
 	}
 	var d *driverhub.Deployment
-	var kicks []string
 	err = s.store.Update(ctx, func(tx driverhub.Tx) error {
 		i, err := instanceByName(ctx, tx, p, instance)
 		if err != nil {
@@ -287,13 +284,11 @@ func (s *Service) CloseDeployment(ctx context.Context, instance, id string) (*dr
 		}
 		now := s.timestamp()
 		d.Status, d.FinishedAt, d.Reason = driverhub.DeployClosed, &now, "closed by "+p.Username
-		if err := tx.UpdateDeployment(ctx, d); err != nil {
-			return err
-		}
-		kicks, err = s.targetFollows(ctx, tx, d, nil) // rollout hook
-		return err
+		return tx.UpdateDeployment(ctx, d)
 	})
-	s.kickRollouts(kicks...)
+	if err == nil {
+		s.followDeployments(ctx, d.ID) // rollout hook: a target superseded
+	}
 	return d, err
 }
 
@@ -301,22 +296,18 @@ func (s *Service) CloseDeployment(ctx context.Context, instance, id string) (*dr
 // longer than timeout without a final report. Replicas may all call it: the
 // store fails each deployment once.
 func (s *Service) FailStaleDeployments(ctx context.Context, timeout time.Duration) (int, error) {
-	var ids, kicks []string
+	var ids []string
 	err := s.store.Update(ctx, func(tx driverhub.Tx) error {
 		now := s.timestamp()
 		var err error
 		ids, err = tx.FailStaleDeployments(ctx, now.Add(-timeout), now,
 			fmt.Sprintf("no final report from the gateway within the deploy timeout (%s)", timeout))
-		if err != nil || len(ids) == 0 {
-			return err
-		}
-		kicks, err = s.targetsCatchUp(ctx, tx, "", ids) // rollout hook
 		return err
 	})
 	if len(ids) > 0 {
 		s.log.Warn("deployments timed out", "count", len(ids), "timeout", timeout)
+		s.followInstances(ctx, ids) // rollout hook: targets failed
 	}
-	s.kickRollouts(kicks...)
 	return len(ids), err
 }
 

@@ -149,11 +149,7 @@ func (s *Service) fetchManifest(ctx context.Context, instanceID, deploymentID st
 			}
 			now := s.timestamp()
 			fresh.Status, fresh.StartedAt = driverhub.DeployProcessing, &now
-			if err := tx.UpdateDeployment(ctx, fresh); err != nil {
-				return err
-			}
-			_, err = s.targetFollows(ctx, tx, fresh, nil) // rollout hook: its target is processing
-			return err
+			return tx.UpdateDeployment(ctx, fresh)
 		})
 	}
 	return d.Manifest, err
@@ -226,7 +222,7 @@ func (s *Service) Report(ctx context.Context, r driverhub.GatewayReport) error {
 	}
 	now := s.timestamp()
 	defer s.gateways.forget(i.ID)
-	var kicks []string
+	var finished string
 	err = s.store.Update(ctx, func(tx driverhub.Tx) error {
 		fresh, err := tx.InstanceByID(ctx, i.ID)
 		if err != nil {
@@ -239,7 +235,7 @@ func (s *Service) Report(ctx context.Context, r driverhub.GatewayReport) error {
 			return err
 		}
 		if r.Deployment != nil {
-			if kicks, err = s.applyDeploymentReport(ctx, tx, i.ID, r.Deployment, now); err != nil {
+			if finished, err = s.applyDeploymentReport(ctx, tx, i.ID, r.Deployment, now); err != nil {
 				return err
 			}
 		}
@@ -248,23 +244,23 @@ func (s *Service) Report(ctx context.Context, r driverhub.GatewayReport) error {
 		}
 		return recordDriverStates(ctx, tx, i.ID, r.Drivers, now)
 	})
-	if err == nil {
-		s.kickRollouts(kicks...) // a rollout target finished: its rollout decides now
+	if err == nil && finished != "" {
+		s.followDeployments(ctx, finished) // rollout hook: a target finished, its wave may be decided
 	}
 	return err
 }
 
 // applyDeploymentReport records a gateway's progress on a deployment and
-// returns the rollouts to kick (rollout hook).
-func (s *Service) applyDeploymentReport(ctx context.Context, tx driverhub.Tx, instanceID string, r *driverhub.DeploymentReport, now time.Time) ([]string, error) {
+// returns its id when the report finished it.
+func (s *Service) applyDeploymentReport(ctx context.Context, tx driverhub.Tx, instanceID string, r *driverhub.DeploymentReport, now time.Time) (string, error) {
 	d, err := tx.DeploymentByID(ctx, instanceID, r.ID)
 	if errors.Is(err, driverhub.ErrNotFound) {
-		return nil, driverhub.NotFound("deployment", r.ID)
+		return "", driverhub.NotFound("deployment", r.ID)
 	} else if err != nil {
-		return nil, err
+		return "", err
 	}
 	if d.Finished() {
-		return nil, nil
+		return "", nil
 	}
 	if d.StartedAt == nil {
 		d.StartedAt = &now
@@ -296,10 +292,10 @@ func (s *Service) applyDeploymentReport(ctx context.Context, tx driverhub.Tx, in
 			}
 		}
 	}
-	if err := tx.UpdateDeployment(ctx, d); err != nil {
-		return nil, err
+	if err := tx.UpdateDeployment(ctx, d); err != nil || !d.Finished() {
+		return "", err
 	}
-	return s.targetFollows(ctx, tx, d, nil)
+	return d.ID, nil
 }
 
 // What a gateway may report of a deployment and of each of its resources;

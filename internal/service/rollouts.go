@@ -152,6 +152,9 @@ func (s *Service) ListRolloutTargets(ctx context.Context, id string, state drive
 		out, err = tx.ListRolloutTargets(ctx, id, state, page)
 		return err
 	})
+	for _, t := range out.Items {
+		presentTarget(t)
+	}
 	return out, err
 }
 

@@ -9,10 +9,10 @@ import (
 	"github.com/driverhub/driverhub"
 )
 
-// rolloutBatch is how many targets one transaction deploys or rolls back:
-// few enough that reports and polls get the database between batches,
-// many enough that ten thousand targets take few commits.
-const rolloutBatch = 200
+// defaultRolloutBatch is how many targets one transaction deploys or rolls
+// back: few enough that reports and polls get the database between
+// batches, many enough that ten thousand targets take few commits.
+const defaultRolloutBatch = 200
 
 // errTargetTaken stops a batch whose target another writer claimed first
 // (below serializable isolation): the batch is undone and read again.
@@ -25,67 +25,115 @@ func rolloutPrincipal(r *driverhub.Rollout) *driverhub.Principal {
 }
 
 // batchFn handles one target of a batch in tx; it returns the instance it
-// deployed ("" for none) and the rollouts to kick.
+// deployed ("" for none) and the deployments it superseded.
 type batchFn func(ctx context.Context, tx driverhub.Tx, r *driverhub.Rollout, t *driverhub.RolloutTarget, now time.Time) (string, []string, error)
 
-// inBatches runs fn on the targets pick returns, a batch per transaction,
-// as long as the rollout is in a state want accepts; after each commit it
-// wakes the gateways deployed. It returns how many targets it handled.
-func (s *Service) inBatches(ctx context.Context, id string, want func(*driverhub.Rollout) bool,
-	pick func(context.Context, driverhub.Tx, *driverhub.Rollout) ([]*driverhub.RolloutTarget, error), fn batchFn) (int, error) {
+// batchWork is what inBatches does: while the rollout is in a state want
+// accepts, the targets pick returns, each through fn.
+type batchWork struct {
+	want func(*driverhub.Rollout) bool
+	pick func(context.Context, driverhub.Tx, *driverhub.Rollout) ([]*driverhub.RolloutTarget, error)
+	fn   batchFn
+}
+
+// rolloutLease is how long a server holds a rollout's batch work without
+// renewing it (it renews with each batch). A server that dies holding it
+// delays its rollout this long.
+const rolloutLease = 10 * time.Second
+
+// inBatches runs the work a batch per transaction, under the rollout's
+// lease: one server at a time, so that replicas do not contend for the
+// same targets (claims would keep them correct, not fast). After each
+// commit it wakes the gateways deployed. Done, it releases the lease and
+// looks once more: work that appeared while it held the lease (the next
+// wave, started by another replica that found the lease taken) is its to
+// do. It returns how many targets it handled.
+func (s *Service) inBatches(ctx context.Context, id string, w batchWork) (int, error) {
 	total := 0
 	for {
-		var deployed, kicks []string
-		n := 0
-		err := s.store.Update(ctx, func(tx driverhub.Tx) error {
-			deployed, kicks, n = nil, nil, 0
-			r, err := tx.RolloutByID(ctx, "", id)
-			if err != nil || !want(r) {
-				return err
-			}
-			ts, err := pick(ctx, tx, r)
-			if err != nil {
-				return err
-			}
-			now := s.timestamp()
-			for _, t := range ts {
-				inst, k, err := fn(ctx, tx, r, t, now)
-				if err != nil {
-					return fmt.Errorf("target %s: %w", t.Instance, err)
-				}
-				if inst != "" {
-					deployed = append(deployed, inst)
-				}
-				kicks = append(kicks, k...)
-			}
-			n = len(ts)
-			return nil
-		})
-		if errors.Is(err, errTargetTaken) {
+		n, held, err := s.runBatch(ctx, id, w)
+		switch {
+		case errors.Is(err, errTargetTaken):
+			continue
+		case err != nil:
+			return total, err
+		case !held:
+			return total, nil // another server is at it
+		case n > 0:
+			total += n
 			continue
 		}
-		if err != nil {
+		if err := s.store.Update(ctx, func(tx driverhub.Tx) error {
+			_, err := tx.LeaseRollout(ctx, id, s.replica, time.Time{}, s.timestamp())
+			return err
+		}); err != nil {
 			return total, err
 		}
-		for _, inst := range deployed {
-			s.deployed(ctx, inst)
+		var more []*driverhub.RolloutTarget
+		if err := s.store.View(ctx, func(tx driverhub.Tx) error {
+			r, err := tx.RolloutByID(ctx, "", id)
+			if err == nil && w.want(r) {
+				more, err = w.pick(ctx, tx, r)
+			}
+			return err
+		}); err != nil || len(more) == 0 {
+			return total, err
 		}
-		s.kickRollouts(kicks...)
-		if n == 0 {
-			return total, nil
-		}
-		total += n
 	}
+}
+
+// runBatch takes or renews the lease and handles one batch, in one
+// transaction; then it wakes the gateways deployed and has the rollouts
+// of the deployments it superseded follow.
+func (s *Service) runBatch(ctx context.Context, id string, w batchWork) (n int, held bool, err error) {
+	var deployed, replaced []string
+	err = s.store.Update(ctx, func(tx driverhub.Tx) error {
+		deployed, replaced, n, held = nil, nil, 0, false
+		r, err := tx.RolloutByID(ctx, "", id)
+		if err != nil || !w.want(r) {
+			held = true // nothing to do: as good as done
+			return err
+		}
+		now := s.timestamp()
+		if held, err = tx.LeaseRollout(ctx, id, s.replica, now.Add(rolloutLease), now); err != nil || !held {
+			return err
+		}
+		ts, err := w.pick(ctx, tx, r)
+		if err != nil {
+			return err
+		}
+		for _, t := range ts {
+			inst, k, err := w.fn(ctx, tx, r, t, now)
+			if err != nil {
+				return fmt.Errorf("target %s: %w", t.Instance, err)
+			}
+			if inst != "" {
+				deployed = append(deployed, inst)
+			}
+			replaced = append(replaced, k...)
+		}
+		n = len(ts)
+		return nil
+	})
+	if err != nil {
+		return 0, false, err
+	}
+	for _, inst := range deployed {
+		s.deployed(ctx, inst)
+	}
+	s.followDeployments(ctx, replaced...)
+	return n, held, nil
 }
 
 // deployWaiting deploys the waiting targets of the started waves while the
 // rollout runs, and returns how many it handled.
 func (s *Service) deployWaiting(ctx context.Context, id string) (int, error) {
-	return s.inBatches(ctx, id,
-		func(r *driverhub.Rollout) bool { return r.State == driverhub.RolloutRunning && r.WaveStartedAt != nil },
-		func(ctx context.Context, tx driverhub.Tx, r *driverhub.Rollout) ([]*driverhub.RolloutTarget, error) {
-			return tx.WaitingRolloutTargets(ctx, r.ID, r.Wave, rolloutBatch)
-		}, s.deployTarget)
+	return s.inBatches(ctx, id, batchWork{
+		want: func(r *driverhub.Rollout) bool { return r.State == driverhub.RolloutRunning && r.WaveStartedAt != nil },
+		pick: func(ctx context.Context, tx driverhub.Tx, r *driverhub.Rollout) ([]*driverhub.RolloutTarget, error) {
+			return tx.WaitingRolloutTargets(ctx, r.ID, r.Wave, s.batch)
+		},
+		fn: s.deployTarget})
 }
 
 // deployTarget changes the target's binding to the rollout's version and
@@ -99,7 +147,7 @@ func (s *Service) deployTarget(ctx context.Context, tx driverhub.Tx, r *driverhu
 		return "", nil, err
 	}
 	var deployed string
-	var kicks []string
+	var replaced []string
 	switch {
 	case gone != nil:
 		t.State, t.Problems = driverhub.TargetSuperseded, []driverhub.Problem{*gone}
@@ -110,7 +158,7 @@ func (s *Service) deployTarget(ctx context.Context, tx driverhub.Tx, r *driverhu
 			return "", nil, err
 		}
 		var d *driverhub.Deployment
-		d, kicks, err = s.deployInTx(ctx, tx, rolloutPrincipal(r), i, driverhub.DeployTypeDeploy)
+		d, replaced, err = s.deployInTx(ctx, tx, rolloutPrincipal(r), i, driverhub.DeployTypeDeploy)
 		if e, ok := driverhub.AsError(err); ok && e.Code == driverhub.EFailedPrecondition {
 			t.State, t.Problems = driverhub.TargetFailed, e.Problems
 			err = tx.UpdateBinding(ctx, &before)
@@ -122,7 +170,7 @@ func (s *Service) deployTarget(ctx context.Context, tx driverhub.Tx, r *driverhu
 		}
 	}
 	t.UpdatedAt = now
-	return deployed, kicks, claim(tx.UpdateRolloutTarget(ctx, t, driverhub.TargetWaiting))
+	return deployed, replaced, claim(tx.UpdateRolloutTarget(ctx, t, driverhub.TargetWaiting))
 }
 
 func claim(ok bool, err error) error {
@@ -161,11 +209,12 @@ func targetBinding(ctx context.Context, tx driverhub.Tx, r *driverhub.Rollout, t
 // its previous version back, with a new deployment; then it records that
 // the rollback is done, once.
 func (s *Service) rollBack(ctx context.Context, id string) (int, error) {
-	n, err := s.inBatches(ctx, id,
-		func(r *driverhub.Rollout) bool { return r.Rollback == driverhub.RollbackPending },
-		func(ctx context.Context, tx driverhub.Tx, r *driverhub.Rollout) ([]*driverhub.RolloutTarget, error) {
-			return tx.RolloutTargetsToRollBack(ctx, r.ID, rolloutBatch)
-		}, s.rollBackTarget)
+	n, err := s.inBatches(ctx, id, batchWork{
+		want: func(r *driverhub.Rollout) bool { return r.Rollback == driverhub.RollbackPending },
+		pick: func(ctx context.Context, tx driverhub.Tx, r *driverhub.Rollout) ([]*driverhub.RolloutTarget, error) {
+			return tx.RolloutTargetsToRollBack(ctx, r.ID, s.batch)
+		},
+		fn: s.rollBackTarget})
 	if err != nil {
 		return n, err
 	}
@@ -199,13 +248,13 @@ func (s *Service) rollBack(ctx context.Context, id string) (int, error) {
 	return n, err
 }
 
-// rollBackTarget binds the target's previous version again and deploys it.
-// The target is claimed (rolled_back) before the deployment, which
-// supersedes the rollout's own when it is still in flight. A binding that
-// moved on since (a user chose another version) is left alone, and so is
-// one whose deployment is refused; the target says why.
+// rollBackTarget binds the target's previous version again and deploys it
+// (superseding the rollout's own deployment when still in flight). A
+// binding that moved on since (a user chose another version) is left
+// alone, and so is one whose deployment is refused; the target says why.
 func (s *Service) rollBackTarget(ctx context.Context, tx driverhub.Tx, r *driverhub.Rollout, t *driverhub.RolloutTarget, now time.Time) (string, []string, error) {
-	from := t.State
+	from := t.Recorded
+	t.State = from // what is written is recorded: a deployed target stays "pending"
 	i, b, gone, err := targetBinding(ctx, tx, r, t)
 	if err != nil {
 		return "", nil, err
@@ -226,7 +275,7 @@ func (s *Service) rollBackTarget(ctx context.Context, tx driverhub.Tx, r *driver
 	if err := tx.UpdateBinding(ctx, b); err != nil {
 		return "", nil, err
 	}
-	d, kicks, err := s.deployInTx(ctx, tx, rolloutPrincipal(r), i, driverhub.DeployTypeDeploy)
+	d, replaced, err := s.deployInTx(ctx, tx, rolloutPrincipal(r), i, driverhub.DeployTypeDeploy)
 	if e, ok := driverhub.AsError(err); ok && e.Code == driverhub.EFailedPrecondition {
 		if err := tx.UpdateBinding(ctx, &before); err != nil {
 			return "", nil, err
@@ -239,7 +288,7 @@ func (s *Service) rollBackTarget(ctx context.Context, tx driverhub.Tx, r *driver
 		return "", nil, err
 	}
 	t.RollbackDeploymentID = d.ID
-	return i.ID, kicks, claim(tx.UpdateRolloutTarget(ctx, t, driverhub.TargetRolledBack))
+	return i.ID, replaced, claim(tx.UpdateRolloutTarget(ctx, t, driverhub.TargetRolledBack))
 }
 
 // refuseRollback marks a target whose rollback did not happen, with why.

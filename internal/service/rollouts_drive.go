@@ -96,9 +96,9 @@ func (s *Service) DriveKickedRollouts(ctx context.Context) (int, error) {
 	return len(ids), errors.Join(errs...)
 }
 
-// SweepRollouts drives every rollout the server still moves: targets that
-// missed their deployment's end catch up, timed-out waves end, waves
-// started but not deployed (a restart, a replica gone) get deployed.
+// SweepRollouts drives every rollout the server still moves: timed-out
+// waves end, waves started but not deployed (a restart, a replica gone)
+// get deployed, kicks lost with a replica are made up for.
 func (s *Service) SweepRollouts(ctx context.Context) error {
 	var rs []*driverhub.Rollout
 	if err := s.store.View(ctx, func(tx driverhub.Tx) (err error) {
@@ -109,11 +109,7 @@ func (s *Service) SweepRollouts(ctx context.Context) error {
 	}
 	var errs []error
 	for _, r := range rs {
-		err := s.store.Update(ctx, func(tx driverhub.Tx) error {
-			_, err := s.targetsCatchUp(ctx, tx, r.ID, nil)
-			return err
-		})
-		errs = append(errs, err, s.driveRollout(ctx, r.ID))
+		errs = append(errs, s.driveRollout(ctx, r.ID))
 	}
 	return errors.Join(errs...)
 }
@@ -142,53 +138,65 @@ func (s *Service) driveRollout(ctx context.Context, id string) error {
 	}
 }
 
-// stepRollout reads the rollout and takes, in one transaction, every step
-// its current wave calls for now (an advance may land on a wave with no
-// targets left, which passes at once). It returns the rollout as it ends.
+// errStaleStep: the rollout moved since its targets were counted.
+var errStaleStep = errors.New("rollout moved since it was read")
+
+// stepRollout takes every step the rollout's current wave calls for now
+// (an advance may land on a wave with no targets left, which passes at
+// once), and returns the rollout as it ends. Targets are counted in a
+// read-only snapshot, outside the step's transaction: their outcomes only
+// ever move forward, so a verdict that holds on a snapshot still holds,
+// and the step's own transaction stays small (under PostgreSQL's
+// serializable updates, a transaction reading every target would make the
+// gateways' reports, which write targets, fail to serialize).
 func (s *Service) stepRollout(ctx context.Context, id string) (*driverhub.Rollout, error) {
 	var r *driverhub.Rollout
-	err := s.store.Update(ctx, func(tx driverhub.Tx) error {
-		var err error
-		if r, err = tx.RolloutByID(ctx, "", id); err != nil {
-			return err
-		}
-		for range len(r.Percents) + 1 {
-			moved, err := s.decide(ctx, tx, r)
-			if err != nil || !moved {
+	for range 4*driverhub.MaxRolloutWaves + 4 {
+		var counts []driverhub.TargetCount
+		err := s.store.View(ctx, func(tx driverhub.Tx) (err error) {
+			if r, err = tx.RolloutByID(ctx, "", id); err != nil || !r.State.Active() || r.WaveStartedAt == nil {
 				return err
 			}
-		}
-		return nil
-	})
-	if errors.Is(err, driverhub.ErrConflict) {
-		// Another replica took the step between our read and our write:
-		// the rollout is where it put it.
-		err = s.store.View(ctx, func(tx driverhub.Tx) (err error) {
-			r, err = tx.RolloutByID(ctx, "", id)
+			counts, err = tx.CountRolloutTargets(ctx, r.ID)
 			return err
 		})
+		if err != nil || counts == nil {
+			return r, err
+		}
+		now := s.timestamp()
+		t := tallyOf(counts, r.Wave)
+		timedOut := t.unfinished > 0 && !now.Before(r.WaveStartedAt.Add(r.WaveTimeout))
+		if verdict, _ := judgeWave(r, t); verdict == waveGoesOn && !timedOut {
+			return r, nil
+		}
+		err = s.store.Update(ctx, func(tx driverhub.Tx) error {
+			cur, err := tx.RolloutByID(ctx, "", id)
+			if err != nil {
+				return err
+			}
+			if cur.Step != r.Step {
+				return errStaleStep
+			}
+			return s.takeStep(ctx, tx, cur, counts, timedOut, now)
+		})
+		if err != nil && !errors.Is(err, errStaleStep) && !errors.Is(err, driverhub.ErrConflict) {
+			return r, err
+		}
 	}
-	return r, err
+	return r, nil
 }
 
-// decide judges the rollout's current wave and takes the step it calls
-// for: abort, pass (to the next wave, or success), or none.
-func (s *Service) decide(ctx context.Context, tx driverhub.Tx, r *driverhub.Rollout) (bool, error) {
-	if !r.State.Active() || r.WaveStartedAt == nil {
-		return false, nil
-	}
-	counts, err := tx.CountRolloutTargets(ctx, r.ID)
-	if err != nil {
-		return false, err
-	}
+// takeStep takes the step the current wave calls for: abort, or pass (to
+// the next wave, or success). A timed-out wave's unfinished targets fail
+// first.
+func (s *Service) takeStep(ctx context.Context, tx driverhub.Tx, r *driverhub.Rollout, counts []driverhub.TargetCount, timedOut bool, now time.Time) error {
 	t := tallyOf(counts, r.Wave)
-	now := s.timestamp()
-	if t.unfinished > 0 && !now.Before(r.WaveStartedAt.Add(r.WaveTimeout)) {
+	if timedOut {
 		why := fmt.Sprintf("no final report within the wave timeout (%s): counted as failed", driverhub.FormatDuration(r.WaveTimeout))
 		n, err := tx.FailUnfinishedTargets(ctx, r.ID, r.Wave, []driverhub.Problem{{
 			Resource: fmt.Sprintf("wave %d", r.Wave), Code: driverhub.ProblemWaveTimeout, Message: why}}, now)
 		if err != nil {
-			return false, err
+			return err
 		}
 		t.failed, t.unfinished, t.waiting = t.failed+n, 0, 0
 	}
@@ -196,7 +204,7 @@ func (s *Service) decide(ctx context.Context, tx driverhub.Tx, r *driverhub.Roll
 	var events []*driverhub.RolloutEvent
 	switch verdict {
 	case waveGoesOn:
-		return false, nil
+		return nil
 	case waveFails:
 		r.State, r.FinishedAt, r.Reason = driverhub.RolloutAborted, &now, why
 		if r.OnAbort == driverhub.OnAbortRollback {
@@ -219,10 +227,10 @@ func (s *Service) decide(ctx context.Context, tx driverhub.Tx, r *driverhub.Roll
 	}
 	r.UpdatedAt = now
 	if err := tx.UpdateRollout(ctx, r); err != nil {
-		return false, err
+		return err
 	}
 	s.log.Info("rollout step", "rollout", r.ID, "state", r.State, "wave", r.Wave, "why", why)
-	return true, addEvents(ctx, tx, events...)
+	return addEvents(ctx, tx, events...)
 }
 
 // A wave's verdict.

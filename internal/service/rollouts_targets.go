@@ -184,44 +184,60 @@ func waveSizeOf(targets []*driverhub.RolloutTarget, wave int) int {
 	return n
 }
 
-// targetFollows is the rollout hook of every deployment path: the target
-// whose deployment d is, if any, takes d's status. It appends to kicks the
-// rollout of a target that finished, whose outcome may decide its wave.
-func (s *Service) targetFollows(ctx context.Context, tx driverhub.Tx, d *driverhub.Deployment, kicks []string) ([]string, error) {
-	st := driverhub.TargetStateOf(d.Status)
-	var problems []driverhub.Problem
-	switch st {
+// followDeployments is the rollout hook of every deployment path: once a
+// deployment finished (reported, superseded, closed) and its transaction
+// committed, the rollout whose target it is, if any, is kicked to judge
+// its wave. The target's state needs no write: it reads as its
+// deployment's status. The lookup is one read on an index, outside the
+// deployment's transaction, so that the gateways' reports stay as cheap
+// and as free of conflicts as without rollouts.
+func (s *Service) followDeployments(ctx context.Context, deploymentIDs ...string) {
+	s.follow(ctx, func(tx driverhub.Tx) ([]string, error) { return tx.RolloutsOfDeployments(ctx, deploymentIDs) }, len(deploymentIDs))
+}
+
+// followInstances kicks the active rollouts that target the instances
+// whose deployments timed out.
+func (s *Service) followInstances(ctx context.Context, instanceIDs []string) {
+	s.follow(ctx, func(tx driverhub.Tx) ([]string, error) { return tx.ActiveRolloutsOn(ctx, instanceIDs) }, len(instanceIDs))
+}
+
+func (s *Service) follow(ctx context.Context, find func(driverhub.Tx) ([]string, error), n int) {
+	if n == 0 {
+		return
+	}
+	var ids []string
+	err := s.store.View(ctx, func(tx driverhub.Tx) (err error) {
+		ids, err = find(tx)
+		return err
+	})
+	if err != nil {
+		// The sweep looks at every moving rollout soon anyway.
+		s.log.Warn("find the rollouts of finished deployments", "err", err)
+		return
+	}
+	s.kickRollouts(ids...)
+}
+
+// presentTarget says why a deployed target failed or was superseded: its
+// deployment's reason.
+func presentTarget(t *driverhub.RolloutTarget) {
+	if t.Recorded != driverhub.TargetPending || t.DeploymentID == "" {
+		return
+	}
+	res := "deployment " + t.DeploymentID
+	switch t.State {
 	case driverhub.TargetFailed:
-		why := d.Reason
+		why := t.DeployReason
 		if why == "" {
 			why = "the gateway reported that the deployment failed"
 		}
-		problems = []driverhub.Problem{{Resource: "deployment " + d.ID, Code: driverhub.ProblemDeploymentFailed, Message: why}}
+		t.Problems = append(t.Problems, driverhub.Problem{Resource: res, Code: driverhub.ProblemDeploymentFailed, Message: why})
 	case driverhub.TargetSuperseded:
-		problems = []driverhub.Problem{{Resource: "deployment " + d.ID, Code: driverhub.ProblemDeploymentReplaced,
-			Message: fmt.Sprintf("the rollout's deployment was %s: %s", d.Status, d.Reason)}}
-	}
-	id, err := tx.MarkRolloutTargetBy(ctx, d.ID, st, problems, s.timestamp())
-	if err != nil || id == "" || st.InFlight() {
-		return kicks, err
-	}
-	return append(kicks, id), nil
-}
-
-// targetsCatchUp brings in-flight targets whose deployments moved on
-// without them (timed out in the same transaction, or missed) in step: of
-// one rollout, or on the given instances.
-func (s *Service) targetsCatchUp(ctx context.Context, tx driverhub.Tx, rolloutID string, instanceIDs []string) ([]string, error) {
-	lags, err := tx.LaggingRolloutTargets(ctx, rolloutID, instanceIDs)
-	if err != nil {
-		return nil, err
-	}
-	var kicks []string
-	for _, l := range lags {
-		d := &driverhub.Deployment{ID: l.Target.DeploymentID, Status: l.Status, Reason: l.Reason}
-		if kicks, err = s.targetFollows(ctx, tx, d, kicks); err != nil {
-			return nil, err
+		why := "its instance was deleted"
+		if t.DeployStatus != "" {
+			why = fmt.Sprintf("it was %s: %s", t.DeployStatus, t.DeployReason)
 		}
+		t.Problems = append(t.Problems, driverhub.Problem{Resource: res, Code: driverhub.ProblemDeploymentReplaced,
+			Message: "the rollout's deployment was replaced: " + why})
 	}
-	return kicks, nil
 }

@@ -32,6 +32,9 @@ type Config struct {
 	// PollPeriod is the gateways' long-poll period; a gateway is online
 	// when it synced within three of them. Default 30 s.
 	PollPeriod time.Duration
+	// RolloutBatch is how many rollout targets one transaction deploys or
+	// rolls back (default 200).
+	RolloutBatch int
 }
 
 // Service implements the domain's service interfaces.
@@ -46,6 +49,9 @@ type Service struct {
 	gateways *gatewayCache
 	// kicks are the rollouts to drive soon (rollouts_drive.go).
 	kicks *rolloutKicks
+	batch int
+	// replica names this Service in the leases of rollouts' batch work.
+	replica string
 }
 
 // New returns a Service.
@@ -71,8 +77,11 @@ func New(c Config) (*Service, error) {
 	if c.GatewayCacheTTL == 0 {
 		c.GatewayCacheTTL = time.Second
 	}
+	if c.RolloutBatch <= 0 {
+		c.RolloutBatch = defaultRolloutBatch
+	}
 	return &Service{store: c.Store, blobs: c.Blobs, log: c.Logger, now: c.Now, cost: c.BcryptCost,
-		notifier: c.Notifier, poll: c.PollPeriod, gateways: newGatewayCache(c.GatewayCacheTTL), kicks: newRolloutKicks()}, nil
+		notifier: c.Notifier, poll: c.PollPeriod, gateways: newGatewayCache(c.GatewayCacheTTL), kicks: newRolloutKicks(), batch: c.RolloutBatch, replica: driverhub.NewID()}, nil
 }
 
 // timestamp is the current time as stored: UTC, microsecond precision.

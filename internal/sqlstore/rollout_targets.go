@@ -11,15 +11,29 @@ import (
 	"github.com/driverhub/driverhub"
 )
 
-const targetColumns = `t.rollout_id, t.instance_name, t.instance_id, t.wave, t.state, t.deployment_id,
-	t.previous_version, t.rollback, t.rollback_deployment_id, t.problems, t.updated_at`
+// Targets are read through targetsView: a deployed target (recorded
+// "pending" with a deployment) reads in the status of its deployment,
+// closed as superseded, and superseded when its deployment is gone (its
+// instance was deleted); every other recorded state reads as itself. So a
+// gateway's report, which writes its deployment, needs no write here. The
+// planner folds the subquery into each query, with its filters.
+const targetsView = `(SELECT t.rollout_id, t.instance_name, t.instance_id, t.wave, t.state AS recorded,
+	CASE WHEN t.state = 'pending' AND t.deployment_id <> '' THEN
+		CASE WHEN d.status IS NULL OR d.status = 'closed' THEN 'superseded' ELSE d.status END
+	ELSE t.state END AS state,
+	t.deployment_id, t.previous_version, t.rollback, t.rollback_deployment_id, t.problems, t.updated_at,
+	COALESCE(d.status, '') AS deploy_status, COALESCE(d.reason, '') AS deploy_reason
+	FROM rollout_targets t LEFT JOIN deployments d ON d.id = t.deployment_id) v`
+
+const targetColumns = `v.rollout_id, v.instance_name, v.instance_id, v.wave, v.recorded, v.state, v.deployment_id,
+	v.previous_version, v.rollback, v.rollback_deployment_id, v.problems, v.updated_at, v.deploy_status, v.deploy_reason`
 
 func scanTarget(s scanner) (*driverhub.RolloutTarget, error) {
 	var t driverhub.RolloutTarget
 	var problems, rollback string
 	var updated int64
-	if err := s.Scan(&t.RolloutID, &t.Instance, &t.InstanceID, &t.Wave, &t.State, &t.DeploymentID,
-		&t.PreviousVersion, &rollback, &t.RollbackDeploymentID, &problems, &updated); err != nil {
+	if err := s.Scan(&t.RolloutID, &t.Instance, &t.InstanceID, &t.Wave, &t.Recorded, &t.State, &t.DeploymentID,
+		&t.PreviousVersion, &rollback, &t.RollbackDeploymentID, &problems, &updated, &t.DeployStatus, &t.DeployReason); err != nil {
 		return nil, err
 	}
 	t.RollbackRefused = rollback == rollbackRefused
@@ -38,8 +52,8 @@ func problemsJSON(ps []driverhub.Problem) (string, error) {
 	return string(b), err
 }
 
-// targetInsertBatch bounds the rows of one INSERT: 11 parameters a row
-// stay far below every dialect's limit on parameters.
+// targetInsertBatch bounds the rows of one INSERT (and the ids of one IN
+// list): 11 parameters a row stay far below every dialect's limit.
 const targetInsertBatch = 200
 
 func (t *Tx) CreateRolloutTargets(ctx context.Context, ts []*driverhub.RolloutTarget) error {
@@ -66,11 +80,11 @@ func (t *Tx) CreateRolloutTargets(ctx context.Context, ts []*driverhub.RolloutTa
 }
 
 func (t *Tx) ListRolloutTargets(ctx context.Context, rolloutID string, state driverhub.TargetState, p driverhub.Page) (driverhub.List[*driverhub.RolloutTarget], error) {
-	where, args := `t.rollout_id = ?`, []any{rolloutID}
+	where, args := `v.rollout_id = ?`, []any{rolloutID}
 	if state != "" {
-		where, args = where+` AND t.state = ?`, append(args, state)
+		where, args = where+` AND v.state = ?`, append(args, state)
 	}
-	return page(ctx, t, p, `SELECT `+targetColumns+` FROM rollout_targets t`, where, args, "t.instance_name", false,
+	return page(ctx, t, p, `SELECT `+targetColumns+` FROM `+targetsView, where, args, "v.instance_name", false,
 		func(rows *sql.Rows) (*driverhub.RolloutTarget, string, error) {
 			x, err := scanTarget(rows)
 			if err != nil {
@@ -84,13 +98,13 @@ func (t *Tx) CountRolloutTargets(ctx context.Context, rolloutID string) ([]drive
 	return queryAll(ctx, t, func(s scanner) (driverhub.TargetCount, error) {
 		var c driverhub.TargetCount
 		return c, s.Scan(&c.Wave, &c.State, &c.N)
-	}, `SELECT wave, state, COUNT(*) FROM rollout_targets WHERE rollout_id = ?
-		GROUP BY wave, state ORDER BY wave, state`, rolloutID)
+	}, `SELECT v.wave, v.state, COUNT(*) FROM `+targetsView+` WHERE v.rollout_id = ?
+		GROUP BY v.wave, v.state ORDER BY v.wave, v.state`, rolloutID)
 }
 
 func (t *Tx) WaitingRolloutTargets(ctx context.Context, rolloutID string, wave, limit int) ([]*driverhub.RolloutTarget, error) {
-	return queryAll(ctx, t, scanTarget, `SELECT `+targetColumns+` FROM rollout_targets t
-		WHERE t.rollout_id = ? AND t.state = ? AND t.wave <= ? ORDER BY t.instance_name LIMIT ?`,
+	return queryAll(ctx, t, scanTarget, `SELECT `+targetColumns+` FROM `+targetsView+`
+		WHERE v.rollout_id = ? AND v.recorded = ? AND v.wave <= ? ORDER BY v.instance_name LIMIT ?`,
 		rolloutID, driverhub.TargetWaiting, wave, limit)
 }
 
@@ -109,15 +123,15 @@ func rollbackMark(x *driverhub.RolloutTarget) string {
 }
 
 func (t *Tx) RolloutTargetsToRollBack(ctx context.Context, rolloutID string, limit int) ([]*driverhub.RolloutTarget, error) {
-	return queryAll(ctx, t, scanTarget, `SELECT `+targetColumns+` FROM rollout_targets t
-		WHERE t.rollout_id = ? AND t.previous_version <> '' AND t.rollback = ? AND t.state IN (?, ?, ?, ?)
-		ORDER BY t.instance_name LIMIT ?`, rolloutID, rollbackNotTried, driverhub.TargetPending,
+	return queryAll(ctx, t, scanTarget, `SELECT `+targetColumns+` FROM `+targetsView+`
+		WHERE v.rollout_id = ? AND v.previous_version <> '' AND v.rollback = ? AND v.state IN (?, ?, ?, ?)
+		ORDER BY v.instance_name LIMIT ?`, rolloutID, rollbackNotTried, driverhub.TargetPending,
 		driverhub.TargetProcessing, driverhub.TargetSucceeded, driverhub.TargetFailed, limit)
 }
 
-// UpdateRolloutTarget writes a target on the condition that its state is
-// still from: the claim that makes each target deployed (or rolled back)
-// once, whichever replica gets there.
+// UpdateRolloutTarget writes a target on the condition that its recorded
+// state is still from: the claim that makes each target deployed (or
+// rolled back) once, whichever replica gets there.
 func (t *Tx) UpdateRolloutTarget(ctx context.Context, x *driverhub.RolloutTarget, from driverhub.TargetState) (bool, error) {
 	problems, err := problemsJSON(x.Problems)
 	if err != nil {
@@ -135,34 +149,16 @@ func (t *Tx) UpdateRolloutTarget(ctx context.Context, x *driverhub.RolloutTarget
 	return n == 1, err
 }
 
-// MarkRolloutTargetBy is the hook of the deployment paths: one UPDATE on
-// the deployment_id index, which for a deployment of no rollout matches
-// nothing.
-func (t *Tx) MarkRolloutTargetBy(ctx context.Context, deploymentID string, to driverhub.TargetState, problems []driverhub.Problem, at time.Time) (string, error) {
-	p, err := problemsJSON(problems)
-	if err != nil {
-		return "", err
-	}
-	ids, err := queryAll(ctx, t, func(s scanner) (string, error) {
-		var id string
-		return id, s.Scan(&id)
-	}, `UPDATE rollout_targets SET state = ?, problems = ?, updated_at = ?
-		WHERE deployment_id = ? AND state IN (?, ?) AND state <> ? RETURNING rollout_id`,
-		to, p, toDB(at), deploymentID, driverhub.TargetPending, driverhub.TargetProcessing, to)
-	if err != nil || len(ids) == 0 {
-		return "", err
-	}
-	return ids[0], nil
-}
-
 func (t *Tx) FailUnfinishedTargets(ctx context.Context, rolloutID string, wave int, problems []driverhub.Problem, at time.Time) (int, error) {
 	p, err := problemsJSON(problems)
 	if err != nil {
 		return 0, err
 	}
 	res, err := t.exec(ctx, `UPDATE rollout_targets SET state = ?, problems = ?, updated_at = ?
-		WHERE rollout_id = ? AND wave = ? AND state IN (?, ?, ?)`, driverhub.TargetFailed, p, toDB(at),
-		rolloutID, wave, driverhub.TargetWaiting, driverhub.TargetPending, driverhub.TargetProcessing)
+		WHERE rollout_id = ? AND wave = ? AND (state = ? OR state = ? AND deployment_id IN (
+			SELECT id FROM deployments WHERE status IN (?, ?)))`,
+		driverhub.TargetFailed, p, toDB(at), rolloutID, wave, driverhub.TargetWaiting, driverhub.TargetPending,
+		driverhub.DeployPending, driverhub.DeployProcessing)
 	if err != nil {
 		return 0, err
 	}
@@ -170,46 +166,41 @@ func (t *Tx) FailUnfinishedTargets(ctx context.Context, rolloutID string, wave i
 	return int(n), err
 }
 
-// LaggingRolloutTargets reads in-flight targets next to their
-// deployments; instance ids go in chunks that stay below every dialect's
-// limit on parameters.
-func (t *Tx) LaggingRolloutTargets(ctx context.Context, rolloutID string, instanceIDs []string) ([]driverhub.TargetLag, error) {
-	q := `SELECT ` + targetColumns + `, d.status, d.reason FROM rollout_targets t
-		JOIN deployments d ON d.id = t.deployment_id WHERE t.state IN (?, ?) AND d.status <> t.state`
-	args := []any{driverhub.TargetPending, driverhub.TargetProcessing}
-	if rolloutID != "" {
-		return t.laggingTargets(ctx, q+` AND t.rollout_id = ?`, append(args, rolloutID))
-	}
-	out := []driverhub.TargetLag{}
-	for len(instanceIDs) > 0 {
-		chunk := instanceIDs[:min(len(instanceIDs), targetInsertBatch)]
-		instanceIDs = instanceIDs[len(chunk):]
+func (t *Tx) RolloutsOfDeployments(ctx context.Context, deploymentIDs []string) ([]string, error) {
+	return t.distinctRollouts(ctx, `SELECT DISTINCT rollout_id FROM rollout_targets WHERE deployment_id IN `, nil, deploymentIDs)
+}
+
+func (t *Tx) ActiveRolloutsOn(ctx context.Context, instanceIDs []string) ([]string, error) {
+	return t.distinctRollouts(ctx, `SELECT DISTINCT t.rollout_id FROM rollout_targets t JOIN rollouts r ON r.id = t.rollout_id
+		WHERE r.state IN (?, ?) AND t.instance_id IN `, []any{driverhub.RolloutRunning, driverhub.RolloutPaused}, instanceIDs)
+}
+
+// distinctRollouts runs q, which ends in "IN ", over ids in chunks that
+// stay below every dialect's limit on parameters, and merges the rollout
+// ids it finds.
+func (t *Tx) distinctRollouts(ctx context.Context, q string, args []any, ids []string) ([]string, error) {
+	seen := map[string]bool{}
+	out := []string{}
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), targetInsertBatch)]
+		ids = ids[len(chunk):]
 		a := append([]any{}, args...)
 		for _, id := range chunk {
 			a = append(a, id)
 		}
-		lags, err := t.laggingTargets(ctx, q+` AND t.instance_id IN (?`+strings.Repeat(", ?", len(chunk)-1)+`)`, a)
+		found, err := queryAll(ctx, t, func(s scanner) (string, error) {
+			var id string
+			return id, s.Scan(&id)
+		}, q+`(?`+strings.Repeat(", ?", len(chunk)-1)+`)`, a...)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, lags...)
+		for _, id := range found {
+			if !seen[id] {
+				seen[id] = true
+				out = append(out, id)
+			}
+		}
 	}
 	return out, nil
-}
-
-func (t *Tx) laggingTargets(ctx context.Context, q string, args []any) ([]driverhub.TargetLag, error) {
-	return queryAll(ctx, t, func(s scanner) (driverhub.TargetLag, error) {
-		var l driverhub.TargetLag
-		var problems, rollback string
-		var updated int64
-		x := &driverhub.RolloutTarget{}
-		err := s.Scan(&x.RolloutID, &x.Instance, &x.InstanceID, &x.Wave, &x.State, &x.DeploymentID,
-			&x.PreviousVersion, &rollback, &x.RollbackDeploymentID, &problems, &updated, &l.Status, &l.Reason)
-		if err == nil {
-			x.RollbackRefused, x.UpdatedAt = rollback == rollbackRefused, fromDB(updated)
-			err = json.Unmarshal([]byte(problems), &x.Problems)
-		}
-		l.Target = x
-		return l, err
-	}, q, args...)
 }

@@ -54,8 +54,8 @@ func (t *Tx) CreateRollout(ctx context.Context, r *driverhub.Rollout) error {
 	}
 	_, err = t.exec(ctx, `INSERT INTO rollouts (id, tenant_id, name, driver_id, driver_name, publisher_id, publisher,
 		version, selector, waves, success_threshold, failure_threshold, wave_timeout_ms, on_abort, state, wave,
-		wave_started_at, rollback, reason, created_by, step, created_at, updated_at, finished_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		wave_started_at, rollback, reason, created_by, step, lease_owner, lease_until, created_at, updated_at, finished_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', 0, ?, ?, ?)`,
 		r.ID, r.TenantID, r.Name, r.DriverID, r.Driver, r.PublisherID, r.Publisher, r.Version, string(selector),
 		string(waves), r.SuccessThreshold, r.FailureThreshold, r.WaveTimeout.Milliseconds(), r.OnAbort, r.State,
 		r.Wave, nullTimeToDB(r.WaveStartedAt), r.Rollback, r.Reason, r.CreatedBy, r.Step, toDB(r.CreatedAt),
@@ -108,6 +108,25 @@ func (t *Tx) UpdateRollout(ctx context.Context, r *driverhub.Rollout) error {
 	return nil
 }
 
+// LeaseRollout takes, renews or (until zero) releases the lease on a
+// rollout's batch work. The conditional UPDATE leaves the step alone: a
+// lease is no step of the rollout.
+func (t *Tx) LeaseRollout(ctx context.Context, id, owner string, until, now time.Time) (bool, error) {
+	var res sql.Result
+	var err error
+	if until.IsZero() {
+		res, err = t.exec(ctx, `UPDATE rollouts SET lease_until = 0 WHERE id = ? AND lease_owner = ?`, id, owner)
+	} else {
+		res, err = t.exec(ctx, `UPDATE rollouts SET lease_owner = ?, lease_until = ?
+			WHERE id = ? AND (lease_owner = ? OR lease_until <= ?)`, owner, toDB(until), id, owner, toDB(now))
+	}
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
 func (t *Tx) AddRolloutEvent(ctx context.Context, e *driverhub.RolloutEvent) error {
 	_, err := t.exec(ctx, `INSERT INTO rollout_events (id, rollout_id, time, type, wave, message) VALUES (?, ?, ?, ?, ?, ?)`,
 		e.ID, e.RolloutID, toDB(e.Time), e.Type, e.Wave, e.Message)
@@ -142,8 +161,8 @@ func (t *Tx) RolloutStats(ctx context.Context) (driverhub.RolloutStats, error) {
 	for _, c := range rs {
 		st.Rollouts[driverhub.RolloutState(c.state)] = c.n
 	}
-	ts, err := queryAll(ctx, t, scan, `SELECT t.state, COUNT(*) FROM rollout_targets t
-		JOIN rollouts r ON r.id = t.rollout_id WHERE r.state IN (?, ?) GROUP BY t.state`,
+	ts, err := queryAll(ctx, t, scan, `SELECT v.state, COUNT(*) FROM `+targetsView+`
+		JOIN rollouts r ON r.id = v.rollout_id WHERE r.state IN (?, ?) GROUP BY v.state`,
 		driverhub.RolloutRunning, driverhub.RolloutPaused)
 	for _, c := range ts {
 		st.Targets[driverhub.TargetState(c.state)] = c.n

@@ -23,11 +23,12 @@ func RunRollouts(t *testing.T, newStore func(t testing.TB) driverhub.Store) {
 		{"Rollouts", testRollouts},
 		{"UpdateRolloutOncePerStep", testUpdateRolloutOncePerStep},
 		{"UpdateRolloutConcurrently", testUpdateRolloutConcurrently},
+		{"LeaseRollout", testLeaseRollout},
 		{"RolloutTargets", testRolloutTargets},
 		{"UpdateRolloutTarget", testUpdateRolloutTarget},
-		{"MarkRolloutTargetBy", testMarkRolloutTargetBy},
+		{"DeployedTargetsReadAsTheirDeployments", testDeployedTargetsReadAsTheirDeployments},
 		{"FailUnfinishedTargets", testFailUnfinishedTargets},
-		{"LaggingRolloutTargets", testLaggingRolloutTargets},
+		{"RolloutsOfDeployments", testRolloutsOfDeployments},
 		{"RolloutTargetsToRollBack", testRolloutTargetsToRollBack},
 		{"RolloutCandidates", testRolloutCandidates},
 		{"ActiveRolloutInstances", testActiveRolloutInstances},
@@ -50,7 +51,7 @@ func newRollout(tn *driverhub.Tenant, d *driverhub.Driver, name string) *driverh
 // newTarget returns a target of r on instance i in the given wave and state.
 func newTarget(r *driverhub.Rollout, i *driverhub.Instance, wave int, state driverhub.TargetState) *driverhub.RolloutTarget {
 	return &driverhub.RolloutTarget{RolloutID: r.ID, InstanceID: i.ID, Instance: i.Name, Wave: wave, State: state,
-		Problems: []driverhub.Problem{}, UpdatedAt: now()}
+		Recorded: state, Problems: []driverhub.Problem{}, UpdatedAt: now()}
 }
 
 // rolloutFixture stores a tenant, a driver, n instances gw000… and a rollout.
@@ -203,6 +204,37 @@ func testUpdateRolloutConcurrently(t *testing.T, s driverhub.Store) {
 	}
 }
 
+func testLeaseRollout(t *testing.T, s driverhub.Store) {
+	_, _, _, r := rolloutFixture(t, s, 0)
+	at := now()
+	lease := func(owner string, until, now time.Time) bool {
+		return fetchUpdate(t, s, func(ctx context.Context, tx driverhub.Tx) (bool, error) {
+			return tx.LeaseRollout(ctx, r.ID, owner, until, now)
+		})
+	}
+	for _, tc := range []struct {
+		what        string
+		owner       string
+		until, when time.Time
+		want        bool
+	}{
+		{"a free lease", "a", at.Add(10 * time.Second), at, true},
+		{"another owner, before the end", "b", at.Add(20 * time.Second), at.Add(5 * time.Second), false},
+		{"the owner renewing", "a", at.Add(30 * time.Second), at.Add(5 * time.Second), true},
+		{"another owner, at the end", "b", at.Add(40 * time.Second), at.Add(30 * time.Second), true},
+		{"a release by another", "a", time.Time{}, at.Add(31 * time.Second), false},
+		{"a release by the owner", "b", time.Time{}, at.Add(31 * time.Second), true},
+		{"a released lease", "a", at.Add(50 * time.Second), at.Add(32 * time.Second), true},
+	} {
+		if got := lease(tc.owner, tc.until, tc.when); got != tc.want {
+			t.Errorf("%s: LeaseRollout = %v, want %v", tc.what, got, tc.want)
+		}
+	}
+	if got := readRollout(t, s, "", r.ID); got.Step != r.Step {
+		t.Errorf("leases changed the step: %d, want %d", got.Step, r.Step)
+	}
+}
+
 func testRolloutTargets(t *testing.T, s driverhub.Store) {
 	const n = 450 // more than one INSERT's worth
 	_, _, is, r := rolloutFixture(t, s, n)
@@ -210,7 +242,7 @@ func testRolloutTargets(t *testing.T, s driverhub.Store) {
 	for k, i := range is {
 		x := newTarget(r, i, driverhub.WaveOf(r.Percents, k, n), driverhub.TargetWaiting)
 		if k%50 == 7 {
-			x.Wave, x.State = 0, driverhub.TargetSkipped
+			x.Wave, x.State, x.Recorded = 0, driverhub.TargetSkipped, driverhub.TargetSkipped
 			x.Problems = []driverhub.Problem{{Resource: "instance " + i.Name, Code: driverhub.ProblemNotBound, Message: "meter is not bound — 未绑定"}}
 		}
 		ts = append(ts, x)
@@ -280,11 +312,31 @@ func readTargets(t testing.TB, s driverhub.Store, r *driverhub.Rollout) []*drive
 	}).Items
 }
 
+// deployTargets gives each target a deployment of its instance in the
+// given status (reason "reason <k>") and records it deployed ("pending");
+// it returns the targets as a read returns them.
+func deployTargets(t testing.TB, s driverhub.Store, is []*driverhub.Instance, ts []*driverhub.RolloutTarget, statuses ...driverhub.DeployStatus) {
+	t.Helper()
+	for k, x := range ts {
+		d := edgeDeployment(is[k], statuses[k], nil)
+		d.Reason = fmt.Sprintf("reason %d", k)
+		create(t, s, d)
+		from := x.Recorded
+		x.State, x.Recorded, x.DeploymentID, x.PreviousVersion = driverhub.TargetPending, driverhub.TargetPending, d.ID, "1.0.0"
+		update(t, s, func(ctx context.Context, tx driverhub.Tx) error {
+			_, err := tx.UpdateRolloutTarget(ctx, x, from)
+			return err
+		})
+		x.State, x.DeployStatus, x.DeployReason = driverhub.TargetStateOf(statuses[k]), statuses[k], d.Reason
+	}
+}
+
 func testUpdateRolloutTarget(t *testing.T, s driverhub.Store) {
 	_, _, is, r := rolloutFixture(t, s, 2)
 	ts := targetsOf(t, s, r, is, driverhub.TargetWaiting, driverhub.TargetWaiting)
 	x := *ts[0]
-	x.State, x.DeploymentID, x.PreviousVersion, x.UpdatedAt = driverhub.TargetPending, driverhub.NewID(), "1.0.0", now()
+	x.State, x.DeploymentID, x.PreviousVersion, x.UpdatedAt = driverhub.TargetFailed, "", "", now()
+	x.Problems = []driverhub.Problem{{Resource: "driver meter", Code: driverhub.ProblemEdgeVersionTooOld, Message: "needs 2.0.0"}}
 	var first, second bool
 	update(t, s, func(ctx context.Context, tx driverhub.Tx) error {
 		var err error
@@ -292,7 +344,7 @@ func testUpdateRolloutTarget(t *testing.T, s driverhub.Store) {
 		return err
 	})
 	y := *ts[0]
-	y.State = driverhub.TargetFailed
+	y.State = driverhub.TargetSuperseded
 	update(t, s, func(ctx context.Context, tx driverhub.Tx) error {
 		var err error
 		second, err = tx.UpdateRolloutTarget(ctx, &y, driverhub.TargetWaiting)
@@ -301,58 +353,81 @@ func testUpdateRolloutTarget(t *testing.T, s driverhub.Store) {
 	if !first || second {
 		t.Errorf("two claims of one waiting target: %v, %v; want true, false", first, second)
 	}
-	// A refused rollback is kept, with its problems.
-	z := x
-	z.RollbackRefused = true
-	z.Problems = []driverhub.Problem{{Resource: "instance gw000", Code: driverhub.ProblemRollbackFailed, Message: "version 1.0.0 no longer exists"}}
+	x.Recorded = x.State
+	if diff := cmp.Diff([]*driverhub.RolloutTarget{&x, ts[1]}, readTargets(t, s, r)); diff != "" {
+		t.Errorf("targets (-want +got):\n%s", diff)
+	}
+	// A refused rollback is kept, with its problems, and its target is
+	// not offered for a rollback again.
+	deployTargets(t, s, is[1:], ts[1:], driverhub.DeploySucceeded)
+	z := *ts[1]
+	z.State, z.RollbackRefused = driverhub.TargetPending, true
+	z.Problems = []driverhub.Problem{{Resource: "instance gw001", Code: driverhub.ProblemRollbackFailed, Message: "version 1.0.0 no longer exists"}}
 	update(t, s, func(ctx context.Context, tx driverhub.Tx) error {
 		_, err := tx.UpdateRolloutTarget(ctx, &z, driverhub.TargetPending)
 		return err
 	})
-	if diff := cmp.Diff([]*driverhub.RolloutTarget{&z, ts[1]}, readTargets(t, s, r)); diff != "" {
-		t.Errorf("targets (-want +got):\n%s", diff)
+	z.State = driverhub.TargetSucceeded
+	if diff := cmp.Diff(&z, readTargets(t, s, r)[1]); diff != "" {
+		t.Errorf("target with a refused rollback (-want +got):\n%s", diff)
+	}
+	if back := fetch(t, s, func(ctx context.Context, tx driverhub.Tx) ([]*driverhub.RolloutTarget, error) {
+		return tx.RolloutTargetsToRollBack(ctx, r.ID, 10)
+	}); len(back) != 0 {
+		t.Errorf("a target whose rollback was refused is offered again: %v", back)
 	}
 }
 
-func testMarkRolloutTargetBy(t *testing.T, s driverhub.Store) {
-	_, _, is, r := rolloutFixture(t, s, 3)
-	ts := targetsOf(t, s, r, is, driverhub.TargetPending, driverhub.TargetSucceeded, driverhub.TargetProcessing)
-	for _, x := range ts {
-		x.DeploymentID = driverhub.NewID()
-		update(t, s, func(ctx context.Context, tx driverhub.Tx) error {
-			_, err := tx.UpdateRolloutTarget(ctx, x, x.State)
-			return err
-		})
+func testDeployedTargetsReadAsTheirDeployments(t *testing.T, s driverhub.Store) {
+	_, _, is, r := rolloutFixture(t, s, 7)
+	ts := targetsOf(t, s, r, is, driverhub.TargetWaiting, driverhub.TargetWaiting, driverhub.TargetWaiting,
+		driverhub.TargetWaiting, driverhub.TargetWaiting, driverhub.TargetWaiting, driverhub.TargetWaiting)
+	deployTargets(t, s, is[:6], ts[:6], driverhub.DeployPending, driverhub.DeployProcessing, driverhub.DeploySucceeded,
+		driverhub.DeployFailed, driverhub.DeploySuperseded, driverhub.DeployClosed)
+	// gw006 was deployed by a deployment that no longer exists (its instance was deleted).
+	gone := *ts[6]
+	gone.State, gone.DeploymentID = driverhub.TargetPending, driverhub.NewID()
+	update(t, s, func(ctx context.Context, tx driverhub.Tx) error {
+		_, err := tx.UpdateRolloutTarget(ctx, &gone, driverhub.TargetWaiting)
+		return err
+	})
+	gone.Recorded, gone.State = driverhub.TargetPending, driverhub.TargetSuperseded
+	want := append(ts[:6:6], &gone)
+	if diff := cmp.Diff(want, readTargets(t, s, r)); diff != "" {
+		t.Errorf("deployed targets read as their deployments (-want +got):\n%s", diff)
 	}
-	mark := func(deployment string, to driverhub.TargetState, ps []driverhub.Problem) string {
-		return fetchUpdate(t, s, func(ctx context.Context, tx driverhub.Tx) (string, error) {
-			return tx.MarkRolloutTargetBy(ctx, deployment, to, ps, now())
-		})
+	superseded := fetch(t, s, func(ctx context.Context, tx driverhub.Tx) (driverhub.List[*driverhub.RolloutTarget], error) {
+		return tx.ListRolloutTargets(ctx, r.ID, driverhub.TargetSuperseded, driverhub.Page{})
+	})
+	var names []string
+	for _, x := range superseded.Items {
+		names = append(names, x.Instance)
 	}
-	failed := []driverhub.Problem{{Resource: "deployment", Code: driverhub.ProblemDeploymentFailed, Message: "driver exited"}}
-	if got := mark(ts[0].DeploymentID, driverhub.TargetProcessing, nil); got != r.ID {
-		t.Errorf("MarkRolloutTargetBy a pending target = %q, want its rollout %s", got, r.ID)
+	if want := []string{"gw004", "gw005", "gw006"}; !slices.Equal(names, want) {
+		t.Errorf("superseded targets = %v, want %v (superseded, closed, deployment gone)", names, want)
 	}
-	if got := mark(ts[2].DeploymentID, driverhub.TargetFailed, failed); got != r.ID {
-		t.Errorf("MarkRolloutTargetBy a processing target = %q, want its rollout", got)
-	}
-	if got := mark(ts[1].DeploymentID, driverhub.TargetFailed, failed); got != "" {
-		t.Errorf("MarkRolloutTargetBy a succeeded target = %q, want \"\": finished targets stay", got)
-	}
-	if got := mark(driverhub.NewID(), driverhub.TargetFailed, failed); got != "" {
-		t.Errorf("MarkRolloutTargetBy a deployment of no rollout = %q, want \"\"", got)
-	}
-	got := readTargets(t, s, r)
-	if got[0].State != driverhub.TargetProcessing || got[1].State != driverhub.TargetSucceeded ||
-		got[2].State != driverhub.TargetFailed || !cmp.Equal(got[2].Problems, failed) {
-		t.Errorf("targets after the marks: %s, %s, %s (%v)", got[0].State, got[1].State, got[2].State, got[2].Problems)
+	counts := fetch(t, s, func(ctx context.Context, tx driverhub.Tx) ([]driverhub.TargetCount, error) {
+		return tx.CountRolloutTargets(ctx, r.ID)
+	})
+	wantCounts := []driverhub.TargetCount{{Wave: 1, State: driverhub.TargetFailed, N: 1}, {Wave: 1, State: driverhub.TargetPending, N: 1},
+		{Wave: 1, State: driverhub.TargetProcessing, N: 1}, {Wave: 1, State: driverhub.TargetSucceeded, N: 1}, {Wave: 1, State: driverhub.TargetSuperseded, N: 3}}
+	if diff := cmp.Diff(wantCounts, counts); diff != "" {
+		t.Errorf("CountRolloutTargets (-want +got):\n%s", diff)
 	}
 }
 
 func testFailUnfinishedTargets(t *testing.T, s driverhub.Store) {
-	_, _, is, r := rolloutFixture(t, s, 5)
-	targetsOf(t, s, r, is, driverhub.TargetWaiting, driverhub.TargetPending, driverhub.TargetProcessing,
-		driverhub.TargetSucceeded, driverhub.TargetSuperseded)
+	_, _, is, r := rolloutFixture(t, s, 6)
+	ts := targetsOf(t, s, r, is, driverhub.TargetWaiting, driverhub.TargetWaiting, driverhub.TargetWaiting,
+		driverhub.TargetWaiting, driverhub.TargetWaiting, driverhub.TargetWaiting)
+	deployTargets(t, s, is[1:5], ts[1:5], driverhub.DeployPending, driverhub.DeployProcessing,
+		driverhub.DeploySucceeded, driverhub.DeployClosed)
+	skipped := *ts[5]
+	skipped.State = driverhub.TargetSuperseded
+	update(t, s, func(ctx context.Context, tx driverhub.Tx) error {
+		_, err := tx.UpdateRolloutTarget(ctx, &skipped, driverhub.TargetWaiting)
+		return err
+	})
 	ps := []driverhub.Problem{{Resource: "wave 1", Code: driverhub.ProblemWaveTimeout, Message: "no final report within 30m"}}
 	if n := fetchUpdate(t, s, func(ctx context.Context, tx driverhub.Tx) (int, error) {
 		return tx.FailUnfinishedTargets(ctx, r.ID, 2, ps, now())
@@ -369,61 +444,65 @@ func testFailUnfinishedTargets(t *testing.T, s driverhub.Store) {
 		states = append(states, x.State)
 	}
 	want := []driverhub.TargetState{driverhub.TargetFailed, driverhub.TargetFailed, driverhub.TargetFailed,
-		driverhub.TargetSucceeded, driverhub.TargetSuperseded}
+		driverhub.TargetSucceeded, driverhub.TargetSuperseded, driverhub.TargetSuperseded}
 	if !slices.Equal(states, want) {
 		t.Errorf("states after the wave timeout = %v, want %v", states, want)
 	}
+	// A target failed at the wave timeout stays failed when its deployment succeeds after all.
+	if got := readTargets(t, s, r)[1]; got.Recorded != driverhub.TargetFailed || !cmp.Equal(got.Problems, ps) {
+		t.Errorf("gw001 after the timeout: recorded %s, problems %v", got.Recorded, got.Problems)
+	}
 }
 
-func testLaggingRolloutTargets(t *testing.T, s driverhub.Store) {
-	_, _, is, r := rolloutFixture(t, s, 3)
-	ts := targetsOf(t, s, r, is, driverhub.TargetPending, driverhub.TargetProcessing, driverhub.TargetPending)
-	statuses := []driverhub.DeployStatus{driverhub.DeployFailed, driverhub.DeployProcessing, driverhub.DeployPending}
-	for k, x := range ts {
-		d := edgeDeployment(is[k], statuses[k], nil)
-		d.Reason = fmt.Sprintf("reason %d", k)
-		create(t, s, d)
-		x.DeploymentID = d.ID
-		update(t, s, func(ctx context.Context, tx driverhub.Tx) error {
-			_, err := tx.UpdateRolloutTarget(ctx, x, x.State)
-			return err
-		})
-	}
+func testRolloutsOfDeployments(t *testing.T, s driverhub.Store) {
+	tn, d, is, r := rolloutFixture(t, s, 3)
+	ended := newRollout(tn, d, "ended")
+	ended.State = driverhub.RolloutSucceeded
+	update(t, s, func(ctx context.Context, tx driverhub.Tx) error { return tx.CreateRollout(ctx, ended) })
+	ts := targetsOf(t, s, r, is[:2], driverhub.TargetWaiting, driverhub.TargetWaiting)
+	deployTargets(t, s, is[:1], ts[:1], driverhub.DeployFailed)
+	old := targetsOf(t, s, ended, is[2:], driverhub.TargetWaiting)
+	deployTargets(t, s, is[2:], old, driverhub.DeploySucceeded)
+	user := edgeDeployment(is[1], driverhub.DeployPending, nil)
+	create(t, s, user)
 	for _, tc := range []struct {
-		name      string
-		rollout   string
-		instances []string
-	}{{"of the rollout", r.ID, nil}, {"on the instances", "", []string{is[0].ID, is[2].ID}}} {
-		lags := fetch(t, s, func(ctx context.Context, tx driverhub.Tx) ([]driverhub.TargetLag, error) {
-			return tx.LaggingRolloutTargets(ctx, tc.rollout, tc.instances)
+		ids  []string
+		want []string
+	}{
+		{[]string{ts[0].DeploymentID}, []string{r.ID}},
+		{[]string{user.ID, driverhub.NewID()}, []string{}},
+		{[]string{old[0].DeploymentID, ts[0].DeploymentID, user.ID}, []string{r.ID, ended.ID}},
+	} {
+		got := fetch(t, s, func(ctx context.Context, tx driverhub.Tx) ([]string, error) {
+			return tx.RolloutsOfDeployments(ctx, tc.ids)
 		})
-		if len(lags) != 1 || lags[0].Target.Instance != "gw000" || lags[0].Status != driverhub.DeployFailed || lags[0].Reason != "reason 0" {
-			t.Errorf("LaggingRolloutTargets %s = %+v, want gw000's failed deployment alone", tc.name, lags)
+		slices.Sort(got)
+		slices.Sort(tc.want)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("RolloutsOfDeployments(%v) = %v, want %v", tc.ids, got, tc.want)
 		}
 	}
-	if lags := fetch(t, s, func(ctx context.Context, tx driverhub.Tx) ([]driverhub.TargetLag, error) {
-		return tx.LaggingRolloutTargets(ctx, "", []string{is[1].ID})
-	}); len(lags) != 0 {
-		t.Errorf("LaggingRolloutTargets of an instance in step with its deployment = %+v", lags)
+	on := fetch(t, s, func(ctx context.Context, tx driverhub.Tx) ([]string, error) {
+		return tx.ActiveRolloutsOn(ctx, []string{is[0].ID, is[1].ID, is[2].ID})
+	})
+	if !slices.Equal(on, []string{r.ID}) {
+		t.Errorf("ActiveRolloutsOn = %v, want the running rollout alone", on)
 	}
 }
 
 func testRolloutTargetsToRollBack(t *testing.T, s driverhub.Store) {
 	_, _, is, r := rolloutFixture(t, s, 7)
-	ts := targetsOf(t, s, r, is, driverhub.TargetPending, driverhub.TargetProcessing, driverhub.TargetSucceeded,
-		driverhub.TargetFailed, driverhub.TargetSuperseded, driverhub.TargetFailed, driverhub.TargetWaiting)
-	for k, x := range ts {
-		if k != 5 { // gw005 failed its check: its binding never changed
-			x.PreviousVersion = "1.0.0"
-		}
-		if k == 3 {
-			x.RollbackRefused = true
-		}
-		update(t, s, func(ctx context.Context, tx driverhub.Tx) error {
-			_, err := tx.UpdateRolloutTarget(ctx, x, x.State)
-			return err
-		})
-	}
+	ts := targetsOf(t, s, r, is, driverhub.TargetWaiting, driverhub.TargetWaiting, driverhub.TargetWaiting,
+		driverhub.TargetWaiting, driverhub.TargetWaiting, driverhub.TargetWaiting, driverhub.TargetWaiting)
+	deployTargets(t, s, is[:5], ts[:5], driverhub.DeployPending, driverhub.DeployProcessing, driverhub.DeploySucceeded,
+		driverhub.DeployFailed, driverhub.DeploySuperseded)
+	// gw005 failed its check: its binding never changed; gw006 waits.
+	check := *ts[5]
+	check.State = driverhub.TargetFailed
+	update(t, s, func(ctx context.Context, tx driverhub.Tx) error {
+		_, err := tx.UpdateRolloutTarget(ctx, &check, driverhub.TargetWaiting)
+		return err
+	})
 	got := fetch(t, s, func(ctx context.Context, tx driverhub.Tx) ([]*driverhub.RolloutTarget, error) {
 		return tx.RolloutTargetsToRollBack(ctx, r.ID, 2)
 	})
@@ -434,7 +513,7 @@ func testRolloutTargetsToRollBack(t *testing.T, s driverhub.Store) {
 	for _, x := range all {
 		names = append(names, x.Instance)
 	}
-	if want := []string{"gw000", "gw001", "gw002"}; !slices.Equal(names, want) || len(got) != 2 {
+	if want := []string{"gw000", "gw001", "gw002", "gw003"}; !slices.Equal(names, want) || len(got) != 2 {
 		t.Errorf("RolloutTargetsToRollBack = %v (limit 2: %d); want %v", names, len(got), want)
 	}
 }

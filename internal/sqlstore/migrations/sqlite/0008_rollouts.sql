@@ -6,6 +6,9 @@
 -- foreign key: a rollout is a record that outlives them (an instance may be
 -- deleted once unbound). rollouts.step counts the rollout's writes: every
 -- step is a conditional UPDATE on it, so replicas take each step once.
+-- lease_owner and lease_until say which server deploys (or rolls back) a
+-- rollout's targets, in batches, until when: one at a time, so that
+-- replicas do not collide on the same targets.
 -- rollout_targets.deployment_id is '' until the target is deployed; its
 -- index is the one lookup a gateway's report makes to tell whether its
 -- deployment belongs to a rollout.
@@ -32,6 +35,8 @@ CREATE TABLE rollouts (
 	reason            TEXT NOT NULL,
 	created_by        TEXT NOT NULL,
 	step              BIGINT NOT NULL,
+	lease_owner       TEXT NOT NULL,
+	lease_until       BIGINT NOT NULL,
 	created_at        BIGINT NOT NULL,
 	updated_at        BIGINT NOT NULL,
 	finished_at       BIGINT
