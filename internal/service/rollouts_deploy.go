@@ -49,7 +49,12 @@ const rolloutLease = 10 * time.Second
 // wave, started by another replica that found the lease taken) is its to
 // do. It returns how many targets it handled.
 func (s *Service) inBatches(ctx context.Context, id string, w batchWork) (int, error) {
-	total := 0
+	total, start := 0, time.Now()
+	defer func() {
+		if total > 0 {
+			s.log.Info("rollout targets handled", "rollout", id, "targets", total, "took", time.Since(start))
+		}
+	}()
 	for {
 		n, held, err := s.runBatch(ctx, id, w)
 		switch {

@@ -59,6 +59,11 @@ func (k *rolloutKicks) take() []string {
 	return ids
 }
 
+// kickPause is how long the loop lets kicks gather after driving the
+// kicked rollouts: at most this late, a wave is judged once for the many
+// reports that came meanwhile, rather than once per report.
+const kickPause = 20 * time.Millisecond
+
 // RunRollouts drives rollouts until ctx ends: those kicked at once, and
 // every rollout still moving every sweep, starting with one sweep (which
 // resumes what a restart interrupted).
@@ -73,6 +78,12 @@ func (s *Service) RunRollouts(ctx context.Context, sweep time.Duration) {
 		case <-s.kicks.wake:
 			_, err := s.DriveKickedRollouts(ctx)
 			s.logDrive(ctx, err)
+			// Let the kicks of a wave's reports gather: one count of the
+			// targets per pause rather than one per report.
+			select {
+			case <-time.After(kickPause):
+			case <-ctx.Done():
+			}
 		case <-t.C:
 			s.logDrive(ctx, s.SweepRollouts(ctx))
 		}
