@@ -215,8 +215,9 @@ type RolloutTx interface {
 	// of them, or those in one state when state is not "". Targets read
 	// as RolloutTarget says: a deployed one in the state of its deployment.
 	ListRolloutTargets(ctx context.Context, rolloutID string, state TargetState, p Page) (List[*RolloutTarget], error)
-	// CountRolloutTargets counts a rollout's targets by wave and state.
-	CountRolloutTargets(ctx context.Context, rolloutID string) ([]TargetCount, error)
+	// CountRolloutTargets counts a rollout's targets by wave and state: of
+	// every wave (wave 0), or of one.
+	CountRolloutTargets(ctx context.Context, rolloutID string, wave int) ([]TargetCount, error)
 	// WaitingRolloutTargets returns up to limit waiting targets of the
 	// waves up to wave, by instance name.
 	WaitingRolloutTargets(ctx context.Context, rolloutID string, wave, limit int) ([]*RolloutTarget, error)

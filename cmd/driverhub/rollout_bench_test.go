@@ -49,8 +49,8 @@ func BenchmarkRollout10k(b *testing.B) {
 	}
 	n := rlGatewayCount(b)
 	dir := b.TempDir()
-	s := startServer(b, filepath.Join(dir, "data"))
-	pid := s.cmd.Process.Pid
+	s := rlBenchServer(b, dir)
+	pid := s.pid
 	api := newRLAPI(s.url)
 	api.publishMeter(b)
 	start := time.Now()
@@ -79,20 +79,42 @@ func BenchmarkRollout10k(b *testing.B) {
 	b.Logf("deciding report → next wave's deployment at its gateway, over %d gateways: p50 %s, p99 %s, max %s; by wave: %s",
 		len(delays), p50.Round(time.Millisecond), p99.Round(time.Millisecond), worst.Round(time.Millisecond), strings.Join(perWave, "; "))
 	lg.stop()
-	s.kill()
+	logs := s.stop()
 	// The server logs how long each wave's deployments took to make.
 	made := regexp.MustCompile(`msg="rollout targets handled" rollout=\S+ targets=(\d+) took=(\S+)`)
-	for _, m := range made.FindAllStringSubmatch(s.logs.String(), -1) {
+	for _, m := range made.FindAllStringSubmatch(logs, -1) {
 		b.Logf("the server made %s deployments in %s", m[1], m[2])
 	}
-	if strings.Contains(s.logs.String(), "level=ERROR") || strings.Contains(s.logs.String(), "too many open files") {
-		b.Errorf("the server logged errors:\n%s", lpTail(s.logs.String(), 3000))
+	if strings.Contains(logs, "level=ERROR") || strings.Contains(logs, "too many open files") {
+		b.Errorf("the server logged errors:\n%s", lpTail(logs, 3000))
 	}
 	b.ReportMetric(took.Seconds(), "s-to-succeeded")
 	b.ReportMetric(perTarget*1000, "cpu-ms/target")
 	b.ReportMetric(ms(p50), "p50-ms")
 	b.ReportMetric(ms(p99), "p99-ms")
 	b.ReportMetric(ms(worst), "max-ms")
+}
+
+// rlBenched is the server of the benchmark: its address, its process, and
+// stop, which ends it and returns its log.
+type rlBenched struct {
+	url  string
+	pid  int
+	stop func() string
+}
+
+// rlBenchServer starts `driverhub server` on SQLite in dir, or, with
+// DRIVERHUB_ROLLOUT_PG=1, one replica on the test PostgreSQL and S3.
+func rlBenchServer(b *testing.B, dir string) rlBenched {
+	if os.Getenv("DRIVERHUB_ROLLOUT_PG") == "1" {
+		database, blobs := sharedStorage(b)
+		r := launchReplica(b, "A", database, blobs)
+		r.waitReady(b)
+		b.Log("database: PostgreSQL (the server's CPU excludes PostgreSQL's own)")
+		return rlBenched{url: r.url, pid: r.cmd.Process.Pid, stop: func() string { r.stop(b); return r.logs.String() }}
+	}
+	s := startServer(b, filepath.Join(dir, "data"))
+	return rlBenched{url: s.url, pid: s.cmd.Process.Pid, stop: func() string { s.kill(); return s.logs.String() }}
 }
 
 // rlAwaitQuietly waits for the rollout to end, asking the server twice a

@@ -219,7 +219,7 @@ func (s *Service) changeRollout(ctx context.Context, id string, change func(*dri
 		events := []*driverhub.RolloutEvent{e}
 		if r.State == driverhub.RolloutRunning && r.WaveStartedAt == nil {
 			r.WaveStartedAt = &now
-			counts, err := tx.CountRolloutTargets(ctx, r.ID)
+			counts, err := tx.CountRolloutTargets(ctx, r.ID, r.Wave)
 			if err != nil {
 				return err
 			}
@@ -269,7 +269,7 @@ func addEvents(ctx context.Context, tx driverhub.Tx, events ...*driverhub.Rollou
 // presentRollout fills a rollout's view: counts by target state, waves,
 // and (full) its events; a list leaves out selector and events.
 func presentRollout(ctx context.Context, tx driverhub.Tx, r *driverhub.Rollout, full bool) error {
-	counts, err := tx.CountRolloutTargets(ctx, r.ID)
+	counts, err := tx.CountRolloutTargets(ctx, r.ID, 0)
 	if err != nil {
 		return err
 	}

@@ -228,7 +228,7 @@ func (s *Service) rollBack(ctx context.Context, id string) (int, error) {
 		if err != nil || r.Rollback != driverhub.RollbackPending {
 			return err
 		}
-		counts, err := tx.CountRolloutTargets(ctx, r.ID)
+		counts, err := tx.CountRolloutTargets(ctx, r.ID, 0)
 		if err != nil {
 			return err
 		}

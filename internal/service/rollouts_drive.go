@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/driverhub/driverhub"
@@ -28,6 +29,8 @@ type rolloutKicks struct {
 	mu   sync.Mutex
 	ids  map[string]struct{}
 	wake chan struct{}
+	// cost is how long the last count of a wave's targets took.
+	cost atomic.Int64
 }
 
 func newRolloutKicks() *rolloutKicks {
@@ -59,9 +62,9 @@ func (k *rolloutKicks) take() []string {
 	return ids
 }
 
-// kickPause is how long the loop lets kicks gather after driving the
-// kicked rollouts: at most this late, a wave is judged once for the many
-// reports that came meanwhile, rather than once per report.
+// kickPause is the least the loop lets kicks gather after driving the
+// kicked rollouts: a wave is judged once for the many reports that came
+// meanwhile, rather than once per report.
 const kickPause = 20 * time.Millisecond
 
 // RunRollouts drives rollouts until ctx ends: those kicked at once, and
@@ -79,9 +82,12 @@ func (s *Service) RunRollouts(ctx context.Context, sweep time.Duration) {
 			_, err := s.DriveKickedRollouts(ctx)
 			s.logDrive(ctx, err)
 			// Let the kicks of a wave's reports gather: one count of the
-			// targets per pause rather than one per report.
+			// targets per pause rather than one per report, the pause
+			// twice as long as a count took, so that counting a large
+			// wave's targets over and over takes at most a third of a CPU.
+			pause := min(max(kickPause, 2*time.Duration(s.kicks.cost.Load())), time.Second)
 			select {
-			case <-time.After(kickPause):
+			case <-time.After(pause):
 			case <-ctx.Done():
 			}
 		case <-t.C:
@@ -168,7 +174,9 @@ func (s *Service) stepRollout(ctx context.Context, id string) (*driverhub.Rollou
 			if r, err = tx.RolloutByID(ctx, "", id); err != nil || !r.State.Active() || r.WaveStartedAt == nil {
 				return err
 			}
-			counts, err = tx.CountRolloutTargets(ctx, r.ID)
+			start := time.Now()
+			counts, err = tx.CountRolloutTargets(ctx, r.ID, r.Wave)
+			s.kicks.cost.Store(int64(time.Since(start)))
 			return err
 		})
 		if err != nil || counts == nil {
@@ -232,8 +240,12 @@ func (s *Service) takeStep(ctx context.Context, tx driverhub.Tx, r *driverhub.Ro
 		}
 		r.Wave, r.WaveStartedAt = r.Wave+1, nil
 		if r.State == driverhub.RolloutRunning {
+			next, err := tx.CountRolloutTargets(ctx, r.ID, r.Wave)
+			if err != nil {
+				return err
+			}
 			r.WaveStartedAt = &now
-			events = append(events, waveStarted(r, now, tallyOf(counts, r.Wave).size))
+			events = append(events, waveStarted(r, now, tallyOf(next, r.Wave).size))
 		}
 	}
 	r.UpdatedAt = now

@@ -94,12 +94,16 @@ func (t *Tx) ListRolloutTargets(ctx context.Context, rolloutID string, state dri
 		})
 }
 
-func (t *Tx) CountRolloutTargets(ctx context.Context, rolloutID string) ([]driverhub.TargetCount, error) {
+func (t *Tx) CountRolloutTargets(ctx context.Context, rolloutID string, wave int) ([]driverhub.TargetCount, error) {
+	where, args := `v.rollout_id = ?`, []any{rolloutID}
+	if wave > 0 {
+		where, args = where+` AND v.wave = ?`, append(args, wave)
+	}
 	return queryAll(ctx, t, func(s scanner) (driverhub.TargetCount, error) {
 		var c driverhub.TargetCount
 		return c, s.Scan(&c.Wave, &c.State, &c.N)
-	}, `SELECT v.wave, v.state, COUNT(*) FROM `+targetsView+` WHERE v.rollout_id = ?
-		GROUP BY v.wave, v.state ORDER BY v.wave, v.state`, rolloutID)
+	}, `SELECT v.wave, v.state, COUNT(*) FROM `+targetsView+` WHERE `+where+`
+		GROUP BY v.wave, v.state ORDER BY v.wave, v.state`, args...)
 }
 
 func (t *Tx) WaitingRolloutTargets(ctx context.Context, rolloutID string, wave, limit int) ([]*driverhub.RolloutTarget, error) {

@@ -271,7 +271,7 @@ func testRolloutTargets(t *testing.T, s driverhub.Store) {
 	}
 
 	counts := fetch(t, s, func(ctx context.Context, tx driverhub.Tx) ([]driverhub.TargetCount, error) {
-		return tx.CountRolloutTargets(ctx, r.ID)
+		return tx.CountRolloutTargets(ctx, r.ID, 0)
 	})
 	byWave := map[int]int{}
 	for _, c := range counts {
@@ -280,6 +280,12 @@ func testRolloutTargets(t *testing.T, s driverhub.Store) {
 	// ceil(1%·450) = 5, ceil(10%) = 45, ceil(50%) = 225: nine of those skipped along the way.
 	if want := map[int]int{0: 9, 1: 5, 2: 39, 3: 176, 4: 221}; !cmp.Equal(byWave, want) {
 		t.Errorf("CountRolloutTargets by wave = %v, want %v", byWave, want)
+	}
+	wave2 := fetch(t, s, func(ctx context.Context, tx driverhub.Tx) ([]driverhub.TargetCount, error) {
+		return tx.CountRolloutTargets(ctx, r.ID, 2)
+	})
+	if want := []driverhub.TargetCount{{Wave: 2, State: driverhub.TargetWaiting, N: 39}}; !cmp.Equal(wave2, want) {
+		t.Errorf("CountRolloutTargets of wave 2 = %v, want %v", wave2, want)
 	}
 	waiting := fetch(t, s, func(ctx context.Context, tx driverhub.Tx) ([]*driverhub.RolloutTarget, error) {
 		return tx.WaitingRolloutTargets(ctx, r.ID, 2, 30)
@@ -407,7 +413,7 @@ func testDeployedTargetsReadAsTheirDeployments(t *testing.T, s driverhub.Store) 
 		t.Errorf("superseded targets = %v, want %v (superseded, closed, deployment gone)", names, want)
 	}
 	counts := fetch(t, s, func(ctx context.Context, tx driverhub.Tx) ([]driverhub.TargetCount, error) {
-		return tx.CountRolloutTargets(ctx, r.ID)
+		return tx.CountRolloutTargets(ctx, r.ID, 0)
 	})
 	wantCounts := []driverhub.TargetCount{{Wave: 1, State: driverhub.TargetFailed, N: 1}, {Wave: 1, State: driverhub.TargetPending, N: 1},
 		{Wave: 1, State: driverhub.TargetProcessing, N: 1}, {Wave: 1, State: driverhub.TargetSucceeded, N: 1}, {Wave: 1, State: driverhub.TargetSuperseded, N: 3}}

@@ -63,6 +63,7 @@ CREATE TABLE rollout_targets (
 );
 CREATE INDEX rollout_targets_by_deployment ON rollout_targets (deployment_id);
 CREATE INDEX rollout_targets_by_state ON rollout_targets (rollout_id, state, instance_name);
+CREATE INDEX rollout_targets_by_wave ON rollout_targets (rollout_id, wave, state);
 CREATE INDEX rollout_targets_by_instance ON rollout_targets (instance_id, state);
 CREATE TABLE rollout_events (
 	id         TEXT COLLATE "C" PRIMARY KEY,
