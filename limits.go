@@ -145,3 +145,13 @@ const (
 	LoginAddressRefill       = 10 * time.Second
 	GatewayAuthAddressRefill = time.Second
 )
+
+// Fleet rollouts (SPEC §10): a rollout's name, its waves, the instances
+// it may target (named, or matched by tags), and its wave timeout.
+const (
+	MaxRolloutNameLen = 64
+	MaxRolloutWaves   = 10
+	MaxRolloutTargets = 50000
+	MinWaveTimeout    = 10 * time.Second
+	MaxWaveTimeout    = 7 * 24 * time.Hour
+)

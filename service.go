@@ -130,3 +130,19 @@ type MarketService interface {
 	ListAcquisitions(ctx context.Context, p Page) (List[*Acquisition], error)
 	OpenMarketPackage(ctx context.Context, publisher, driver, version string) (*Download, error)
 }
+
+// RolloutService moves a driver to a version on many instances, in waves
+// (SPEC §10). The server drives rollouts on; these are what users ask.
+type RolloutService interface {
+	CreateRollout(ctx context.Context, in RolloutInput) (*Rollout, error)
+	// GetRollout returns a rollout with its waves, counts, selector and events.
+	GetRollout(ctx context.Context, id string) (*Rollout, error)
+	// ListRollouts lists rollouts, newest first, with their waves and counts.
+	ListRollouts(ctx context.Context, p Page) (List[*Rollout], error)
+	// ListRolloutTargets lists a rollout's targets by instance name, all or
+	// those in one state.
+	ListRolloutTargets(ctx context.Context, id string, state TargetState, p Page) (List[*RolloutTarget], error)
+	PauseRollout(ctx context.Context, id string) (*Rollout, error)
+	ResumeRollout(ctx context.Context, id string) (*Rollout, error)
+	CancelRollout(ctx context.Context, id string) (*Rollout, error)
+}

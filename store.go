@@ -31,6 +31,7 @@ type Tx interface {
 	MarketTx
 	TUFTx
 	BlobTx
+	RolloutTx
 }
 
 // AccountTx stores tenants, users and API tokens.
@@ -258,4 +259,93 @@ type TUFTx interface {
 	// RequireSignedDrivers reports the tenant's policy (false by default).
 	RequireSignedDrivers(ctx context.Context, tenantID string) (bool, error)
 	SetRequireSignedDrivers(ctx context.Context, tenantID string, on bool) error
+}
+
+// RolloutTx stores rollouts, their targets and their event logs.
+type RolloutTx interface {
+	// CreateRollout stores a rollout (without its targets).
+	CreateRollout(ctx context.Context, r *Rollout) error
+	// RolloutByID returns a rollout of the tenant; tenantID "" finds one of any tenant.
+	RolloutByID(ctx context.Context, tenantID, id string) (*Rollout, error)
+	// ListRollouts lists a tenant's rollouts, newest first.
+	ListRollouts(ctx context.Context, tenantID string, p Page) (List[*Rollout], error)
+	// RolloutsToDrive lists, across tenants, the rollouts the server still
+	// moves: running and paused ones, and aborted ones whose rollback is
+	// under way.
+	RolloutsToDrive(ctx context.Context) ([]*Rollout, error)
+	// UpdateRollout writes r if it is still at step r.Step, and advances
+	// r.Step; ErrConflict when another transaction wrote it first.
+	UpdateRollout(ctx context.Context, r *Rollout) error
+	// LeaseRollout gives owner the lease on the rollout's batch work until
+	// until, unless another owner holds it past now, and reports whether
+	// owner holds it; until zero releases owner's lease.
+	LeaseRollout(ctx context.Context, id, owner string, until, now time.Time) (bool, error)
+
+	// CreateRolloutTargets stores the targets of a rollout.
+	CreateRolloutTargets(ctx context.Context, ts []*RolloutTarget) error
+	// ListRolloutTargets lists a rollout's targets by instance name: all
+	// of them, or those in one state when state is not "". Targets read
+	// as RolloutTarget says: a deployed one in the state of its deployment.
+	ListRolloutTargets(ctx context.Context, rolloutID string, state TargetState, p Page) (List[*RolloutTarget], error)
+	// CountRolloutTargets counts a rollout's targets by wave and state: of
+	// every wave (wave 0), or of one.
+	CountRolloutTargets(ctx context.Context, rolloutID string, wave int) ([]TargetCount, error)
+	// WaitingRolloutTargets returns up to limit waiting targets of the
+	// waves up to wave, by instance name.
+	WaitingRolloutTargets(ctx context.Context, rolloutID string, wave, limit int) ([]*RolloutTarget, error)
+	// RolloutTargetsToRollBack returns up to limit targets whose binding the
+	// rollout changed (PreviousVersion set), pending, processing, succeeded
+	// or failed, whose rollback was not tried yet.
+	RolloutTargetsToRollBack(ctx context.Context, rolloutID string, limit int) ([]*RolloutTarget, error)
+	// UpdateRolloutTarget writes t, recording t.State, if its recorded
+	// state is still from, and reports whether it did.
+	UpdateRolloutTarget(ctx context.Context, t *RolloutTarget, from TargetState) (bool, error)
+	// FailUnfinishedTargets records failed, with problems, for every target
+	// of one wave that is waiting, pending or processing, and returns how many.
+	FailUnfinishedTargets(ctx context.Context, rolloutID string, wave int, problems []Problem, at time.Time) (int, error)
+	// RolloutsOfDeployments returns the rollouts whose targets the
+	// deployments are, distinct: one lookup on an index, which for
+	// deployments of no rollout finds nothing.
+	RolloutsOfDeployments(ctx context.Context, deploymentIDs []string) ([]string, error)
+	// ActiveRolloutsOn returns the running and paused rollouts that target
+	// any of the instances, distinct.
+	ActiveRolloutsOn(ctx context.Context, instanceIDs []string) ([]string, error)
+	// ActiveRolloutInstances maps every instance targeted (not skipped) by
+	// an active rollout of the driver to that rollout.
+	ActiveRolloutInstances(ctx context.Context, tenantID, driverID string) (map[string]*Rollout, error)
+	// RolloutCandidates lists every instance of the tenant with its tags and
+	// its binding of the named driver, if any, by instance name.
+	RolloutCandidates(ctx context.Context, tenantID, driver string) ([]RolloutCandidate, error)
+
+	AddRolloutEvent(ctx context.Context, e *RolloutEvent) error
+	// RolloutEvents returns a rollout's events, oldest first.
+	RolloutEvents(ctx context.Context, rolloutID string) ([]RolloutEvent, error)
+	// RolloutStats counts rollouts by state, and the targets of active
+	// rollouts by state, across tenants.
+	RolloutStats(ctx context.Context) (RolloutStats, error)
+}
+
+// TargetCount is how many targets of one wave are in one state.
+type TargetCount struct {
+	Wave  int
+	State TargetState
+	N     int
+}
+
+// RolloutCandidate is an instance a rollout may target, and its binding
+// of the rollout's driver ("" BindingID when the driver is not bound).
+type RolloutCandidate struct {
+	InstanceID string
+	Instance   string
+	Tags       map[string]string
+	BindingID  string
+	DriverID   string
+	Version    string
+}
+
+// RolloutStats are the rollouts by state and the targets of the active
+// ones by state.
+type RolloutStats struct {
+	Rollouts map[RolloutState]int
+	Targets  map[TargetState]int
 }

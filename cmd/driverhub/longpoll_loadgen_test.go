@@ -119,7 +119,14 @@ func lpRunLoadgen() int {
 
 	// get sends one GET /api/v1/gateway/desired; sent, when not nil, is
 	// called once the request is written.
-	get := func(g gw, etag string, wait time.Duration, sent func()) (status int, newETag string, err error) {
+	// With rlReportEnv set, each gateway also reports on every desired
+	// state it receives (rollout_loadgen_test.go), as an agent would.
+	rep, err := lgNewReporter(base, client)
+	if err != nil {
+		return fail("%v", err)
+	}
+
+	get := func(g gw, etag string, wait time.Duration, sent func()) (status int, newETag string, body []byte, err error) {
 		rctx, rcancel := context.WithTimeout(ctx, wait+30*time.Second)
 		defer rcancel()
 		if sent != nil {
@@ -132,7 +139,7 @@ func lpRunLoadgen() int {
 		}
 		req, err := http.NewRequestWithContext(rctx, "GET", url, nil)
 		if err != nil {
-			return 0, "", err
+			return 0, "", nil, err
 		}
 		req.Header.Set("Authorization", "Bearer "+g.secret)
 		if etag != "" {
@@ -140,11 +147,11 @@ func lpRunLoadgen() int {
 		}
 		resp, err := client.Do(req)
 		if err != nil {
-			return 0, "", err
+			return 0, "", nil, err
 		}
-		_, err = io.Copy(io.Discard, resp.Body)
+		body, err = io.ReadAll(resp.Body)
 		resp.Body.Close()
-		return resp.StatusCode, resp.Header.Get("ETag"), err
+		return resp.StatusCode, resp.Header.Get("ETag"), body, err
 	}
 
 	// At most rampUp gateways are between their start and the sending of
@@ -175,9 +182,10 @@ func lpRunLoadgen() int {
 			defer once.Do(func() { <-sem }) // gave up before waiting
 			var etag string
 			for attempt := 0; ; attempt++ {
-				status, tag, err := get(g, "", 0, nil)
+				status, tag, body, err := get(g, "", 0, nil)
 				if err == nil && status == http.StatusOK {
 					etag = tag
+					rep.answer(ctx, g.name, g.secret, body, time.Now().UnixNano(), lines, logErr)
 					break
 				}
 				if ctx.Err() != nil {
@@ -190,7 +198,7 @@ func lpRunLoadgen() int {
 				time.Sleep(time.Second)
 			}
 			for ctx.Err() == nil {
-				status, tag, err := get(g, etag, lpLoadgenWait, sent)
+				status, tag, body, err := get(g, etag, lpLoadgenWait, sent)
 				now := time.Now().UnixNano()
 				switch {
 				case ctx.Err() != nil:
@@ -198,6 +206,9 @@ func lpRunLoadgen() int {
 				case err != nil:
 					logErr("%s: long-poll: %v", g.name, err)
 					time.Sleep(time.Second)
+				case status == http.StatusOK && rep != nil:
+					etag = tag
+					rep.answer(ctx, g.name, g.secret, body, now, lines, logErr)
 				case status == http.StatusOK:
 					etag = tag
 					lines <- fmt.Sprintf("%s %d", g.name, now)

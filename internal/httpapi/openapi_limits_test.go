@@ -154,6 +154,22 @@ var docLimits = []docLimit{
 	{tooMany, "x-login-user-refill-seconds", seconds(driverhub.LoginUserRefill), "LoginUserRefill"},
 	{tooMany, "x-login-failures-per-address", driverhub.LoginFailuresPerAddress, "LoginFailuresPerAddress"},
 	{tooMany, "x-login-address-refill-seconds", seconds(driverhub.LoginAddressRefill), "LoginAddressRefill"},
+	{prop("RolloutInput", "name"), "maxLength", driverhub.MaxRolloutNameLen, "MaxRolloutNameLen"},
+	{prop("RolloutInput", "waves"), "maxItems", driverhub.MaxRolloutWaves, "MaxRolloutWaves"},
+	{prop("RolloutInput", "waves") + "/items", "maximum", 100, "a percentage"},
+	{prop("RolloutInput", "success_threshold"), "maximum", 100, "a percentage"},
+	{prop("RolloutInput", "success_threshold"), "default", driverhub.DefaultSuccessThreshold, "DefaultSuccessThreshold"},
+	{prop("RolloutInput", "failure_threshold"), "maximum", 100, "a percentage"},
+	{prop("RolloutInput", "failure_threshold"), "default", driverhub.DefaultFailureThreshold, "DefaultFailureThreshold"},
+	{prop("RolloutSelector", "instances"), "maxItems", driverhub.MaxRolloutTargets, "MaxRolloutTargets"},
+	{prop("Rollout", "waves"), "maxItems", driverhub.MaxRolloutWaves, "MaxRolloutWaves"},
+	{prop("Rollout", "current_wave"), "maximum", driverhub.MaxRolloutWaves, "MaxRolloutWaves"},
+	{prop("Rollout", "success_threshold"), "maximum", 100, "a percentage"},
+	{prop("Rollout", "failure_threshold"), "maximum", 100, "a percentage"},
+	{prop("RolloutWave", "number"), "maximum", driverhub.MaxRolloutWaves, "MaxRolloutWaves"},
+	{prop("RolloutWave", "percent"), "maximum", 100, "a percentage"},
+	{prop("RolloutEvent", "wave"), "maximum", driverhub.MaxRolloutWaves, "MaxRolloutWaves"},
+	{prop("RolloutTarget", "wave"), "maximum", driverhub.MaxRolloutWaves, "MaxRolloutWaves"},
 }
 
 // Where the document states the limits of connections and sign-ins.

@@ -80,6 +80,8 @@ func (s *Server) routesV1() {
 	s.handle("GET /api/v1/instances/{instance}/deployments/{id}", user, s.getDeployment)
 	s.handle("POST /api/v1/instances/{instance}/deployments/{id}/close", user, s.closeDeployment)
 
+	s.routesRollouts()
+
 	s.handle("GET /api/v1/gateway/desired", gateway, s.desired)
 	s.handle("GET /api/v1/gateway/blobs/{sha256}", gateway, s.gatewayBlob)
 	s.handle("POST /api/v1/gateway/report", gateway, s.report)

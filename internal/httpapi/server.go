@@ -30,8 +30,9 @@ type Config struct {
 	Gateway     driverhub.GatewayService
 	Market      driverhub.MarketService
 	// TUF serves the tenants' TUF repositories; Tenant the tenant's settings.
-	TUF    driverhub.TUFService
-	Tenant driverhub.TenantService
+	TUF      driverhub.TUFService
+	Tenant   driverhub.TenantService
+	Rollouts driverhub.RolloutService
 	// Ready reports whether the database and blob store answer (for /readyz).
 	Ready  func(ctx context.Context) error
 	Logger *slog.Logger
@@ -67,6 +68,7 @@ type Server struct {
 	market      driverhub.MarketService
 	tuf         driverhub.TUFService
 	tenant      driverhub.TenantService
+	rollouts    driverhub.RolloutService
 	ready       func(ctx context.Context) error
 	log         *slog.Logger
 	mux         *http.ServeMux
@@ -114,8 +116,8 @@ func New(c Config) *Server {
 		c.PresignTTL = 5 * time.Minute
 	}
 	s := &Server{accounts: c.Accounts, drivers: c.Drivers, instances: c.Instances, deployments: c.Deployments,
-		gateway: c.Gateway, market: c.Market, tuf: c.TUF, tenant: c.Tenant, ready: c.Ready, log: c.Logger, mux: http.NewServeMux(), registry: c.Registry,
-		presigner: c.Presigner, presignTTL: c.PresignTTL, reaccept: c.Reaccept}
+		gateway: c.Gateway, market: c.Market, tuf: c.TUF, tenant: c.Tenant, rollouts: c.Rollouts, ready: c.Ready, log: c.Logger,
+		mux: http.NewServeMux(), registry: c.Registry, presigner: c.Presigner, presignTTL: c.PresignTTL, reaccept: c.Reaccept}
 	s.parked, s.stopParked = context.WithCancel(context.Background())
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "driverhub_http_requests_total", Help: "HTTP requests by method, route and status code."},

@@ -45,6 +45,7 @@ func TestStoreInstances(t *testing.T)   { storetest.RunInstances(t, fresh) }
 func TestStoreDeployments(t *testing.T) { storetest.RunDeployments(t, fresh) }
 func TestStoreMarket(t *testing.T)      { storetest.RunMarket(t, fresh) }
 func TestStoreTUF(t *testing.T)         { storetest.RunTUF(t, fresh) }
+func TestStoreRollouts(t *testing.T)    { storetest.RunRollouts(t, fresh) }
 
 // rawDB opens the schema of dsn without migrating.
 func rawDB(t testing.TB, dsn string) *sql.DB {

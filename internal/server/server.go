@@ -4,8 +4,8 @@
 // health checks, the metrics (or these on a listener of their own) and
 // the web console on one listener, with the limits that keep it up
 // against hostile clients (SPEC §13), while it fails deployments whose
-// gateways stopped reporting. `driverhub server` and the tests' servers
-// (internal/apitest) are both this.
+// gateways stopped reporting and drives fleet rollouts. `driverhub server`
+// and the tests' servers (internal/apitest) are both this.
 package server
 
 import (
@@ -31,6 +31,14 @@ import (
 // Defaults of a Config's zero fields.
 const (
 	DefaultDeployTimeout = 10 * time.Minute
+	// rolloutSweep is how often every moving rollout is looked at, beyond
+	// the kicks of its deployments: it bounds how late a wave times out.
+	rolloutSweep = 10 * time.Second
+	// pgRolloutBatch is how many rollout targets one transaction deploys on
+	// PostgreSQL, whose updates are serializable: the gateways' reports and
+	// polls, which run beside a wave's deployments, fail to serialize
+	// against long transactions, so these stay short there.
+	pgRolloutBatch = 20
 	// shutdownGrace is how long Run waits for requests in flight to end.
 	shutdownGrace = 10 * time.Second
 )
@@ -164,13 +172,15 @@ func New(ctx context.Context, c Config) (_ *Server, err error) {
 		return nil, err
 	}
 	s.svc, err = service.New(service.Config{Store: s.b.store, Blobs: s.b.blobs, Logger: c.Logger,
-		Now: c.Now, BcryptCost: c.BcryptCost, PollPeriod: c.PollPeriod, Notifier: s.b.notifier, TUF: tuf, TenantQuota: c.TenantQuota})
+		Now: c.Now, BcryptCost: c.BcryptCost, PollPeriod: c.PollPeriod, Notifier: s.b.notifier, TUF: tuf, TenantQuota: c.TenantQuota,
+		RolloutBatch: rolloutBatch(c)})
 	if err != nil {
 		return nil, err
 	}
 	if s.admin, err = bootstrap(ctx, s.svc, c); err != nil {
 		return nil, err
 	}
+	s.b.registry.MustRegister(newRolloutCollector(s.svc, s.log.Warn))
 	if s.handler, err = s.routes(); err != nil {
 		return nil, err
 	}
@@ -186,7 +196,7 @@ func New(ctx context.Context, c Config) (_ *Server, err error) {
 func (s *Server) routes() (http.Handler, error) {
 	b, svc := s.b, s.svc
 	s.api = httpapi.New(httpapi.Config{Accounts: svc, Drivers: svc, Instances: svc, Deployments: svc, Gateway: svc,
-		Market: svc, TUF: svc, Tenant: svc, Logger: s.log, Ready: s.ready, Registry: b.registry, Presigner: b.presigner,
+		Market: svc, TUF: svc, Tenant: svc, Rollouts: svc, Logger: s.log, Ready: s.ready, Registry: b.registry, Presigner: b.presigner,
 		PresignTTL: s.cfg.BlobsPresign, MetricsMoved: s.cfg.MetricsAddr != "",
 		Reaccept: func(c net.Conn) bool { return s.ln.giveBack(c, s.cfg.IdleTimeout) }})
 	con, err := console.New(console.Config{Accounts: svc, Drivers: svc, Instances: svc, Deployments: svc, Market: svc,
@@ -212,6 +222,14 @@ func mount(api, console http.Handler) http.Handler {
 	})
 }
 
+// rolloutBatch is the service's batch of rollout targets for the database.
+func rolloutBatch(c Config) int {
+	if c.Database != "" {
+		return pgRolloutBatch
+	}
+	return 0 // the service's default
+}
+
 // ready is the readiness check: the database and the blob store answer.
 func (s *Server) ready(ctx context.Context) error {
 	return errors.Join(s.b.store.Ping(ctx), s.b.blobs.Ping(ctx))
@@ -231,6 +249,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.b.reserve != nil {
 		wg.Go(func() { s.b.reserve.run(loop) })
 	}
+	wg.Go(func() { s.svc.RunRollouts(loop, rolloutSweep) })
 	s.log.Info("driverhub server listening", "addr", s.ln.Addr().String(), "data", s.cfg.DataDir, "version", driverhub.Version)
 	served := make(chan error, 2)
 	running := 1

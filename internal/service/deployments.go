@@ -26,49 +26,65 @@ func (s *Service) CreateDeployment(ctx context.Context, instance string, typ dri
 		return nil, driverhub.Invalid("type", "must be %s or %s", driverhub.DeployTypeDeploy, driverhub.DeployTypeReset)
 	}
 	var d *driverhub.Deployment
-	var instanceID string
+	var replaced []string
 	err = s.store.Update(ctx, func(tx driverhub.Tx) error {
 		i, err := instanceByName(ctx, tx, p, instance)
 		if err != nil {
 			return err
 		}
-		instanceID = i.ID
-		now := s.timestamp()
-		d = &driverhub.Deployment{ID: driverhub.NewID(), InstanceID: i.ID, Instance: i.Name, Type: typ,
-			Status: driverhub.DeployPending, CreatedAt: now, Resources: []driverhub.Resource{}}
-		d.Manifest = &driverhub.Manifest{DeploymentID: d.ID, Type: typ, Drivers: []driverhub.ManifestDriver{}}
-		if typ == driverhub.DeployTypeDeploy {
-			if err := s.snapshot(ctx, tx, p, i, d); err != nil {
-				return err
-			}
-		}
-		unfinished, err := tx.UnfinishedDeployments(ctx, i.ID)
-		if err != nil {
-			return err
-		}
-		for _, old := range unfinished {
-			old.Status, old.FinishedAt = driverhub.DeploySuperseded, &now
-			old.Reason = "superseded by deployment " + d.ID
-			if err := tx.UpdateDeployment(ctx, old); err != nil {
-				return err
-			}
-		}
-		if err := tx.CreateDeployment(ctx, d); err != nil {
-			return err
-		}
-		i.CurrentDeploymentID = d.ID
-		i.UpdatedAt = now
-		return tx.UpdateInstance(ctx, i)
+		d, replaced, err = s.deployInTx(ctx, tx, p, i, typ)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
+	s.deployed(ctx, d.InstanceID)
+	s.followDeployments(ctx, replaced...) // rollout hook: a target superseded
+	return d, nil
+}
+
+// deployInTx makes a deployment of instance i in tx. It is the one path
+// of every deployment, a user's and a rollout's alike: the same snapshot
+// and checks, the same supersede. It also returns the deployments it
+// superseded, for their rollouts to follow once tx commits.
+func (s *Service) deployInTx(ctx context.Context, tx driverhub.Tx, p *driverhub.Principal, i *driverhub.Instance, typ driverhub.DeployType) (*driverhub.Deployment, []string, error) {
+	now := s.timestamp()
+	d := &driverhub.Deployment{ID: driverhub.NewID(), InstanceID: i.ID, Instance: i.Name, Type: typ,
+		Status: driverhub.DeployPending, CreatedAt: now, Resources: []driverhub.Resource{}}
+	d.Manifest = &driverhub.Manifest{DeploymentID: d.ID, Type: typ, Drivers: []driverhub.ManifestDriver{}}
+	if typ == driverhub.DeployTypeDeploy {
+		if err := s.snapshot(ctx, tx, p, i, d); err != nil {
+			return nil, nil, err
+		}
+	}
+	unfinished, err := tx.UnfinishedDeployments(ctx, i.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	var replaced []string
+	for _, old := range unfinished {
+		old.Status, old.FinishedAt = driverhub.DeploySuperseded, &now
+		old.Reason = "superseded by deployment " + d.ID
+		if err := tx.UpdateDeployment(ctx, old); err != nil {
+			return nil, nil, err
+		}
+		replaced = append(replaced, old.ID)
+	}
+	if err := tx.CreateDeployment(ctx, d); err != nil {
+		return nil, nil, err
+	}
+	i.CurrentDeploymentID = d.ID
+	i.UpdatedAt = now
+	return d, replaced, tx.UpdateInstance(ctx, i)
+}
+
+// deployed wakes the instance's gateway once its new deployment is committed.
+func (s *Service) deployed(ctx context.Context, instanceID string) {
 	s.gateways.forget(instanceID)
 	if err := s.notifier.Notify(ctx, instanceID); err != nil {
 		// The gateway still finds the deployment at its next poll.
-		s.log.Warn("notify gateway", "instance", instance, "err", err)
+		s.log.Warn("notify gateway", "instance", instanceID, "err", err)
 	}
-	return d, nil
 }
 
 // snapshot checks every binding of the instance and freezes the manifest
@@ -273,6 +289,9 @@ func (s *Service) CloseDeployment(ctx context.Context, instance, id string) (*dr
 		d.Status, d.FinishedAt, d.Reason = driverhub.DeployClosed, &now, "closed by "+p.Username
 		return tx.UpdateDeployment(ctx, d)
 	})
+	if err == nil {
+		s.followDeployments(ctx, d.ID) // rollout hook: a target superseded
+	}
 	return d, err
 }
 
@@ -290,6 +309,7 @@ func (s *Service) FailStaleDeployments(ctx context.Context, timeout time.Duratio
 	})
 	if len(ids) > 0 {
 		s.log.Warn("deployments timed out", "count", len(ids), "timeout", timeout)
+		s.followInstances(ctx, ids) // rollout hook: targets failed
 	}
 	return len(ids), err
 }

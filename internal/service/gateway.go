@@ -222,7 +222,8 @@ func (s *Service) Report(ctx context.Context, r driverhub.GatewayReport) error {
 	limitReport(&r)
 	now := s.timestamp()
 	defer s.gateways.forget(i.ID)
-	return s.store.Update(ctx, func(tx driverhub.Tx) error {
+	var finished string
+	err = s.store.Update(ctx, func(tx driverhub.Tx) error {
 		fresh, err := tx.InstanceByID(ctx, i.ID)
 		if err != nil {
 			return err
@@ -234,7 +235,7 @@ func (s *Service) Report(ctx context.Context, r driverhub.GatewayReport) error {
 			return err
 		}
 		if r.Deployment != nil {
-			if err := s.applyDeploymentReport(ctx, tx, i.ID, r.Deployment, now); err != nil {
+			if finished, err = s.applyDeploymentReport(ctx, tx, i.ID, r.Deployment, now); err != nil {
 				return err
 			}
 		}
@@ -243,17 +244,23 @@ func (s *Service) Report(ctx context.Context, r driverhub.GatewayReport) error {
 		}
 		return recordDriverStates(ctx, tx, i.ID, r.Drivers, now)
 	})
+	if err == nil && finished != "" {
+		s.followDeployments(ctx, finished) // rollout hook: a target finished, its wave may be decided
+	}
+	return err
 }
 
-func (s *Service) applyDeploymentReport(ctx context.Context, tx driverhub.Tx, instanceID string, r *driverhub.DeploymentReport, now time.Time) error {
+// applyDeploymentReport records a gateway's progress on a deployment and
+// returns its id when the report finished it.
+func (s *Service) applyDeploymentReport(ctx context.Context, tx driverhub.Tx, instanceID string, r *driverhub.DeploymentReport, now time.Time) (string, error) {
 	d, err := tx.DeploymentByID(ctx, instanceID, r.ID)
 	if errors.Is(err, driverhub.ErrNotFound) {
-		return driverhub.NotFound("deployment", r.ID)
+		return "", driverhub.NotFound("deployment", r.ID)
 	} else if err != nil {
-		return err
+		return "", err
 	}
 	if d.Finished() {
-		return nil
+		return "", nil
 	}
 	if d.StartedAt == nil {
 		d.StartedAt = &now
@@ -283,7 +290,10 @@ func (s *Service) applyDeploymentReport(ctx context.Context, tx driverhub.Tx, in
 			}
 		}
 	}
-	return tx.UpdateDeployment(ctx, d)
+	if err := tx.UpdateDeployment(ctx, d); err != nil || !d.Finished() {
+		return "", err
+	}
+	return d.ID, nil
 }
 
 // What a gateway may report of a deployment and of each of its resources;

@@ -37,6 +37,9 @@ type Config struct {
 	// TenantQuota bounds each tenant's storage in bytes (see quota.go);
 	// zero is no quota.
 	TenantQuota int64
+	// RolloutBatch is how many rollout targets one transaction deploys or
+	// rolls back (default 200).
+	RolloutBatch int
 }
 
 // Service implements the domain's service interfaces.
@@ -52,6 +55,11 @@ type Service struct {
 	tuf      *tufState
 	quota    int64
 	throttle *throttles
+	// kicks are the rollouts to drive soon (rollouts_drive.go).
+	kicks *rolloutKicks
+	batch int
+	// replica names this Service in the leases of rollouts' batch work.
+	replica string
 }
 
 // New returns a Service.
@@ -84,9 +92,12 @@ func New(c Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	if c.RolloutBatch <= 0 {
+		c.RolloutBatch = defaultRolloutBatch
+	}
 	return &Service{store: c.Store, blobs: c.Blobs, log: c.Logger, now: c.Now, cost: c.BcryptCost,
 		notifier: c.Notifier, poll: c.PollPeriod, gateways: newGatewayCache(c.GatewayCacheTTL), tuf: tuf, quota: c.TenantQuota,
-		throttle: newThrottles()}, nil
+		throttle: newThrottles(), kicks: newRolloutKicks(), batch: c.RolloutBatch, replica: driverhub.NewID()}, nil
 }
 
 // timestamp is the current time as stored: UTC, microsecond precision.
@@ -138,4 +149,5 @@ var (
 	_ driverhub.MarketService     = (*Service)(nil)
 	_ driverhub.TUFService        = (*Service)(nil)
 	_ driverhub.TenantService     = (*Service)(nil)
+	_ driverhub.RolloutService    = (*Service)(nil)
 )

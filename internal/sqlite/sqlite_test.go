@@ -39,6 +39,7 @@ func TestStoreInstances(t *testing.T)   { storetest.RunInstances(t, fresh) }
 func TestStoreDeployments(t *testing.T) { storetest.RunDeployments(t, fresh) }
 func TestStoreMarket(t *testing.T)      { storetest.RunMarket(t, fresh) }
 func TestStoreTUF(t *testing.T)         { storetest.RunTUF(t, fresh) }
+func TestStoreRollouts(t *testing.T)    { storetest.RunRollouts(t, fresh) }
 
 // migrations reads the schema_migrations table of the file at path
 // without going through sqlite.Open.

@@ -1,0 +1,185 @@
+//go:build linux
+
+package main_test
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+var rlFlagN = flag.Int("rollout.n", 0, "gateways of BenchmarkRollout10k (default 10000, or env DRIVERHUB_ROLLOUT_N)")
+
+func rlGatewayCount(b *testing.B) int {
+	if *rlFlagN > 0 {
+		return *rlFlagN
+	}
+	if v := os.Getenv("DRIVERHUB_ROLLOUT_N"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			b.Fatalf("DRIVERHUB_ROLLOUT_N=%q: want a positive count", v)
+		}
+		return n
+	}
+	return 10000
+}
+
+// BenchmarkRollout10k runs `driverhub server` (SQLite) with N gateways
+// (10,000 by default) long-polling it from a load generator process, each
+// reporting success as soon as it receives a deployment, and rolls a
+// driver version out to all of them in four waves (1, 10, 50, 100%). It
+// reports the time from creation to succeeded (the server's own event
+// times), the server's CPU seconds per target (from /proc/<pid>/stat),
+// and the delay from the report that decides a wave (the last one of the
+// wave, thresholds at 100%: its sending, so the report's own handling is
+// counted) to the next wave's deployments reaching their gateways (target
+// p99 < 1 s). The scenario runs once.
+//
+//	go test -run '^$' -bench Rollout10k -benchtime 1x ./cmd/driverhub/
+func BenchmarkRollout10k(b *testing.B) {
+	if b.N > 1 {
+		b.Skip("the scenario runs once; b.N > 1 is not meaningful")
+	}
+	n := rlGatewayCount(b)
+	dir := b.TempDir()
+	s := rlBenchServer(b, dir)
+	pid := s.pid
+	api := newRLAPI(s.url)
+	api.publishMeter(b)
+	start := time.Now()
+	secrets := api.createFleet(b, n, s.workers, dir)
+	b.Logf("created and bound %d instances in %s", n, time.Since(start).Round(time.Millisecond))
+	lg := rlStartFleet(b, s.url, secrets, "", filepath.Join(dir, "loadgen.stderr"))
+	lg.awaitReady(b, 10*time.Minute)
+	lpWaitQuiet(b, pid, time.Minute)
+
+	cpu0 := lpProcCPU(b, pid)
+	var r rlRollout
+	api.must(b, 201, "POST", "/api/v1/rollouts", rolloutBody([]int{1, 10, 50, 100}, 100, 0), &r)
+	done := rlAwaitQuietly(b, api, r.ID, 15*time.Minute)
+	cpu := float64(lpProcCPU(b, pid)-cpu0) / 100 // clock ticks at 100 Hz
+	if done.State != "succeeded" {
+		b.Fatalf("rollout %s (%s):\n%s", done.State, done.Reason, lg.stderr())
+	}
+	took := done.Events[len(done.Events)-1].Time.Sub(done.Events[0].Time)
+	perTarget := cpu / float64(n)
+
+	delays, perWave := rlWaveDelays(b, api, r.ID, lg.snapshot())
+	slices.Sort(delays)
+	p50, p99, worst := percentile(delays, 0.50), percentile(delays, 0.99), delays[len(delays)-1]
+	b.Logf("rollout to %d gateways in 4 waves: created → succeeded in %s; server CPU %.1f s (%.2f ms per target)",
+		n, took.Round(time.Millisecond), cpu, perTarget*1000)
+	b.Logf("deciding report → next wave's deployment at its gateway, over %d gateways: p50 %s, p99 %s, max %s; by wave: %s",
+		len(delays), p50.Round(time.Millisecond), p99.Round(time.Millisecond), worst.Round(time.Millisecond), strings.Join(perWave, "; "))
+	lg.stop()
+	logs := s.stop()
+	// The server logs how long each wave's deployments took to make.
+	made := regexp.MustCompile(`msg="rollout targets handled" rollout=\S+ targets=(\d+) took=(\S+)`)
+	for _, m := range made.FindAllStringSubmatch(logs, -1) {
+		b.Logf("the server made %s deployments in %s", m[1], m[2])
+	}
+	if strings.Contains(logs, "level=ERROR") || strings.Contains(logs, "too many open files") {
+		b.Errorf("the server logged errors:\n%s", lpTail(logs, 3000))
+	}
+	b.ReportMetric(took.Seconds(), "s-to-succeeded")
+	b.ReportMetric(perTarget*1000, "cpu-ms/target")
+	b.ReportMetric(ms(p50), "p50-ms")
+	b.ReportMetric(ms(p99), "p99-ms")
+	b.ReportMetric(ms(worst), "max-ms")
+}
+
+// rlBenched is the server of the benchmark: its address, its process, and
+// stop, which ends it and returns its log.
+type rlBenched struct {
+	url  string
+	pid  int
+	stop func() string
+	// workers is how many requests at a time create the fleet: fewer on
+	// PostgreSQL, where eight concurrent binds can fail to serialize more
+	// often than the store retries (a limit of binding, not of rollouts).
+	workers int
+}
+
+// rlBenchServer starts `driverhub server` on SQLite in dir, or, with
+// DRIVERHUB_ROLLOUT_PG=1, one replica on the test PostgreSQL and S3.
+func rlBenchServer(b *testing.B, dir string) rlBenched {
+	if os.Getenv("DRIVERHUB_ROLLOUT_PG") == "1" {
+		database, blobs := sharedStorage(b)
+		r := launchReplica(b, "A", database, blobs)
+		r.waitReady(b)
+		b.Log("database: PostgreSQL (the server's CPU excludes PostgreSQL's own)")
+		return rlBenched{url: r.url, pid: r.cmd.Process.Pid, stop: func() string { r.stop(b); return r.logs.String() }, workers: 2}
+	}
+	s := startServer(b, filepath.Join(dir, "data"))
+	return rlBenched{url: s.url, pid: s.cmd.Process.Pid, stop: func() string { s.kill(); return s.logs.String() }, workers: 8}
+}
+
+// rlAwaitQuietly waits for the rollout to end, asking the server twice a
+// second (so that the asking costs it little CPU).
+func rlAwaitQuietly(b *testing.B, api *rlAPI, id string, limit time.Duration) *rlRollout {
+	b.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		var r rlRollout
+		_, err := api.do("GET", "/api/v1/rollouts/"+id, nil, &r)
+		if err == nil && r.State != "running" {
+			return &r
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("rollout %s still %s after %s (%v)", id, r.State, limit, err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// rlWaveDelays returns, for every target of waves 2…, the time from the
+// sending of the last report of the wave before to the arrival of its own
+// deployment, and a summary per wave.
+func rlWaveDelays(b *testing.B, api *rlAPI, id string, events []rlEvent) ([]time.Duration, []string) {
+	b.Helper()
+	waveOf := map[string]int{}
+	waves := 0
+	for _, t := range api.targets(b, id) {
+		waveOf[t.Instance] = t.Wave
+		waves = max(waves, t.Wave)
+	}
+	lastReport := make([]time.Time, waves+1)
+	received := map[string]time.Time{}
+	for _, e := range events {
+		switch {
+		case e.kind == 'R' && e.at.After(lastReport[waveOf[e.name]]):
+			lastReport[waveOf[e.name]] = e.at
+		case e.kind == 'D' && e.id != "" && received[e.name].IsZero():
+			received[e.name] = e.at
+		}
+	}
+	var all []time.Duration
+	byWave := make([][]time.Duration, waves+1)
+	for name, w := range waveOf {
+		if w < 2 {
+			continue
+		}
+		at, ok := received[name]
+		if !ok {
+			b.Fatalf("%s (wave %d) never received its deployment", name, w)
+		}
+		d := at.Sub(lastReport[w-1])
+		all = append(all, d)
+		byWave[w] = append(byWave[w], d)
+	}
+	var summary []string
+	for w := 2; w <= waves; w++ {
+		ds := byWave[w]
+		slices.Sort(ds)
+		summary = append(summary, fmt.Sprintf("wave %d (%d gateways) p50 %s p99 %s max %s", w, len(ds),
+			percentile(ds, 0.5).Round(time.Millisecond), percentile(ds, 0.99).Round(time.Millisecond), ds[len(ds)-1].Round(time.Millisecond)))
+	}
+	return all, summary
+}

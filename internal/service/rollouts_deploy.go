@@ -1,0 +1,312 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/driverhub/driverhub"
+)
+
+// defaultRolloutBatch is how many targets one transaction deploys or rolls
+// back: few enough that reports and polls get the database between
+// batches, many enough that ten thousand targets take few commits.
+const defaultRolloutBatch = 200
+
+// errTargetTaken stops a batch whose target another writer claimed first
+// (below serializable isolation): the batch is undone and read again.
+var errTargetTaken = errors.New("rollout target claimed by another writer")
+
+// rolloutPrincipal is who a rollout's deployments are made as: its
+// creator's tenant, as a developer.
+func rolloutPrincipal(r *driverhub.Rollout) *driverhub.Principal {
+	return &driverhub.Principal{TenantID: r.TenantID, Username: r.CreatedBy, Role: driverhub.RoleDeveloper}
+}
+
+// batchFn handles one target of a batch in tx; it returns the instance it
+// deployed ("" for none) and the deployments it superseded.
+type batchFn func(ctx context.Context, tx driverhub.Tx, r *driverhub.Rollout, t *driverhub.RolloutTarget, now time.Time) (string, []string, error)
+
+// batchWork is what inBatches does: while the rollout is in a state want
+// accepts, the targets pick returns, each through fn.
+type batchWork struct {
+	want func(*driverhub.Rollout) bool
+	pick func(context.Context, driverhub.Tx, *driverhub.Rollout) ([]*driverhub.RolloutTarget, error)
+	fn   batchFn
+}
+
+// rolloutLease is how long a server holds a rollout's batch work without
+// renewing it (it renews with each batch). A server that dies holding it
+// delays its rollout this long.
+const rolloutLease = 10 * time.Second
+
+// inBatches runs the work a batch per transaction, under the rollout's
+// lease: one server at a time, so that replicas do not contend for the
+// same targets (claims would keep them correct, not fast). After each
+// commit it wakes the gateways deployed. Done, it releases the lease and
+// looks once more: work that appeared while it held the lease (the next
+// wave, started by another replica that found the lease taken) is its to
+// do. It returns how many targets it handled.
+func (s *Service) inBatches(ctx context.Context, id string, w batchWork) (int, error) {
+	total, start := 0, time.Now()
+	defer func() {
+		if total > 0 {
+			s.log.Info("rollout targets handled", "rollout", id, "targets", total, "took", time.Since(start))
+		}
+	}()
+	for {
+		n, held, err := s.runBatch(ctx, id, w)
+		switch {
+		case errors.Is(err, errTargetTaken):
+			continue
+		case err != nil:
+			return total, err
+		case !held:
+			return total, nil // another server is at it
+		case n > 0:
+			total += n
+			continue
+		}
+		if err := s.store.Update(ctx, func(tx driverhub.Tx) error {
+			_, err := tx.LeaseRollout(ctx, id, s.replica, time.Time{}, s.timestamp())
+			return err
+		}); err != nil {
+			return total, err
+		}
+		var more []*driverhub.RolloutTarget
+		if err := s.store.View(ctx, func(tx driverhub.Tx) error {
+			r, err := tx.RolloutByID(ctx, "", id)
+			if err == nil && w.want(r) {
+				more, err = w.pick(ctx, tx, r)
+			}
+			return err
+		}); err != nil || len(more) == 0 {
+			return total, err
+		}
+	}
+}
+
+// runBatch takes or renews the lease and handles one batch, in one
+// transaction; then it wakes the gateways deployed and has the rollouts
+// of the deployments it superseded follow.
+func (s *Service) runBatch(ctx context.Context, id string, w batchWork) (n int, held bool, err error) {
+	var deployed, replaced []string
+	err = s.store.Update(ctx, func(tx driverhub.Tx) error {
+		deployed, replaced, n, held = nil, nil, 0, false
+		r, err := tx.RolloutByID(ctx, "", id)
+		if err != nil || !w.want(r) {
+			held = true // nothing to do: as good as done
+			return err
+		}
+		now := s.timestamp()
+		if held, err = tx.LeaseRollout(ctx, id, s.replica, now.Add(rolloutLease), now); err != nil || !held {
+			return err
+		}
+		ts, err := w.pick(ctx, tx, r)
+		if err != nil {
+			return err
+		}
+		for _, t := range ts {
+			inst, k, err := w.fn(ctx, tx, r, t, now)
+			if err != nil {
+				return fmt.Errorf("target %s: %w", t.Instance, err)
+			}
+			if inst != "" {
+				deployed = append(deployed, inst)
+			}
+			replaced = append(replaced, k...)
+		}
+		n = len(ts)
+		return nil
+	})
+	if err != nil {
+		return 0, false, err
+	}
+	for _, inst := range deployed {
+		s.deployed(ctx, inst)
+	}
+	s.followDeployments(ctx, replaced...)
+	return n, held, nil
+}
+
+// deployWaiting deploys the waiting targets of the started waves while the
+// rollout runs, and returns how many it handled.
+func (s *Service) deployWaiting(ctx context.Context, id string) (int, error) {
+	return s.inBatches(ctx, id, batchWork{
+		want: func(r *driverhub.Rollout) bool { return r.State == driverhub.RolloutRunning && r.WaveStartedAt != nil },
+		pick: func(ctx context.Context, tx driverhub.Tx, r *driverhub.Rollout) ([]*driverhub.RolloutTarget, error) {
+			return tx.WaitingRolloutTargets(ctx, r.ID, r.Wave, s.batch)
+		},
+		fn: s.deployTarget})
+}
+
+// deployTarget changes the target's binding to the rollout's version and
+// deploys its instance through deployInTx, with every check a user's
+// deployment gets. A refused deployment (422) leaves the binding as it
+// was and fails the target with its problems. An instance that lost the
+// driver since the rollout began is superseded: it left the rollout.
+func (s *Service) deployTarget(ctx context.Context, tx driverhub.Tx, r *driverhub.Rollout, t *driverhub.RolloutTarget, now time.Time) (string, []string, error) {
+	i, b, gone, err := targetBinding(ctx, tx, r, t)
+	if err != nil {
+		return "", nil, err
+	}
+	var deployed string
+	var replaced []string
+	switch {
+	case gone != nil:
+		t.State, t.Problems = driverhub.TargetSuperseded, []driverhub.Problem{*gone}
+	default:
+		before := *b
+		b.Version, b.UpdatedAt = r.Version, now
+		if err := tx.UpdateBinding(ctx, b); err != nil {
+			return "", nil, err
+		}
+		var d *driverhub.Deployment
+		d, replaced, err = s.deployInTx(ctx, tx, rolloutPrincipal(r), i, driverhub.DeployTypeDeploy)
+		if e, ok := driverhub.AsError(err); ok && e.Code == driverhub.EFailedPrecondition {
+			t.State, t.Problems = driverhub.TargetFailed, e.Problems
+			err = tx.UpdateBinding(ctx, &before)
+		} else if err == nil {
+			t.State, t.DeploymentID, t.PreviousVersion, deployed = driverhub.TargetPending, d.ID, before.Version, i.ID
+		}
+		if err != nil {
+			return "", nil, err
+		}
+	}
+	t.UpdatedAt = now
+	return deployed, replaced, claim(tx.UpdateRolloutTarget(ctx, t, driverhub.TargetWaiting))
+}
+
+func claim(ok bool, err error) error {
+	if err == nil && !ok {
+		return errTargetTaken
+	}
+	return err
+}
+
+// targetBinding reads the target's instance and its binding of the
+// rollout's driver; gone says why there is none any more.
+func targetBinding(ctx context.Context, tx driverhub.Tx, r *driverhub.Rollout, t *driverhub.RolloutTarget) (*driverhub.Instance, *driverhub.Binding, *driverhub.Problem, error) {
+	res := "instance " + t.Instance
+	i, err := tx.InstanceByID(ctx, t.InstanceID)
+	if errors.Is(err, driverhub.ErrNotFound) {
+		return nil, nil, &driverhub.Problem{Resource: res, Code: driverhub.ProblemInstanceMissing,
+			Message: "instance " + t.Instance + " was deleted"}, nil
+	} else if err != nil {
+		return nil, nil, nil, err
+	}
+	b, err := tx.BindingByName(ctx, i.ID, r.Driver)
+	switch {
+	case errors.Is(err, driverhub.ErrNotFound):
+		return i, nil, &driverhub.Problem{Resource: res, Code: driverhub.ProblemNotBound,
+			Message: fmt.Sprintf("%s was unbound from instance %s", r.Driver, t.Instance)}, nil
+	case err != nil:
+		return nil, nil, nil, err
+	case b.DriverID != r.DriverID:
+		return i, nil, &driverhub.Problem{Resource: res, Code: driverhub.ProblemOtherPublisher,
+			Message: fmt.Sprintf("instance %s was bound to another publisher's %s", t.Instance, r.Driver)}, nil
+	}
+	return i, b, nil, nil
+}
+
+// rollBack gives every target whose binding the aborted rollout changed
+// its previous version back, with a new deployment; then it records that
+// the rollback is done, once.
+func (s *Service) rollBack(ctx context.Context, id string) (int, error) {
+	n, err := s.inBatches(ctx, id, batchWork{
+		want: func(r *driverhub.Rollout) bool { return r.Rollback == driverhub.RollbackPending },
+		pick: func(ctx context.Context, tx driverhub.Tx, r *driverhub.Rollout) ([]*driverhub.RolloutTarget, error) {
+			return tx.RolloutTargetsToRollBack(ctx, r.ID, s.batch)
+		},
+		fn: s.rollBackTarget})
+	if err != nil {
+		return n, err
+	}
+	err = s.store.Update(ctx, func(tx driverhub.Tx) error {
+		r, err := tx.RolloutByID(ctx, "", id)
+		if err != nil || r.Rollback != driverhub.RollbackPending {
+			return err
+		}
+		counts, err := tx.CountRolloutTargets(ctx, r.ID, 0)
+		if err != nil {
+			return err
+		}
+		back := 0
+		for _, c := range counts {
+			if c.State == driverhub.TargetRolledBack {
+				back += c.N
+			}
+		}
+		now := s.timestamp()
+		r.Rollback, r.UpdatedAt = driverhub.RollbackDone, now
+		if err := tx.UpdateRollout(ctx, r); err != nil {
+			return err
+		}
+		s.log.Info("rollout rolled back", "rollout", r.ID, "targets", back)
+		return addEvents(ctx, tx, rolloutEvent(r, now, driverhub.EventRolledBack, 0,
+			fmt.Sprintf("rolled back %s to their previous version, each with a new deployment", targetsN(back))))
+	})
+	if errors.Is(err, driverhub.ErrConflict) {
+		err = nil // another replica recorded it
+	}
+	return n, err
+}
+
+// rollBackTarget binds the target's previous version again and deploys it
+// (superseding the rollout's own deployment when still in flight). A
+// binding that moved on since (a user chose another version) is left
+// alone, and so is one whose deployment is refused; the target says why.
+func (s *Service) rollBackTarget(ctx context.Context, tx driverhub.Tx, r *driverhub.Rollout, t *driverhub.RolloutTarget, now time.Time) (string, []string, error) {
+	from := t.Recorded
+	t.State = from // what is written is recorded: a deployed target stays "pending"
+	i, b, gone, err := targetBinding(ctx, tx, r, t)
+	if err != nil {
+		return "", nil, err
+	}
+	if gone == nil && b.Version != r.Version {
+		gone = &driverhub.Problem{Resource: "instance " + t.Instance, Code: driverhub.ProblemRollbackBindingGone,
+			Message: fmt.Sprintf("%s on %s was bound to version %s since: left as it is", r.Driver, t.Instance, b.Version)}
+	}
+	if gone != nil {
+		return "", nil, s.refuseRollback(ctx, tx, t, from, now, *gone)
+	}
+	t.State, t.UpdatedAt = driverhub.TargetRolledBack, now
+	if err := claim(tx.UpdateRolloutTarget(ctx, t, from)); err != nil {
+		return "", nil, err
+	}
+	before := *b
+	b.Version, b.UpdatedAt = t.PreviousVersion, now
+	if err := tx.UpdateBinding(ctx, b); err != nil {
+		return "", nil, err
+	}
+	d, replaced, err := s.deployInTx(ctx, tx, rolloutPrincipal(r), i, driverhub.DeployTypeDeploy)
+	if e, ok := driverhub.AsError(err); ok && e.Code == driverhub.EFailedPrecondition {
+		if err := tx.UpdateBinding(ctx, &before); err != nil {
+			return "", nil, err
+		}
+		t.State = from
+		return "", nil, s.refuseRollback(ctx, tx, t, driverhub.TargetRolledBack, now, append([]driverhub.Problem{{
+			Resource: "instance " + t.Instance, Code: driverhub.ProblemRollbackFailed,
+			Message: fmt.Sprintf("the rollback to %s was refused: %s", t.PreviousVersion, e.Message)}}, e.Problems...)...)
+	} else if err != nil {
+		return "", nil, err
+	}
+	t.RollbackDeploymentID = d.ID
+	return i.ID, replaced, claim(tx.UpdateRolloutTarget(ctx, t, driverhub.TargetRolledBack))
+}
+
+// refuseRollback marks a target whose rollback did not happen, with why.
+func (s *Service) refuseRollback(ctx context.Context, tx driverhub.Tx, t *driverhub.RolloutTarget, from driverhub.TargetState, now time.Time, why ...driverhub.Problem) error {
+	t.RollbackRefused, t.UpdatedAt = true, now
+	t.Problems = append(t.Problems, why...)
+	return claim(tx.UpdateRolloutTarget(ctx, t, from))
+}
+
+// targetsN is "1 target", "2 targets".
+func targetsN(n int) string {
+	if n == 1 {
+		return "1 target"
+	}
+	return fmt.Sprintf("%d targets", n)
+}

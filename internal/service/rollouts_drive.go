@@ -1,0 +1,287 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/driverhub/driverhub"
+)
+
+// The server drives rollouts: it decides each wave's outcome, starts the
+// next wave, aborts and rolls back. A rollout is looked at as soon as one
+// of its targets' deployments finishes (the deployment paths kick it:
+// report, deploy timeout, supersede, close), and by a slow sweep of every
+// rollout still moving, which times waves out and resumes what a restart
+// or another replica's failure interrupted. Each step is a conditional
+// write of the rollout (its step counter), and each target is claimed by
+// a conditional write of the target, so that replicas driving one rollout
+// at the same time still take every step, and deploy every target, once.
+
+// rolloutKicks are the rollouts to look at soon, coalesced: a thousand
+// reports of one wave make one evaluation, not a thousand.
+type rolloutKicks struct {
+	mu   sync.Mutex
+	ids  map[string]struct{}
+	wake chan struct{}
+	// cost is how long the last count of a wave's targets took.
+	cost atomic.Int64
+}
+
+func newRolloutKicks() *rolloutKicks {
+	return &rolloutKicks{ids: map[string]struct{}{}, wake: make(chan struct{}, 1)}
+}
+
+// kickRollouts asks for the rollouts to be looked at soon; it never blocks.
+func (s *Service) kickRollouts(ids ...string) {
+	if len(ids) == 0 {
+		return
+	}
+	k := s.kicks
+	k.mu.Lock()
+	for _, id := range ids {
+		k.ids[id] = struct{}{}
+	}
+	k.mu.Unlock()
+	select {
+	case k.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (k *rolloutKicks) take() []string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	ids := slices.Sorted(maps.Keys(k.ids))
+	clear(k.ids)
+	return ids
+}
+
+// kickPause is the least the loop lets kicks gather after driving the
+// kicked rollouts: a wave is judged once for the many reports that came
+// meanwhile, rather than once per report.
+const kickPause = 20 * time.Millisecond
+
+// RunRollouts drives rollouts until ctx ends: those kicked at once, and
+// every rollout still moving every sweep, starting with one sweep (which
+// resumes what a restart interrupted).
+func (s *Service) RunRollouts(ctx context.Context, sweep time.Duration) {
+	t := time.NewTicker(sweep)
+	defer t.Stop()
+	s.logDrive(ctx, s.SweepRollouts(ctx))
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.kicks.wake:
+			_, err := s.DriveKickedRollouts(ctx)
+			s.logDrive(ctx, err)
+			// Let the kicks of a wave's reports gather: one count of the
+			// targets per pause rather than one per report, the pause
+			// twice as long as a count took, so that counting a large
+			// wave's targets over and over takes at most a third of a CPU.
+			pause := min(max(kickPause, 2*time.Duration(s.kicks.cost.Load())), time.Second)
+			select {
+			case <-time.After(pause):
+			case <-ctx.Done():
+			}
+		case <-t.C:
+			s.logDrive(ctx, s.SweepRollouts(ctx))
+		}
+	}
+}
+
+func (s *Service) logDrive(ctx context.Context, err error) {
+	if err != nil && ctx.Err() == nil {
+		s.log.Error("drive rollouts", "err", err)
+	}
+}
+
+// DriveKickedRollouts drives the rollouts kicked since it last ran and
+// returns how many. RunRollouts calls it; tests call it to settle.
+func (s *Service) DriveKickedRollouts(ctx context.Context) (int, error) {
+	ids := s.kicks.take()
+	var errs []error
+	for _, id := range ids {
+		errs = append(errs, s.driveRollout(ctx, id))
+	}
+	return len(ids), errors.Join(errs...)
+}
+
+// SweepRollouts drives every rollout the server still moves: timed-out
+// waves end, waves started but not deployed (a restart, a replica gone)
+// get deployed, kicks lost with a replica are made up for.
+func (s *Service) SweepRollouts(ctx context.Context) error {
+	var rs []*driverhub.Rollout
+	if err := s.store.View(ctx, func(tx driverhub.Tx) (err error) {
+		rs, err = tx.RolloutsToDrive(ctx)
+		return err
+	}); err != nil {
+		return err
+	}
+	var errs []error
+	for _, r := range rs {
+		errs = append(errs, s.driveRollout(ctx, r.ID))
+	}
+	return errors.Join(errs...)
+}
+
+// driveRollout takes every step a rollout can take now, and deploys (or
+// rolls back) what the steps call for, until nothing changes.
+func (s *Service) driveRollout(ctx context.Context, id string) error {
+	for {
+		r, err := s.stepRollout(ctx, id)
+		if err != nil {
+			return fmt.Errorf("rollout %s: %w", id, err)
+		}
+		var did int
+		switch {
+		case r.State == driverhub.RolloutRunning && r.WaveStartedAt != nil:
+			did, err = s.deployWaiting(ctx, r.ID)
+		case r.State == driverhub.RolloutAborted && r.Rollback == driverhub.RollbackPending:
+			did, err = s.rollBack(ctx, r.ID)
+		}
+		if err != nil {
+			return fmt.Errorf("rollout %s: %w", id, err)
+		}
+		if did == 0 {
+			return nil
+		}
+	}
+}
+
+// errStaleStep: the rollout moved since its targets were counted.
+var errStaleStep = errors.New("rollout moved since it was read")
+
+// stepRollout takes every step the rollout's current wave calls for now
+// (an advance may land on a wave with no targets left, which passes at
+// once), and returns the rollout as it ends. Targets are counted in a
+// read-only snapshot, outside the step's transaction: their outcomes only
+// ever move forward, so a verdict that holds on a snapshot still holds,
+// and the step's own transaction stays small (under PostgreSQL's
+// serializable updates, a transaction reading every target would make the
+// gateways' reports, which write targets, fail to serialize).
+func (s *Service) stepRollout(ctx context.Context, id string) (*driverhub.Rollout, error) {
+	var r *driverhub.Rollout
+	for range 4*driverhub.MaxRolloutWaves + 4 {
+		var counts []driverhub.TargetCount
+		err := s.store.View(ctx, func(tx driverhub.Tx) (err error) {
+			if r, err = tx.RolloutByID(ctx, "", id); err != nil || !r.State.Active() || r.WaveStartedAt == nil {
+				return err
+			}
+			start := time.Now()
+			counts, err = tx.CountRolloutTargets(ctx, r.ID, r.Wave)
+			s.kicks.cost.Store(int64(time.Since(start)))
+			return err
+		})
+		if err != nil || counts == nil {
+			return r, err
+		}
+		now := s.timestamp()
+		t := tallyOf(counts, r.Wave)
+		timedOut := t.unfinished > 0 && !now.Before(r.WaveStartedAt.Add(r.WaveTimeout))
+		if verdict, _ := judgeWave(r, t); verdict == waveGoesOn && !timedOut {
+			return r, nil
+		}
+		err = s.store.Update(ctx, func(tx driverhub.Tx) error {
+			cur, err := tx.RolloutByID(ctx, "", id)
+			if err != nil {
+				return err
+			}
+			if cur.Step != r.Step {
+				return errStaleStep
+			}
+			return s.takeStep(ctx, tx, cur, counts, timedOut, now)
+		})
+		if err != nil && !errors.Is(err, errStaleStep) && !errors.Is(err, driverhub.ErrConflict) {
+			return r, err
+		}
+	}
+	return r, nil
+}
+
+// takeStep takes the step the current wave calls for: abort, or pass (to
+// the next wave, or success). A timed-out wave's unfinished targets fail
+// first.
+func (s *Service) takeStep(ctx context.Context, tx driverhub.Tx, r *driverhub.Rollout, counts []driverhub.TargetCount, timedOut bool, now time.Time) error {
+	t := tallyOf(counts, r.Wave)
+	if timedOut {
+		why := fmt.Sprintf("no final report within the wave timeout (%s): counted as failed", driverhub.FormatDuration(r.WaveTimeout))
+		n, err := tx.FailUnfinishedTargets(ctx, r.ID, r.Wave, []driverhub.Problem{{
+			Resource: fmt.Sprintf("wave %d", r.Wave), Code: driverhub.ProblemWaveTimeout, Message: why}}, now)
+		if err != nil {
+			return err
+		}
+		t.failed, t.unfinished, t.waiting = t.failed+n, 0, 0
+	}
+	verdict, why := judgeWave(r, t)
+	var events []*driverhub.RolloutEvent
+	switch verdict {
+	case waveGoesOn:
+		return nil
+	case waveFails:
+		r.State, r.FinishedAt, r.Reason = driverhub.RolloutAborted, &now, why
+		if r.OnAbort == driverhub.OnAbortRollback {
+			r.Rollback = driverhub.RollbackPending
+		}
+		events = append(events, rolloutEvent(r, now, driverhub.EventAborted, r.Wave, "aborted: "+why))
+	case wavePasses:
+		events = append(events, rolloutEvent(r, now, driverhub.EventWaveSucceeded, r.Wave, why))
+		if r.Wave == len(r.Percents) {
+			r.State, r.FinishedAt, r.Reason = driverhub.RolloutSucceeded, &now, ""
+			events = append(events, rolloutEvent(r, now, driverhub.EventSucceeded, 0,
+				fmt.Sprintf("succeeded: all %d waves passed", len(r.Percents))))
+			break
+		}
+		r.Wave, r.WaveStartedAt = r.Wave+1, nil
+		if r.State == driverhub.RolloutRunning {
+			next, err := tx.CountRolloutTargets(ctx, r.ID, r.Wave)
+			if err != nil {
+				return err
+			}
+			r.WaveStartedAt = &now
+			events = append(events, waveStarted(r, now, tallyOf(next, r.Wave).size))
+		}
+	}
+	r.UpdatedAt = now
+	if err := tx.UpdateRollout(ctx, r); err != nil {
+		return err
+	}
+	s.log.Info("rollout step", "rollout", r.ID, "state", r.State, "wave", r.Wave, "why", why)
+	return addEvents(ctx, tx, events...)
+}
+
+// A wave's verdict.
+const (
+	waveGoesOn = iota
+	waveFails
+	wavePasses
+)
+
+// judgeWave applies the thresholds to a wave (SPEC §10): it fails as soon
+// as its failed targets exceed failure_threshold% of its size, or when
+// success_threshold% can no longer be reached; it passes once every target
+// is deployed and its succeeded ones reach success_threshold%. A wave
+// with no targets left passes.
+func judgeWave(r *driverhub.Rollout, t waveTally) (int, string) {
+	k, size := r.Wave, t.size
+	switch {
+	case size == 0:
+		return wavePasses, fmt.Sprintf("wave %d passed: it has no targets left", k)
+	case t.failed*100 > r.FailureThreshold*size:
+		return waveFails, fmt.Sprintf("wave %d: %d of %d targets failed (%d%%), above the failure threshold of %d%%",
+			k, t.failed, size, t.failed*100/size, r.FailureThreshold)
+	case (t.succeeded+t.unfinished)*100 < r.SuccessThreshold*size:
+		return waveFails, fmt.Sprintf("wave %d can no longer reach the success threshold of %d%%: %d of %d targets succeeded, %d failed",
+			k, r.SuccessThreshold, t.succeeded, size, t.failed)
+	case t.waiting == 0 && t.succeeded*100 >= r.SuccessThreshold*size:
+		return wavePasses, fmt.Sprintf("wave %d passed: %d of %d targets succeeded (%d%%), the success threshold is %d%%",
+			k, t.succeeded, size, t.succeeded*100/size, r.SuccessThreshold)
+	}
+	return waveGoesOn, ""
+}

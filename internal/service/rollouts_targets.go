@@ -1,0 +1,243 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/driverhub/driverhub"
+)
+
+// planRollout resolves the rollout's driver and version and fixes its
+// targets: every selected instance in order of name, those without the
+// driver bound skipped with their reason, the others spread over the
+// waves. It refuses what cannot be rolled out (422, every problem at
+// once) and an overlap with an active rollout of the driver (409).
+func (s *Service) planRollout(ctx context.Context, tx driverhub.Tx, p *driverhub.Principal, r *driverhub.Rollout, in driverhub.RolloutInput) ([]*driverhub.RolloutTarget, error) {
+	drv, owner, err := resolveDriver(ctx, tx, p, in.Publisher, in.Driver)
+	if err != nil {
+		return nil, err
+	}
+	v, err := resolveVersion(ctx, tx, drv, owner.ID == p.TenantID, in.Version)
+	if err != nil {
+		return nil, err
+	}
+	r.DriverID, r.Driver, r.PublisherID, r.Publisher = drv.ID, drv.Name, owner.ID, owner.Name
+	var problems []driverhub.Problem
+	res := "version " + drv.Name + "/" + v.Version
+	if !v.Published() {
+		problems = append(problems, driverhub.Problem{Resource: res, Code: driverhub.ProblemVersionUnpublished,
+			Message: fmt.Sprintf("version %s of %s is a draft: publish it first, so that every wave gets the same package", v.Version, drv.Name)})
+	}
+	if !drv.Builtin && v.Package == nil {
+		problems = append(problems, driverhub.Problem{Resource: res, Code: driverhub.ProblemPackageMissing,
+			Message: fmt.Sprintf("version %s of %s has no package: upload it first", v.Version, drv.Name)})
+	}
+	candidates, err := tx.RolloutCandidates(ctx, p.TenantID, drv.Name)
+	if err != nil {
+		return nil, err
+	}
+	targets, n := selectTargets(r, candidates, s.timestamp())
+	if n == 0 {
+		problems = append(problems, driverhub.Problem{Resource: "rollout " + r.Name, Code: driverhub.ProblemNoTargets,
+			Message: noTargetsMessage(r, len(targets))})
+	}
+	if len(problems) > 0 {
+		return nil, &driverhub.Error{Code: driverhub.EFailedPrecondition, Problems: problems,
+			Message: fmt.Sprintf("rollout %s cannot start: %s", r.Name, problems[0].Message)}
+	}
+	return targets, s.checkOverlap(ctx, tx, r, targets)
+}
+
+func noTargetsMessage(r *driverhub.Rollout, selected int) string {
+	if selected == 0 {
+		return "no instance matches the selector"
+	}
+	return fmt.Sprintf("none of the %d instances the selector matches has %s/%s bound: bind it first (see the skipped targets' reasons)",
+		selected, r.Publisher, r.Driver)
+}
+
+// selectTargets returns a target per selected instance, by name, and how
+// many are not skipped. Waves take ceil(percent·n/100) of the n targets.
+func selectTargets(r *driverhub.Rollout, candidates []driverhub.RolloutCandidate, now time.Time) ([]*driverhub.RolloutTarget, int) {
+	byName := make(map[string]driverhub.RolloutCandidate, len(candidates))
+	var picked []driverhub.RolloutCandidate
+	for _, c := range candidates {
+		byName[c.Instance] = c
+		if r.Selector.Instances == nil && r.Selector.MatchesTags(c.Tags) {
+			picked = append(picked, c)
+		}
+	}
+	for _, name := range r.Selector.Instances {
+		c, ok := byName[name]
+		if !ok {
+			c = driverhub.RolloutCandidate{Instance: name}
+		}
+		picked = append(picked, c)
+	}
+	slices.SortFunc(picked, func(a, b driverhub.RolloutCandidate) int { return strings.Compare(a.Instance, b.Instance) })
+	targets := make([]*driverhub.RolloutTarget, len(picked))
+	n := 0
+	for k, c := range picked {
+		t := &driverhub.RolloutTarget{RolloutID: r.ID, InstanceID: c.InstanceID, Instance: c.Instance,
+			State: driverhub.TargetWaiting, Problems: []driverhub.Problem{}, UpdatedAt: now}
+		if pr := skipReason(r, c); pr != nil {
+			t.State, t.Problems = driverhub.TargetSkipped, []driverhub.Problem{*pr}
+		} else {
+			n++
+		}
+		targets[k] = t
+	}
+	k := 0
+	for _, t := range targets {
+		if t.State != driverhub.TargetSkipped {
+			t.Wave = driverhub.WaveOf(r.Percents, k, n)
+			k++
+		}
+	}
+	return targets, n
+}
+
+// skipReason says why a selected instance is not a target, or nil.
+func skipReason(r *driverhub.Rollout, c driverhub.RolloutCandidate) *driverhub.Problem {
+	res := "instance " + c.Instance
+	switch {
+	case c.InstanceID == "":
+		return &driverhub.Problem{Resource: res, Code: driverhub.ProblemInstanceMissing, Message: "no instance is named " + c.Instance}
+	case c.BindingID == "":
+		return &driverhub.Problem{Resource: res, Code: driverhub.ProblemNotBound,
+			Message: fmt.Sprintf("%s is not bound to instance %s", r.Driver, c.Instance)}
+	case c.DriverID != r.DriverID:
+		return &driverhub.Problem{Resource: res, Code: driverhub.ProblemOtherPublisher,
+			Message: fmt.Sprintf("instance %s runs another publisher's %s, not %s's", c.Instance, r.Driver, r.Publisher)}
+	}
+	return nil
+}
+
+// checkOverlap refuses a rollout that would share an instance with an
+// active rollout (paused ones included) of the same driver.
+func (s *Service) checkOverlap(ctx context.Context, tx driverhub.Tx, r *driverhub.Rollout, targets []*driverhub.RolloutTarget) error {
+	active, err := tx.ActiveRolloutInstances(ctx, r.TenantID, r.DriverID)
+	if err != nil || len(active) == 0 {
+		return err
+	}
+	var shared []string
+	var other *driverhub.Rollout
+	for _, t := range targets {
+		if o := active[t.InstanceID]; o != nil && t.State != driverhub.TargetSkipped {
+			shared, other = append(shared, t.Instance), o
+		}
+	}
+	if len(shared) == 0 {
+		return nil
+	}
+	more := ""
+	if len(shared) > 3 {
+		shared, more = shared[:3], fmt.Sprintf(" and %d more", len(shared)-3)
+	}
+	return driverhub.Errorf(driverhub.EConflict, "instances %s%s are targets of %s rollout %q (%s) of %s: wait for it to end, or cancel it",
+		strings.Join(shared, ", "), more, other.State, other.Name, other.ID, r.Driver)
+}
+
+// waveTally is one wave's targets: size (less those superseded), and how
+// many succeeded, failed, are unfinished (waiting, pending, processing),
+// waiting alone, and were rolled back.
+type waveTally struct {
+	size, succeeded, failed, unfinished, waiting, rolledBack int
+}
+
+func tallyOf(counts []driverhub.TargetCount, wave int) waveTally {
+	var t waveTally
+	for _, c := range counts {
+		if c.Wave != wave {
+			continue
+		}
+		switch c.State {
+		case driverhub.TargetSucceeded:
+			t.succeeded += c.N
+		case driverhub.TargetFailed:
+			t.failed += c.N
+		case driverhub.TargetWaiting:
+			t.waiting += c.N
+			t.unfinished += c.N
+		case driverhub.TargetPending, driverhub.TargetProcessing:
+			t.unfinished += c.N
+		case driverhub.TargetRolledBack:
+			t.rolledBack += c.N
+		}
+		if c.State != driverhub.TargetSuperseded && c.State != driverhub.TargetSkipped {
+			t.size += c.N
+		}
+	}
+	return t
+}
+
+func waveSizeOf(targets []*driverhub.RolloutTarget, wave int) int {
+	n := 0
+	for _, t := range targets {
+		if t.Wave == wave && t.State != driverhub.TargetSkipped {
+			n++
+		}
+	}
+	return n
+}
+
+// followDeployments is the rollout hook of every deployment path: once a
+// deployment finished (reported, superseded, closed) and its transaction
+// committed, the rollout whose target it is, if any, is kicked to judge
+// its wave. The target's state needs no write: it reads as its
+// deployment's status. The lookup is one read on an index, outside the
+// deployment's transaction, so that the gateways' reports stay as cheap
+// and as free of conflicts as without rollouts.
+func (s *Service) followDeployments(ctx context.Context, deploymentIDs ...string) {
+	s.follow(ctx, func(tx driverhub.Tx) ([]string, error) { return tx.RolloutsOfDeployments(ctx, deploymentIDs) }, len(deploymentIDs))
+}
+
+// followInstances kicks the active rollouts that target the instances
+// whose deployments timed out.
+func (s *Service) followInstances(ctx context.Context, instanceIDs []string) {
+	s.follow(ctx, func(tx driverhub.Tx) ([]string, error) { return tx.ActiveRolloutsOn(ctx, instanceIDs) }, len(instanceIDs))
+}
+
+func (s *Service) follow(ctx context.Context, find func(driverhub.Tx) ([]string, error), n int) {
+	if n == 0 {
+		return
+	}
+	var ids []string
+	err := s.store.View(ctx, func(tx driverhub.Tx) (err error) {
+		ids, err = find(tx)
+		return err
+	})
+	if err != nil {
+		// The sweep looks at every moving rollout soon anyway.
+		s.log.Warn("find the rollouts of finished deployments", "err", err)
+		return
+	}
+	s.kickRollouts(ids...)
+}
+
+// presentTarget says why a deployed target failed or was superseded: its
+// deployment's reason.
+func presentTarget(t *driverhub.RolloutTarget) {
+	if t.Recorded != driverhub.TargetPending || t.DeploymentID == "" {
+		return
+	}
+	res := "deployment " + t.DeploymentID
+	switch t.State {
+	case driverhub.TargetFailed:
+		why := t.DeployReason
+		if why == "" {
+			why = "the gateway reported that the deployment failed"
+		}
+		t.Problems = append(t.Problems, driverhub.Problem{Resource: res, Code: driverhub.ProblemDeploymentFailed, Message: why})
+	case driverhub.TargetSuperseded:
+		why := "its instance was deleted"
+		if t.DeployStatus != "" {
+			why = fmt.Sprintf("it was %s: %s", t.DeployStatus, t.DeployReason)
+		}
+		t.Problems = append(t.Problems, driverhub.Problem{Resource: res, Code: driverhub.ProblemDeploymentReplaced,
+			Message: "the rollout's deployment was replaced: " + why})
+	}
+}
