@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -332,8 +331,10 @@ var DefaultRolloutWaves = []int{100}
 // naming its field.
 func (in *RolloutInput) Check() FieldErrors {
 	var errs FieldErrors
-	if n := utf8.RuneCountInString(in.Name); n == 0 || n > MaxRolloutNameLen || !plainText(in.Name) || strings.IndexFunc(in.Name, unicode.IsControl) >= 0 {
-		errs.Add(Invalid("name", "must be 1-%d characters, without control characters", MaxRolloutNameLen))
+	if n := utf8.RuneCountInString(in.Name); n == 0 || n > MaxRolloutNameLen {
+		errs.Add(Invalid("name", "must be 1-%d characters", MaxRolloutNameLen))
+	} else {
+		errs.Add(checkText("name", in.Name, textKindLabel))
 	}
 	if in.Driver == "" {
 		errs.Add(Invalid("driver", "is required: the name of the driver to roll out"))

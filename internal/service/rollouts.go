@@ -23,8 +23,11 @@ func (s *Service) CreateRollout(ctx context.Context, in driverhub.RolloutInput) 
 	if err != nil {
 		return nil, err
 	}
+	var errs driverhub.FieldErrors
+	errs.Add(normalRolloutInput(&in))
+	errs.Append(in.Check())
 	var ps problems
-	ps.add("rollout", in.Check()...)
+	ps.add("rollout", errs...)
 	if err := ps.err(); err != nil {
 		return nil, err
 	}
@@ -195,7 +198,7 @@ func (s *Service) CancelRollout(ctx context.Context, id string) (*driverhub.Roll
 	})
 }
 
-func rolloutIs(r *driverhub.Rollout, rule string) error {
+func rolloutIs(r *driverhub.Rollout, rule driverhub.Word) error {
 	return driverhub.Errorf(driverhub.EConflict, "rollout %s is %s: %s", r.Name, r.State, rule)
 }
 

@@ -188,24 +188,24 @@ func claim(ok bool, err error) error {
 // targetBinding reads the target's instance and its binding of the
 // rollout's driver; gone says why there is none any more.
 func targetBinding(ctx context.Context, tx driverhub.Tx, r *driverhub.Rollout, t *driverhub.RolloutTarget) (*driverhub.Instance, *driverhub.Binding, *driverhub.Problem, error) {
-	res := "instance " + t.Instance
+	lost := func(code driverhub.ProblemCode, format string, args ...any) *driverhub.Problem {
+		p := driverhub.NewProblem("instance "+t.Instance, code, format, args...)
+		return &p
+	}
 	i, err := tx.InstanceByID(ctx, t.InstanceID)
 	if errors.Is(err, driverhub.ErrNotFound) {
-		return nil, nil, &driverhub.Problem{Resource: res, Code: driverhub.ProblemInstanceMissing,
-			Message: "instance " + t.Instance + " was deleted"}, nil
+		return nil, nil, lost(driverhub.ProblemInstanceMissing, "instance %s was deleted", t.Instance), nil
 	} else if err != nil {
 		return nil, nil, nil, err
 	}
 	b, err := tx.BindingByName(ctx, i.ID, r.Driver)
 	switch {
 	case errors.Is(err, driverhub.ErrNotFound):
-		return i, nil, &driverhub.Problem{Resource: res, Code: driverhub.ProblemNotBound,
-			Message: fmt.Sprintf("%s was unbound from instance %s", r.Driver, t.Instance)}, nil
+		return i, nil, lost(driverhub.ProblemNotBound, "%s was unbound from instance %s", r.Driver, t.Instance), nil
 	case err != nil:
 		return nil, nil, nil, err
 	case b.DriverID != r.DriverID:
-		return i, nil, &driverhub.Problem{Resource: res, Code: driverhub.ProblemOtherPublisher,
-			Message: fmt.Sprintf("instance %s was bound to another publisher's %s", t.Instance, r.Driver)}, nil
+		return i, nil, lost(driverhub.ProblemOtherPublisher, "instance %s was bound to another publisher's %s", t.Instance, r.Driver), nil
 	}
 	return i, b, nil, nil
 }
@@ -265,8 +265,9 @@ func (s *Service) rollBackTarget(ctx context.Context, tx driverhub.Tx, r *driver
 		return "", nil, err
 	}
 	if gone == nil && b.Version != r.Version {
-		gone = &driverhub.Problem{Resource: "instance " + t.Instance, Code: driverhub.ProblemRollbackBindingGone,
-			Message: fmt.Sprintf("%s on %s was bound to version %s since: left as it is", r.Driver, t.Instance, b.Version)}
+		p := driverhub.NewProblem("instance "+t.Instance, driverhub.ProblemRollbackBindingGone,
+			"%s on %s was bound to version %s since: left as it is", r.Driver, t.Instance, b.Version)
+		gone = &p
 	}
 	if gone != nil {
 		return "", nil, s.refuseRollback(ctx, tx, t, from, now, *gone)
@@ -286,9 +287,8 @@ func (s *Service) rollBackTarget(ctx context.Context, tx driverhub.Tx, r *driver
 			return "", nil, err
 		}
 		t.State = from
-		return "", nil, s.refuseRollback(ctx, tx, t, driverhub.TargetRolledBack, now, append([]driverhub.Problem{{
-			Resource: "instance " + t.Instance, Code: driverhub.ProblemRollbackFailed,
-			Message: fmt.Sprintf("the rollback to %s was refused: %s", t.PreviousVersion, e.Message)}}, e.Problems...)...)
+		return "", nil, s.refuseRollback(ctx, tx, t, driverhub.TargetRolledBack, now, append([]driverhub.Problem{driverhub.NewProblem(
+			"instance "+t.Instance, driverhub.ProblemRollbackFailed, "the rollback to %s was refused: %s", t.PreviousVersion, e.Message)}, e.Problems...)...)
 	} else if err != nil {
 		return "", nil, err
 	}

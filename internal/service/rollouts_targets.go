@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -28,34 +27,44 @@ func (s *Service) planRollout(ctx context.Context, tx driverhub.Tx, p *driverhub
 	var problems []driverhub.Problem
 	res := "version " + drv.Name + "/" + v.Version
 	if !v.Published() {
-		problems = append(problems, driverhub.Problem{Resource: res, Code: driverhub.ProblemVersionUnpublished,
-			Message: fmt.Sprintf("version %s of %s is a draft: publish it first, so that every wave gets the same package", v.Version, drv.Name)})
+		problems = append(problems, driverhub.NewProblem(res, driverhub.ProblemVersionUnpublished,
+			"version %s of %s is a draft: publish it first, so that every wave gets the same package", v.Version, drv.Name))
 	}
 	if !drv.Builtin && v.Package == nil {
-		problems = append(problems, driverhub.Problem{Resource: res, Code: driverhub.ProblemPackageMissing,
-			Message: fmt.Sprintf("version %s of %s has no package: upload it first", v.Version, drv.Name)})
+		problems = append(problems, driverhub.NewProblem(res, driverhub.ProblemPackageMissing,
+			"version %s of %s has no package: upload it first", v.Version, drv.Name))
 	}
+	unsigned, err := s.rolloutSignature(ctx, tx, p.TenantID, owner.Name, drv, v)
+	if err != nil {
+		return nil, err
+	}
+	problems = append(problems, unsigned...)
 	candidates, err := tx.RolloutCandidates(ctx, p.TenantID, drv.Name)
 	if err != nil {
 		return nil, err
 	}
 	targets, n := selectTargets(r, candidates, s.timestamp())
 	if n == 0 {
-		problems = append(problems, driverhub.Problem{Resource: "rollout " + r.Name, Code: driverhub.ProblemNoTargets,
-			Message: noTargetsMessage(r, len(targets))})
+		problems = append(problems, noTargets(r, len(targets)))
 	}
 	if len(problems) > 0 {
-		return nil, &driverhub.Error{Code: driverhub.EFailedPrecondition, Problems: problems,
-			Message: fmt.Sprintf("rollout %s cannot start: %s", r.Name, problems[0].Message)}
+		e := driverhub.Errorf(driverhub.EFailedPrecondition, "rollout %s cannot start: %d problems", r.Name, len(problems))
+		if len(problems) == 1 {
+			e = driverhub.Errorf(driverhub.EFailedPrecondition, "rollout %s cannot start: 1 problem", r.Name)
+		}
+		e.Problems = problems
+		return nil, e
 	}
 	return targets, s.checkOverlap(ctx, tx, r, targets)
 }
 
-func noTargetsMessage(r *driverhub.Rollout, selected int) string {
+func noTargets(r *driverhub.Rollout, selected int) driverhub.Problem {
+	res := "rollout " + r.Name
 	if selected == 0 {
-		return "no instance matches the selector"
+		return driverhub.NewProblem(res, driverhub.ProblemNoTargets, "no instance matches the selector")
 	}
-	return fmt.Sprintf("none of the %d instances the selector matches has %s/%s bound: bind it first (see the skipped targets' reasons)",
+	return driverhub.NewProblem(res, driverhub.ProblemNoTargets,
+		"none of the %d instances the selector matches has %s/%s bound: bind it first (see the skipped targets' reasons)",
 		selected, r.Publisher, r.Driver)
 }
 
@@ -103,17 +112,18 @@ func selectTargets(r *driverhub.Rollout, candidates []driverhub.RolloutCandidate
 // skipReason says why a selected instance is not a target, or nil.
 func skipReason(r *driverhub.Rollout, c driverhub.RolloutCandidate) *driverhub.Problem {
 	res := "instance " + c.Instance
+	var p driverhub.Problem
 	switch {
 	case c.InstanceID == "":
-		return &driverhub.Problem{Resource: res, Code: driverhub.ProblemInstanceMissing, Message: "no instance is named " + c.Instance}
+		p = driverhub.NewProblem(res, driverhub.ProblemInstanceMissing, "no instance is named %s", c.Instance)
 	case c.BindingID == "":
-		return &driverhub.Problem{Resource: res, Code: driverhub.ProblemNotBound,
-			Message: fmt.Sprintf("%s is not bound to instance %s", r.Driver, c.Instance)}
+		p = driverhub.NewProblem(res, driverhub.ProblemNotBound, "%s is not bound to instance %s", r.Driver, c.Instance)
 	case c.DriverID != r.DriverID:
-		return &driverhub.Problem{Resource: res, Code: driverhub.ProblemOtherPublisher,
-			Message: fmt.Sprintf("instance %s runs another publisher's %s, not %s's", c.Instance, r.Driver, r.Publisher)}
+		p = driverhub.NewProblem(res, driverhub.ProblemOtherPublisher, "instance %s runs another publisher's %s, not %s's", c.Instance, r.Driver, r.Publisher)
+	default:
+		return nil
 	}
-	return nil
+	return &p
 }
 
 // checkOverlap refuses a rollout that would share an instance with an
@@ -133,12 +143,12 @@ func (s *Service) checkOverlap(ctx context.Context, tx driverhub.Tx, r *driverhu
 	if len(shared) == 0 {
 		return nil
 	}
-	more := ""
 	if len(shared) > 3 {
-		shared, more = shared[:3], fmt.Sprintf(" and %d more", len(shared)-3)
+		return driverhub.Errorf(driverhub.EConflict, "instances %s and %d more are targets of %s rollout %q (%s) of %s: wait for it to end, or cancel it",
+			strings.Join(shared[:3], ", "), len(shared)-3, other.State, other.Name, other.ID, r.Driver)
 	}
-	return driverhub.Errorf(driverhub.EConflict, "instances %s%s are targets of %s rollout %q (%s) of %s: wait for it to end, or cancel it",
-		strings.Join(shared, ", "), more, other.State, other.Name, other.ID, r.Driver)
+	return driverhub.Errorf(driverhub.EConflict, "instances %s are targets of %s rollout %q (%s) of %s: wait for it to end, or cancel it",
+		strings.Join(shared, ", "), other.State, other.Name, other.ID, r.Driver)
 }
 
 // waveTally is one wave's targets: size (less those superseded), and how
@@ -227,17 +237,16 @@ func presentTarget(t *driverhub.RolloutTarget) {
 	res := "deployment " + t.DeploymentID
 	switch t.State {
 	case driverhub.TargetFailed:
-		why := t.DeployReason
-		if why == "" {
-			why = "the gateway reported that the deployment failed"
+		p := driverhub.NewProblem(res, driverhub.ProblemDeploymentFailed, "the gateway reported that the deployment failed")
+		if t.DeployReason != "" {
+			p = driverhub.Problem{Resource: res, Code: driverhub.ProblemDeploymentFailed, Message: t.DeployReason} // the gateway's words
 		}
-		t.Problems = append(t.Problems, driverhub.Problem{Resource: res, Code: driverhub.ProblemDeploymentFailed, Message: why})
+		t.Problems = append(t.Problems, p)
 	case driverhub.TargetSuperseded:
-		why := "its instance was deleted"
+		p := driverhub.NewProblem(res, driverhub.ProblemDeploymentReplaced, "the rollout's deployment was replaced: its instance was deleted")
 		if t.DeployStatus != "" {
-			why = fmt.Sprintf("it was %s: %s", t.DeployStatus, t.DeployReason)
+			p = driverhub.NewProblem(res, driverhub.ProblemDeploymentReplaced, "the rollout's deployment was replaced: it was %s: %s", t.DeployStatus, t.DeployReason)
 		}
-		t.Problems = append(t.Problems, driverhub.Problem{Resource: res, Code: driverhub.ProblemDeploymentReplaced,
-			Message: "the rollout's deployment was replaced: " + why})
+		t.Problems = append(t.Problems, p)
 	}
 }

@@ -64,3 +64,19 @@ func normalInstanceInput(in *driverhub.InstanceInput) error {
 	*in.Tags = tags
 	return nil
 }
+
+// normalRolloutInput normalises a rollout's name, the names it looks up
+// and its tag selector; two tag keys that become one are a problem of the
+// selector.
+func normalRolloutInput(in *driverhub.RolloutInput) error {
+	text.Normalize(&in.Name, &in.Driver, &in.Publisher, &in.Version)
+	if in.Selector.Tags == nil {
+		return nil
+	}
+	tags, clash := text.NormalMap(in.Selector.Tags)
+	if clash != "" {
+		return driverhub.Invalid("selector.tags", "two tag keys are both %q once written the same way (Unicode NFC)", clash)
+	}
+	in.Selector.Tags = tags
+	return nil
+}
