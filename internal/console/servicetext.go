@@ -81,6 +81,10 @@ func localArg(lang string, a any) any {
 		key = "deploy.status." + string(v)
 	case driverhub.UploadKind:
 		key = "upload.kind." + string(v)
+	case driverhub.RolloutState:
+		key = "rollout.state." + string(v)
+	case driverhub.TargetState:
+		key = "target.state." + string(v)
 	default:
 		return a
 	}
