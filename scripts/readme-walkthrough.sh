@@ -22,6 +22,9 @@ cd "$(dirname "$0")/.."
 readme=$(realpath "${1:-README.md}")
 
 tmp=$(mktemp -d /tmp/driverhub-walkthrough.XXXXXX)
+# mktemp makes it 0700; a reader's working directory lets others pass, as a
+# root agent needs for its drivers' own users (docs/agent-install.md).
+chmod 0711 "$tmp"
 mkdir -p "$tmp/bin" "$tmp/home" "$tmp/work" "$tmp/blocks" "$tmp/logs"
 background=() # process group ids of the background blocks, in start order
 status=1

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"github.com/driverhub/driverhub/internal/driverrt"
 )
@@ -58,7 +60,7 @@ func newIdentities(p *DriverUsers, dir string, log *slog.Logger) (*identities, e
 		}
 		return &identities{root: true, shared: u}, nil
 	}
-	return ownIdentities(p, dir)
+	return ownIdentities(p, dir, log)
 }
 
 // sharedUser looks up --driver-user in /etc/passwd.
@@ -90,7 +92,7 @@ func sharedUser(name string) (*driverrt.User, error) {
 // ownIdentities sets up the allocation of the drivers' own uids: the
 // range, the group, files that can be given to those uids, and a
 // directory they can reach.
-func ownIdentities(p *DriverUsers, dir string) (*identities, error) {
+func ownIdentities(p *DriverUsers, dir string, log *slog.Logger) (*identities, error) {
 	spec := p.UIDs
 	if spec == "" {
 		spec = DefaultDriverUIDs
@@ -103,17 +105,9 @@ func ownIdentities(p *DriverUsers, dir string) (*identities, error) {
 	if group == "" {
 		group = DriverGroup
 	}
-	f, err := os.Open("/etc/group")
+	gid, err := driverGroup(group, log)
 	if err != nil {
 		return nil, err
-	}
-	gid, found, err := lookupGroup(f, group)
-	f.Close()
-	if err != nil {
-		return nil, fmt.Errorf("/etc/group: %w", err)
-	}
-	if !found {
-		return nil, fmt.Errorf("group %s does not exist: create it with \"groupadd --system %s\" (the systemd unit does), or run every driver as one user with --driver-user", group, group)
 	}
 	al, err := newUIDAllocator(rng, filepath.Join(dir, "driver-uids.json"), hostUsers)
 	if err != nil {
@@ -129,6 +123,43 @@ func ownIdentities(p *DriverUsers, dir string) (*identities, error) {
 		return nil, err
 	}
 	return &identities{root: true, alloc: al, gid: gid, group: group}, nil
+}
+
+// driverGroup returns the gid of the drivers' group, creating it as a
+// system group when it is missing (as the systemd unit would), so that a
+// root agent started by hand on a fresh gateway gives drivers their own
+// users without a setup step. Without groupadd it says what to do.
+func driverGroup(group string, log *slog.Logger) (uint32, error) {
+	gid, found, err := readGroup(group)
+	if err != nil || found {
+		return gid, err
+	}
+	out, err := exec.Command("groupadd", "--system", group).CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("group %s does not exist and groupadd --system %s failed (%v: %s): create it, or run every driver as one user with --driver-user",
+			group, group, err, strings.TrimSpace(string(out)))
+	}
+	if gid, found, err = readGroup(group); err == nil && !found {
+		err = fmt.Errorf("group %s: groupadd succeeded but /etc/group has no such group", group)
+	}
+	if err == nil {
+		log.Info("created the drivers' group", "group", group, "gid", gid)
+	}
+	return gid, err
+}
+
+// readGroup looks a group up in /etc/group.
+func readGroup(name string) (uint32, bool, error) {
+	f, err := os.Open("/etc/group")
+	if err != nil {
+		return 0, false, err
+	}
+	defer f.Close()
+	gid, found, err := lookupGroup(f, name)
+	if err != nil {
+		return 0, false, fmt.Errorf("/etc/group: %w", err)
+	}
+	return gid, found, nil
 }
 
 // hostUsers reads /etc/passwd.

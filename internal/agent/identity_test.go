@@ -2,6 +2,7 @@ package agent
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,9 +25,23 @@ func TestNewRefusesDriverUsersItCannotGive(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	_, err := newUsersAgent(t, filepath.Join(base, "a"), &DriverUsers{Group: "no-such-group-dh"})
-	if err == nil || !strings.Contains(err.Error(), `group no-such-group-dh does not exist: create it with "groupadd --system no-such-group-dh"`) {
-		t.Errorf("New without the group: %v", err)
+	// A group groupadd cannot make: the agent refuses, saying what to do.
+	_, err := newUsersAgent(t, filepath.Join(base, "a"), &DriverUsers{Group: "no:such-group"})
+	if err == nil || !strings.Contains(err.Error(), `group no:such-group does not exist and groupadd --system no:such-group failed`) ||
+		!strings.Contains(err.Error(), "--driver-user") {
+		t.Errorf("New without the group, groupadd refusing: %v", err)
+	}
+	// A missing group it can make: created, as the systemd unit would.
+	if _, found, _ := readGroup("dh-test-drivers"); found {
+		t.Fatal("group dh-test-drivers exists before the test")
+	}
+	t.Cleanup(func() { exec.Command("groupdel", "dh-test-drivers").Run() })
+	created, err := newUsersAgent(t, filepath.Join(base, "made"), &DriverUsers{Group: "dh-test-drivers"})
+	if err != nil {
+		t.Fatalf("New without the group: %v", err)
+	}
+	if _, found, _ := readGroup("dh-test-drivers"); !found || !created.OwnUIDs() {
+		t.Errorf("New without the group: group created %v, own uids %v", found, created.OwnUIDs())
 	}
 
 	closed := filepath.Join(base, "closed")
