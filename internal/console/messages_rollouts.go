@@ -44,7 +44,6 @@ var rolloutMessages = map[string][2]string{
 	// Counts and targets
 	"rollout.counts":        {"Targets by state", "各状态的目标实例"},
 	"rollout.targets":       {"Targets", "目标实例"},
-	"rollout.filter_state":  {"Show", "显示"},
 	"rollout.all_states":    {"All states", "全部状态"},
 	"rollout.instance":      {"Instance", "实例"},
 	"rollout.wave":          {"Wave", "批次"},

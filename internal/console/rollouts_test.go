@@ -14,9 +14,11 @@ import (
 // rolloutFleet publishes python3 driver meter at 1.0.0 and 2.0.0 and makes
 // instances gw1 and gw2 (site=sh) bound to 1.0.0, whose gateways reported
 // and then keep quiet, so that a rollout's deployments stay pending; and
-// gw3 (site=sh) without the driver, which a rollout skips.
-func rolloutFleet(t *testing.T, srv *apitest.Server) {
+// gw3 (site=sh) without the driver, which a rollout skips. It returns the
+// gateway secrets by instance.
+func rolloutFleet(t *testing.T, srv *apitest.Server) map[string]string {
 	t.Helper()
+	secrets := map[string]string{}
 	tok := srv.AdminToken
 	srv.Must(t, http.StatusCreated, "POST", "/api/v1/drivers", tok, map[string]any{"name": "meter", "protocol": "modbus", "runtime": "python3"})
 	for _, v := range []string{"1.0.0", "2.0.0"} {
@@ -29,11 +31,13 @@ func rolloutFleet(t *testing.T, srv *apitest.Server) {
 			Secret string `json:"gateway_secret"`
 		}
 		srv.Must(t, http.StatusCreated, "POST", "/api/v1/instances", tok, map[string]any{"name": name, "tags": map[string]string{"site": "sh"}}).Decode(t, &inst)
+		secrets[name] = inst.Secret
 		report(t, srv, inst.Secret, map[string]any{"edge_version": driverhub.Version, "arch": "x86-64", "builtin_drivers": []string{}})
 		if name != "gw3" {
 			srv.Must(t, http.StatusOK, "PUT", "/api/v1/instances/"+name+"/drivers/meter", tok, map[string]any{"version": "1.0.0"})
 		}
 	}
+	return secrets
 }
 
 // rolloutForm is the creation form as a user fills it.
