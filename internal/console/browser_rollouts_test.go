@@ -58,7 +58,7 @@ func browserRollout(t *testing.T, lang string) {
 	}
 	page := strings.SplitN(run(u, "location", chromedp.Location()), "?", 2)[0]
 	u.open(strings.TrimPrefix(page, srv.URL)+"?state=skipped#targets", "rollout-skipped")
-	if row := u.text(`#targets-table tr[data-instance="gw3"]`); !strings.Contains(row, "not_bound") {
+	if row := u.text(`#targets-table tr[data-instance="gw3"]`); !strings.Contains(row, msg(t, lang, "rollout.problem.not_bound")) {
 		t.Errorf("skipped target row: %q", row)
 	}
 	u.open("/rollouts", "rollouts")

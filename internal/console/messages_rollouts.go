@@ -92,6 +92,16 @@ var rolloutMessages = map[string][2]string{
 	"rollout.paused_label":      {"Create it paused (nothing starts until resumed)", "创建后暂停（继续前不开始）"},
 	"rollout.create":            {"Start rollout", "开始分批发布"},
 
+	// Why a target was skipped or did not succeed (problem codes)
+	"rollout.problem.not_bound":                {"Driver not bound", "未分配该驱动"},
+	"rollout.problem.other_publisher":          {"Another publisher's driver", "其他发布者的驱动"},
+	"rollout.problem.instance_missing":         {"No such instance", "实例不存在"},
+	"rollout.problem.deployment_failed":        {"Deployment failed", "部署失败"},
+	"rollout.problem.deployment_replaced":      {"Deployment replaced", "部署已被取代"},
+	"rollout.problem.wave_timeout":             {"Wave timed out", "批次超时"},
+	"rollout.problem.rollback_failed":          {"Rollback refused", "回滚被拒绝"},
+	"rollout.problem.rollback_binding_changed": {"Changed since: not rolled back", "已被修改，未回滚"},
+
 	// Rollout states
 	"rollout.state.running":   {"Running", "进行中"},
 	"rollout.state.paused":    {"Paused", "已暂停"},

@@ -66,6 +66,9 @@ func TestMessagesComplete(t *testing.T) {
 		"rollout.state.": words(driverhub.AllRolloutStates...), "target.state.": words(driverhub.AllTargetStates...),
 		"rollout.wave_state.": words(driverhub.AllWaveStates...), "rollout.event.": words(driverhub.AllRolloutEventTypes...),
 		"rollout.on_abort.": words(driverhub.AllOnAbort...),
+		"rollout.problem.": words(driverhub.ProblemNotBound, driverhub.ProblemOtherPublisher, driverhub.ProblemInstanceMissing,
+			driverhub.ProblemDeploymentFailed, driverhub.ProblemDeploymentReplaced, driverhub.ProblemWaveTimeout,
+			driverhub.ProblemRollbackFailed, driverhub.ProblemRollbackBindingGone),
 	} {
 		for _, v := range values {
 			if _, ok := console.Translate("en", prefix+v); !ok {

@@ -68,7 +68,7 @@ type rolloutData struct {
 	// Counts are the target states with at least one target, in order.
 	Counts []stateCount
 	// Targets is one page of targets, in State ("" all); Next continues it.
-	Targets []*driverhub.RolloutTarget
+	Targets []targetRow
 	State   string
 	States  []driverhub.TargetState
 	Next    string
@@ -82,6 +82,36 @@ type rolloutData struct {
 type stateCount struct {
 	State driverhub.TargetState
 	N     int
+}
+
+// targetRow is a target with its problems as the page shows them.
+type targetRow struct {
+	*driverhub.RolloutTarget
+	Problems []problemView
+}
+
+// problemView is a problem: what its code means, in the page's language
+// (the code itself when the console has no words for it), and the
+// service's message, translated when the catalogue has its format (a
+// problem recorded at creation keeps only its English text).
+type problemView struct {
+	Code, Label, Message string
+}
+
+func problemViews(lang string, ps []driverhub.Problem) []problemView {
+	if len(ps) == 0 {
+		return nil
+	}
+	local := localize(lang, &driverhub.Error{Problems: ps}).Problems
+	out := make([]problemView, len(local))
+	for i, p := range local {
+		label, ok := Translate(lang, "rollout.problem."+string(p.Code))
+		if !ok {
+			label = string(p.Code)
+		}
+		out[i] = problemView{Code: string(p.Code), Label: label, Message: p.Message}
+	}
+	return out
 }
 
 // waveView is a wave with its progress bar.
@@ -130,11 +160,8 @@ func (c *Console) rolloutTargets(ctx context.Context, d *rolloutData, cursor str
 	if err != nil {
 		return err
 	}
-	d.Targets = l.Items
-	for _, t := range d.Targets {
-		if len(t.Problems) > 0 { // the services' texts, in the page's language
-			t.Problems = localize(d.lang, &driverhub.Error{Problems: t.Problems}).Problems
-		}
+	for _, t := range l.Items {
+		d.Targets = append(d.Targets, targetRow{RolloutTarget: t, Problems: problemViews(d.lang, t.Problems)})
 	}
 	if l.NextCursor != "" {
 		v := url.Values{"cursor": {l.NextCursor}}

@@ -114,7 +114,7 @@ func TestRolloutFromAVersionPage(t *testing.T) {
 		}
 	}
 	skipped := b.mustGet(strings.SplitN(p.Location, "?", 2)[0] + "?state=skipped").Body
-	if !strings.Contains(skipped, `data-instance="gw3"`) || !strings.Contains(skipped, "not_bound") || strings.Contains(skipped, `data-instance="gw1"`) {
+	if !strings.Contains(skipped, `data-instance="gw3"`) || !strings.Contains(skipped, `data-code="not_bound"><strong>Driver not bound</strong>`) || strings.Contains(skipped, `data-instance="gw1"`) {
 		t.Errorf("the skipped targets lack gw3 and its reason, or list others: %s", snippet(skipped))
 	}
 	if list := b.mustGet("/rollouts").Body; !strings.Contains(list, "meter 2 to sh") || !strings.Contains(list, "0 of 2 succeeded") {
