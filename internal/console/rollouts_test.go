@@ -142,6 +142,9 @@ func TestRolloutPauseResumeCancel(t *testing.T) {
 	if p := v.post(page+"/pause", nil); p.Status != http.StatusForbidden {
 		t.Errorf("viewer pausing: %d", p.Status)
 	}
+	if p := v.post("/rollouts/new", rolloutForm("by a viewer", "100")); p.Status != http.StatusForbidden || !strings.Contains(p.Body, `value="by a viewer"`) {
+		t.Errorf("viewer creating a rollout: %d %s", p.Status, snippet(p.Body))
+	}
 
 	b := adminBrowser(t, srv)
 	for _, step := range []struct {
