@@ -1,7 +1,12 @@
 package cli
 
 import (
+	"bufio"
+	"errors"
+	"io"
+	"os"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -115,7 +120,7 @@ func (a *app) userCreate() *cobra.Command {
 }
 
 func (a *app) userUpdate() *cobra.Command {
-	cmd := a.leaf("update USERNAME [--role ROLE] [--password P | --new-password]", "Change a user's role or password", exactArgs("USERNAME"),
+	cmd := a.leaf("update USERNAME [--role ROLE] [--password P | --new-password] [--current-password P]", "Change a user's role or password", exactArgs("USERNAME"),
 		func(cmd *cobra.Command, c *client.Client, args []string) error {
 			var in driverhub.UserInput
 			if cmd.Flags().Changed("role") {
@@ -124,27 +129,85 @@ func (a *app) userUpdate() *cobra.Command {
 				in.Role = &role
 			}
 			ask, _ := cmd.Flags().GetBool("new-password")
+			if in.Role == nil && !cmd.Flags().Changed("password") && !ask {
+				return usagef(cmd, "nothing to change: give --role, --password or --new-password")
+			}
+			stdin := &secretLines{cmd: cmd}
 			if cmd.Flags().Changed("password") || ask {
-				pw, err := password(cmd)
-				if err != nil {
-					return err
+				pw, _ := cmd.Flags().GetString("password")
+				if ask {
+					var err error
+					if pw, err = stdin.read("New password: "); err != nil {
+						return err
+					}
 				}
 				in.Password = &pw
 			}
-			if in.Role == nil && in.Password == nil {
-				return usagef(cmd, "nothing to change: give --role, --password or --new-password")
+			if cmd.Flags().Changed("current-password") {
+				cur, _ := cmd.Flags().GetString("current-password")
+				in.CurrentPassword = &cur
 			}
 			u, err := c.UpdateUser(cmd.Context(), args[0], in)
+			if needsCurrentPassword(err, in) {
+				// Your own password: the server asks for the current one.
+				cur, rerr := stdin.read("Current password: ")
+				if rerr != nil {
+					return rerr
+				}
+				in.CurrentPassword = &cur
+				u, err = c.UpdateUser(cmd.Context(), args[0], in)
+			}
 			if err != nil {
 				return err
 			}
 			return render(cmd, u, func(p *printer) { userDetail(p, u) })
 		})
+	cmd.Long = `Change a user's role (admins) or password.
+
+Changing your own password needs your current one: give --current-password, or the command
+asks for it when the server says it is needed (not when an admin changes another user's).
+Passwords not given as flags are read from the terminal without echo, or else one a line
+from standard input in this order: first the new password (with --new-password), then
+your current password.`
+	cmd.Example = `  driverhub user update bob --role viewer
+  driverhub user update me --new-password                        # prompts for both
+  printf '%s\n%s\n' "$NEW" "$CURRENT" | driverhub user update me --new-password`
 	cmd.Flags().String("role", "", "new role: admin, developer or viewer")
-	cmd.Flags().String("password", "", "new password")
+	cmd.Flags().String("password", "", "new password (visible to other local users: prefer --new-password)")
 	cmd.Flags().Bool("new-password", false, "read a new password from stdin or a prompt")
+	cmd.Flags().String("current-password", "", "your current password, to change your own (default: read from stdin or a prompt when needed)")
 	addOutputFlag(cmd)
 	return cmd
+}
+
+// needsCurrentPassword reports whether the server refused a password
+// change for want of the current password, and none was sent.
+func needsCurrentPassword(err error, in driverhub.UserInput) bool {
+	var e *driverhub.Error
+	return in.CurrentPassword == nil && in.Password != nil && errors.As(err, &e) &&
+		e.Code == driverhub.EInvalid && e.Field == "current_password"
+}
+
+// secretLines reads secrets one after another: from the terminal without
+// echo, or one a line from stdin through one reader (a reader per secret
+// would lose the next lines to the first one's buffer).
+type secretLines struct {
+	cmd *cobra.Command
+	in  *bufio.Reader
+}
+
+func (s *secretLines) read(prompt string) (string, error) {
+	if f, ok := s.cmd.InOrStdin().(*os.File); ok && isTerminal(f) {
+		return readSecret(s.cmd, prompt)
+	}
+	if s.in == nil {
+		s.in = bufio.NewReader(s.cmd.InOrStdin())
+	}
+	line, err := s.in.ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", failf("read standard input: %v", err)
+	}
+	return strings.TrimSpace(line), nil
 }
 
 func (a *app) userList() *cobra.Command {

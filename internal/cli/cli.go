@@ -82,6 +82,7 @@ func Install(root *cobra.Command) {
 		a.deployCommand(), a.deploymentCommand(), a.logsCommand(),
 		a.tokenCommand(), a.userCommand(), a.tenantCommand(),
 		a.trustCommand(), a.signCommand(), a.unsignCommand(),
+		a.rolloutCommand(),
 	}
 	for _, c := range cmds {
 		a.addCompletions(c)
@@ -107,6 +108,7 @@ var otherNames = map[string]struct{ aliases, suggestFor []string }{
 	"token":        {aliases: []string{"tokens"}},
 	"user":         {aliases: []string{"users"}},
 	"tenant":       {aliases: []string{"tenants"}},
+	"rollout":      {aliases: []string{"rollouts"}, suggestFor: []string{"canary", "waves"}},
 }
 
 // groupify makes a command that only holds subcommands answer its help

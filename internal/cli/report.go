@@ -77,8 +77,11 @@ func printAPIError(w io.Writer, err error, e *driverhub.Error) {
 	fmt.Fprintf(w, "Error: %s (%s)\n", safeText(msg), safeText(e.Code))
 	for _, p := range e.Problems {
 		where := p.Resource
-		if where == "" {
+		switch {
+		case where == "":
 			where = p.Field
+		case p.Field != "": // a problem of many fields (a rollout's input) names its field
+			where += " " + p.Field
 		}
 		fmt.Fprintf(w, "  - %s: %s (%s)\n", safeText(where), safeText(p.Message), safeText(string(p.Code)))
 	}

@@ -36,6 +36,8 @@ type Config struct {
 	Instances   driverhub.InstanceService
 	Deployments driverhub.DeploymentService
 	Market      driverhub.MarketService
+	// Rollouts moves a version to many instances, in waves.
+	Rollouts driverhub.RolloutService
 	// TUF tells which versions are signed (nil: the pages say nothing of it).
 	TUF    driverhub.TUFService
 	Logger *slog.Logger
@@ -57,6 +59,7 @@ type Console struct {
 	instances   driverhub.InstanceService
 	deployments driverhub.DeploymentService
 	market      driverhub.MarketService
+	rollouts    driverhub.RolloutService
 	tuf         driverhub.TUFService
 	log         *slog.Logger
 	ttl         time.Duration
@@ -80,7 +83,7 @@ func New(c Config) (*Console, error) {
 		return nil, err
 	}
 	con := &Console{accounts: c.Accounts, drivers: c.Drivers, instances: c.Instances, deployments: c.Deployments,
-		market: c.Market, tuf: c.TUF, log: c.Logger, ttl: c.SessionTTL, serverURL: strings.TrimRight(c.ServerURL, "/"),
+		market: c.Market, rollouts: c.Rollouts, tuf: c.TUF, log: c.Logger, ttl: c.SessionTTL, serverURL: strings.TrimRight(c.ServerURL, "/"),
 		strict: c.StrictI18n, mux: http.NewServeMux(), static: http.StripPrefix("/static/", http.FileServerFS(sub))}
 	if err := con.parseTemplates(); err != nil {
 		return nil, err
@@ -156,6 +159,8 @@ func (c *Console) routes() {
 	c.page("POST /instances/{instance}/deployments", c.deploy)
 	c.page("GET /instances/{instance}/deployments/{id}", c.deploymentPage)
 	c.page("POST /instances/{instance}/deployments/{id}/close", c.closeDeployment)
+
+	c.rolloutRoutes()
 
 	c.page("GET /users", c.usersPage)
 	c.page("POST /users", c.createUser)

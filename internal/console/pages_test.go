@@ -63,6 +63,12 @@ func TestMessagesComplete(t *testing.T) {
 		"code.": {driverhub.EInvalid, driverhub.EUnauthenticated, driverhub.EPermissionDenied, driverhub.ENotFound, driverhub.EConflict,
 			driverhub.EVersionPublished, driverhub.ETooLarge, driverhub.EFailedPrecondition, driverhub.EInternal},
 		"role.": {"viewer", "developer", "admin"}, "resource.": words(driverhub.AllResourceTypes...), "config.format.": {"kv", "json", "file"},
+		"rollout.state.": words(driverhub.AllRolloutStates...), "target.state.": words(driverhub.AllTargetStates...),
+		"rollout.wave_state.": words(driverhub.AllWaveStates...), "rollout.event.": words(driverhub.AllRolloutEventTypes...),
+		"rollout.on_abort.": words(driverhub.AllOnAbort...),
+		"rollout.problem.": words(driverhub.ProblemNotBound, driverhub.ProblemOtherPublisher, driverhub.ProblemInstanceMissing,
+			driverhub.ProblemDeploymentFailed, driverhub.ProblemDeploymentReplaced, driverhub.ProblemWaveTimeout,
+			driverhub.ProblemRollbackFailed, driverhub.ProblemRollbackBindingGone),
 	} {
 		for _, v := range values {
 			if _, ok := console.Translate("en", prefix+v); !ok {

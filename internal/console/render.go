@@ -17,7 +17,8 @@ import (
 
 // pageNames are the page templates; each is parsed with the layout and the partials.
 var pageNames = []string{"login", "error", "drivers", "driver_form", "driver", "confirm", "market", "market_driver",
-	"instances", "secret", "instance", "binding", "deployment", "users", "tokens", "version", "publish"}
+	"instances", "secret", "instance", "binding", "deployment", "users", "tokens", "version", "publish",
+	"rollouts", "rollout", "rollout_form"}
 
 func (c *Console) parseTemplates() error {
 	c.pages = map[string]map[string]*template.Template{}
@@ -26,7 +27,7 @@ func (c *Console) parseTemplates() error {
 		funcs := c.funcs(lang)
 		for _, name := range pageNames {
 			t, err := template.New(name).Funcs(funcs).ParseFS(templateFS,
-				"templates/layout.html", "templates/partials.html", "templates/facts.html", "templates/signatures.html", "templates/"+name+".html")
+				"templates/layout.html", "templates/partials.html", "templates/facts.html", "templates/signatures.html", "templates/rollout_bar.html", "templates/"+name+".html")
 			if err != nil {
 				return fmt.Errorf("console: template %s: %w", name, err)
 			}

@@ -200,7 +200,7 @@ func (s *Server) routes() (http.Handler, error) {
 		PresignTTL: s.cfg.BlobsPresign, MetricsMoved: s.cfg.MetricsAddr != "",
 		Reaccept: func(c net.Conn) bool { return s.ln.giveBack(c, s.cfg.IdleTimeout) }})
 	con, err := console.New(console.Config{Accounts: svc, Drivers: svc, Instances: svc, Deployments: svc, Market: svc,
-		TUF: svc, Logger: s.log, StrictI18n: s.cfg.StrictI18n, ServerURL: s.cfg.PublicURL})
+		Rollouts: svc, TUF: svc, Logger: s.log, StrictI18n: s.cfg.StrictI18n, ServerURL: s.cfg.PublicURL})
 	if err != nil {
 		return nil, err
 	}
