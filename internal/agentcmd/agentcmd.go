@@ -136,6 +136,7 @@ func Run(ctx context.Context, c Config) error {
 	}
 	log.Info("driverhub agent starting", "version", driverhub.Version, "server", c.Server, "dir", c.Dir,
 		"runtime", rt.Name(), "isolation", caps.Isolation, "cgroup", caps.Cgroup, "drivers_own_uids", a.OwnUIDs(), "trust_root", c.TrustRoot)
+	releaseBinaryPages() // started: what starting alone needed may go
 	return a.Run(ctx)
 }
 
