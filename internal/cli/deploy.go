@@ -100,53 +100,41 @@ func waitDeployment(ctx context.Context, c *client.Client, instance string, d *d
 	}
 	show(d)
 	status := d.Status
-	wctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(pollInterval)
-	defer tick.Stop()
-	var lastErr error
-	for {
-		select {
-		case <-ctx.Done():
-			return d, &ExitError{Code: 130, Err: fmt.Errorf("interrupted; deployment %s goes on without us (status %s)", d.ID, d.Status)}
-		case <-deadline.C:
+	d, err := follow(ctx, d, following[*driverhub.Deployment]{
+		every: pollInterval, timeout: timeout,
+		get: func(ctx context.Context) (*driverhub.Deployment, error) {
+			return c.GetDeployment(ctx, instance, d.ID)
+		},
+		ended: (*driverhub.Deployment).Finished,
+		// A new status comes before the stages that follow it, a final
+		// one after the stages that led to it.
+		show: func(d *driverhub.Deployment) {
+			if d.Finished() {
+				show(d)
+			}
+			if d.Status != status {
+				status = d.Status
+				fmt.Fprintf(w, "Deployment %s: %s\n", safeText(d.ID), p.status(d.Status))
+			}
+			if !d.Finished() {
+				show(d)
+			}
+		},
+		gaveUp: func(d *driverhub.Deployment, timedOut bool, lastErr error) error {
+			if !timedOut {
+				return &ExitError{Code: 130, Err: fmt.Errorf("interrupted; deployment %s goes on without us (status %s)", d.ID, d.Status)}
+			}
 			hint := ""
 			if d.Status == driverhub.DeployPending {
 				hint = ": the gateway has not fetched it; is its agent running and online?"
 			}
-			if lastErr != nil {
-				hint += fmt.Sprintf(" (last error: %s)", errorText(lastErr))
-			}
-			return d, failf("timeout: deployment %s did not finish within %s; it is still %s%s", d.ID, timeout, d.Status, hint)
-		case <-tick.C:
-		}
-		fresh, err := c.GetDeployment(wctx, instance, d.ID)
-		var apiErr *driverhub.Error
-		switch {
-		case errors.As(err, &apiErr) && apiErr.Code != driverhub.EInternal:
-			return d, err
-		case err != nil:
-			lastErr = err // the network or the server hiccuped: try again
-			continue
-		}
-		d, lastErr = fresh, nil
-		// A new status comes before the stages that follow it, a final
-		// one after the stages that led to it.
-		if d.Finished() {
-			show(d)
-		}
-		if d.Status != status {
-			status = d.Status
-			fmt.Fprintf(w, "Deployment %s: %s\n", safeText(d.ID), p.status(d.Status))
-		}
-		if !d.Finished() {
-			show(d)
-		} else {
-			return d, deploymentOutcome(d)
-		}
+			return failf("timeout: deployment %s did not finish within %s; it is still %s%s%s", d.ID, timeout, d.Status, hint, lastErrorHint(lastErr))
+		},
+	})
+	if err != nil {
+		return d, err
 	}
+	return d, deploymentOutcome(d)
 }
 
 // unseen returns the entries of a resource's log after last (every entry

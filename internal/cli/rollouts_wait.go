@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -181,34 +180,22 @@ func waitRollout(ctx context.Context, c *client.Client, r *rolloutView, timeout 
 		safeText(r.Driver), safeText(r.Version), sizeOf(r), len(r.Waves))
 	seen := pw.show(r, 0)
 	defer pw.done()
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(rolloutPollInterval)
-	defer tick.Stop()
-	var lastErr error
-	for r.State.Active() {
-		select {
-		case <-ctx.Done():
-			return r, &ExitError{Code: 130, Err: fmt.Errorf("interrupted; rollout %s goes on without us (state %s)", r.ID, r.State)}
-		case <-deadline.C:
-			hint := ""
-			if lastErr != nil {
-				hint = fmt.Sprintf(" (last error: %s)", errorText(lastErr))
+	r, err := follow(ctx, r, following[*rolloutView]{
+		every: rolloutPollInterval, timeout: timeout,
+		get: func(ctx context.Context) (*rolloutView, error) {
+			return rolloutCall(ctx, c, "GET", rolloutPath(r.ID), nil)
+		},
+		ended: func(r *rolloutView) bool { return !r.State.Active() },
+		show:  func(r *rolloutView) { seen = pw.show(r, seen) },
+		gaveUp: func(r *rolloutView, timedOut bool, lastErr error) error {
+			if !timedOut {
+				return &ExitError{Code: 130, Err: fmt.Errorf("interrupted; rollout %s goes on without us (state %s)", r.ID, r.State)}
 			}
-			return r, failf("timeout: rollout %s did not end within %s; it is still %s and goes on%s", r.ID, timeout, r.State, hint)
-		case <-tick.C:
-		}
-		fresh, err := rolloutCall(ctx, c, "GET", rolloutPath(r.ID), nil)
-		var apiErr *driverhub.Error
-		switch {
-		case errors.As(err, &apiErr) && apiErr.Code != driverhub.EInternal:
-			return r, err
-		case err != nil:
-			lastErr = err // the network or the server hiccuped: try again
-			continue
-		}
-		r, lastErr = fresh, nil
-		seen = pw.show(r, seen)
+			return failf("timeout: rollout %s did not end within %s; it is still %s and goes on%s", r.ID, timeout, r.State, lastErrorHint(lastErr))
+		},
+	})
+	if err != nil {
+		return r, err
 	}
 	return r, rolloutOutcome(r)
 }

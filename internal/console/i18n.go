@@ -122,3 +122,15 @@ func matchLanguage(tag string) string {
 }
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
+
+// join adds the texts of one part of the console (a file of messages) to
+// a catalogue at start; a key in both is a programming error, caught by
+// every test.
+func join[V any](catalogue, part map[string]V) {
+	for k, v := range part {
+		if _, dup := catalogue[k]; dup {
+			panic(fmt.Sprintf("console: the text %q is defined twice", k))
+		}
+		catalogue[k] = v
+	}
+}

@@ -1,7 +1,5 @@
 package console
 
-import "fmt"
-
 // firstHourMessages are the texts of what a newcomer's first hour needs
 // beyond messages.go: the uploaded file to confirm, the fleet's edge and
 // runtime versions, what publishing makes permanent, log panes, the
@@ -77,11 +75,4 @@ var firstHourMessages = map[string][2]string{
 	"secret.step1_hint": {"The command waits for the secret: paste it (nothing is shown) and press Enter. It never appears in a command line or the shell's history. Needs bash.", "命令会等待输入密钥：粘贴密钥（不会显示）后按回车。密钥不会出现在命令行或 shell 历史记录中。需要 bash。"},
 }
 
-func init() {
-	for k, v := range firstHourMessages {
-		if _, dup := messages[k]; dup {
-			panic(fmt.Sprintf("console: message key %q is defined twice", k))
-		}
-		messages[k] = v
-	}
-}
+func init() { join(messages, firstHourMessages) }

@@ -1,7 +1,5 @@
 package console
 
-import "fmt"
-
 // rolloutMessages are the texts of the rollout pages (SPEC §10): the list,
 // a rollout with its waves, targets and events, and the form that creates
 // one. "分批发布" says what a rollout does: one version, batch by batch
@@ -138,11 +136,4 @@ var rolloutMessages = map[string][2]string{
 	"rollout.event.cancelled":      {"Cancelled", "已终止"},
 }
 
-func init() {
-	for k, v := range rolloutMessages {
-		if _, dup := messages[k]; dup {
-			panic(fmt.Sprintf("console: message key %q is defined twice", k))
-		}
-		messages[k] = v
-	}
-}
+func init() { join(messages, rolloutMessages) }

@@ -1,7 +1,5 @@
 package console
 
-import "fmt"
-
 // rolloutServiceMessages translate the rollout service's messages (SPEC
 // §10) into Chinese, as serviceMessages does for the rest; they join
 // serviceMessages at start, and a format in both is a build error.
@@ -51,11 +49,4 @@ var rolloutServiceMessages = map[string]string{
 	"the rollout's deployment was replaced: it was %s: %s":            "分批发布的部署已被取代：状态为%s：%s",
 }
 
-func init() {
-	for k, v := range rolloutServiceMessages {
-		if _, dup := serviceMessages[k]; dup {
-			panic(fmt.Sprintf("console: service message %q is translated twice", k))
-		}
-		serviceMessages[k] = v
-	}
-}
+func init() { join(serviceMessages, rolloutServiceMessages) }
