@@ -37,8 +37,7 @@ func (s *Service) stageTee(ctx context.Context, body io.Reader, field string, ma
 	if tee != nil {
 		w = io.MultiWriter(b, tee)
 	}
-	buf := make([]byte, 256<<10)
-	n, err := io.CopyBuffer(w, io.LimitReader(body, max+1), buf)
+	n, err := copyAhead(w, io.LimitReader(body, max+1))
 	if err != nil {
 		b.Discard()
 		return nil, fmt.Errorf("receive upload: %w", err)
