@@ -7,8 +7,10 @@
 #   scripts/test-services.sh stop /tmp/dh-services
 #
 # start DIR  installs what is missing (Debian's postgresql, versitygw with
-#            go install), starts PostgreSQL 15 (port $PGPORT, default 55432)
-#            and versitygw's POSIX backend (port $S3PORT, default 57070),
+#            go install), starts PostgreSQL 15 (port $PGPORT, default the
+#            first free one from 55432) and versitygw's POSIX backend (port
+#            $S3PORT, default the first free one from 57070), so that it
+#            runs beside services already started (another checkout's),
 #            both with their data under DIR, creates a database and a bucket
 #            and prints the exports. Progress goes to stderr.
 # stop DIR   stops both servers, by the PIDs recorded under DIR.
@@ -16,8 +18,20 @@
 # .ci/run uses this very script; so do developers.
 set -euo pipefail
 
-PGPORT=${PGPORT:-55432}
-S3PORT=${S3PORT:-57070}
+# free_port prints the first port from $1 on that nothing listens on.
+free_port() {
+	local p
+	for ((p = $1; p < $1 + 100; p++)); do
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return
+		fi
+	done
+	echo "test-services: no free port from $1 to $(($1 + 99))" >&2
+	return 1
+}
+PGPORT=${PGPORT:-$(free_port 55432)}
+S3PORT=${S3PORT:-$(free_port 57070)}
 PGBIN=/usr/lib/postgresql/15/bin
 VERSITYGW_VERSION=v1.8.0
 S3_ACCESS_KEY=driverhub-test
