@@ -55,6 +55,7 @@ type Store struct {
 	write, read *sql.DB
 	dialect     Dialect
 	onFull      func() bool
+	commits     committer
 }
 
 // OnDiskFull sets what Update calls when a write fails for a full disk:
@@ -80,8 +81,12 @@ const updateAttempts = 10
 // Update runs fn in a read-write transaction. When the dialect reports the
 // failure as retryable (a serialization failure), the transaction is
 // rolled back and fn runs again from the start, after a short randomized
-// pause; fn must therefore keep its effects inside tx.
+// pause; fn must therefore keep its effects inside tx. On SQLite, calls
+// that arrive together share a transaction and its commit (group.go).
 func (s *Store) Update(ctx context.Context, fn func(driverhub.Tx) error) error {
+	if s.grouped() {
+		return s.updateGrouped(ctx, fn)
+	}
 	opts := &sql.TxOptions{Isolation: s.dialect.UpdateIsolation}
 	for attempt := 1; ; attempt++ {
 		err := s.run(ctx, s.write, opts, fn)
