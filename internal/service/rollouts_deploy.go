@@ -10,9 +10,11 @@ import (
 )
 
 // defaultRolloutBatch is how many targets one transaction deploys or rolls
-// back: few enough that reports and polls get the database between
-// batches, many enough that ten thousand targets take few commits.
-const defaultRolloutBatch = 200
+// back: many, since a wave's gateways hear of their deployments only once
+// the batch commits, and a batch's shared reads (driver, version, policy)
+// are made once (batchTx); few enough that the reports and polls queued
+// behind a batch (a few hundred milliseconds of work) are not held long.
+const defaultRolloutBatch = 1000
 
 // errTargetTaken stops a batch whose target another writer claimed first
 // (below serializable isolation): the batch is undone and read again.
@@ -94,6 +96,7 @@ func (s *Service) runBatch(ctx context.Context, id string, w batchWork) (n int, 
 	var deployed, replaced []string
 	err = s.store.Update(ctx, func(tx driverhub.Tx) error {
 		deployed, replaced, n, held = nil, nil, 0, false
+		tx = newBatchTx(tx)
 		r, err := tx.RolloutByID(ctx, "", id)
 		if err != nil || !w.want(r) {
 			held = true // nothing to do: as good as done

@@ -131,12 +131,15 @@ func (s *Store) runGroup(calls []*groupCall) {
 // call that made the transaction fail, or -1 for a failure of its own
 // (begin, commit).
 func (s *Store) tryGroup(calls []*groupCall) (int, error) {
+	if s.writeStmts.pending() {
+		s.writeStmts.prepare(context.Background())
+	}
 	sqlTx, err := s.write.BeginTx(context.Background(), &sql.TxOptions{Isolation: s.dialect.UpdateIsolation})
 	if err != nil {
 		return -1, fmt.Errorf("begin transaction: %w", err)
 	}
 	defer sqlTx.Rollback() //nolint:errcheck
-	tx := &Tx{tx: sqlTx, d: &s.dialect}
+	tx := &Tx{tx: sqlTx, d: &s.dialect, stmts: s.writeStmts}
 	single, ok := len(calls) == 1, 0
 	for k, c := range calls {
 		c.err, c.panicked = c.ctx.Err(), nil
