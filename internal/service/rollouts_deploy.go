@@ -26,9 +26,9 @@ func rolloutPrincipal(r *driverhub.Rollout) *driverhub.Principal {
 	return &driverhub.Principal{TenantID: r.TenantID, Username: r.CreatedBy, Role: driverhub.RoleDeveloper}
 }
 
-// batchFn handles one target of a batch in tx; it returns the instance it
-// deployed ("" for none) and the deployments it superseded.
-type batchFn func(ctx context.Context, tx driverhub.Tx, r *driverhub.Rollout, t *driverhub.RolloutTarget, now time.Time) (string, []string, error)
+// batchFn handles one target of a batch in tx; it returns the deployment
+// it made (nil for none) and the deployments it superseded.
+type batchFn func(ctx context.Context, tx driverhub.Tx, r *driverhub.Rollout, t *driverhub.RolloutTarget, now time.Time) (*driverhub.Deployment, []string, error)
 
 // batchWork is what inBatches does: while the rollout is in a state want
 // accepts, the targets pick returns, each through fn.
@@ -93,7 +93,8 @@ func (s *Service) inBatches(ctx context.Context, id string, w batchWork) (int, e
 // transaction; then it wakes the gateways deployed and has the rollouts
 // of the deployments it superseded follow.
 func (s *Service) runBatch(ctx context.Context, id string, w batchWork) (n int, held bool, err error) {
-	var deployed, replaced []string
+	var deployed []*driverhub.Deployment
+	var replaced []string
 	err = s.store.Update(ctx, func(tx driverhub.Tx) error {
 		deployed, replaced, n, held = nil, nil, 0, false
 		tx = newBatchTx(tx)
@@ -111,12 +112,12 @@ func (s *Service) runBatch(ctx context.Context, id string, w batchWork) (n int, 
 			return err
 		}
 		for _, t := range ts {
-			inst, k, err := w.fn(ctx, tx, r, t, now)
+			d, k, err := w.fn(ctx, tx, r, t, now)
 			if err != nil {
 				return fmt.Errorf("target %s: %w", t.Instance, err)
 			}
-			if inst != "" {
-				deployed = append(deployed, inst)
+			if d != nil {
+				deployed = append(deployed, d)
 			}
 			replaced = append(replaced, k...)
 		}
@@ -126,8 +127,8 @@ func (s *Service) runBatch(ctx context.Context, id string, w batchWork) (n int, 
 	if err != nil {
 		return 0, false, err
 	}
-	for _, inst := range deployed {
-		s.deployed(ctx, inst)
+	for _, d := range deployed {
+		s.deployed(ctx, d)
 	}
 	s.followDeployments(ctx, replaced...)
 	return n, held, nil
@@ -149,12 +150,12 @@ func (s *Service) deployWaiting(ctx context.Context, id string) (int, error) {
 // deployment gets. A refused deployment (422) leaves the binding as it
 // was and fails the target with its problems. An instance that lost the
 // driver since the rollout began is superseded: it left the rollout.
-func (s *Service) deployTarget(ctx context.Context, tx driverhub.Tx, r *driverhub.Rollout, t *driverhub.RolloutTarget, now time.Time) (string, []string, error) {
+func (s *Service) deployTarget(ctx context.Context, tx driverhub.Tx, r *driverhub.Rollout, t *driverhub.RolloutTarget, now time.Time) (*driverhub.Deployment, []string, error) {
 	i, b, gone, err := targetBinding(ctx, tx, r, t)
 	if err != nil {
-		return "", nil, err
+		return nil, nil, err
 	}
-	var deployed string
+	var deployed *driverhub.Deployment
 	var replaced []string
 	switch {
 	case gone != nil:
@@ -163,7 +164,7 @@ func (s *Service) deployTarget(ctx context.Context, tx driverhub.Tx, r *driverhu
 		before := *b
 		b.Version, b.UpdatedAt = r.Version, now
 		if err := tx.UpdateBinding(ctx, b); err != nil {
-			return "", nil, err
+			return nil, nil, err
 		}
 		var d *driverhub.Deployment
 		d, replaced, err = s.deployInTx(ctx, tx, rolloutPrincipal(r), i, driverhub.DeployTypeDeploy)
@@ -171,10 +172,10 @@ func (s *Service) deployTarget(ctx context.Context, tx driverhub.Tx, r *driverhu
 			t.State, t.Problems = driverhub.TargetFailed, e.Problems
 			err = tx.UpdateBinding(ctx, &before)
 		} else if err == nil {
-			t.State, t.DeploymentID, t.PreviousVersion, deployed = driverhub.TargetPending, d.ID, before.Version, i.ID
+			t.State, t.DeploymentID, t.PreviousVersion, deployed = driverhub.TargetPending, d.ID, before.Version, d
 		}
 		if err != nil {
-			return "", nil, err
+			return nil, nil, err
 		}
 	}
 	t.UpdatedAt = now
@@ -260,12 +261,12 @@ func (s *Service) rollBack(ctx context.Context, id string) (int, error) {
 // (superseding the rollout's own deployment when still in flight). A
 // binding that moved on since (a user chose another version) is left
 // alone, and so is one whose deployment is refused; the target says why.
-func (s *Service) rollBackTarget(ctx context.Context, tx driverhub.Tx, r *driverhub.Rollout, t *driverhub.RolloutTarget, now time.Time) (string, []string, error) {
+func (s *Service) rollBackTarget(ctx context.Context, tx driverhub.Tx, r *driverhub.Rollout, t *driverhub.RolloutTarget, now time.Time) (*driverhub.Deployment, []string, error) {
 	from := t.Recorded
 	t.State = from // what is written is recorded: a deployed target stays "pending"
 	i, b, gone, err := targetBinding(ctx, tx, r, t)
 	if err != nil {
-		return "", nil, err
+		return nil, nil, err
 	}
 	if gone == nil && b.Version != r.Version {
 		p := driverhub.NewProblem("instance "+t.Instance, driverhub.ProblemRollbackBindingGone,
@@ -273,30 +274,30 @@ func (s *Service) rollBackTarget(ctx context.Context, tx driverhub.Tx, r *driver
 		gone = &p
 	}
 	if gone != nil {
-		return "", nil, s.refuseRollback(ctx, tx, t, from, now, *gone)
+		return nil, nil, s.refuseRollback(ctx, tx, t, from, now, *gone)
 	}
 	t.State, t.UpdatedAt = driverhub.TargetRolledBack, now
 	if err := claim(tx.UpdateRolloutTarget(ctx, t, from)); err != nil {
-		return "", nil, err
+		return nil, nil, err
 	}
 	before := *b
 	b.Version, b.UpdatedAt = t.PreviousVersion, now
 	if err := tx.UpdateBinding(ctx, b); err != nil {
-		return "", nil, err
+		return nil, nil, err
 	}
 	d, replaced, err := s.deployInTx(ctx, tx, rolloutPrincipal(r), i, driverhub.DeployTypeDeploy)
 	if e, ok := driverhub.AsError(err); ok && e.Code == driverhub.EFailedPrecondition {
 		if err := tx.UpdateBinding(ctx, &before); err != nil {
-			return "", nil, err
+			return nil, nil, err
 		}
 		t.State = from
-		return "", nil, s.refuseRollback(ctx, tx, t, driverhub.TargetRolledBack, now, append([]driverhub.Problem{driverhub.NewProblem(
+		return nil, nil, s.refuseRollback(ctx, tx, t, driverhub.TargetRolledBack, now, append([]driverhub.Problem{driverhub.NewProblem(
 			"instance "+t.Instance, driverhub.ProblemRollbackFailed, "the rollback to %s was refused: %s", t.PreviousVersion, e.Message)}, e.Problems...)...)
 	} else if err != nil {
-		return "", nil, err
+		return nil, nil, err
 	}
 	t.RollbackDeploymentID = d.ID
-	return i.ID, replaced, claim(tx.UpdateRolloutTarget(ctx, t, driverhub.TargetRolledBack))
+	return d, replaced, claim(tx.UpdateRolloutTarget(ctx, t, driverhub.TargetRolledBack))
 }
 
 // refuseRollback marks a target whose rollback did not happen, with why.
