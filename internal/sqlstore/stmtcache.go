@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 )
 
@@ -19,9 +20,14 @@ import (
 // connection only). So a query first runs unprepared and is noted; it is
 // prepared before the pool's next transaction begins.
 
-// maxStmts bounds the statements kept per pool: queries built with a
-// variable number of parameters beyond it simply run unprepared.
+// maxStmts bounds the statements kept per pool; past it, new queries
+// simply run unprepared.
 const maxStmts = 400
+
+// maxStmtParams leaves out the queries built for a number of rows or ids
+// (multi-row inserts, IN lists): each length would be a statement of its
+// own, and one such statement serves many rows already.
+const maxStmtParams = 24
 
 // stmtCache holds a pool's prepared statements, nil for a query that
 // could not be prepared, and the queries waiting to be.
@@ -42,7 +48,7 @@ func (c *stmtCache) lookup(q string) *sql.Stmt {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	st, known := c.stmts[q]
-	if !known && !c.wanted[q] && len(c.stmts)+len(c.wanted) < maxStmts {
+	if !known && !c.wanted[q] && len(c.stmts)+len(c.wanted) < maxStmts && strings.Count(q, "?") <= maxStmtParams {
 		c.wanted[q] = true
 	}
 	return st
