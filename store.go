@@ -207,6 +207,11 @@ type DeploymentTx interface {
 	UnfinishedDeployments(ctx context.Context, instanceID string) ([]*Deployment, error)
 	// UpdateDeployment writes status, reason, times and resources.
 	UpdateDeployment(ctx context.Context, d *Deployment) error
+	// StartDeployment moves one of an instance's deployments from pending
+	// to processing, started at, and reports whether it did (false: it
+	// is not pending, or not there). One conditional statement: the first
+	// fetch of each of a wave's deployments makes one.
+	StartDeployment(ctx context.Context, instanceID, id string, at time.Time) (bool, error)
 	// FailStaleDeployments fails every deployment processing since before
 	// startedBefore, in one statement (so replicas never both fail one),
 	// and returns the ids of their instances.

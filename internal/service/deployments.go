@@ -38,7 +38,7 @@ func (s *Service) CreateDeployment(ctx context.Context, instance string, typ dri
 	if err != nil {
 		return nil, err
 	}
-	s.deployed(ctx, d.InstanceID)
+	s.deployed(ctx, d)
 	s.followDeployments(ctx, replaced...) // rollout hook: a target superseded
 	return d, nil
 }
@@ -78,12 +78,14 @@ func (s *Service) deployInTx(ctx context.Context, tx driverhub.Tx, p *driverhub.
 	return d, replaced, tx.UpdateInstance(ctx, i)
 }
 
-// deployed wakes the instance's gateway once its new deployment is committed.
-func (s *Service) deployed(ctx context.Context, instanceID string) {
-	s.gateways.forget(instanceID)
-	if err := s.notifier.Notify(ctx, instanceID); err != nil {
+// deployed wakes the instance's gateway once its new deployment d is
+// committed, with d's manifest at hand for its fetch.
+func (s *Service) deployed(ctx context.Context, d *driverhub.Deployment) {
+	s.fresh.put(d)
+	s.gateways.forget(d.InstanceID)
+	if err := s.notifier.Notify(ctx, d.InstanceID); err != nil {
 		// The gateway still finds the deployment at its next poll.
-		s.log.Warn("notify gateway", "instance", instanceID, "err", err)
+		s.log.Warn("notify gateway", "instance", d.InstanceID, "err", err)
 	}
 }
 

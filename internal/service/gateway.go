@@ -134,27 +134,33 @@ func (s *Service) fetchManifest(ctx context.Context, instanceID, deploymentID st
 	if deploymentID == "" {
 		return &driverhub.Manifest{Type: "none", Drivers: []driverhub.ManifestDriver{}}, nil
 	}
-	var d *driverhub.Deployment
-	err := s.store.View(ctx, func(tx driverhub.Tx) error {
-		var err error
-		d, err = tx.DeploymentByID(ctx, instanceID, deploymentID)
+	// A deployment made here is fetched from its copy, and is pending
+	// unless superseded or closed since: the conditional start tells.
+	m, fresh := s.fresh.take(instanceID, deploymentID)
+	if !fresh {
+		var d *driverhub.Deployment
+		err := s.store.View(ctx, func(tx driverhub.Tx) error {
+			var err error
+			d, err = tx.DeploymentByID(ctx, instanceID, deploymentID)
+			return err
+		})
+		if err != nil || d.Status != driverhub.DeployPending {
+			return manifestOf(d), err
+		}
+		m = d.Manifest
+	}
+	err := s.store.Update(ctx, func(tx driverhub.Tx) error {
+		_, err := tx.StartDeployment(ctx, instanceID, deploymentID, s.timestamp())
 		return err
 	})
-	if err != nil {
-		return nil, err
+	return m, err
+}
+
+func manifestOf(d *driverhub.Deployment) *driverhub.Manifest {
+	if d == nil {
+		return nil
 	}
-	if d.Status == driverhub.DeployPending {
-		err = s.store.Update(ctx, func(tx driverhub.Tx) error {
-			fresh, err := tx.DeploymentByID(ctx, instanceID, deploymentID)
-			if err != nil || fresh.Status != driverhub.DeployPending {
-				return err
-			}
-			now := s.timestamp()
-			fresh.Status, fresh.StartedAt = driverhub.DeployProcessing, &now
-			return tx.UpdateDeployment(ctx, fresh)
-		})
-	}
-	return d.Manifest, err
+	return d.Manifest
 }
 
 // touchGateway records that the gateway synced. Polls are frequent, so the

@@ -10,9 +10,11 @@ import (
 )
 
 // defaultRolloutBatch is how many targets one transaction deploys or rolls
-// back: few enough that reports and polls get the database between
-// batches, many enough that ten thousand targets take few commits.
-const defaultRolloutBatch = 200
+// back: many, since a wave's gateways hear of their deployments only once
+// the batch commits, and a batch's shared reads (driver, version, policy)
+// are made once (batchTx); few enough that the reports and polls queued
+// behind a batch (a few hundred milliseconds of work) are not held long.
+const defaultRolloutBatch = 1000
 
 // errTargetTaken stops a batch whose target another writer claimed first
 // (below serializable isolation): the batch is undone and read again.
@@ -24,9 +26,9 @@ func rolloutPrincipal(r *driverhub.Rollout) *driverhub.Principal {
 	return &driverhub.Principal{TenantID: r.TenantID, Username: r.CreatedBy, Role: driverhub.RoleDeveloper}
 }
 
-// batchFn handles one target of a batch in tx; it returns the instance it
-// deployed ("" for none) and the deployments it superseded.
-type batchFn func(ctx context.Context, tx driverhub.Tx, r *driverhub.Rollout, t *driverhub.RolloutTarget, now time.Time) (string, []string, error)
+// batchFn handles one target of a batch in tx; it returns the deployment
+// it made (nil for none) and the deployments it superseded.
+type batchFn func(ctx context.Context, tx driverhub.Tx, r *driverhub.Rollout, t *driverhub.RolloutTarget, now time.Time) (*driverhub.Deployment, []string, error)
 
 // batchWork is what inBatches does: while the rollout is in a state want
 // accepts, the targets pick returns, each through fn.
@@ -43,20 +45,29 @@ const rolloutLease = 10 * time.Second
 
 // inBatches runs the work a batch per transaction, under the rollout's
 // lease: one server at a time, so that replicas do not contend for the
-// same targets (claims would keep them correct, not fast). After each
-// commit it wakes the gateways deployed. Done, it releases the lease and
-// looks once more: work that appeared while it held the lease (the next
-// wave, started by another replica that found the lease taken) is its to
-// do. It returns how many targets it handled.
+// same targets (claims would keep them correct, not fast). It wakes the
+// gateways deployed once the work is done (or has gone on for wakeLag):
+// a gateway woken earlier would take the CPU and the writer from the
+// batches still to make, for the wave's last gateways to wait the longer.
+// Done, it releases the lease and looks once more: work that appeared
+// while it held the lease (the next wave, started by another replica that
+// found the lease taken) is its to do. It returns how many targets it
+// handled.
 func (s *Service) inBatches(ctx context.Context, id string, w batchWork) (int, error) {
 	total, start := 0, time.Now()
+	var woken waker
 	defer func() {
+		woken.wake(ctx, s)
 		if total > 0 {
 			s.log.Info("rollout targets handled", "rollout", id, "targets", total, "took", time.Since(start))
 		}
 	}()
 	for {
-		n, held, err := s.runBatch(ctx, id, w)
+		n, held, made, err := s.runBatch(ctx, id, w)
+		woken.add(made)
+		if woken.waited() >= wakeLag {
+			woken.wake(ctx, s)
+		}
 		switch {
 		case errors.Is(err, errTargetTaken):
 			continue
@@ -87,13 +98,47 @@ func (s *Service) inBatches(ctx context.Context, id string, w batchWork) (int, e
 	}
 }
 
+// wakeLag bounds how long inBatches keeps the gateways it deployed from
+// being woken.
+const wakeLag = 2 * time.Second
+
+// waker holds the deployments made and not yet announced to their gateways.
+type waker struct {
+	made  []*driverhub.Deployment
+	since time.Time
+}
+
+func (k *waker) add(made []*driverhub.Deployment) {
+	if len(k.made) == 0 {
+		k.since = time.Now()
+	}
+	k.made = append(k.made, made...)
+}
+
+func (k *waker) waited() time.Duration {
+	if len(k.made) == 0 {
+		return 0
+	}
+	return time.Since(k.since)
+}
+
+// wake wakes the gateways of every deployment held, at once.
+func (k *waker) wake(ctx context.Context, s *Service) {
+	for _, d := range k.made {
+		s.deployed(ctx, d)
+	}
+	k.made = nil
+}
+
 // runBatch takes or renews the lease and handles one batch, in one
-// transaction; then it wakes the gateways deployed and has the rollouts
-// of the deployments it superseded follow.
-func (s *Service) runBatch(ctx context.Context, id string, w batchWork) (n int, held bool, err error) {
-	var deployed, replaced []string
+// transaction, and returns the deployments it made (committed) for their
+// gateways to be woken; it has the rollouts of the deployments it
+// superseded follow.
+func (s *Service) runBatch(ctx context.Context, id string, w batchWork) (n int, held bool, deployed []*driverhub.Deployment, err error) {
+	var replaced []string
 	err = s.store.Update(ctx, func(tx driverhub.Tx) error {
 		deployed, replaced, n, held = nil, nil, 0, false
+		tx = newBatchTx(tx)
 		r, err := tx.RolloutByID(ctx, "", id)
 		if err != nil || !w.want(r) {
 			held = true // nothing to do: as good as done
@@ -108,12 +153,12 @@ func (s *Service) runBatch(ctx context.Context, id string, w batchWork) (n int, 
 			return err
 		}
 		for _, t := range ts {
-			inst, k, err := w.fn(ctx, tx, r, t, now)
+			d, k, err := w.fn(ctx, tx, r, t, now)
 			if err != nil {
 				return fmt.Errorf("target %s: %w", t.Instance, err)
 			}
-			if inst != "" {
-				deployed = append(deployed, inst)
+			if d != nil {
+				deployed = append(deployed, d)
 			}
 			replaced = append(replaced, k...)
 		}
@@ -121,13 +166,10 @@ func (s *Service) runBatch(ctx context.Context, id string, w batchWork) (n int, 
 		return nil
 	})
 	if err != nil {
-		return 0, false, err
-	}
-	for _, inst := range deployed {
-		s.deployed(ctx, inst)
+		return 0, false, nil, err
 	}
 	s.followDeployments(ctx, replaced...)
-	return n, held, nil
+	return n, held, deployed, nil
 }
 
 // deployWaiting deploys the waiting targets of the started waves while the
@@ -146,12 +188,12 @@ func (s *Service) deployWaiting(ctx context.Context, id string) (int, error) {
 // deployment gets. A refused deployment (422) leaves the binding as it
 // was and fails the target with its problems. An instance that lost the
 // driver since the rollout began is superseded: it left the rollout.
-func (s *Service) deployTarget(ctx context.Context, tx driverhub.Tx, r *driverhub.Rollout, t *driverhub.RolloutTarget, now time.Time) (string, []string, error) {
+func (s *Service) deployTarget(ctx context.Context, tx driverhub.Tx, r *driverhub.Rollout, t *driverhub.RolloutTarget, now time.Time) (*driverhub.Deployment, []string, error) {
 	i, b, gone, err := targetBinding(ctx, tx, r, t)
 	if err != nil {
-		return "", nil, err
+		return nil, nil, err
 	}
-	var deployed string
+	var deployed *driverhub.Deployment
 	var replaced []string
 	switch {
 	case gone != nil:
@@ -160,7 +202,7 @@ func (s *Service) deployTarget(ctx context.Context, tx driverhub.Tx, r *driverhu
 		before := *b
 		b.Version, b.UpdatedAt = r.Version, now
 		if err := tx.UpdateBinding(ctx, b); err != nil {
-			return "", nil, err
+			return nil, nil, err
 		}
 		var d *driverhub.Deployment
 		d, replaced, err = s.deployInTx(ctx, tx, rolloutPrincipal(r), i, driverhub.DeployTypeDeploy)
@@ -168,10 +210,10 @@ func (s *Service) deployTarget(ctx context.Context, tx driverhub.Tx, r *driverhu
 			t.State, t.Problems = driverhub.TargetFailed, e.Problems
 			err = tx.UpdateBinding(ctx, &before)
 		} else if err == nil {
-			t.State, t.DeploymentID, t.PreviousVersion, deployed = driverhub.TargetPending, d.ID, before.Version, i.ID
+			t.State, t.DeploymentID, t.PreviousVersion, deployed = driverhub.TargetPending, d.ID, before.Version, d
 		}
 		if err != nil {
-			return "", nil, err
+			return nil, nil, err
 		}
 	}
 	t.UpdatedAt = now
@@ -257,12 +299,12 @@ func (s *Service) rollBack(ctx context.Context, id string) (int, error) {
 // (superseding the rollout's own deployment when still in flight). A
 // binding that moved on since (a user chose another version) is left
 // alone, and so is one whose deployment is refused; the target says why.
-func (s *Service) rollBackTarget(ctx context.Context, tx driverhub.Tx, r *driverhub.Rollout, t *driverhub.RolloutTarget, now time.Time) (string, []string, error) {
+func (s *Service) rollBackTarget(ctx context.Context, tx driverhub.Tx, r *driverhub.Rollout, t *driverhub.RolloutTarget, now time.Time) (*driverhub.Deployment, []string, error) {
 	from := t.Recorded
 	t.State = from // what is written is recorded: a deployed target stays "pending"
 	i, b, gone, err := targetBinding(ctx, tx, r, t)
 	if err != nil {
-		return "", nil, err
+		return nil, nil, err
 	}
 	if gone == nil && b.Version != r.Version {
 		p := driverhub.NewProblem("instance "+t.Instance, driverhub.ProblemRollbackBindingGone,
@@ -270,30 +312,30 @@ func (s *Service) rollBackTarget(ctx context.Context, tx driverhub.Tx, r *driver
 		gone = &p
 	}
 	if gone != nil {
-		return "", nil, s.refuseRollback(ctx, tx, t, from, now, *gone)
+		return nil, nil, s.refuseRollback(ctx, tx, t, from, now, *gone)
 	}
 	t.State, t.UpdatedAt = driverhub.TargetRolledBack, now
 	if err := claim(tx.UpdateRolloutTarget(ctx, t, from)); err != nil {
-		return "", nil, err
+		return nil, nil, err
 	}
 	before := *b
 	b.Version, b.UpdatedAt = t.PreviousVersion, now
 	if err := tx.UpdateBinding(ctx, b); err != nil {
-		return "", nil, err
+		return nil, nil, err
 	}
 	d, replaced, err := s.deployInTx(ctx, tx, rolloutPrincipal(r), i, driverhub.DeployTypeDeploy)
 	if e, ok := driverhub.AsError(err); ok && e.Code == driverhub.EFailedPrecondition {
 		if err := tx.UpdateBinding(ctx, &before); err != nil {
-			return "", nil, err
+			return nil, nil, err
 		}
 		t.State = from
-		return "", nil, s.refuseRollback(ctx, tx, t, driverhub.TargetRolledBack, now, append([]driverhub.Problem{driverhub.NewProblem(
+		return nil, nil, s.refuseRollback(ctx, tx, t, driverhub.TargetRolledBack, now, append([]driverhub.Problem{driverhub.NewProblem(
 			"instance "+t.Instance, driverhub.ProblemRollbackFailed, "the rollback to %s was refused: %s", t.PreviousVersion, e.Message)}, e.Problems...)...)
 	} else if err != nil {
-		return "", nil, err
+		return nil, nil, err
 	}
 	t.RollbackDeploymentID = d.ID
-	return i.ID, replaced, claim(tx.UpdateRolloutTarget(ctx, t, driverhub.TargetRolledBack))
+	return d, replaced, claim(tx.UpdateRolloutTarget(ctx, t, driverhub.TargetRolledBack))
 }
 
 // refuseRollback marks a target whose rollback did not happen, with why.

@@ -26,15 +26,38 @@ import (
 // rolloutKicks are the rollouts to look at soon, coalesced: a thousand
 // reports of one wave make one evaluation, not a thousand.
 type rolloutKicks struct {
-	mu   sync.Mutex
-	ids  map[string]struct{}
-	wake chan struct{}
+	mu  sync.Mutex
+	ids map[string]struct{}
+	// finished are deployments finished since the loop last looked, whose
+	// rollouts (if any) are to be kicked.
+	finished map[string]struct{}
+	wake     chan struct{}
 	// cost is how long the last count of a wave's targets took.
 	cost atomic.Int64
 }
 
 func newRolloutKicks() *rolloutKicks {
-	return &rolloutKicks{ids: map[string]struct{}{}, wake: make(chan struct{}, 1)}
+	return &rolloutKicks{ids: map[string]struct{}{}, finished: map[string]struct{}{}, wake: make(chan struct{}, 1)}
+}
+
+// follow notes finished deployments for the loop; it never blocks.
+func (k *rolloutKicks) follow(deploymentIDs []string) {
+	if len(deploymentIDs) == 0 {
+		return
+	}
+	k.mu.Lock()
+	for _, id := range deploymentIDs {
+		k.finished[id] = struct{}{}
+	}
+	k.mu.Unlock()
+	k.ring()
+}
+
+func (k *rolloutKicks) ring() {
+	select {
+	case k.wake <- struct{}{}:
+	default:
+	}
 }
 
 // kickRollouts asks for the rollouts to be looked at soon; it never blocks.
@@ -48,18 +71,18 @@ func (s *Service) kickRollouts(ids ...string) {
 		k.ids[id] = struct{}{}
 	}
 	k.mu.Unlock()
-	select {
-	case k.wake <- struct{}{}:
-	default:
-	}
+	k.ring()
 }
 
-func (k *rolloutKicks) take() []string {
+// take returns the rollouts kicked and the deployments finished since it
+// last ran.
+func (k *rolloutKicks) take() (ids, finished []string) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	ids := slices.Sorted(maps.Keys(k.ids))
+	ids, finished = slices.Sorted(maps.Keys(k.ids)), slices.Sorted(maps.Keys(k.finished))
 	clear(k.ids)
-	return ids
+	clear(k.finished)
+	return ids, finished
 }
 
 // kickPause is the least the loop lets kicks gather after driving the
@@ -102,10 +125,21 @@ func (s *Service) logDrive(ctx context.Context, err error) {
 	}
 }
 
-// DriveKickedRollouts drives the rollouts kicked since it last ran and
-// returns how many. RunRollouts calls it; tests call it to settle.
+// DriveKickedRollouts drives the rollouts kicked since it last ran, and
+// those of the deployments finished since, and returns how many. RunRollouts calls it; tests call it to settle.
 func (s *Service) DriveKickedRollouts(ctx context.Context) (int, error) {
-	ids := s.kicks.take()
+	ids, finished := s.kicks.take()
+	if len(finished) > 0 {
+		var of []string
+		if err := s.store.View(ctx, func(tx driverhub.Tx) (err error) {
+			of, err = tx.RolloutsOfDeployments(ctx, finished)
+			return err
+		}); err != nil {
+			// The sweep looks at every moving rollout soon anyway.
+			s.log.Warn("find the rollouts of finished deployments", "err", err)
+		}
+		ids = slices.Compact(slices.Sorted(slices.Values(append(ids, of...))))
+	}
 	var errs []error
 	for _, id := range ids {
 		errs = append(errs, s.driveRollout(ctx, id))

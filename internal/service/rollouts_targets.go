@@ -198,11 +198,13 @@ func waveSizeOf(targets []*driverhub.RolloutTarget, wave int) int {
 // deployment finished (reported, superseded, closed) and its transaction
 // committed, the rollout whose target it is, if any, is kicked to judge
 // its wave. The target's state needs no write: it reads as its
-// deployment's status. The lookup is one read on an index, outside the
-// deployment's transaction, so that the gateways' reports stay as cheap
-// and as free of conflicts as without rollouts.
-func (s *Service) followDeployments(ctx context.Context, deploymentIDs ...string) {
-	s.follow(ctx, func(tx driverhub.Tx) ([]string, error) { return tx.RolloutsOfDeployments(ctx, deploymentIDs) }, len(deploymentIDs))
+// deployment's status. The lookup of the rollouts is left to the rollout
+// loop, which makes one read on an index for the many deployments a wave's
+// reports finish together (DriveKickedRollouts), outside the deployments'
+// transactions: the gateways' reports stay as cheap and as free of
+// conflicts as without rollouts.
+func (s *Service) followDeployments(_ context.Context, deploymentIDs ...string) {
+	s.kicks.follow(deploymentIDs)
 }
 
 // followInstances kicks the active rollouts that target the instances

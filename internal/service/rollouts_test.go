@@ -337,3 +337,37 @@ func TestRolloutTargetFailsAtTheDeployTimeout(t *testing.T) {
 }
 
 func must2[T any](_ T, err error) error { return err }
+
+// The gateways of a wave, parked in their long-polls, are woken with
+// their new deployment once the wave is made, and fetching it makes it
+// processing, as for any deployment.
+func TestRolloutWakesParkedGatewaysWithTheirDeployment(t *testing.T) {
+	t.Parallel()
+	ts := newTestService(t)
+	f := newRolloutFleet(t, ts, 3, "sh")
+	type answer struct {
+		m    *driverhub.Manifest
+		etag string
+		err  error
+	}
+	got := map[string]chan answer{}
+	for _, name := range f.names {
+		ch := make(chan answer, 1)
+		got[name] = ch
+		ctx := ts.gatewayCtx(t, f.secrets[name])
+		go func() {
+			m, etag, err := ts.Desired(ctx, `"none"`, time.Hour)
+			ch <- answer{m, etag, err}
+		}()
+	}
+	r := f.create(t, rolloutIn("sh"))
+	for _, x := range f.targets(t, r.ID, "") {
+		a := <-got[x.Instance]
+		if a.err != nil || a.m == nil || a.m.DeploymentID != x.DeploymentID || len(a.m.Drivers) != 1 || a.m.Drivers[0].Version != "2" {
+			t.Fatalf("%s's long-poll answered %+v, want deployment %s of meter 2", x.Instance, a, x.DeploymentID)
+		}
+		if d := ts.deployment(t, ts.admin, x.Instance, x.DeploymentID); d.Status != driverhub.DeployProcessing || d.StartedAt == nil {
+			t.Errorf("%s's deployment is %s since %v after its fetch, want processing", x.Instance, d.Status, d.StartedAt)
+		}
+	}
+}

@@ -57,6 +57,8 @@ type Service struct {
 	throttle *throttles
 	// kicks are the rollouts to drive soon (rollouts_drive.go).
 	kicks *rolloutKicks
+	// fresh holds the manifests of deployments made here and not yet fetched.
+	fresh *freshManifests
 	batch int
 	// replica names this Service in the leases of rollouts' batch work.
 	replica string
@@ -97,7 +99,7 @@ func New(c Config) (*Service, error) {
 	}
 	return &Service{store: c.Store, blobs: c.Blobs, log: c.Logger, now: c.Now, cost: c.BcryptCost,
 		notifier: c.Notifier, poll: c.PollPeriod, gateways: newGatewayCache(c.GatewayCacheTTL), tuf: tuf, quota: c.TenantQuota,
-		throttle: newThrottles(), kicks: newRolloutKicks(), batch: c.RolloutBatch, replica: driverhub.NewID()}, nil
+		throttle: newThrottles(), kicks: newRolloutKicks(), fresh: newFreshManifests(), batch: c.RolloutBatch, replica: driverhub.NewID()}, nil
 }
 
 // timestamp is the current time as stored: UTC, microsecond precision.

@@ -155,6 +155,16 @@ func (t *Tx) UpdateDeployment(ctx context.Context, d *driverhub.Deployment) erro
 		WHERE id = ?`, d.Status, d.Reason, nullTimeToDB(d.StartedAt), nullTimeToDB(d.FinishedAt), resources, d.ID))
 }
 
+func (t *Tx) StartDeployment(ctx context.Context, instanceID, id string, at time.Time) (bool, error) {
+	res, err := t.exec(ctx, `UPDATE deployments SET status = ?, started_at = ? WHERE id = ? AND instance_id = ? AND status = ?`,
+		driverhub.DeployProcessing, toDB(at), id, instanceID, driverhub.DeployPending)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
 // FailStaleDeployments fails, in one UPDATE, every deployment processing
 // since before startedBefore, and returns the ids of their instances,
 // sorted and distinct. The ids come from the UPDATE itself (RETURNING, in

@@ -55,6 +55,10 @@ type Store struct {
 	write, read *sql.DB
 	dialect     Dialect
 	onFull      func() bool
+	commits     committer
+	// writeStmts and readStmts are the pools' prepared statements (nil:
+	// none, on PostgreSQL).
+	writeStmts, readStmts *stmtCache
 }
 
 // OnDiskFull sets what Update calls when a write fails for a full disk:
@@ -70,6 +74,9 @@ func New(ctx context.Context, write, read *sql.DB, d Dialect) (*Store, error) {
 	if err := s.Migrate(ctx); err != nil {
 		return nil, err
 	}
+	if d.Name == "sqlite" {
+		s.writeStmts, s.readStmts = newStmtCache(write), newStmtCache(read)
+	}
 	return s, nil
 }
 
@@ -80,11 +87,15 @@ const updateAttempts = 10
 // Update runs fn in a read-write transaction. When the dialect reports the
 // failure as retryable (a serialization failure), the transaction is
 // rolled back and fn runs again from the start, after a short randomized
-// pause; fn must therefore keep its effects inside tx.
+// pause; fn must therefore keep its effects inside tx. On SQLite, calls
+// that arrive together share a transaction and its commit (group.go).
 func (s *Store) Update(ctx context.Context, fn func(driverhub.Tx) error) error {
+	if s.grouped() {
+		return s.updateGrouped(ctx, fn)
+	}
 	opts := &sql.TxOptions{Isolation: s.dialect.UpdateIsolation}
 	for attempt := 1; ; attempt++ {
-		err := s.run(ctx, s.write, opts, fn)
+		err := s.run(ctx, s.write, s.writeStmts, opts, fn)
 		if err != nil && s.dialect.IsFull != nil && s.dialect.IsFull(err) {
 			if s.onFull != nil && attempt < updateAttempts && s.onFull() {
 				continue
@@ -107,17 +118,20 @@ func (s *Store) Update(ctx context.Context, fn func(driverhub.Tx) error) error {
 
 // View runs fn in a read-only transaction.
 func (s *Store) View(ctx context.Context, fn func(driverhub.Tx) error) error {
-	return s.run(ctx, s.read, &sql.TxOptions{Isolation: s.dialect.ViewIsolation, ReadOnly: s.dialect.Name != "sqlite"}, fn)
+	return s.run(ctx, s.read, s.readStmts, &sql.TxOptions{Isolation: s.dialect.ViewIsolation, ReadOnly: s.dialect.Name != "sqlite"}, fn)
 }
 
-func (s *Store) run(ctx context.Context, db *sql.DB, opts *sql.TxOptions, fn func(driverhub.Tx) error) error {
+func (s *Store) run(ctx context.Context, db *sql.DB, stmts *stmtCache, opts *sql.TxOptions, fn func(driverhub.Tx) error) error {
+	if stmts.pending() {
+		stmts.prepare(ctx)
+	}
 	sqlTx, err := db.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
 	// Rolls back when fn fails or panics; a no-op after Commit.
 	defer sqlTx.Rollback() //nolint:errcheck
-	tx := &Tx{tx: sqlTx, d: &s.dialect}
+	tx := &Tx{tx: sqlTx, d: &s.dialect, stmts: stmts}
 	if err := fn(tx); err != nil {
 		return err
 	}
@@ -135,6 +149,8 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes both pools.
 func (s *Store) Close() error {
+	s.writeStmts.close()
+	s.readStmts.close()
 	err := s.write.Close()
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())
@@ -146,6 +162,10 @@ func (s *Store) Close() error {
 type Tx struct {
 	tx *sql.Tx
 	d  *Dialect
+	// stmts is the pool's statement cache (nil: none); local holds this
+	// transaction's copies of its statements.
+	stmts *stmtCache
+	local map[string]*sql.Stmt
 }
 
 func (t *Tx) rebind(q string) string {
@@ -166,17 +186,31 @@ func (t *Tx) rebind(q string) string {
 }
 
 func (t *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	r, err := t.tx.ExecContext(ctx, t.rebind(q), args...)
+	q = t.rebind(q)
+	if st := t.stmt(ctx, q); st != nil {
+		r, err := st.ExecContext(ctx, args...)
+		return r, t.mapErr(err)
+	}
+	r, err := t.tx.ExecContext(ctx, q, args...)
 	return r, t.mapErr(err)
 }
 
 func (t *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	rows, err := t.tx.QueryContext(ctx, t.rebind(q), args...)
+	q = t.rebind(q)
+	if st := t.stmt(ctx, q); st != nil {
+		rows, err := st.QueryContext(ctx, args...)
+		return rows, t.mapErr(err)
+	}
+	rows, err := t.tx.QueryContext(ctx, q, args...)
 	return rows, t.mapErr(err)
 }
 
 func (t *Tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	return t.tx.QueryRowContext(ctx, t.rebind(q), args...)
+	q = t.rebind(q)
+	if st := t.stmt(ctx, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return t.tx.QueryRowContext(ctx, q, args...)
 }
 
 // mapErr turns the database's uniqueness errors into driverhub.ErrConflict

@@ -23,6 +23,7 @@ func RunDeployments(t *testing.T, newStore func(t testing.TB) driverhub.Store) {
 		{"ListDeployments", testListDeployments},
 		{"UpdateDeployment", testUpdateDeployment},
 		{"UnfinishedDeployments", testUnfinishedDeployments},
+		{"StartDeployment", testStartDeployment},
 		{"FailStaleDeployments", testFailStaleDeployments},
 		{"FailStaleConcurrently", testFailStaleConcurrently},
 		{"InstanceCanFetchBlob", testInstanceCanFetchBlob},
@@ -268,6 +269,45 @@ func testUnfinishedDeployments(t *testing.T, s driverhub.Store) {
 		func(ctx context.Context, tx driverhub.Tx) ([]*driverhub.Deployment, error) {
 			return tx.UnfinishedDeployments(ctx, driverhub.NewID())
 		})
+}
+
+// StartDeployment moves a pending deployment, and only a pending one of
+// the instance named, to processing; the rest of it stays as it was.
+func testStartDeployment(t *testing.T, s driverhub.Store) {
+	tn := newTenant("acme")
+	i, i2 := edgeInstance(tn, "gw1"), edgeInstance(tn, "gw2")
+	pending := edgeDeployment(i, driverhub.DeployPending, edgeManifest(digest()))
+	done := edgeStarted(edgeDeployment(i, driverhub.DeploySucceeded, nil), now().Add(-time.Hour))
+	create(t, s, tn, i, i2, pending, done)
+	at := now().Add(time.Minute)
+	start := func(instanceID string, d *driverhub.Deployment) bool {
+		var ok bool
+		update(t, s, func(ctx context.Context, tx driverhub.Tx) (err error) {
+			ok, err = tx.StartDeployment(ctx, instanceID, d.ID, at)
+			return err
+		})
+		return ok
+	}
+	if start(i2.ID, pending) {
+		t.Errorf("StartDeployment started a deployment through another instance")
+	}
+	if start(i.ID, done) {
+		t.Errorf("StartDeployment started a finished deployment")
+	}
+	if !start(i.ID, pending) {
+		t.Fatalf("StartDeployment did not start a pending deployment")
+	}
+	want := *pending
+	want.Status, want.StartedAt = driverhub.DeployProcessing, &at
+	if diff := cmp.Diff(&want, edgeReadDeployment(t, s, pending)); diff != "" {
+		t.Errorf("after StartDeployment (-want +got):\n%s", diff)
+	}
+	if start(i.ID, pending) {
+		t.Errorf("StartDeployment started a processing deployment again")
+	}
+	if diff := cmp.Diff(done, edgeReadDeployment(t, s, done)); diff != "" {
+		t.Errorf("a finished deployment (-want +got):\n%s", diff)
+	}
 }
 
 func testFailStaleDeployments(t *testing.T, s driverhub.Store) {

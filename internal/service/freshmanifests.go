@@ -1,0 +1,54 @@
+package service
+
+import (
+	"sync"
+
+	"github.com/driverhub/driverhub"
+)
+
+// freshManifests holds the manifests of deployments this server made that
+// no gateway fetched yet, so that a wave's gateways, woken together, get
+// theirs without reading and decoding them again. A deployment's manifest
+// never changes once made, so a copy is as good as a read; the first
+// fetch takes it out. Deployments made on other replicas are read.
+type freshManifests struct {
+	mu sync.Mutex
+	m  map[string]freshManifest // by deployment id
+}
+
+type freshManifest struct {
+	instanceID string
+	manifest   *driverhub.Manifest
+}
+
+// maxFreshManifests bounds the copies: past it (gateways that stay
+// offline never take theirs), the copies are dropped and read again.
+const maxFreshManifests = 20000
+
+func newFreshManifests() *freshManifests {
+	return &freshManifests{m: map[string]freshManifest{}}
+}
+
+func (f *freshManifests) put(d *driverhub.Deployment) {
+	if d.Manifest == nil {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.m) >= maxFreshManifests {
+		clear(f.m)
+	}
+	f.m[d.ID] = freshManifest{instanceID: d.InstanceID, manifest: d.Manifest}
+}
+
+// take returns and forgets the manifest of the instance's deployment id.
+func (f *freshManifests) take(instanceID, id string) (*driverhub.Manifest, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	e, ok := f.m[id]
+	if !ok || e.instanceID != instanceID {
+		return nil, false
+	}
+	delete(f.m, id)
+	return e.manifest, true
+}

@@ -1,0 +1,133 @@
+package sqlstore
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	_ "modernc.org/sqlite"
+
+	"github.com/driverhub/driverhub"
+)
+
+// groupStore opens a SQLite store as internal/sqlite does: one writer.
+func groupStore(t *testing.T) *Store {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "db.sqlite")
+	dsn := "file://" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)"
+	write, err := sql.Open("sqlite", dsn+"&_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	write.SetMaxOpenConns(1)
+	read, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(t.Context(), write, read, Dialect{Name: "sqlite",
+		IsUniqueViolation: func(err error) bool { return strings.Contains(err.Error(), "UNIQUE constraint failed") }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// Updates that queue behind a running one share its successor's
+// transaction, yet each keeps its own outcome: a failing or panicking
+// call leaves nothing behind and gets its own error (or panic back), the
+// others' writes are committed.
+func TestGroupedUpdatesKeepTheirOwnOutcomes(t *testing.T) {
+	s := groupStore(t)
+	ctx := t.Context()
+	hold, held := make(chan struct{}), make(chan struct{})
+	go s.Update(ctx, func(tx driverhub.Tx) error { //nolint:errcheck
+		close(held)
+		<-hold // keep the writer while the others queue
+		return nil
+	})
+	<-held
+	const n = 30
+	errs := make([]error, n)
+	panics := make([]any, n)
+	var wg sync.WaitGroup
+	for k := range n {
+		wg.Go(func() {
+			defer func() { panics[k] = recover() }()
+			errs[k] = s.Update(ctx, func(tx driverhub.Tx) error {
+				tn := &driverhub.Tenant{ID: fmt.Sprintf("t%02d", k), Name: fmt.Sprintf("tenant-%02d", k), CreatedAt: time.Now()}
+				if err := tx.CreateTenant(ctx, tn); err != nil {
+					return err
+				}
+				switch k % 3 {
+				case 1:
+					return fmt.Errorf("call %d refuses", k)
+				case 2:
+					panic(fmt.Sprintf("call %d panics", k))
+				}
+				return nil
+			})
+		})
+	}
+	for s.queued() < n {
+		time.Sleep(time.Millisecond)
+	}
+	close(hold)
+	wg.Wait()
+	for k := range n {
+		var got *driverhub.Tenant
+		err := s.View(ctx, func(tx driverhub.Tx) (err error) {
+			got, err = tx.TenantByID(ctx, fmt.Sprintf("t%02d", k))
+			return err
+		})
+		switch k % 3 {
+		case 0:
+			if errs[k] != nil || panics[k] != nil || err != nil || got.Name != fmt.Sprintf("tenant-%02d", k) {
+				t.Errorf("call %d: %v, panic %v; its tenant: %v, %v", k, errs[k], panics[k], got, err)
+			}
+		case 1:
+			if errs[k] == nil || errs[k].Error() != fmt.Sprintf("call %d refuses", k) || !errors.Is(err, driverhub.ErrNotFound) {
+				t.Errorf("failing call %d: %v; its tenant: %v, %v", k, errs[k], got, err)
+			}
+		case 2:
+			if panics[k] != fmt.Sprintf("call %d panics", k) || !errors.Is(err, driverhub.ErrNotFound) {
+				t.Errorf("panicking call %d: panic %v; its tenant: %v, %v", k, panics[k], got, err)
+			}
+		}
+	}
+}
+
+// A call whose error a unique constraint raised is undone alone too.
+func TestGroupedUpdateConflictIsItsOwn(t *testing.T) {
+	s := groupStore(t)
+	ctx := t.Context()
+	tn := &driverhub.Tenant{ID: "a", Name: "same", CreatedAt: time.Now()}
+	if err := s.Update(ctx, func(tx driverhub.Tx) error { return tx.CreateTenant(ctx, tn) }); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for k, name := range []string{"same", "other"} {
+		wg.Go(func() {
+			errs[k] = s.Update(ctx, func(tx driverhub.Tx) error {
+				return tx.CreateTenant(ctx, &driverhub.Tenant{ID: "b" + name, Name: name, CreatedAt: time.Now()})
+			})
+		})
+	}
+	wg.Wait()
+	if !errors.Is(errs[0], driverhub.ErrConflict) || errs[1] != nil {
+		t.Fatalf("duplicate name: %v, other name: %v", errs[0], errs[1])
+	}
+}
+
+// queued counts the calls waiting for a group.
+func (s *Store) queued() int {
+	s.commits.mu.Lock()
+	defer s.commits.mu.Unlock()
+	return len(s.commits.queue)
+}
