@@ -62,6 +62,7 @@ func TestDuplicateKeysInJSONConfigs(t *testing.T) {
 // strings.EqualFold finds equal: a slow, separate reading of the rule.
 func keysOracle(text []byte) (dup, ok bool) {
 	dec := json.NewDecoder(bytes.NewReader(text))
+	dec.UseNumber() // 1E700 is valid JSON, though no float64
 	var walk func() bool
 	walk = func() bool {
 		tok, err := dec.Token()
@@ -111,7 +112,7 @@ func FuzzCheckJSONKeys(f *testing.F) {
 	for _, s := range []string{
 		`{"a":1}`, `{"a":1,"a":2}`, `{"a":1,"A":2}`, `{"a":{"b":[{"c":1,"C":1}]}}`, `[{"a":1},{"a":1}]`,
 		`{"":1,"":2}`, `{"":"x","y":"z"}`, "{\"k\":1,\"\u212a\":1}", `{"a":`, `"{\"a\":1,\"a\":2}"`, `[[[[]]]]`,
-		`{"a":[1,2,3],"b":{"a":1}}`, `{"ß":1,"SS":2}`,
+		`{"a":[1,2,3],"b":{"a":1}}`, `{"ß":1,"SS":2}`, `1E700`, `{"a":1E700,"A":-1e-700}`,
 	} {
 		f.Add([]byte(s))
 	}
