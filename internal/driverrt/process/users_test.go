@@ -143,7 +143,13 @@ func TestDeviceMappingsByACL(t *testing.T) {
 	spec.Env = []string{"LISTED=" + listed, "OTHER=" + other, "PATH=/usr/bin:/bin"}
 	spec.Container.DeviceMappings = []driverhub.DeviceMapping{{HostPath: listed, Permission: "rw"}}
 	p := start(t, process.New(process.Options{Logger: quiet()}), spec, io.Discard, io.Discard)
-	if got := waitFile(t, filepath.Join(spec.Dir, "dev.txt")); got != listed+":w\nend\n" {
+	// The script writes its findings, then "end": read once it has.
+	got := waitFile(t, filepath.Join(spec.Dir, "dev.txt"))
+	for deadline := time.Now().Add(20 * time.Second); !strings.HasSuffix(got, "end\n") && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		got = waitFile(t, filepath.Join(spec.Dir, "dev.txt"))
+	}
+	if got != listed+":w\nend\n" {
 		t.Errorf("the driver wrote to %q, want only the listed device", got)
 	}
 	if _, err := unix.Getxattr(listed, "system.posix_acl_access", make([]byte, 256)); err != nil {
