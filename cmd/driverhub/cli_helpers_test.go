@@ -259,6 +259,19 @@ func (g *fakeGateway) awaitDeployment() string {
 	return ""
 }
 
+// answerNext answers the next deployment the gateway sees with answer,
+// in the background; wait returns once it has.
+func (g *fakeGateway) answerNext(answer func(id string)) (wait func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if id := g.awaitDeployment(); id != "" {
+			answer(id)
+		}
+	}()
+	return func() { <-done }
+}
+
 // report posts a deployment report with one resource's stage and status.
 func (g *fakeGateway) report(id, status, reason, resType, resName, stage, resStatus, msg string) {
 	body := map[string]any{

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -137,22 +136,15 @@ func TestCLIDeployWait(t *testing.T) {
 	}
 
 	// A gateway that reports each stage, then success.
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		id := gw.awaitDeployment()
-		if id == "" {
-			return
-		}
+	answered := gw.answerNext(func(id string) {
 		for _, stage := range []string{"download", "verify", "start"} {
 			gw.report(id, "processing", "", "driver", "meter", stage, "processing", "doing "+stage)
 			time.Sleep(700 * time.Millisecond)
 		}
 		gw.report(id, "succeeded", "", "driver", "meter", "finish", "succeeded", "all good")
-	}()
+	})
 	r = c.run("deploy", "line3", "--wait", "--timeout", "60s")
-	wg.Wait()
+	answered()
 	if r.code != 0 {
 		t.Fatalf("deploy --wait with a gateway: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
@@ -174,15 +166,11 @@ func TestCLIDeployWait(t *testing.T) {
 	mustContain(t, "deployment get", out, "succeeded", "finish", "all good")
 
 	// A failed report: non-zero, saying failed and why.
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if id := gw.awaitDeployment(); id != "" {
-			gw.report(id, "failed", "driver meter exited during the health period", "driver", "meter", "start", "failed", "exit status 1")
-		}
-	}()
+	answered = gw.answerNext(func(id string) {
+		gw.report(id, "failed", "driver meter exited during the health period", "driver", "meter", "start", "failed", "exit status 1")
+	})
 	r = c.run("deploy", "line3", "--wait", "--timeout", "60s", "-o", "json")
-	wg.Wait()
+	answered()
 	if r.code == 0 {
 		t.Fatalf("deploy --wait of a failing deployment exited 0\n%s\n%s", r.stdout, r.stderr)
 	}

@@ -2,7 +2,6 @@ package main_test
 
 import (
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -38,14 +37,7 @@ func TestCLIEscapesServerText(t *testing.T) {
 	}
 
 	// A deployment whose gateway logs and fails with hostile text, followed by --wait.
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		id := gw.awaitDeployment()
-		if id == "" {
-			return
-		}
+	answered := gw.answerNext(func(id string) {
 		body := map[string]any{
 			"edge_version": "1.0.0", "arch": "x86-64",
 			"deployment": map[string]any{"id": id, "status": "failed", "reason": hostile,
@@ -56,9 +48,9 @@ func TestCLIEscapesServerText(t *testing.T) {
 		if code, b := gw.do("POST", "/api/v1/gateway/report", body); code != 204 {
 			t.Errorf("report: %d %s", code, b)
 		}
-	}()
+	})
 	waited := c.run("deploy", "line3", "--wait", "--timeout", "60s")
-	wg.Wait()
+	answered()
 	if waited.code != 1 || !strings.Contains(waited.stdout, `\x1b]0;pwned\x07`) {
 		t.Errorf("deploy --wait of a failing deployment: exit %d\n%s\n%s", waited.code, waited.stdout, waited.stderr)
 	}

@@ -92,14 +92,7 @@ func (s *Service) Desired(ctx context.Context, ifNoneMatch string, wait time.Dur
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	for {
-		err := s.store.View(ctx, func(tx driverhub.Tx) error {
-			fresh, err := tx.InstanceByID(ctx, i.ID)
-			if err == nil {
-				current = fresh.CurrentDeploymentID
-			}
-			return err
-		})
-		if err != nil {
+		if current, err = s.currentDeployment(ctx, i.ID); err != nil {
 			return nil, "", err
 		}
 		etag := etagOf(current)
