@@ -10,6 +10,14 @@ import (
 type Store interface {
 	// Update runs fn in a read-write transaction, committed when fn returns nil.
 	Update(ctx context.Context, fn func(Tx) error) error
+	// UpdateRows is Update for a transaction that decides its writes on
+	// rows it names by key (a gateway's report on its own instance,
+	// deployment and bindings), not on what a search found or did not
+	// find. The store may run it at an isolation that is weaker but still
+	// never loses a concurrent write to a row it writes (PostgreSQL:
+	// Repeatable Read), so that a fleet's reports fail only on a true
+	// conflict, not on whichever index pages their reads shared.
+	UpdateRows(ctx context.Context, fn func(Tx) error) error
 	// View runs fn in a read-only transaction.
 	View(ctx context.Context, fn func(Tx) error) error
 	// Ping reports whether the database is reachable.

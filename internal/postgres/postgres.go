@@ -110,6 +110,7 @@ var Dialect = sqlstore.Dialect{
 	LockMigrations:    lockMigrations,
 	UpdateIsolation:   sql.LevelSerializable,
 	ViewIsolation:     sql.LevelRepeatableRead,
+	RowIsolation:      sql.LevelRepeatableRead,
 	// 40001 serialization_failure, 40P01 deadlock_detected.
 	IsRetryable: func(err error) bool { return hasCode(err, "40001") || hasCode(err, "40P01") },
 }

@@ -142,7 +142,7 @@ func (s *Service) fetchManifest(ctx context.Context, instanceID, deploymentID st
 		}
 		m = d.Manifest
 	}
-	err := s.store.Update(ctx, func(tx driverhub.Tx) error {
+	err := s.store.UpdateRows(ctx, func(tx driverhub.Tx) error {
 		_, err := tx.StartDeployment(ctx, instanceID, deploymentID, s.timestamp())
 		return err
 	})
@@ -165,7 +165,7 @@ func (s *Service) touchGateway(ctx context.Context, i *driverhub.Instance) {
 	if i.Gateway.LastSeenAt != nil && now.Sub(*i.Gateway.LastSeenAt) < min(lastSeenWriteInterval, s.poll) {
 		return
 	}
-	err := s.store.Update(ctx, func(tx driverhub.Tx) error {
+	err := s.store.UpdateRows(ctx, func(tx driverhub.Tx) error {
 		fresh, err := tx.InstanceByID(ctx, i.ID)
 		if err != nil {
 			return err
@@ -222,7 +222,9 @@ func (s *Service) Report(ctx context.Context, r driverhub.GatewayReport) error {
 	now := s.timestamp()
 	defer s.gateways.forget(i.ID)
 	var finished string
-	err = s.store.Update(ctx, func(tx driverhub.Tx) error {
+	// Rows of its own only (its instance, deployment, bindings): the
+	// fleet's reports must not fail for sharing index pages.
+	err = s.store.UpdateRows(ctx, func(tx driverhub.Tx) error {
 		fresh, err := tx.InstanceByID(ctx, i.ID)
 		if err != nil {
 			return err

@@ -103,7 +103,7 @@ func (s *Store) runGroup(calls []*groupCall) {
 		switch {
 		case err == nil:
 			return
-		case full && s.onFull != nil && attempt < updateAttempts && s.onFull():
+		case full && s.onFull != nil && attempt < fullAttempts && s.onFull():
 			continue
 		case full:
 			err = fmt.Errorf("%w: %v", driverhub.ErrNoSpace, err)

@@ -38,6 +38,11 @@ type Dialect struct {
 	// never loses a concurrent one, across replicas too) and Repeatable
 	// Read views (one snapshot for every query of a View).
 	UpdateIsolation, ViewIsolation sql.IsolationLevel
+	// RowIsolation is UpdateRows' isolation level; zero is Update's.
+	// PostgreSQL asks for Repeatable Read: a row written by a concurrent
+	// transaction still fails the update (and it runs again), but reads
+	// of other rows on the same index pages do not.
+	RowIsolation sql.IsolationLevel
 	// IsRetryable reports an error after which an Update may succeed when
 	// run again from the start (a serialization failure or a deadlock).
 	// Update then rolls back and runs fn again, a few times. Optional.
@@ -80,9 +85,11 @@ func New(ctx context.Context, write, read *sql.DB, d Dialect) (*Store, error) {
 	return s, nil
 }
 
-// updateAttempts bounds how often Update runs fn when the database asks
-// for a retry.
-const updateAttempts = 10
+// updateRetryBudget bounds how long Update keeps running fn again when
+// the database asks for a retry. A budget of time, not a count: a
+// transaction slowed by a loaded machine meets more conflicts, and must
+// not fail for it while a few more attempts would pass.
+const updateRetryBudget = 10 * time.Second
 
 // Update runs fn in a read-write transaction. When the dialect reports the
 // failure as retryable (a serialization failure), the transaction is
@@ -90,23 +97,36 @@ const updateAttempts = 10
 // pause; fn must therefore keep its effects inside tx. On SQLite, calls
 // that arrive together share a transaction and its commit (group.go).
 func (s *Store) Update(ctx context.Context, fn func(driverhub.Tx) error) error {
+	return s.update(ctx, s.dialect.UpdateIsolation, fn)
+}
+
+// UpdateRows is Update at the dialect's RowIsolation (Update's when unset).
+func (s *Store) UpdateRows(ctx context.Context, fn func(driverhub.Tx) error) error {
+	if s.dialect.RowIsolation == sql.LevelDefault {
+		return s.Update(ctx, fn)
+	}
+	return s.update(ctx, s.dialect.RowIsolation, fn)
+}
+
+func (s *Store) update(ctx context.Context, isolation sql.IsolationLevel, fn func(driverhub.Tx) error) error {
 	if s.grouped() {
 		return s.updateGrouped(ctx, fn)
 	}
-	opts := &sql.TxOptions{Isolation: s.dialect.UpdateIsolation}
+	opts := &sql.TxOptions{Isolation: isolation}
+	start := time.Now()
 	for attempt := 1; ; attempt++ {
 		err := s.run(ctx, s.write, s.writeStmts, opts, fn)
 		if err != nil && s.dialect.IsFull != nil && s.dialect.IsFull(err) {
-			if s.onFull != nil && attempt < updateAttempts && s.onFull() {
+			if s.onFull != nil && attempt < fullAttempts && s.onFull() {
 				continue
 			}
 			return fmt.Errorf("%w: %v", driverhub.ErrNoSpace, err)
 		}
-		if err == nil || s.dialect.IsRetryable == nil || !s.dialect.IsRetryable(err) || attempt == updateAttempts {
+		if err == nil || s.dialect.IsRetryable == nil || !s.dialect.IsRetryable(err) || time.Since(start) > updateRetryBudget {
 			return err
 		}
-		// 1-2 ms, doubling with each attempt.
-		pause := time.Duration(1<<min(attempt-1, 8)) * time.Millisecond
+		// 1-2 ms, doubling with each attempt up to 64-128 ms.
+		pause := time.Duration(1<<min(attempt-1, 6)) * time.Millisecond
 		pause += rand.N(pause)
 		select {
 		case <-ctx.Done():
@@ -115,6 +135,9 @@ func (s *Store) Update(ctx context.Context, fn func(driverhub.Tx) error) error {
 		}
 	}
 }
+
+// fullAttempts bounds how often Update asks for room on a full disk.
+const fullAttempts = 10
 
 // View runs fn in a read-only transaction.
 func (s *Store) View(ctx context.Context, fn func(driverhub.Tx) error) error {

@@ -66,6 +66,7 @@ func Run(t *testing.T, newStore func(t testing.TB) driverhub.Store) {
 		{"FnError", onStore(testFnError)},
 		{"CancelledContext", onStore(testCancelledContext)},
 		{"ConcurrentUpdates", onStore(testConcurrentUpdates)},
+		{"NoLostRowUpdates", onStore(testNoLostRowUpdates)},
 		{"Ping", onStore(testPing)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

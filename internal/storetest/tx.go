@@ -331,3 +331,53 @@ func testPing(t *testing.T, s driverhub.Store) {
 		t.Errorf("Ping: %v", err)
 	}
 }
+
+// testNoLostRowUpdates runs read-modify-writes of one instance's gateway
+// from several goroutines at once, through Update and UpdateRows alike
+// (a report, a sync, a user's change): each adds its own name to the
+// gateway's built-in drivers, and every name is there at the end, none
+// lost to a write that read the row before another's commit.
+func testNoLostRowUpdates(t *testing.T, s driverhub.Store) {
+	ctx := t.Context()
+	tn := newTenant("acme")
+	i := edgeInstance(tn, "gw1")
+	create(t, s, tn, i)
+	const writers, perWriter = 6, 5
+	var wg sync.WaitGroup
+	var want []string
+	for w := range writers {
+		for k := range perWriter {
+			want = append(want, fmt.Sprintf("w%dk%d", w, k))
+		}
+		updateFn := s.Update
+		if w%2 == 0 {
+			updateFn = s.UpdateRows
+		}
+		wg.Go(func() {
+			for k := range perWriter {
+				err := updateFn(ctx, func(tx driverhub.Tx) error {
+					fresh, err := tx.InstanceByID(ctx, i.ID)
+					if err != nil {
+						return err
+					}
+					g := fresh.Gateway
+					g.BuiltinsReported = true
+					g.BuiltinDrivers = append(g.BuiltinDrivers, fmt.Sprintf("w%dk%d", w, k))
+					return tx.UpdateGateway(ctx, i.ID, g)
+				})
+				if err != nil {
+					t.Errorf("writer %d, update %d: %v", w, k, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	got := fetch(t, s, func(ctx context.Context, tx driverhub.Tx) (*driverhub.Instance, error) {
+		return tx.InstanceByID(ctx, i.ID)
+	}).Gateway.BuiltinDrivers
+	slices.Sort(want)
+	slices.Sort(got)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("built-in drivers after concurrent read-modify-writes (-want +got):\n%s", diff)
+	}
+}
