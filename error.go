@@ -89,6 +89,30 @@ func Invalid(field, format string, args ...any) *Error {
 // message's format.
 type Word string
 
+// Message is a text made from a format and its arguments, kept whole so
+// that a console can show it in another language: a stored one (a
+// rollout's event, its reason) or one given as an argument of another
+// message, where it reads as its English text.
+type Message struct {
+	Format string
+	Args   []any
+}
+
+// Messagef returns the message format makes of args.
+func Messagef(format string, args ...any) Message { return Message{Format: format, Args: args} }
+
+// String is the message in English.
+func (m Message) String() string { return fmt.Sprintf(m.Format, m.Args...) }
+
+// Text is e's message whole; one made without a format is its text as
+// it is (and a console shows it as it is).
+func (e *Error) Text() Message {
+	if e.Format == "" {
+		return Message{Format: "%s", Args: []any{e.Message}}
+	}
+	return Message{Format: e.Format, Args: e.Args}
+}
+
 // NotFound returns a not_found error for a kind of resource and its name.
 func NotFound(kind Word, name string) *Error {
 	return Errorf(ENotFound, "%s %q not found", kind, name)
