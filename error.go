@@ -3,6 +3,7 @@ package driverhub
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Error codes. They are part of the API: clients switch on them.
@@ -104,13 +105,17 @@ func Messagef(format string, args ...any) Message { return Message{Format: forma
 // String is the message in English.
 func (m Message) String() string { return fmt.Sprintf(m.Format, m.Args...) }
 
-// Text is e's message whole; one made without a format is its text as
-// it is (and a console shows it as it is).
+// Text is e's message whole. One made without a format (a constant
+// text) is its own format, as a console looks it up, unless it holds a
+// '%' that would read as a verb.
 func (e *Error) Text() Message {
-	if e.Format == "" {
+	switch {
+	case e.Format != "":
+		return Message{Format: e.Format, Args: e.Args}
+	case strings.Contains(e.Message, "%"):
 		return Message{Format: "%s", Args: []any{e.Message}}
 	}
-	return Message{Format: e.Format, Args: e.Args}
+	return Message{Format: e.Message}
 }
 
 // NotFound returns a not_found error for a kind of resource and its name.

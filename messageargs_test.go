@@ -112,8 +112,12 @@ func TestErrorText(t *testing.T) {
 	if m := e.Text(); m.Format != e.Format || m.String() != e.Message {
 		t.Errorf("Text() = %#v (%q), want the error's format and message", m, m.String())
 	}
-	if m := driverhub.ErrNoSpace.Text(); m.String() != driverhub.ErrNoSpace.Message {
-		t.Errorf("a constant message reads %q", m.String())
+	if m := driverhub.ErrNoSpace.Text(); m.String() != driverhub.ErrNoSpace.Message || m.Format != driverhub.ErrNoSpace.Message {
+		t.Errorf("a constant message reads %q, made by %q; want itself", m.String(), m.Format)
+	}
+	percent := &driverhub.Error{Code: driverhub.EInternal, Message: "disk 100% full"}
+	if m := percent.Text(); m.String() != percent.Message {
+		t.Errorf("a constant message with %%: %q", m.String())
 	}
 	if s := fmt.Sprintf("refused: %s", e.Text()); s != "refused: "+e.Message {
 		t.Errorf("as an argument: %q", s)
