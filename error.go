@@ -3,6 +3,7 @@ package driverhub
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Error codes. They are part of the API: clients switch on them.
@@ -88,6 +89,34 @@ func Invalid(field, format string, args ...any) *Error {
 // of a message ("driver", "version"): a console translates it with the
 // message's format.
 type Word string
+
+// Message is a text made from a format and its arguments, kept whole so
+// that a console can show it in another language: a stored one (a
+// rollout's event, its reason) or one given as an argument of another
+// message, where it reads as its English text.
+type Message struct {
+	Format string
+	Args   []any
+}
+
+// Messagef returns the message format makes of args.
+func Messagef(format string, args ...any) Message { return Message{Format: format, Args: args} }
+
+// String is the message in English.
+func (m Message) String() string { return fmt.Sprintf(m.Format, m.Args...) }
+
+// Text is e's message whole. One made without a format (a constant
+// text) is its own format, as a console looks it up, unless it holds a
+// '%' that would read as a verb.
+func (e *Error) Text() Message {
+	switch {
+	case e.Format != "":
+		return Message{Format: e.Format, Args: e.Args}
+	case strings.Contains(e.Message, "%"):
+		return Message{Format: "%s", Args: []any{e.Message}}
+	}
+	return Message{Format: e.Message}
+}
 
 // NotFound returns a not_found error for a kind of resource and its name.
 func NotFound(kind Word, name string) *Error {

@@ -167,14 +167,18 @@ type Rollout struct {
 	Wave          int        `json:"current_wave"`
 	WaveStartedAt *time.Time `json:"wave_started_at"`
 	// Rollback is where the rollback of an aborted rollout stands.
-	Rollback   RollbackState       `json:"-"`
-	Reason     string              `json:"reason"`
-	CreatedBy  string              `json:"created_by"`
-	CreatedAt  time.Time           `json:"created_at"`
-	UpdatedAt  time.Time           `json:"updated_at"`
-	FinishedAt *time.Time          `json:"finished_at"`
-	Counts     map[TargetState]int `json:"counts"`
-	Events     []RolloutEvent      `json:"events,omitempty"`
+	Rollback RollbackState `json:"-"`
+	// Reason says why the rollout ended (aborted, cancelled); ReasonFormat
+	// and ReasonArgs made it, for a console in another language.
+	Reason       string              `json:"reason"`
+	ReasonFormat string              `json:"-"`
+	ReasonArgs   []any               `json:"-"`
+	CreatedBy    string              `json:"created_by"`
+	CreatedAt    time.Time           `json:"created_at"`
+	UpdatedAt    time.Time           `json:"updated_at"`
+	FinishedAt   *time.Time          `json:"finished_at"`
+	Counts       map[TargetState]int `json:"counts"`
+	Events       []RolloutEvent      `json:"events,omitempty"`
 	// Step counts the rollout's writes: a write succeeds only from the step
 	// it read, so that replicas take each step once.
 	Step int64 `json:"-"`
@@ -189,6 +193,14 @@ const (
 	RollbackPending RollbackState = "pending"
 	RollbackDone    RollbackState = "done"
 )
+
+// SetReason sets why the rollout ended, with what made it ("" none).
+func (r *Rollout) SetReason(m Message) {
+	r.Reason, r.ReasonFormat, r.ReasonArgs = "", m.Format, m.Args
+	if m.Format != "" {
+		r.Reason = m.String()
+	}
+}
 
 // MarshalJSON adds wave_timeout in Go's duration syntax, shortened ("30m").
 func (r Rollout) MarshalJSON() ([]byte, error) {
@@ -265,6 +277,9 @@ type RolloutEvent struct {
 	Type      RolloutEventType `json:"type"`
 	Wave      int              `json:"wave,omitempty"`
 	Message   string           `json:"message"`
+	// Format and Args made Message, for a console in another language.
+	Format string `json:"-"`
+	Args   []any  `json:"-"`
 }
 
 // RolloutSelector picks the instances of a rollout: by tags (every tag

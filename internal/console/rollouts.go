@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 
 	"github.com/driverhub/driverhub"
 )
@@ -59,7 +60,10 @@ func (c *Console) listRollouts(w http.ResponseWriter, r *http.Request, s *sessio
 }
 
 type rolloutData struct {
-	Rollout     *driverhub.Rollout
+	Rollout *driverhub.Rollout
+	// Reason and Events are the rollout's, in the page's language.
+	Reason      string
+	Events      []driverhub.RolloutEvent
 	WaveTimeout string
 	Waves       []waveView
 	Bar         progressBar
@@ -92,8 +96,9 @@ type targetRow struct {
 
 // problemView is a problem: what its code means, in the page's language
 // (the code itself when the console has no words for it), and the
-// service's message, translated when the catalogue has its format (a
-// problem recorded at creation keeps only its English text).
+// service's message, translated when the catalogue has its format (the
+// store keeps a target's problems with their formats; a gateway's own
+// words, and problems stored before formats were, stay as written).
 type problemView struct {
 	Code, Label, Message string
 }
@@ -112,6 +117,24 @@ func problemViews(lang string, ps []driverhub.Problem) []problemView {
 		out[i] = problemView{Code: string(p.Code), Label: label, Message: p.Message}
 	}
 	return out
+}
+
+// rolloutTexts are the rollout's reason and events in lang: each made
+// from its stored format, when the catalogue has it.
+func rolloutTexts(lang string, ro *driverhub.Rollout) (string, []driverhub.RolloutEvent) {
+	if lang != "zh-CN" {
+		return ro.Reason, ro.Events
+	}
+	reason := ro.Reason
+	if reason != "" {
+		reason = localText(lang, ro.ReasonFormat, ro.Reason, ro.ReasonArgs)
+	}
+	events := slices.Clone(ro.Events)
+	for i := range events {
+		e := &events[i]
+		e.Message = localText(lang, e.Format, e.Message, e.Args)
+	}
+	return reason, events
 }
 
 // waveView is a wave with its progress bar.
@@ -138,6 +161,7 @@ func (c *Console) rolloutPage(w http.ResponseWriter, r *http.Request, s *session
 		State: q.Get("state"), States: driverhub.AllTargetStates, CanAct: canDeploy(s), Live: ro.State.Active(), lang: languageOf(r)}
 	d.Succeeded, d.Size = rolloutTotals(ro)
 	d.Failed = ro.Counts[driverhub.TargetFailed]
+	d.Reason, d.Events = rolloutTexts(d.lang, ro)
 	for _, st := range driverhub.AllTargetStates {
 		if n := ro.Counts[st]; n > 0 {
 			d.Counts = append(d.Counts, stateCount{st, n})

@@ -4,8 +4,10 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/driverhub/driverhub"
 	"github.com/driverhub/driverhub/internal/apitest"
@@ -179,5 +181,80 @@ func TestRolloutPauseResumeCancel(t *testing.T) {
 			checkPage(t, lang, path, b.mustGet(path))
 		}
 		checkPage(t, lang, "refused rollout", b.post("/rollouts/new", rolloutForm("", "x")))
+	}
+}
+
+// TestRolloutTextsInThePagesLanguage: what a rollout stored for later
+// (a skipped target's problem, its events, the reason it aborted) reads
+// in the page's language, Chinese included, as the rollout's own pages do.
+func TestRolloutTextsInThePagesLanguage(t *testing.T) {
+	srv := apitest.New(t)
+	secrets := rolloutFleet(t, srv)
+	var ro driverhub.Rollout
+	srv.Must(t, http.StatusCreated, "POST", "/api/v1/rollouts", srv.AdminToken, map[string]any{"name": "meter 2", "driver": "meter",
+		"version": "2.0.0", "selector": map[string]any{"tags": map[string]string{"site": "sh"}}, "waves": []int{50, 100}}).Decode(t, &ro)
+	// Wave 1 is gw1: its deployment fails, above the failure threshold of 0%.
+	awaitRollout(t, srv, ro.ID, "deploying gw1", func(r *driverhub.Rollout) bool { return r.Counts[driverhub.TargetPending] == 1 })
+	m := desired(t, srv, secrets["gw1"])
+	report(t, srv, secrets["gw1"], map[string]any{"edge_version": driverhub.Version, "arch": "x86-64", "builtin_drivers": []string{},
+		"deployment": map[string]any{"id": m.DeploymentID, "status": "failed", "reason": "driver meter exited"}})
+	awaitRollout(t, srv, ro.ID, "aborted and rolled back", func(r *driverhub.Rollout) bool {
+		return r.State == driverhub.RolloutAborted && slices.ContainsFunc(r.Events, func(e driverhub.RolloutEvent) bool {
+			return e.Type == driverhub.EventRolledBack
+		})
+	})
+
+	b := adminBrowser(t, srv)
+	page := "/rollouts/" + ro.ID
+	for _, tt := range []struct {
+		lang                  string
+		reason, events, skips []string
+	}{
+		{"en", []string{"wave 1: 1 of 1 targets failed (100%), above the failure threshold of 0%"},
+			[]string{"to 2 instances in 2 waves (1 skipped)", "wave 1 of 2 started: 1 targets (50% of the rollout)",
+				"aborted: wave 1: 1 of 1 targets failed (100%)", "rolled back 1 target to their previous version"},
+			[]string{"meter is not bound to instance gw3"}},
+		{"zh-CN", []string{"第1批：1个目标中1个失败（100%），超过失败阈值0%"},
+			[]string{"发布到2个实例，分2批（跳过1个）", "第1批（共2批）开始：1个目标（占全部的50%）",
+				"已中止：第1批：1个目标中1个失败（100%）", "已将1个目标回滚到之前的版本"},
+			[]string{"meter 未绑定到实例 gw3"}},
+	} {
+		b.lang = tt.lang
+		body := b.mustGet(page).Body
+		reason := regexp.MustCompile(`id="rollout-reason">([^<]*)</p>`).FindStringSubmatch(body)
+		if reason == nil || !strings.Contains(reason[1], tt.reason[0]) {
+			t.Errorf("%s: reason %q, want it to say %q", tt.lang, reason, tt.reason[0])
+		}
+		events := body[strings.Index(body, `id="events"`):]
+		for _, want := range tt.events {
+			if !strings.Contains(events, want) {
+				t.Errorf("%s: the events do not say %q: %s", tt.lang, want, snippet(events))
+			}
+		}
+		skipped := b.mustGet(page + "?state=skipped").Body
+		for _, want := range tt.skips {
+			if !strings.Contains(skipped, want) {
+				t.Errorf("%s: the skipped target does not say %q", tt.lang, want)
+			}
+		}
+		checkPage(t, tt.lang, page, b.mustGet(page))
+	}
+}
+
+// awaitRollout reads the rollout until cond holds, and fails after 10 s:
+// the server's loop acts on a report within milliseconds.
+func awaitRollout(t *testing.T, srv *apitest.Server, id, what string, cond func(*driverhub.Rollout) bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var r driverhub.Rollout
+		srv.Must(t, http.StatusOK, "GET", "/api/v1/rollouts/"+id, srv.AdminToken, nil).Decode(t, &r)
+		if cond(&r) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("rollout %s: not %s after 10 s: %s, %d events", id, what, r.State, len(r.Events))
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

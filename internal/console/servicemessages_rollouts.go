@@ -47,6 +47,23 @@ var rolloutServiceMessages = map[string]string{
 	"the gateway reported that the deployment failed":                 "网关报告部署失败",
 	"the rollout's deployment was replaced: its instance was deleted": "分批发布的部署已被取代：其实例已被删除",
 	"the rollout's deployment was replaced: it was %s: %s":            "分批发布的部署已被取代：状态为%s：%s",
+
+	// The log and the reason a rollout keeps (with their formats, so that
+	// a rollout of any age reads in the page's language).
+	"created by %s: %s %s to %d instances in %d waves (%d skipped)": "由 %[1]s 创建：将 %[2]s %[3]s 发布到%[4]d个实例，分%[5]d批（跳过%[6]d个）",
+	"paused by %s":    "由 %s 暂停",
+	"resumed by %s":   "由 %s 继续",
+	"cancelled by %s": "由 %s 终止",
+	"wave %d of %d started: %d targets (%d%% of the rollout)":                                          "第%[1]d批（共%[2]d批）开始：%[3]d个目标（占全部的%[4]d%%）",
+	"wave %d passed: it has no targets left":                                                           "第%d批已通过：没有剩余的目标",
+	"wave %d passed: %d of %d targets succeeded (%d%%), the success threshold is %d%%":                 "第%[1]d批已通过：%[3]d个目标中%[2]d个成功（%[4]d%%），成功阈值为%[5]d%%",
+	"wave %d: %d of %d targets failed (%d%%), above the failure threshold of %d%%":                     "第%[1]d批：%[3]d个目标中%[2]d个失败（%[4]d%%），超过失败阈值%[5]d%%",
+	"wave %d can no longer reach the success threshold of %d%%: %d of %d targets succeeded, %d failed": "第%[1]d批已无法达到成功阈值%[2]d%%：%[4]d个目标中%[3]d个成功，%[5]d个失败",
+	"no final report within the wave timeout (%s): counted as failed":                                  "批次超时（%s）内未收到最终报告：计为失败",
+	"aborted: %s":                    "已中止：%s",
+	"succeeded: all %d waves passed": "成功：全部%d批均已通过",
+	"rolled back 1 target to their previous version, each with a new deployment":   "已将1个目标回滚到之前的版本，并为其创建了新的部署",
+	"rolled back %d targets to their previous version, each with a new deployment": "已将%d个目标回滚到各自之前的版本，并各自创建了新的部署",
 }
 
 func init() { join(serviceMessages, rolloutServiceMessages) }

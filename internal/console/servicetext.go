@@ -65,6 +65,8 @@ func localArg(lang string, a any) any {
 			return zh
 		}
 		return string(v)
+	case driverhub.Message: // a message within a message: "aborted: %s" of a reason
+		return localText(lang, v.Format, v.String(), v.Args)
 	case driverhub.Runtime:
 		key = "runtime." + string(v)
 	case driverhub.Role:

@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/driverhub/driverhub"
@@ -83,14 +82,14 @@ func newRollout(in driverhub.RolloutInput, p *driverhub.Principal, now time.Time
 	return r
 }
 
-func createdMessage(r *driverhub.Rollout, p *driverhub.Principal, targets []*driverhub.RolloutTarget) string {
+func createdMessage(r *driverhub.Rollout, p *driverhub.Principal, targets []*driverhub.RolloutTarget) driverhub.Message {
 	skipped := 0
 	for _, t := range targets {
 		if t.State == driverhub.TargetSkipped {
 			skipped++
 		}
 	}
-	return fmt.Sprintf("created by %s: %s %s to %d instances in %d waves (%d skipped)",
+	return driverhub.Messagef("created by %s: %s %s to %d instances in %d waves (%d skipped)",
 		p.Username, r.Driver, r.Version, len(targets)-skipped, len(r.Percents), skipped)
 }
 
@@ -170,7 +169,7 @@ func (s *Service) PauseRollout(ctx context.Context, id string) (*driverhub.Rollo
 			return nil, rolloutIs(r, "only a running rollout can be paused")
 		}
 		r.State = driverhub.RolloutPaused
-		return rolloutEvent(r, now, driverhub.EventPaused, 0, "paused by "+p.Username), nil
+		return rolloutEvent(r, now, driverhub.EventPaused, 0, driverhub.Messagef("paused by %s", p.Username)), nil
 	})
 }
 
@@ -182,7 +181,7 @@ func (s *Service) ResumeRollout(ctx context.Context, id string) (*driverhub.Roll
 			return nil, rolloutIs(r, "only a paused rollout can be resumed")
 		}
 		r.State = driverhub.RolloutRunning
-		return rolloutEvent(r, now, driverhub.EventResumed, 0, "resumed by "+p.Username), nil
+		return rolloutEvent(r, now, driverhub.EventResumed, 0, driverhub.Messagef("resumed by %s", p.Username)), nil
 	})
 }
 
@@ -193,8 +192,10 @@ func (s *Service) CancelRollout(ctx context.Context, id string) (*driverhub.Roll
 		if !r.State.Active() {
 			return nil, rolloutIs(r, "only a running or paused rollout can be cancelled")
 		}
-		r.State, r.FinishedAt, r.Reason = driverhub.RolloutCancelled, &now, "cancelled by "+p.Username
-		return rolloutEvent(r, now, driverhub.EventCancelled, 0, r.Reason), nil
+		why := driverhub.Messagef("cancelled by %s", p.Username)
+		r.State, r.FinishedAt = driverhub.RolloutCancelled, &now
+		r.SetReason(why)
+		return rolloutEvent(r, now, driverhub.EventCancelled, 0, why), nil
 	})
 }
 
@@ -251,13 +252,16 @@ func stepErr(err error) error {
 	return err
 }
 
-func rolloutEvent(r *driverhub.Rollout, at time.Time, typ driverhub.RolloutEventType, wave int, msg string) *driverhub.RolloutEvent {
-	return &driverhub.RolloutEvent{ID: driverhub.NewID(), RolloutID: r.ID, Time: at, Type: typ, Wave: wave, Message: msg}
+// rolloutEvent is an entry of r's log; its message keeps its format and
+// arguments, so that a console shows it in its reader's language.
+func rolloutEvent(r *driverhub.Rollout, at time.Time, typ driverhub.RolloutEventType, wave int, msg driverhub.Message) *driverhub.RolloutEvent {
+	return &driverhub.RolloutEvent{ID: driverhub.NewID(), RolloutID: r.ID, Time: at, Type: typ, Wave: wave,
+		Message: msg.String(), Format: msg.Format, Args: msg.Args}
 }
 
 func waveStarted(r *driverhub.Rollout, at time.Time, size int) *driverhub.RolloutEvent {
 	return rolloutEvent(r, at, driverhub.EventWaveStarted, r.Wave,
-		fmt.Sprintf("wave %d of %d started: %d targets (%d%% of the rollout)", r.Wave, len(r.Percents), size, r.Percents[r.Wave-1]))
+		driverhub.Messagef("wave %d of %d started: %d targets (%d%% of the rollout)", r.Wave, len(r.Percents), size, r.Percents[r.Wave-1]))
 }
 
 func addEvents(ctx context.Context, tx driverhub.Tx, events ...*driverhub.RolloutEvent) error {

@@ -286,8 +286,7 @@ func (s *Service) rollBack(ctx context.Context, id string) (int, error) {
 			return err
 		}
 		s.log.Info("rollout rolled back", "rollout", r.ID, "targets", back)
-		return addEvents(ctx, tx, rolloutEvent(r, now, driverhub.EventRolledBack, 0,
-			fmt.Sprintf("rolled back %s to their previous version, each with a new deployment", targetsN(back))))
+		return addEvents(ctx, tx, rolloutEvent(r, now, driverhub.EventRolledBack, 0, rolledBack(back)))
 	})
 	if errors.Is(err, driverhub.ErrConflict) {
 		err = nil // another replica recorded it
@@ -330,7 +329,7 @@ func (s *Service) rollBackTarget(ctx context.Context, tx driverhub.Tx, r *driver
 		}
 		t.State = from
 		return nil, nil, s.refuseRollback(ctx, tx, t, driverhub.TargetRolledBack, now, append([]driverhub.Problem{driverhub.NewProblem(
-			"instance "+t.Instance, driverhub.ProblemRollbackFailed, "the rollback to %s was refused: %s", t.PreviousVersion, e.Message)}, e.Problems...)...)
+			"instance "+t.Instance, driverhub.ProblemRollbackFailed, "the rollback to %s was refused: %s", t.PreviousVersion, e.Text())}, e.Problems...)...)
 	} else if err != nil {
 		return nil, nil, err
 	}
@@ -345,10 +344,10 @@ func (s *Service) refuseRollback(ctx context.Context, tx driverhub.Tx, t *driver
 	return claim(tx.UpdateRolloutTarget(ctx, t, from))
 }
 
-// targetsN is "1 target", "2 targets".
-func targetsN(n int) string {
+// rolledBack is the event of a rollback of n targets.
+func rolledBack(n int) driverhub.Message {
 	if n == 1 {
-		return "1 target"
+		return driverhub.Messagef("rolled back 1 target to their previous version, each with a new deployment")
 	}
-	return fmt.Sprintf("%d targets", n)
+	return driverhub.Messagef("rolled back %d targets to their previous version, each with a new deployment", n)
 }

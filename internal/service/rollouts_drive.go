@@ -245,9 +245,8 @@ func (s *Service) stepRollout(ctx context.Context, id string) (*driverhub.Rollou
 func (s *Service) takeStep(ctx context.Context, tx driverhub.Tx, r *driverhub.Rollout, counts []driverhub.TargetCount, timedOut bool, now time.Time) error {
 	t := tallyOf(counts, r.Wave)
 	if timedOut {
-		why := fmt.Sprintf("no final report within the wave timeout (%s): counted as failed", driverhub.FormatDuration(r.WaveTimeout))
-		n, err := tx.FailUnfinishedTargets(ctx, r.ID, r.Wave, []driverhub.Problem{{
-			Resource: fmt.Sprintf("wave %d", r.Wave), Code: driverhub.ProblemWaveTimeout, Message: why}}, now)
+		n, err := tx.FailUnfinishedTargets(ctx, r.ID, r.Wave, []driverhub.Problem{driverhub.NewProblem(fmt.Sprintf("wave %d", r.Wave),
+			driverhub.ProblemWaveTimeout, "no final report within the wave timeout (%s): counted as failed", driverhub.FormatDuration(r.WaveTimeout))}, now)
 		if err != nil {
 			return err
 		}
@@ -259,17 +258,19 @@ func (s *Service) takeStep(ctx context.Context, tx driverhub.Tx, r *driverhub.Ro
 	case waveGoesOn:
 		return nil
 	case waveFails:
-		r.State, r.FinishedAt, r.Reason = driverhub.RolloutAborted, &now, why
+		r.State, r.FinishedAt = driverhub.RolloutAborted, &now
+		r.SetReason(why)
 		if r.OnAbort == driverhub.OnAbortRollback {
 			r.Rollback = driverhub.RollbackPending
 		}
-		events = append(events, rolloutEvent(r, now, driverhub.EventAborted, r.Wave, "aborted: "+why))
+		events = append(events, rolloutEvent(r, now, driverhub.EventAborted, r.Wave, driverhub.Messagef("aborted: %s", why)))
 	case wavePasses:
 		events = append(events, rolloutEvent(r, now, driverhub.EventWaveSucceeded, r.Wave, why))
 		if r.Wave == len(r.Percents) {
-			r.State, r.FinishedAt, r.Reason = driverhub.RolloutSucceeded, &now, ""
+			r.State, r.FinishedAt = driverhub.RolloutSucceeded, &now
+			r.SetReason(driverhub.Message{})
 			events = append(events, rolloutEvent(r, now, driverhub.EventSucceeded, 0,
-				fmt.Sprintf("succeeded: all %d waves passed", len(r.Percents))))
+				driverhub.Messagef("succeeded: all %d waves passed", len(r.Percents))))
 			break
 		}
 		r.Wave, r.WaveStartedAt = r.Wave+1, nil
@@ -286,7 +287,7 @@ func (s *Service) takeStep(ctx context.Context, tx driverhub.Tx, r *driverhub.Ro
 	if err := tx.UpdateRollout(ctx, r); err != nil {
 		return err
 	}
-	s.log.Info("rollout step", "rollout", r.ID, "state", r.State, "wave", r.Wave, "why", why)
+	s.log.Info("rollout step", "rollout", r.ID, "state", r.State, "wave", r.Wave, "why", why.String())
 	return addEvents(ctx, tx, events...)
 }
 
@@ -302,20 +303,20 @@ const (
 // success_threshold% can no longer be reached; it passes once every target
 // is deployed and its succeeded ones reach success_threshold%. A wave
 // with no targets left passes.
-func judgeWave(r *driverhub.Rollout, t waveTally) (int, string) {
+func judgeWave(r *driverhub.Rollout, t waveTally) (int, driverhub.Message) {
 	k, size := r.Wave, t.size
 	switch {
 	case size == 0:
-		return wavePasses, fmt.Sprintf("wave %d passed: it has no targets left", k)
+		return wavePasses, driverhub.Messagef("wave %d passed: it has no targets left", k)
 	case t.failed*100 > r.FailureThreshold*size:
-		return waveFails, fmt.Sprintf("wave %d: %d of %d targets failed (%d%%), above the failure threshold of %d%%",
+		return waveFails, driverhub.Messagef("wave %d: %d of %d targets failed (%d%%), above the failure threshold of %d%%",
 			k, t.failed, size, t.failed*100/size, r.FailureThreshold)
 	case (t.succeeded+t.unfinished)*100 < r.SuccessThreshold*size:
-		return waveFails, fmt.Sprintf("wave %d can no longer reach the success threshold of %d%%: %d of %d targets succeeded, %d failed",
+		return waveFails, driverhub.Messagef("wave %d can no longer reach the success threshold of %d%%: %d of %d targets succeeded, %d failed",
 			k, r.SuccessThreshold, t.succeeded, size, t.failed)
 	case t.waiting == 0 && t.succeeded*100 >= r.SuccessThreshold*size:
-		return wavePasses, fmt.Sprintf("wave %d passed: %d of %d targets succeeded (%d%%), the success threshold is %d%%",
+		return wavePasses, driverhub.Messagef("wave %d passed: %d of %d targets succeeded (%d%%), the success threshold is %d%%",
 			k, t.succeeded, size, t.succeeded*100/size, r.SuccessThreshold)
 	}
-	return waveGoesOn, ""
+	return waveGoesOn, driverhub.Message{}
 }

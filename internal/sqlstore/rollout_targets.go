@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -38,18 +37,12 @@ func scanTarget(s scanner) (*driverhub.RolloutTarget, error) {
 	}
 	t.RollbackRefused = rollback == rollbackRefused
 	t.UpdatedAt = fromDB(updated)
-	if err := json.Unmarshal([]byte(problems), &t.Problems); err != nil {
+	ps, err := problemsFromDB(problems)
+	if err != nil {
 		return nil, fmt.Errorf("rollout %s target %s: problems: %w", t.RolloutID, t.Instance, err)
 	}
+	t.Problems = ps
 	return &t, nil
-}
-
-func problemsJSON(ps []driverhub.Problem) (string, error) {
-	if ps == nil {
-		ps = []driverhub.Problem{}
-	}
-	b, err := marshalJSON(ps)
-	return string(b), err
 }
 
 // targetInsertBatch bounds the rows of one INSERT (and the ids of one IN

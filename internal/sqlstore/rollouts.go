@@ -13,19 +13,23 @@ import (
 
 const rolloutColumns = `r.id, r.tenant_id, r.name, r.driver_id, r.driver_name, r.publisher_id, r.publisher,
 	r.version, r.selector, r.waves, r.success_threshold, r.failure_threshold, r.wave_timeout_ms, r.on_abort,
-	r.state, r.wave, r.wave_started_at, r.rollback, r.reason, r.created_by, r.step, r.created_at, r.updated_at,
-	r.finished_at`
+	r.state, r.wave, r.wave_started_at, r.rollback, r.reason, r.reason_format, r.reason_args, r.created_by, r.step,
+	r.created_at, r.updated_at, r.finished_at`
 
 func scanRollout(s scanner) (*driverhub.Rollout, error) {
 	var r driverhub.Rollout
-	var selector, waves string
+	var selector, waves, reasonArgs string
 	var timeoutMS, created, updated int64
 	var started, finished sql.NullInt64
 	if err := s.Scan(&r.ID, &r.TenantID, &r.Name, &r.DriverID, &r.Driver, &r.PublisherID, &r.Publisher,
 		&r.Version, &selector, &waves, &r.SuccessThreshold, &r.FailureThreshold, &timeoutMS, &r.OnAbort,
-		&r.State, &r.Wave, &started, &r.Rollback, &r.Reason, &r.CreatedBy, &r.Step, &created, &updated,
-		&finished); err != nil {
+		&r.State, &r.Wave, &started, &r.Rollback, &r.Reason, &r.ReasonFormat, &reasonArgs, &r.CreatedBy, &r.Step,
+		&created, &updated, &finished); err != nil {
 		return nil, err
+	}
+	var err error
+	if r.ReasonArgs, err = argsFromDB(reasonArgs); err != nil {
+		return nil, fmt.Errorf("rollout %s: reason: %w", r.ID, err)
 	}
 	r.Selector = new(driverhub.RolloutSelector)
 	if err := json.Unmarshal([]byte(selector), r.Selector); err != nil {
@@ -52,14 +56,19 @@ func (t *Tx) CreateRollout(ctx context.Context, r *driverhub.Rollout) error {
 	if err != nil {
 		return err
 	}
+	reasonArgs, err := argsToDB(r.ReasonArgs)
+	if err != nil {
+		return err
+	}
 	_, err = t.exec(ctx, `INSERT INTO rollouts (id, tenant_id, name, driver_id, driver_name, publisher_id, publisher,
 		version, selector, waves, success_threshold, failure_threshold, wave_timeout_ms, on_abort, state, wave,
-		wave_started_at, rollback, reason, created_by, step, lease_owner, lease_until, created_at, updated_at, finished_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', 0, ?, ?, ?)`,
+		wave_started_at, rollback, reason, reason_format, reason_args, created_by, step, lease_owner, lease_until,
+		created_at, updated_at, finished_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', 0, ?, ?, ?)`,
 		r.ID, r.TenantID, r.Name, r.DriverID, r.Driver, r.PublisherID, r.Publisher, r.Version, string(selector),
 		string(waves), r.SuccessThreshold, r.FailureThreshold, r.WaveTimeout.Milliseconds(), r.OnAbort, r.State,
-		r.Wave, nullTimeToDB(r.WaveStartedAt), r.Rollback, r.Reason, r.CreatedBy, r.Step, toDB(r.CreatedAt),
-		toDB(r.UpdatedAt), nullTimeToDB(r.FinishedAt))
+		r.Wave, nullTimeToDB(r.WaveStartedAt), r.Rollback, r.Reason, r.ReasonFormat, reasonArgs, r.CreatedBy, r.Step,
+		toDB(r.CreatedAt), toDB(r.UpdatedAt), nullTimeToDB(r.FinishedAt))
 	return err
 }
 
@@ -94,10 +103,14 @@ func (t *Tx) RolloutsToDrive(ctx context.Context) ([]*driverhub.Rollout, error) 
 // for the first writer and then updates no row, or fails to serialize and
 // runs again from the start; either way it never takes the step twice.
 func (t *Tx) UpdateRollout(ctx context.Context, r *driverhub.Rollout) error {
+	reasonArgs, err := argsToDB(r.ReasonArgs)
+	if err != nil {
+		return err
+	}
 	res, err := t.exec(ctx, `UPDATE rollouts SET state = ?, wave = ?, wave_started_at = ?, rollback = ?, reason = ?,
-		updated_at = ?, finished_at = ?, step = step + 1 WHERE id = ? AND step = ?`,
-		r.State, r.Wave, nullTimeToDB(r.WaveStartedAt), r.Rollback, r.Reason, toDB(r.UpdatedAt),
-		nullTimeToDB(r.FinishedAt), r.ID, r.Step)
+		reason_format = ?, reason_args = ?, updated_at = ?, finished_at = ?, step = step + 1 WHERE id = ? AND step = ?`,
+		r.State, r.Wave, nullTimeToDB(r.WaveStartedAt), r.Rollback, r.Reason, r.ReasonFormat, reasonArgs,
+		toDB(r.UpdatedAt), nullTimeToDB(r.FinishedAt), r.ID, r.Step)
 	if err := mustAffect(res, err); err != nil {
 		if errors.Is(err, driverhub.ErrNotFound) {
 			return fmt.Errorf("%w: rollout %s moved past step %d", driverhub.ErrConflict, r.ID, r.Step)
@@ -128,8 +141,12 @@ func (t *Tx) LeaseRollout(ctx context.Context, id, owner string, until, now time
 }
 
 func (t *Tx) AddRolloutEvent(ctx context.Context, e *driverhub.RolloutEvent) error {
-	_, err := t.exec(ctx, `INSERT INTO rollout_events (id, rollout_id, time, type, wave, message) VALUES (?, ?, ?, ?, ?, ?)`,
-		e.ID, e.RolloutID, toDB(e.Time), e.Type, e.Wave, e.Message)
+	args, err := argsToDB(e.Args)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(ctx, `INSERT INTO rollout_events (id, rollout_id, time, type, wave, message, format, args)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, e.ID, e.RolloutID, toDB(e.Time), e.Type, e.Wave, e.Message, e.Format, args)
 	return err
 }
 
@@ -137,10 +154,17 @@ func (t *Tx) RolloutEvents(ctx context.Context, rolloutID string) ([]driverhub.R
 	return queryAll(ctx, t, func(s scanner) (driverhub.RolloutEvent, error) {
 		var e driverhub.RolloutEvent
 		var at int64
-		err := s.Scan(&e.ID, &e.RolloutID, &at, &e.Type, &e.Wave, &e.Message)
+		var args string
+		if err := s.Scan(&e.ID, &e.RolloutID, &at, &e.Type, &e.Wave, &e.Message, &e.Format, &args); err != nil {
+			return e, err
+		}
 		e.Time = fromDB(at)
-		return e, err
-	}, `SELECT id, rollout_id, time, type, wave, message FROM rollout_events
+		var err error
+		if e.Args, err = argsFromDB(args); err != nil {
+			return e, fmt.Errorf("rollout %s event %s: %w", e.RolloutID, e.ID, err)
+		}
+		return e, nil
+	}, `SELECT id, rollout_id, time, type, wave, message, format, args FROM rollout_events
 		WHERE rollout_id = ? ORDER BY time, id`, rolloutID)
 }
 

@@ -33,6 +33,9 @@ func RunRollouts(t *testing.T, newStore func(t testing.TB) driverhub.Store) {
 		{"RolloutCandidates", testRolloutCandidates},
 		{"ActiveRolloutInstances", testActiveRolloutInstances},
 		{"RolloutEventsAndStats", testRolloutEventsAndStats},
+		{"RolloutReasonText", testRolloutReasonText},
+		{"RolloutEventText", testRolloutEventText},
+		{"RolloutProblemText", testRolloutProblemText},
 	})
 }
 
