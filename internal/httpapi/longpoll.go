@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"io"
@@ -128,7 +129,13 @@ func (a *bufferedAnswer) writeTo(conn net.Conn) error {
 	if err := conn.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil {
 		return err
 	}
-	if err := resp.Write(conn); err != nil {
+	// Buffered: Response.Write writes the status line and each header
+	// apart, a system call each on a bare connection.
+	w := bufio.NewWriterSize(conn, 4096)
+	if err := resp.Write(w); err != nil {
+		return err
+	}
+	if err := w.Flush(); err != nil {
 		return err
 	}
 	return conn.SetWriteDeadline(time.Time{})

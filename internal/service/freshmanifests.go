@@ -14,6 +14,9 @@ import (
 type freshManifests struct {
 	mu sync.Mutex
 	m  map[string]freshManifest // by deployment id
+	// newest is, by instance, the last deployment put: the one a gateway
+	// woken for it is to fetch, unless another replica made a newer one.
+	newest map[string]string
 }
 
 type freshManifest struct {
@@ -26,7 +29,7 @@ type freshManifest struct {
 const maxFreshManifests = 20000
 
 func newFreshManifests() *freshManifests {
-	return &freshManifests{m: map[string]freshManifest{}}
+	return &freshManifests{m: map[string]freshManifest{}, newest: map[string]string{}}
 }
 
 func (f *freshManifests) put(d *driverhub.Deployment) {
@@ -37,8 +40,10 @@ func (f *freshManifests) put(d *driverhub.Deployment) {
 	defer f.mu.Unlock()
 	if len(f.m) >= maxFreshManifests {
 		clear(f.m)
+		clear(f.newest)
 	}
 	f.m[d.ID] = freshManifest{instanceID: d.InstanceID, manifest: d.Manifest}
+	f.newest[d.InstanceID] = d.ID
 }
 
 // take returns and forgets the manifest of the instance's deployment id.
@@ -50,5 +55,17 @@ func (f *freshManifests) take(instanceID, id string) (*driverhub.Manifest, bool)
 		return nil, false
 	}
 	delete(f.m, id)
+	if f.newest[instanceID] == id {
+		delete(f.newest, instanceID)
+	}
 	return e.manifest, true
+}
+
+// newestOf returns the id of the last deployment of the instance made
+// here and not fetched yet.
+func (f *freshManifests) newestOf(instanceID string) (string, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	id, ok := f.newest[instanceID]
+	return id, ok
 }

@@ -92,6 +92,9 @@ func (s *Service) Desired(ctx context.Context, ifNoneMatch string, wait time.Dur
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	for {
+		if m, id, ok, err := s.takeFresh(ctx, i.ID, ifNoneMatch); err != nil || ok {
+			return m, etagOf(id), err
+		}
 		if current, err = s.currentDeployment(ctx, i.ID); err != nil {
 			return nil, "", err
 		}
@@ -108,6 +111,27 @@ func (s *Service) Desired(ctx context.Context, ifNoneMatch string, wait time.Dur
 			return nil, etag, nil
 		}
 	}
+}
+
+// takeFresh answers a gateway woken for a deployment made here, without
+// reading its instance: the newest deployment made here for it is its
+// current one while still pending (superseding one finishes it), which
+// the conditional start of its fetch proves. ok is false when it cannot
+// tell (none made here, made on another replica since, fetched already):
+// the database says then.
+func (s *Service) takeFresh(ctx context.Context, instanceID, ifNoneMatch string) (m *driverhub.Manifest, id string, ok bool, err error) {
+	id, ok = s.fresh.newestOf(instanceID)
+	if !ok || etagOf(id) == ifNoneMatch {
+		return nil, "", false, nil
+	}
+	if m, ok = s.fresh.take(instanceID, id); !ok {
+		return nil, "", false, nil
+	}
+	err = s.store.UpdateRows(ctx, func(tx driverhub.Tx) error {
+		ok, err = tx.StartDeployment(ctx, instanceID, id, s.timestamp())
+		return err
+	})
+	return m, id, ok, err
 }
 
 // currentDeployment reads the instance's current deployment id.
@@ -220,7 +244,6 @@ func (s *Service) Report(ctx context.Context, r driverhub.GatewayReport) error {
 	}
 	limitReport(&r)
 	now := s.timestamp()
-	defer s.gateways.forget(i.ID)
 	var finished string
 	// Rows of its own only (its instance, deployment, bindings): the
 	// fleet's reports must not fail for sharing index pages.
@@ -245,10 +268,16 @@ func (s *Service) Report(ctx context.Context, r driverhub.GatewayReport) error {
 		}
 		return recordDriverStates(ctx, tx, i.ID, r.Drivers, now)
 	})
-	if err == nil && finished != "" {
+	if err != nil {
+		return err
+	}
+	// The cached instance keeps its identity and current deployment,
+	// which a report does not change; its sync time is now.
+	s.gateways.seen(i.ID, now)
+	if finished != "" {
 		s.followDeployments(ctx, finished) // rollout hook: a target finished, its wave may be decided
 	}
-	return err
+	return nil
 }
 
 // applyDeploymentReport records a gateway's progress on a deployment and

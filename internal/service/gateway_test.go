@@ -168,6 +168,30 @@ func TestGatewayMovingBetweenReplicasNeverGoesBack(t *testing.T) {
 	}
 }
 
+// TestWokenPollNeverGetsADeploymentSupersededElsewhere: a long poll on
+// replica a, whose deployment made there was superseded on replica b
+// before the gateway fetched it, answers b's deployment, not a's copy.
+func TestWokenPollNeverGetsADeploymentSupersededElsewhere(t *testing.T) {
+	t.Parallel()
+	ts := newTestService(t)
+	b := ts.replica(t)
+	i := ts.newInstance(t, ts.admin, "edge")
+	g, err := ts.AuthenticateGateway(context.Background(), i.GatewaySecret) // before any deployment
+	if err != nil {
+		t.Fatal(err)
+	}
+	onA := driverhub.WithGateway(context.Background(), g)
+	first := ts.deploy(t, ts.admin, "edge")
+	second := must(b.CreateDeployment(ts.admin, "edge", driverhub.DeployTypeDeploy))(t)
+	m, etag, err := ts.Desired(onA, `"none"`, time.Hour)
+	if err != nil || m == nil || m.DeploymentID != second.ID || etag != `"`+second.ID+`"` {
+		t.Fatalf("the poll answered %+v, %s, %v; want %s (not %s, superseded)", m, etag, err, second.ID, first.ID)
+	}
+	if d := ts.deployment(t, ts.admin, "edge", second.ID); d.Status != driverhub.DeployProcessing {
+		t.Errorf("the fetched deployment is %s, want processing", d.Status)
+	}
+}
+
 func TestReportRecordsTheGateway(t *testing.T) {
 	t.Parallel()
 	ts := newTestService(t)

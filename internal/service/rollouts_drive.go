@@ -169,13 +169,16 @@ func (s *Service) SweepRollouts(ctx context.Context) error {
 // rolls back) what the steps call for, until nothing changes.
 func (s *Service) driveRollout(ctx context.Context, id string) error {
 	for {
-		r, err := s.stepRollout(ctx, id)
+		r, waiting, err := s.stepRollout(ctx, id)
 		if err != nil {
 			return fmt.Errorf("rollout %s: %w", id, err)
 		}
 		var did int
 		switch {
-		case r.State == driverhub.RolloutRunning && r.WaveStartedAt != nil:
+		// A wave with no target left to deploy takes no batch: a batch
+		// writes (its lease), and its write would queue behind the wave's
+		// reports, delaying the next count that decides the wave.
+		case r.State == driverhub.RolloutRunning && r.WaveStartedAt != nil && waiting != 0:
 			did, err = s.deployWaiting(ctx, r.ID)
 		case r.State == driverhub.RolloutAborted && r.Rollback == driverhub.RollbackPending:
 			did, err = s.rollBack(ctx, r.ID)
@@ -194,13 +197,14 @@ var errStaleStep = errors.New("rollout moved since it was read")
 
 // stepRollout takes every step the rollout's current wave calls for now
 // (an advance may land on a wave with no targets left, which passes at
-// once), and returns the rollout as it ends. Targets are counted in a
+// once), and returns the rollout as it ends, with how many targets of its
+// wave wait to be deployed (-1: not counted). Targets are counted in a
 // read-only snapshot, outside the step's transaction: their outcomes only
 // ever move forward, so a verdict that holds on a snapshot still holds,
 // and the step's own transaction stays small (under PostgreSQL's
 // serializable updates, a transaction reading every target would make the
 // gateways' reports, which write targets, fail to serialize).
-func (s *Service) stepRollout(ctx context.Context, id string) (*driverhub.Rollout, error) {
+func (s *Service) stepRollout(ctx context.Context, id string) (*driverhub.Rollout, int, error) {
 	var r *driverhub.Rollout
 	for range 4*driverhub.MaxRolloutWaves + 4 {
 		var counts []driverhub.TargetCount
@@ -214,13 +218,13 @@ func (s *Service) stepRollout(ctx context.Context, id string) (*driverhub.Rollou
 			return err
 		})
 		if err != nil || counts == nil {
-			return r, err
+			return r, -1, err
 		}
 		now := s.timestamp()
 		t := tallyOf(counts, r.Wave)
 		timedOut := t.unfinished > 0 && !now.Before(r.WaveStartedAt.Add(r.WaveTimeout))
 		if verdict, _ := judgeWave(r, t); verdict == waveGoesOn && !timedOut {
-			return r, nil
+			return r, t.waiting, nil
 		}
 		err = s.store.Update(ctx, func(tx driverhub.Tx) error {
 			cur, err := tx.RolloutByID(ctx, "", id)
@@ -233,10 +237,10 @@ func (s *Service) stepRollout(ctx context.Context, id string) (*driverhub.Rollou
 			return s.takeStep(ctx, tx, cur, counts, timedOut, now)
 		})
 		if err != nil && !errors.Is(err, errStaleStep) && !errors.Is(err, driverhub.ErrConflict) {
-			return r, err
+			return r, -1, err
 		}
 	}
-	return r, nil
+	return r, -1, nil
 }
 
 // takeStep takes the step the current wave calls for: abort, or pass (to
