@@ -3,6 +3,7 @@ package service
 import (
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"unicode"
@@ -75,6 +76,13 @@ func reportGatewayFacts(g *driverhub.Gateway, r *driverhub.GatewayReport) {
 	if r.RuntimeVersions != nil {
 		g.RuntimeVersions = r.RuntimeVersions
 	}
+}
+
+// sameFacts reports whether a and b say the same of their gateway, but
+// for when it was last seen.
+func sameFacts(a, b driverhub.Gateway) bool {
+	a.LastSeenAt, b.LastSeenAt = nil, nil
+	return reflect.DeepEqual(a, b)
 }
 
 // isolationProblem says why the gateway g cannot be trusted to enforce the

@@ -29,6 +29,7 @@ func (s *Service) AuthenticateGateway(ctx context.Context, secret string) (*driv
 		return i, nil
 	}
 	var i *driverhub.Instance
+	gen := s.gateways.generation()
 	err := s.store.View(ctx, func(tx driverhub.Tx) error {
 		var err error
 		i, err = tx.InstanceBySecretHash(ctx, hash)
@@ -38,7 +39,7 @@ func (s *Service) AuthenticateGateway(ctx context.Context, secret string) (*driv
 		return nil, s.gatewayAuthFailed(ctx)
 	}
 	if err == nil {
-		s.gateways.put(hash, i, time.Now())
+		s.gateways.put(hash, i, time.Now(), gen)
 	}
 	return i, err
 }
@@ -245,18 +246,25 @@ func (s *Service) Report(ctx context.Context, r driverhub.GatewayReport) error {
 	limitReport(&r)
 	now := s.timestamp()
 	var finished string
+	var synced bool
 	// Rows of its own only (its instance, deployment, bindings): the
 	// fleet's reports must not fail for sharing index pages.
 	err = s.store.UpdateRows(ctx, func(tx driverhub.Tx) error {
+		synced = false // the store may run fn again
 		fresh, err := tx.InstanceByID(ctx, i.ID)
 		if err != nil {
 			return err
 		}
 		g := fresh.Gateway
-		g.LastSeenAt = &now
 		reportGatewayFacts(&g, &r)
-		if err := tx.UpdateGateway(ctx, i.ID, g); err != nil {
-			return err
+		// Written when the facts change, and the sync time as often as a
+		// poll writes it: a wave's thousands of reports each say only
+		// how their deployment went.
+		if g.LastSeenAt == nil || now.Sub(*g.LastSeenAt) >= min(lastSeenWriteInterval, s.poll) || !sameFacts(g, fresh.Gateway) {
+			g.LastSeenAt, synced = &now, true
+			if err := tx.UpdateGateway(ctx, i.ID, g); err != nil {
+				return err
+			}
 		}
 		if r.Deployment != nil {
 			if finished, err = s.applyDeploymentReport(ctx, tx, i.ID, r.Deployment, now); err != nil {
@@ -272,8 +280,10 @@ func (s *Service) Report(ctx context.Context, r driverhub.GatewayReport) error {
 		return err
 	}
 	// The cached instance keeps its identity and current deployment,
-	// which a report does not change; its sync time is now.
-	s.gateways.seen(i.ID, now)
+	// which a report does not change.
+	if synced {
+		s.gateways.seen(i.ID, now)
+	}
 	if finished != "" {
 		s.followDeployments(ctx, finished) // rollout hook: a target finished, its wave may be decided
 	}

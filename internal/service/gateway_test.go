@@ -129,11 +129,22 @@ func TestFrequentPollsRecordTheSyncEvery10s(t *testing.T) {
 	if g := must(ts.GetInstance(ts.admin, "edge"))(t).Gateway; !g.LastSeenAt.Equal(ts.clock.Now()) {
 		t.Errorf("last seen %v after 10 s of polls, want %v", g.LastSeenAt, ts.clock.Now())
 	}
-	// A report always records it.
+	// A report records it as often, and at once when it says something new.
+	synced := ts.clock.Now()
 	ts.clock.Advance(time.Second)
 	ts.report(t, i.GatewaySecret, driverhub.GatewayReport{})
-	if g := must(ts.GetInstance(ts.admin, "edge"))(t).Gateway; !g.LastSeenAt.Equal(ts.clock.Now()) {
-		t.Errorf("a report left last seen at %v", g.LastSeenAt)
+	if g := must(ts.GetInstance(ts.admin, "edge"))(t).Gateway; !g.LastSeenAt.Equal(synced) {
+		t.Errorf("a report 1 s after a sync left last seen at %v, want %v", g.LastSeenAt, synced)
+	}
+	ts.clock.Advance(time.Second)
+	ts.report(t, i.GatewaySecret, driverhub.GatewayReport{EdgeVersion: "2.0.0", Arch: "aarch64"})
+	if g := must(ts.GetInstance(ts.admin, "edge"))(t).Gateway; !g.LastSeenAt.Equal(ts.clock.Now()) || g.EdgeVersion != "2.0.0" || g.Arch != "aarch64" {
+		t.Errorf("a report of new facts left %+v", g)
+	}
+	ts.clock.Advance(10 * time.Second)
+	ts.report(t, i.GatewaySecret, driverhub.GatewayReport{})
+	if g := must(ts.GetInstance(ts.admin, "edge"))(t).Gateway; !g.LastSeenAt.Equal(ts.clock.Now()) || g.EdgeVersion != "2.0.0" {
+		t.Errorf("a report 10 s after the last sync left %+v", g)
 	}
 }
 

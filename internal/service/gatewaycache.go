@@ -7,12 +7,13 @@ import (
 	"github.com/driverhub/driverhub"
 )
 
-// gatewayCache remembers, for a moment, which instance a gateway secret
-// belongs to and its current deployment, so that the conditional polls a
-// fleet sends all day are answered without a database read. Changes made
-// on this server forget the instance at once; on other replicas, entries
-// live for ttl (1 s) at most, and long-polls re-read the database before
-// they wait.
+// gatewayCache remembers, for a while, which instance a gateway secret
+// belongs to and its current deployment, so that the polls and reports a
+// fleet sends all day are authenticated without a database read. Changes
+// made on this server forget the instance at once (and an entry read
+// from the database before such a change is not kept); on other
+// replicas, entries live for ttl (1 s) at most, and long-polls re-read
+// the database before they wait.
 type gatewayCache struct {
 	ttl time.Duration
 
@@ -20,6 +21,8 @@ type gatewayCache struct {
 	byHash    map[string]cachedGateway
 	hashOf    map[string]string // instance id → secret hash
 	nextSweep time.Time
+	// gen counts forgets: an entry read before one may be stale.
+	gen uint64
 }
 
 type cachedGateway struct {
@@ -46,12 +49,24 @@ func (c *gatewayCache) get(hash string, now time.Time) (*driverhub.Instance, boo
 	return &i, true
 }
 
-func (c *gatewayCache) put(hash string, i *driverhub.Instance, now time.Time) {
+// generation is to be read before the database, and given to put.
+func (c *gatewayCache) generation() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen
+}
+
+// put keeps i, read from the database at generation gen, unless the
+// cache forgot an instance since (it may have been i, changed).
+func (c *gatewayCache) put(hash string, i *driverhub.Instance, now time.Time, gen uint64) {
 	if c.ttl <= 0 {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
 	if now.After(c.nextSweep) { // drop what expired, so the cache holds only active gateways
 		for h, e := range c.byHash {
 			if now.After(e.until) {
@@ -69,6 +84,7 @@ func (c *gatewayCache) put(hash string, i *driverhub.Instance, now time.Time) {
 func (c *gatewayCache) forget(instanceID string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.gen++
 	if h, ok := c.hashOf[instanceID]; ok {
 		delete(c.byHash, h)
 		delete(c.hashOf, instanceID)

@@ -27,7 +27,10 @@ type Config struct {
 	// Notifier wakes long-polling gateways; nil makes an in-process one.
 	Notifier driverhub.Notifier
 	// GatewayCacheTTL bounds how long a gateway's identity and current
-	// deployment are remembered between polls (default 1 s; negative: never).
+	// deployment are remembered between polls (negative: never). Default
+	// 1 s with a Notifier (replicas, whose changes this server does not
+	// see); without one, a single server, every change passes here and
+	// forgets what it changes: 5 min.
 	GatewayCacheTTL time.Duration
 	// PollPeriod is the gateways' long-poll period; a gateway is online
 	// when it synced within three of them. Default 30 s.
@@ -89,6 +92,9 @@ func New(c Config) (*Service, error) {
 	}
 	if c.GatewayCacheTTL == 0 {
 		c.GatewayCacheTTL = time.Second
+		if c.Notifier == nil {
+			c.GatewayCacheTTL = 5 * time.Minute
+		}
 	}
 	tuf, err := newTUFState(c.TUF)
 	if err != nil {

@@ -1,0 +1,38 @@
+package service
+
+import (
+	"testing"
+	"time"
+
+	"github.com/driverhub/driverhub"
+)
+
+// TestGatewayCacheKeepsNoEntryReadBeforeAChange: an authentication that
+// read the instance before its secret was rotated (or its deployment
+// changed) must not cache what it read, or the old secret would work on
+// for the cache's life.
+func TestGatewayCacheKeepsNoEntryReadBeforeAChange(t *testing.T) {
+	c := newGatewayCache(time.Hour)
+	now := time.Now()
+	i := &driverhub.Instance{ID: "i1", Name: "edge"}
+
+	gen := c.generation() // the authentication reads the database…
+	c.forget("i1")        // …while the secret is rotated
+	c.put("old-hash", i, now, gen)
+	if _, ok := c.get("old-hash", now); ok {
+		t.Fatal("the cache kept an instance read before it was changed")
+	}
+
+	gen = c.generation()
+	c.put("new-hash", i, now, gen)
+	if got, ok := c.get("new-hash", now.Add(time.Minute)); !ok || got.ID != "i1" {
+		t.Fatalf("a fresh entry: got %v, %v", got, ok)
+	}
+	if _, ok := c.get("new-hash", now.Add(2*time.Hour)); ok {
+		t.Error("an entry outlived the cache's ttl")
+	}
+	c.forget("i1")
+	if _, ok := c.get("new-hash", now); ok {
+		t.Error("a forgotten instance is still cached")
+	}
+}
