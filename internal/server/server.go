@@ -35,10 +35,11 @@ const (
 	// the kicks of its deployments: it bounds how late a wave times out.
 	rolloutSweep = 10 * time.Second
 	// pgRolloutBatch is how many rollout targets one transaction deploys on
-	// PostgreSQL, whose updates are serializable: the gateways' reports and
-	// polls, which run beside a wave's deployments, fail to serialize
-	// against long transactions, so these stay short there.
-	pgRolloutBatch = 20
+	// PostgreSQL: fewer than on SQLite, since a batch is serializable and
+	// is run again whole when a row it writes changed meanwhile (a gateway
+	// of the batch syncing); the gateways' reports and polls, in
+	// Repeatable Read, no longer fail against it.
+	pgRolloutBatch = 200
 	// shutdownGrace is how long Run waits for requests in flight to end.
 	shutdownGrace = 10 * time.Second
 )
