@@ -166,6 +166,9 @@ type InstanceTx interface {
 	InstanceByName(ctx context.Context, tenantID, name string) (*Instance, error)
 	InstanceByID(ctx context.Context, id string) (*Instance, error)
 	InstanceBySecretHash(ctx context.Context, hash string) (*Instance, error)
+	// CurrentDeploymentOf returns the id of the instance's current
+	// deployment ("" for none): what a long-poll reads before it waits.
+	CurrentDeploymentOf(ctx context.Context, instanceID string) (string, error)
 	// ListInstances lists a tenant's instances by name.
 	ListInstances(ctx context.Context, tenantID string, p Page) (List[*Instance], error)
 	// UpdateInstance writes name, description, tags, secret hash and current deployment.

@@ -82,7 +82,7 @@ func (s *Service) deployInTx(ctx context.Context, tx driverhub.Tx, p *driverhub.
 // committed, with d's manifest at hand for its fetch.
 func (s *Service) deployed(ctx context.Context, d *driverhub.Deployment) {
 	s.fresh.put(d)
-	s.gateways.forget(d.InstanceID)
+	s.gateways.redeployed(d.InstanceID)
 	if err := s.notifier.Notify(ctx, d.InstanceID); err != nil {
 		// The gateway still finds the deployment at its next poll.
 		s.log.Warn("notify gateway", "instance", d.InstanceID, "err", err)

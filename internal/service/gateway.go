@@ -71,23 +71,25 @@ func (s *Service) Desired(ctx context.Context, ifNoneMatch string, wait time.Dur
 		return nil, "", err
 	}
 	s.touchGateway(ctx, i)
-	current := i.CurrentDeploymentID
-	if etagOf(current) != ifNoneMatch {
-		// i may come from the gateway cache, which a deployment made on
-		// another replica leaves stale for up to its TTL: a change is
-		// answered from the database only, so that a gateway moving
-		// between replicas never gets an older deployment back.
-		if current, err = s.currentDeployment(ctx, i.ID); err != nil {
-			return nil, "", err
+	if wait <= 0 {
+		current := i.CurrentDeploymentID
+		if current == deploymentUnknown || etagOf(current) != ifNoneMatch {
+			// i may come from the gateway cache, which a deployment made
+			// on another replica leaves stale for up to its TTL (and one
+			// made here leaves unknown): a change is answered from the
+			// database only, so that a gateway moving between replicas
+			// never gets an older deployment back.
+			if current, err = s.currentDeployment(ctx, i.ID); err != nil {
+				return nil, "", err
+			}
 		}
+		if etag := etagOf(current); etag != ifNoneMatch {
+			m, err := s.fetchManifest(ctx, i.ID, current)
+			return m, etag, err
+		}
+		return nil, etagOf(current), nil
 	}
-	if etag := etagOf(current); etag != ifNoneMatch {
-		m, err := s.fetchManifest(ctx, i.ID, current)
-		return m, etag, err
-	} else if wait <= 0 {
-		return nil, etag, nil
-	}
-	// Subscribe, then look again: a deployment made in between still wakes us.
+	// Subscribe, then read: a deployment made in between still wakes us.
 	wake, cancel := s.notifier.Subscribe(i.ID)
 	defer cancel()
 	timer := time.NewTimer(wait)
@@ -96,7 +98,8 @@ func (s *Service) Desired(ctx context.Context, ifNoneMatch string, wait time.Dur
 		if m, id, ok, err := s.takeFresh(ctx, i.ID, ifNoneMatch); err != nil || ok {
 			return m, etagOf(id), err
 		}
-		if current, err = s.currentDeployment(ctx, i.ID); err != nil {
+		current, err := s.currentDeployment(ctx, i.ID)
+		if err != nil {
 			return nil, "", err
 		}
 		etag := etagOf(current)
@@ -138,11 +141,8 @@ func (s *Service) takeFresh(ctx context.Context, instanceID, ifNoneMatch string)
 // currentDeployment reads the instance's current deployment id.
 func (s *Service) currentDeployment(ctx context.Context, instanceID string) (string, error) {
 	var current string
-	err := s.store.View(ctx, func(tx driverhub.Tx) error {
-		fresh, err := tx.InstanceByID(ctx, instanceID)
-		if err == nil {
-			current = fresh.CurrentDeploymentID
-		}
+	err := s.store.View(ctx, func(tx driverhub.Tx) (err error) {
+		current, err = tx.CurrentDeploymentOf(ctx, instanceID)
 		return err
 	})
 	return current, err

@@ -91,6 +91,24 @@ func (c *gatewayCache) forget(instanceID string) {
 	}
 }
 
+// deploymentUnknown stands for the current deployment of a cached
+// instance that got a new one: read it from the database.
+const deploymentUnknown = "\x00unknown"
+
+// redeployed keeps the identity of an instance that got a new deployment
+// but not its current deployment, which the next poll reads; an entry
+// read before is not kept (its deployment is the old one).
+func (c *gatewayCache) redeployed(instanceID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	if h, ok := c.hashOf[instanceID]; ok {
+		e := c.byHash[h]
+		e.inst.CurrentDeploymentID = deploymentUnknown
+		c.byHash[h] = e
+	}
+}
+
 // seen records a sync written to the database, so that the next polls do
 // not write it again.
 func (c *gatewayCache) seen(instanceID string, t time.Time) {

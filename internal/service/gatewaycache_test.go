@@ -36,3 +36,22 @@ func TestGatewayCacheKeepsNoEntryReadBeforeAChange(t *testing.T) {
 		t.Error("a forgotten instance is still cached")
 	}
 }
+
+// TestGatewayCacheKeepsIdentityAcrossADeployment: a new deployment leaves
+// the gateway authenticated from the cache, its current deployment to be
+// read again; an entry read before the deployment is not kept.
+func TestGatewayCacheKeepsIdentityAcrossADeployment(t *testing.T) {
+	c := newGatewayCache(time.Hour)
+	now := time.Now()
+	c.put("hash", &driverhub.Instance{ID: "i1", CurrentDeploymentID: "d1"}, now, c.generation())
+	gen := c.generation() // another request reads the instance: current d1…
+	c.redeployed("i1")    // …while d2 is made
+	got, ok := c.get("hash", now)
+	if !ok || got.ID != "i1" || got.CurrentDeploymentID != deploymentUnknown {
+		t.Fatalf("after a deployment the cache holds %+v, %v; want i1 with its deployment unknown", got, ok)
+	}
+	c.put("hash", &driverhub.Instance{ID: "i1", CurrentDeploymentID: "d1"}, now, gen)
+	if got, _ := c.get("hash", now); got.CurrentDeploymentID != deploymentUnknown {
+		t.Errorf("an entry read before the deployment replaced the cache's: current %q", got.CurrentDeploymentID)
+	}
+}

@@ -135,6 +135,12 @@ func (t *Tx) InstanceBySecretHash(ctx context.Context, hash string) (*driverhub.
 	return t.instance(ctx, "i.secret_hash = ?", hash)
 }
 
+func (t *Tx) CurrentDeploymentOf(ctx context.Context, instanceID string) (string, error) {
+	var id string
+	err := t.queryRow(ctx, `SELECT COALESCE(current_deployment_id, '') FROM instances WHERE id = ?`, instanceID).Scan(&id)
+	return id, t.mapErr(err)
+}
+
 func (t *Tx) ListInstances(ctx context.Context, tenantID string, p driverhub.Page) (driverhub.List[*driverhub.Instance], error) {
 	return page(ctx, t, p, `SELECT `+instanceColumns+` FROM instances i`, `i.tenant_id = ?`, []any{tenantID}, "i.name", false,
 		func(r *sql.Rows) (*driverhub.Instance, string, error) {

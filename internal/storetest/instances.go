@@ -149,6 +149,9 @@ func testInstances(t *testing.T, s driverhub.Store) {
 			edgeWant(t, s, "InstanceBySecretHash", &want, func(ctx context.Context, tx driverhub.Tx) (*driverhub.Instance, error) {
 				return tx.InstanceBySecretHash(ctx, want.SecretHash)
 			})
+			edgeWant(t, s, "CurrentDeploymentOf", want.CurrentDeploymentID, func(ctx context.Context, tx driverhub.Tx) (string, error) {
+				return tx.CurrentDeploymentOf(ctx, want.ID)
+			})
 		})
 	}
 
@@ -165,6 +168,9 @@ func testInstances(t *testing.T, s driverhub.Store) {
 		update(t, s, func(ctx context.Context, tx driverhub.Tx) error { return tx.UpdateInstance(ctx, &in) })
 		edgeWant(t, s, "after UpdateInstance", &want, func(ctx context.Context, tx driverhub.Tx) (*driverhub.Instance, error) {
 			return tx.InstanceByID(ctx, i.ID)
+		})
+		edgeWant(t, s, "its new current deployment", want.CurrentDeploymentID, func(ctx context.Context, tx driverhub.Tx) (string, error) {
+			return tx.CurrentDeploymentOf(ctx, i.ID)
 		})
 		edgeWant(t, s, "by its new secret hash", want.ID, func(ctx context.Context, tx driverhub.Tx) (string, error) {
 			got, err := tx.InstanceBySecretHash(ctx, want.SecretHash)
@@ -306,6 +312,10 @@ func testInstanceRules(t *testing.T, s driverhub.Store) {
 		}},
 		{"InstanceBySecretHash", false, func(ctx context.Context, tx driverhub.Tx) error {
 			_, err := tx.InstanceBySecretHash(ctx, digest())
+			return err
+		}},
+		{"CurrentDeploymentOf", false, func(ctx context.Context, tx driverhub.Tx) error {
+			_, err := tx.CurrentDeploymentOf(ctx, missing)
 			return err
 		}},
 		{"UpdateInstance", true, func(ctx context.Context, tx driverhub.Tx) error { return tx.UpdateInstance(ctx, &ghostInstance) }},
