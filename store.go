@@ -214,7 +214,9 @@ type DeploymentTx interface {
 	DeploymentByID(ctx context.Context, instanceID, id string) (*Deployment, error)
 	// ListDeployments lists an instance's deployments, newest first, without manifests.
 	ListDeployments(ctx context.Context, instanceID string, p Page) (List[*Deployment], error)
-	// UnfinishedDeployments lists an instance's pending and processing deployments.
+	// UnfinishedDeployments lists an instance's pending and processing
+	// deployments, newest first, without their manifests (superseding them
+	// needs their progress only).
 	UnfinishedDeployments(ctx context.Context, instanceID string) ([]*Deployment, error)
 	// UpdateDeployment writes status, reason, times and resources.
 	UpdateDeployment(ctx context.Context, d *Deployment) error

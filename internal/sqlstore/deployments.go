@@ -128,7 +128,7 @@ func (t *Tx) ListDeployments(ctx context.Context, instanceID string, p driverhub
 // UnfinishedDeployments lists an instance's pending and processing
 // deployments, newest first, with their manifests.
 func (t *Tx) UnfinishedDeployments(ctx context.Context, instanceID string) ([]*driverhub.Deployment, error) {
-	rows, err := t.query(ctx, `SELECT `+deploymentColumns+manifestColumn+deploymentFrom+
+	rows, err := t.query(ctx, `SELECT `+deploymentColumns+deploymentFrom+
 		` WHERE dp.instance_id = ? AND dp.status IN (?, ?) ORDER BY dp.id DESC`,
 		instanceID, driverhub.DeployPending, driverhub.DeployProcessing)
 	if err != nil {
@@ -137,7 +137,7 @@ func (t *Tx) UnfinishedDeployments(ctx context.Context, instanceID string) ([]*d
 	defer rows.Close()
 	out := []*driverhub.Deployment{}
 	for rows.Next() {
-		d, err := scanDeployment(rows, true)
+		d, err := scanDeployment(rows, false)
 		if err != nil {
 			return nil, err
 		}
