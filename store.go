@@ -212,6 +212,9 @@ type DeploymentTx interface {
 	CreateDeployment(ctx context.Context, d *Deployment) error
 	// DeploymentByID returns one of an instance's deployments, with its manifest.
 	DeploymentByID(ctx context.Context, instanceID, id string) (*Deployment, error)
+	// DeploymentProgress is DeploymentByID without the manifest: what a
+	// report, a view or a close reads (a manifest is a gateway's only).
+	DeploymentProgress(ctx context.Context, instanceID, id string) (*Deployment, error)
 	// ListDeployments lists an instance's deployments, newest first, without manifests.
 	ListDeployments(ctx context.Context, instanceID string, p Page) (List[*Deployment], error)
 	// UnfinishedDeployments lists an instance's pending and processing

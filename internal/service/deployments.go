@@ -281,7 +281,7 @@ func (s *Service) CloseDeployment(ctx context.Context, instance, id string) (*dr
 		if err != nil {
 			return err
 		}
-		if d, err = tx.DeploymentByID(ctx, i.ID, id); err != nil {
+		if d, err = tx.DeploymentProgress(ctx, i.ID, id); err != nil {
 			return notFound(err, "deployment", id)
 		}
 		if d.Finished() {

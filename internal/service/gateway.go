@@ -293,7 +293,7 @@ func (s *Service) Report(ctx context.Context, r driverhub.GatewayReport) error {
 // applyDeploymentReport records a gateway's progress on a deployment and
 // returns its id when the report finished it.
 func (s *Service) applyDeploymentReport(ctx context.Context, tx driverhub.Tx, instanceID string, r *driverhub.DeploymentReport, now time.Time) (string, error) {
-	d, err := tx.DeploymentByID(ctx, instanceID, r.ID)
+	d, err := tx.DeploymentProgress(ctx, instanceID, r.ID)
 	if errors.Is(err, driverhub.ErrNotFound) {
 		return "", driverhub.NotFound("deployment", r.ID)
 	} else if err != nil {

@@ -81,7 +81,7 @@ func (s *Service) loadInstance(ctx context.Context, tx driverhub.Tx, p *driverhu
 	}
 	var current *driverhub.Deployment
 	if i.CurrentDeploymentID != "" {
-		if current, err = tx.DeploymentByID(ctx, i.ID, i.CurrentDeploymentID); err != nil {
+		if current, err = tx.DeploymentProgress(ctx, i.ID, i.CurrentDeploymentID); err != nil {
 			return nil, fmt.Errorf("current deployment of %s: %w", name, err)
 		}
 	}
@@ -117,7 +117,7 @@ func (s *Service) ListInstances(ctx context.Context, page driverhub.Page) (drive
 		for _, i := range out.Items {
 			var current *driverhub.Deployment
 			if i.CurrentDeploymentID != "" {
-				if current, err = tx.DeploymentByID(ctx, i.ID, i.CurrentDeploymentID); err != nil {
+				if current, err = tx.DeploymentProgress(ctx, i.ID, i.CurrentDeploymentID); err != nil {
 					return err
 				}
 			}

@@ -114,6 +114,13 @@ func (t *Tx) DeploymentByID(ctx context.Context, instanceID, id string) (*driver
 	return d, t.mapErr(err)
 }
 
+func (t *Tx) DeploymentProgress(ctx context.Context, instanceID, id string) (*driverhub.Deployment, error) {
+	row := t.queryRow(ctx, `SELECT `+deploymentColumns+deploymentFrom+
+		` WHERE dp.instance_id = ? AND dp.id = ?`, instanceID, id)
+	d, err := scanDeployment(row, false)
+	return d, t.mapErr(err)
+}
+
 func (t *Tx) ListDeployments(ctx context.Context, instanceID string, p driverhub.Page) (driverhub.List[*driverhub.Deployment], error) {
 	return page(ctx, t, p, `SELECT `+deploymentColumns+deploymentFrom, `dp.instance_id = ?`, []any{instanceID}, "dp.id", true,
 		func(r *sql.Rows) (*driverhub.Deployment, string, error) {

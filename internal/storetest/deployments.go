@@ -117,6 +117,11 @@ func testDeployments(t *testing.T, s driverhub.Store) {
 			if diff := cmp.Diff(want, edgeReadDeployment(t, s, want)); diff != "" {
 				t.Errorf("DeploymentByID (-want +got):\n%s", diff)
 			}
+			progress := *want
+			progress.Manifest = nil
+			edgeWant(t, s, "DeploymentProgress", &progress, func(ctx context.Context, tx driverhub.Tx) (*driverhub.Deployment, error) {
+				return tx.DeploymentProgress(ctx, want.InstanceID, want.ID)
+			})
 		})
 	}
 
@@ -140,6 +145,14 @@ func testDeployments(t *testing.T, s driverhub.Store) {
 	}{
 		{"DeploymentByID", false, func(ctx context.Context, tx driverhub.Tx) error {
 			_, err := tx.DeploymentByID(ctx, i.ID, ghost.ID)
+			return err
+		}},
+		{"DeploymentProgress", false, func(ctx context.Context, tx driverhub.Tx) error {
+			_, err := tx.DeploymentProgress(ctx, i.ID, ghost.ID)
+			return err
+		}},
+		{"DeploymentProgress of another instance", false, func(ctx context.Context, tx driverhub.Tx) error {
+			_, err := tx.DeploymentProgress(ctx, i2.ID, d.ID)
 			return err
 		}},
 		{"DeploymentByID of another instance", false, func(ctx context.Context, tx driverhub.Tx) error {
