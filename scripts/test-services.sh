@@ -8,8 +8,8 @@
 #
 # start DIR  installs what is missing (Debian's postgresql, versitygw with
 #            go install), starts PostgreSQL 15 (port $PGPORT, default the
-#            first free one from 55432) and versitygw's POSIX backend (port
-#            $S3PORT, default the first free one from 57070), so that it
+#            first free one from 25432) and versitygw's POSIX backend (port
+#            $S3PORT, default the first free one from 27070), so that it
 #            runs beside services already started (another checkout's),
 #            both with their data under DIR, creates a database and a bucket
 #            and prints the exports. Progress goes to stderr.
@@ -18,7 +18,10 @@
 # .ci/run uses this very script; so do developers.
 set -euo pipefail
 
-# free_port prints the first port from $1 on that nothing listens on.
+# free_port prints the first port from $1 on that nothing listens on. The
+# defaults lie below Linux's ephemeral range (32768-60999): a port in it
+# may be the local end of any client's connection, which no connect test
+# sees and which makes the server's bind fail (seen in CI, for 55432).
 free_port() {
 	local p
 	for ((p = $1; p < $1 + 100; p++)); do
@@ -30,8 +33,8 @@ free_port() {
 	echo "test-services: no free port from $1 to $(($1 + 99))" >&2
 	return 1
 }
-PGPORT=${PGPORT:-$(free_port 55432)}
-S3PORT=${S3PORT:-$(free_port 57070)}
+PGPORT=${PGPORT:-$(free_port 25432)}
+S3PORT=${S3PORT:-$(free_port 27070)}
 PGBIN=/usr/lib/postgresql/15/bin
 VERSITYGW_VERSION=v1.8.0
 S3_ACCESS_KEY=driverhub-test
