@@ -42,6 +42,9 @@ func (f *freshManifests) put(d *driverhub.Deployment) {
 		clear(f.m)
 		clear(f.newest)
 	}
+	// The instance's copy before, never fetched, never will be: d
+	// superseded it.
+	delete(f.m, f.newest[d.InstanceID])
 	f.m[d.ID] = freshManifest{instanceID: d.InstanceID, manifest: d.Manifest}
 	f.newest[d.InstanceID] = d.ID
 }

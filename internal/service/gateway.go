@@ -83,11 +83,12 @@ func (s *Service) Desired(ctx context.Context, ifNoneMatch string, wait time.Dur
 				return nil, "", err
 			}
 		}
-		if etag := etagOf(current); etag != ifNoneMatch {
+		etag := etagOf(current)
+		if etag != ifNoneMatch {
 			m, err := s.fetchManifest(ctx, i.ID, current)
 			return m, etag, err
 		}
-		return nil, etagOf(current), nil
+		return nil, etag, nil
 	}
 	// Subscribe, then read: a deployment made in between still wakes us.
 	wake, cancel := s.notifier.Subscribe(i.ID)
@@ -131,11 +132,18 @@ func (s *Service) takeFresh(ctx context.Context, instanceID, ifNoneMatch string)
 	if m, ok = s.fresh.take(instanceID, id); !ok {
 		return nil, "", false, nil
 	}
+	ok, err = s.startDeployment(ctx, instanceID, id)
+	return m, id, ok, err
+}
+
+// startDeployment moves the deployment from pending to processing, its
+// first fetch, and reports whether it was pending.
+func (s *Service) startDeployment(ctx context.Context, instanceID, id string) (started bool, err error) {
 	err = s.store.UpdateRows(ctx, func(tx driverhub.Tx) error {
-		ok, err = tx.StartDeployment(ctx, instanceID, id, s.timestamp())
+		started, err = tx.StartDeployment(ctx, instanceID, id, s.timestamp())
 		return err
 	})
-	return m, id, ok, err
+	return started, err
 }
 
 // currentDeployment reads the instance's current deployment id.
@@ -167,10 +175,7 @@ func (s *Service) fetchManifest(ctx context.Context, instanceID, deploymentID st
 		}
 		m = d.Manifest
 	}
-	err := s.store.UpdateRows(ctx, func(tx driverhub.Tx) error {
-		_, err := tx.StartDeployment(ctx, instanceID, deploymentID, s.timestamp())
-		return err
-	})
+	_, err := s.startDeployment(ctx, instanceID, deploymentID)
 	return m, err
 }
 
@@ -187,7 +192,7 @@ func manifestOf(d *driverhub.Deployment) *driverhub.Manifest {
 // landing at the same moment keeps what it wrote.
 func (s *Service) touchGateway(ctx context.Context, i *driverhub.Instance) {
 	now := s.timestamp()
-	if i.Gateway.LastSeenAt != nil && now.Sub(*i.Gateway.LastSeenAt) < min(lastSeenWriteInterval, s.poll) {
+	if !s.syncDue(i.Gateway.LastSeenAt, now) {
 		return
 	}
 	err := s.store.UpdateRows(ctx, func(tx driverhub.Tx) error {
@@ -204,6 +209,13 @@ func (s *Service) touchGateway(ctx context.Context, i *driverhub.Instance) {
 		return
 	}
 	s.gateways.seen(i.ID, now)
+}
+
+// syncDue reports whether a gateway last seen at last (nil: never) is to
+// have its sync written at now: at most every lastSeenWriteInterval, and
+// at least every poll period.
+func (s *Service) syncDue(last *time.Time, now time.Time) bool {
+	return last == nil || now.Sub(*last) >= min(lastSeenWriteInterval, s.poll)
 }
 
 // OpenGatewayBlob opens a package or config file that one of the calling
@@ -260,7 +272,7 @@ func (s *Service) Report(ctx context.Context, r driverhub.GatewayReport) error {
 		// Written when the facts change, and the sync time as often as a
 		// poll writes it: a wave's thousands of reports each say only
 		// how their deployment went.
-		if g.LastSeenAt == nil || now.Sub(*g.LastSeenAt) >= min(lastSeenWriteInterval, s.poll) || !sameFacts(g, fresh.Gateway) {
+		if s.syncDue(g.LastSeenAt, now) || !sameFacts(g, fresh.Gateway) {
 			g.LastSeenAt, synced = &now, true
 			if err := tx.UpdateGateway(ctx, i.ID, g); err != nil {
 				return err

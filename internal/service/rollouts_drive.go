@@ -41,37 +41,25 @@ func newRolloutKicks() *rolloutKicks {
 }
 
 // follow notes finished deployments for the loop; it never blocks.
-func (k *rolloutKicks) follow(deploymentIDs []string) {
-	if len(deploymentIDs) == 0 {
+func (k *rolloutKicks) follow(deploymentIDs []string) { k.note(k.finished, deploymentIDs) }
+
+// kickRollouts asks for the rollouts to be looked at soon; it never blocks.
+func (s *Service) kickRollouts(ids ...string) { s.kicks.note(s.kicks.ids, ids) }
+
+// note adds ids to set, one of k's, and wakes the loop.
+func (k *rolloutKicks) note(set map[string]struct{}, ids []string) {
+	if len(ids) == 0 {
 		return
 	}
 	k.mu.Lock()
-	for _, id := range deploymentIDs {
-		k.finished[id] = struct{}{}
+	for _, id := range ids {
+		set[id] = struct{}{}
 	}
 	k.mu.Unlock()
-	k.ring()
-}
-
-func (k *rolloutKicks) ring() {
 	select {
 	case k.wake <- struct{}{}:
 	default:
 	}
-}
-
-// kickRollouts asks for the rollouts to be looked at soon; it never blocks.
-func (s *Service) kickRollouts(ids ...string) {
-	if len(ids) == 0 {
-		return
-	}
-	k := s.kicks
-	k.mu.Lock()
-	for _, id := range ids {
-		k.ids[id] = struct{}{}
-	}
-	k.mu.Unlock()
-	k.ring()
 }
 
 // take returns the rollouts kicked and the deployments finished since it

@@ -108,16 +108,20 @@ func (t *Tx) CreateDeployment(ctx context.Context, d *driverhub.Deployment) erro
 }
 
 func (t *Tx) DeploymentByID(ctx context.Context, instanceID, id string) (*driverhub.Deployment, error) {
-	row := t.queryRow(ctx, `SELECT `+deploymentColumns+manifestColumn+deploymentFrom+
-		` WHERE dp.instance_id = ? AND dp.id = ?`, instanceID, id)
-	d, err := scanDeployment(row, true)
-	return d, t.mapErr(err)
+	return t.deployment(ctx, instanceID, id, true)
 }
 
 func (t *Tx) DeploymentProgress(ctx context.Context, instanceID, id string) (*driverhub.Deployment, error) {
-	row := t.queryRow(ctx, `SELECT `+deploymentColumns+deploymentFrom+
-		` WHERE dp.instance_id = ? AND dp.id = ?`, instanceID, id)
-	d, err := scanDeployment(row, false)
+	return t.deployment(ctx, instanceID, id, false)
+}
+
+func (t *Tx) deployment(ctx context.Context, instanceID, id string, withManifest bool) (*driverhub.Deployment, error) {
+	columns := deploymentColumns
+	if withManifest {
+		columns += manifestColumn
+	}
+	row := t.queryRow(ctx, `SELECT `+columns+deploymentFrom+` WHERE dp.instance_id = ? AND dp.id = ?`, instanceID, id)
+	d, err := scanDeployment(row, withManifest)
 	return d, t.mapErr(err)
 }
 
@@ -133,7 +137,7 @@ func (t *Tx) ListDeployments(ctx context.Context, instanceID string, p driverhub
 }
 
 // UnfinishedDeployments lists an instance's pending and processing
-// deployments, newest first, with their manifests.
+// deployments, newest first, without their manifests.
 func (t *Tx) UnfinishedDeployments(ctx context.Context, instanceID string) ([]*driverhub.Deployment, error) {
 	rows, err := t.query(ctx, `SELECT `+deploymentColumns+deploymentFrom+
 		` WHERE dp.instance_id = ? AND dp.status IN (?, ?) ORDER BY dp.id DESC`,

@@ -131,9 +131,7 @@ func (s *Store) runGroup(calls []*groupCall) {
 // call that made the transaction fail, or -1 for a failure of its own
 // (begin, commit).
 func (s *Store) tryGroup(calls []*groupCall) (int, error) {
-	if s.writeStmts.pending() {
-		s.writeStmts.prepare(context.Background())
-	}
+	s.writeStmts.prepareNoted(context.Background())
 	sqlTx, err := s.write.BeginTx(context.Background(), &sql.TxOptions{Isolation: s.dialect.UpdateIsolation})
 	if err != nil {
 		return -1, fmt.Errorf("begin transaction: %w", err)

@@ -72,14 +72,18 @@ func (c *stmtCache) prepare(ctx context.Context) {
 	}
 }
 
-// pending reports whether queries wait to be prepared.
-func (c *stmtCache) pending() bool {
+// prepareNoted prepares the queries noted, if any (nil: no cache). The
+// caller holds no connection of the pool.
+func (c *stmtCache) prepareNoted(ctx context.Context) {
 	if c == nil {
-		return false
+		return
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.wanted) > 0
+	noted := len(c.wanted) > 0
+	c.mu.Unlock()
+	if noted {
+		c.prepare(ctx)
+	}
 }
 
 // close closes the prepared statements.

@@ -145,9 +145,7 @@ func (s *Store) View(ctx context.Context, fn func(driverhub.Tx) error) error {
 }
 
 func (s *Store) run(ctx context.Context, db *sql.DB, stmts *stmtCache, opts *sql.TxOptions, fn func(driverhub.Tx) error) error {
-	if stmts.pending() {
-		stmts.prepare(ctx)
-	}
+	stmts.prepareNoted(ctx)
 	sqlTx, err := db.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
