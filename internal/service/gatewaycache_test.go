@@ -55,3 +55,26 @@ func TestGatewayCacheKeepsIdentityAcrossADeployment(t *testing.T) {
 		t.Errorf("an entry read before the deployment replaced the cache's: current %q", got.CurrentDeploymentID)
 	}
 }
+
+// TestGatewayCacheLifeFollowsTheNotifier: a single server (no Notifier
+// given) sees every change and keeps identities for minutes; a replica,
+// which does not see changes made elsewhere, for a second. The default
+// Notifier made for a single server must not count as a given one (it did,
+// and a fleet's every poll and report read its instance again).
+func TestGatewayCacheLifeFollowsTheNotifier(t *testing.T) {
+	store, blobs := struct{ driverhub.Store }{}, struct{ driverhub.BlobStore }{}
+	single, err := New(Config{Store: store, Blobs: blobs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if single.gateways.ttl != 5*time.Minute || single.notifier == nil {
+		t.Errorf("single server: cache ttl %s (want 5m0s), notifier %v", single.gateways.ttl, single.notifier)
+	}
+	replica, err := New(Config{Store: store, Blobs: blobs, Notifier: single.notifier})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if replica.gateways.ttl != time.Second {
+		t.Errorf("replica: cache ttl %s, want 1s", replica.gateways.ttl)
+	}
+}

@@ -81,9 +81,6 @@ func New(c Config) (*Service, error) {
 	if c.BcryptCost == 0 {
 		c.BcryptCost = 10
 	}
-	if c.Notifier == nil {
-		c.Notifier = notify.NewLocal()
-	}
 	if c.PollPeriod == 0 {
 		c.PollPeriod = 30 * time.Second
 	}
@@ -95,6 +92,9 @@ func New(c Config) (*Service, error) {
 		if c.Notifier == nil {
 			c.GatewayCacheTTL = 5 * time.Minute
 		}
+	}
+	if c.Notifier == nil { // after the cache's TTL, which depends on a Notifier given
+		c.Notifier = notify.NewLocal()
 	}
 	tuf, err := newTUFState(c.TUF)
 	if err != nil {
