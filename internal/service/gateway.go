@@ -132,7 +132,10 @@ func (s *Service) takeFresh(ctx context.Context, instanceID, ifNoneMatch string)
 	if m, ok = s.fresh.take(instanceID, id); !ok {
 		return nil, "", false, nil
 	}
-	ok, err = s.startDeployment(ctx, instanceID, id)
+	_, ver, _ := s.gateways.currentOf(instanceID, time.Now())
+	if ok, err = s.startDeployment(ctx, instanceID, id); ok {
+		s.gateways.learnt(instanceID, id, ver) // started: current until the next
+	}
 	return m, id, ok, err
 }
 
@@ -146,13 +149,21 @@ func (s *Service) startDeployment(ctx context.Context, instanceID, id string) (s
 	return started, err
 }
 
-// currentDeployment reads the instance's current deployment id.
+// currentDeployment returns the instance's current deployment id: from
+// the gateway cache on a single server once known there, else from the
+// database (and then known).
 func (s *Service) currentDeployment(ctx context.Context, instanceID string) (string, error) {
-	var current string
+	current, ver, ok := s.gateways.currentOf(instanceID, time.Now())
+	if ok {
+		return current, nil
+	}
 	err := s.store.View(ctx, func(tx driverhub.Tx) (err error) {
 		current, err = tx.CurrentDeploymentOf(ctx, instanceID)
 		return err
 	})
+	if err == nil {
+		s.gateways.learnt(instanceID, current, ver)
+	}
 	return current, err
 }
 

@@ -150,9 +150,10 @@ func TestFrequentPollsRecordTheSyncEvery10s(t *testing.T) {
 
 func TestGatewayMovingBetweenReplicasNeverGoesBack(t *testing.T) {
 	t.Parallel()
-	ts := newTestService(t)
+	replicas := asReplicas()
+	ts := newTestService(t, replicas)
 	// Replica b remembers gateways long: its view of the instance goes stale.
-	b := ts.replica(t, func(c *service.Config) { c.GatewayCacheTTL = time.Hour })
+	b := ts.replica(t, replicas, func(c *service.Config) { c.GatewayCacheTTL = time.Hour })
 	i := ts.newInstance(t, ts.admin, "edge")
 	onB := func() context.Context {
 		g, err := b.AuthenticateGateway(context.Background(), i.GatewaySecret)
@@ -184,8 +185,9 @@ func TestGatewayMovingBetweenReplicasNeverGoesBack(t *testing.T) {
 // before the gateway fetched it, answers b's deployment, not a's copy.
 func TestWokenPollNeverGetsADeploymentSupersededElsewhere(t *testing.T) {
 	t.Parallel()
-	ts := newTestService(t)
-	b := ts.replica(t)
+	replicas := asReplicas()
+	ts := newTestService(t, replicas)
+	b := ts.replica(t, replicas)
 	i := ts.newInstance(t, ts.admin, "edge")
 	g, err := ts.AuthenticateGateway(context.Background(), i.GatewaySecret) // before any deployment
 	if err != nil {

@@ -16,6 +16,10 @@ import (
 // the database before they wait.
 type gatewayCache struct {
 	ttl time.Duration
+	// local: every change passes through this server (no replicas), so
+	// the current deployment it learnt of a gateway stays true until its
+	// own next deployment, and a long-poll can wait on it unread.
+	local bool
 
 	mu        sync.Mutex
 	byHash    map[string]cachedGateway
@@ -23,15 +27,18 @@ type gatewayCache struct {
 	nextSweep time.Time
 	// gen counts forgets: an entry read before one may be stale.
 	gen uint64
+	// seq numbers the versions of entries: a change of one gets the next.
+	seq uint64
 }
 
 type cachedGateway struct {
 	inst  driverhub.Instance
 	until time.Time
+	ver   uint64
 }
 
-func newGatewayCache(ttl time.Duration) *gatewayCache {
-	return &gatewayCache{ttl: ttl, byHash: map[string]cachedGateway{}, hashOf: map[string]string{}}
+func newGatewayCache(ttl time.Duration, local bool) *gatewayCache {
+	return &gatewayCache{ttl: ttl, local: local, byHash: map[string]cachedGateway{}, hashOf: map[string]string{}}
 }
 
 // get returns a copy of the cached instance for the secret hash.
@@ -76,7 +83,8 @@ func (c *gatewayCache) put(hash string, i *driverhub.Instance, now time.Time, ge
 		}
 		c.nextSweep = now.Add(10 * c.ttl)
 	}
-	c.byHash[hash] = cachedGateway{inst: *i, until: now.Add(c.ttl)}
+	c.seq++
+	c.byHash[hash] = cachedGateway{inst: *i, until: now.Add(c.ttl), ver: c.seq}
 	c.hashOf[i.ID] = hash
 }
 
@@ -104,7 +112,42 @@ func (c *gatewayCache) redeployed(instanceID string) {
 	c.gen++
 	if h, ok := c.hashOf[instanceID]; ok {
 		e := c.byHash[h]
-		e.inst.CurrentDeploymentID = deploymentUnknown
+		c.seq++
+		e.inst.CurrentDeploymentID, e.ver = deploymentUnknown, c.seq
+		c.byHash[h] = e
+	}
+}
+
+// currentOf returns, on a single server, the current deployment of a
+// cached instance (ok), or else the version of its entry (0: none) to
+// hand to learnt with what the database says.
+func (c *gatewayCache) currentOf(instanceID string, now time.Time) (id string, ver uint64, ok bool) {
+	if !c.local {
+		return "", 0, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, cached := c.byHash[c.hashOf[instanceID]]
+	if !cached || now.After(e.until) {
+		return "", 0, false
+	}
+	if e.inst.CurrentDeploymentID == deploymentUnknown {
+		return "", e.ver, false
+	}
+	return e.inst.CurrentDeploymentID, e.ver, true
+}
+
+// learnt records the instance's current deployment, read (or proved
+// current) after currentOf gave ver: unless the entry changed since.
+func (c *gatewayCache) learnt(instanceID, deploymentID string, ver uint64) {
+	if ver == 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h, cached := c.hashOf[instanceID]
+	if e := c.byHash[h]; cached && e.ver == ver {
+		e.inst.CurrentDeploymentID = deploymentID
 		c.byHash[h] = e
 	}
 }

@@ -12,7 +12,7 @@ import (
 // changed) must not cache what it read, or the old secret would work on
 // for the cache's life.
 func TestGatewayCacheKeepsNoEntryReadBeforeAChange(t *testing.T) {
-	c := newGatewayCache(time.Hour)
+	c := newGatewayCache(time.Hour, true)
 	now := time.Now()
 	i := &driverhub.Instance{ID: "i1", Name: "edge"}
 
@@ -41,7 +41,7 @@ func TestGatewayCacheKeepsNoEntryReadBeforeAChange(t *testing.T) {
 // the gateway authenticated from the cache, its current deployment to be
 // read again; an entry read before the deployment is not kept.
 func TestGatewayCacheKeepsIdentityAcrossADeployment(t *testing.T) {
-	c := newGatewayCache(time.Hour)
+	c := newGatewayCache(time.Hour, true)
 	now := time.Now()
 	c.put("hash", &driverhub.Instance{ID: "i1", CurrentDeploymentID: "d1"}, now, c.generation())
 	gen := c.generation() // another request reads the instance: current d1…
@@ -76,5 +76,44 @@ func TestGatewayCacheLifeFollowsTheNotifier(t *testing.T) {
 	}
 	if replica.gateways.ttl != time.Second {
 		t.Errorf("replica: cache ttl %s, want 1s", replica.gateways.ttl)
+	}
+}
+
+// TestGatewayCacheKnowsTheCurrentDeploymentOnASingleServer: a single
+// server answers a long-poll's "what is current" from the cache once it
+// read or started it; what it read before a new deployment is not kept;
+// replicas never answer from the cache.
+func TestGatewayCacheKnowsTheCurrentDeploymentOnASingleServer(t *testing.T) {
+	now := time.Now()
+	c := newGatewayCache(time.Hour, true)
+	c.put("hash", &driverhub.Instance{ID: "i1", CurrentDeploymentID: "d1"}, now, c.generation())
+	if id, _, ok := c.currentOf("i1", now); !ok || id != "d1" {
+		t.Fatalf("after authentication: current %q, %v; want d1", id, ok)
+	}
+	c.redeployed("i1") // d2 made
+	_, ver, ok := c.currentOf("i1", now)
+	if ok {
+		t.Fatal("the current deployment is known right after a new one was made")
+	}
+	c.learnt("i1", "d2", ver) // read from the database
+	if id, _, ok := c.currentOf("i1", now); !ok || id != "d2" {
+		t.Fatalf("after reading it: current %q, %v; want d2", id, ok)
+	}
+
+	c.redeployed("i1")                 // d3 made
+	_, ver, _ = c.currentOf("i1", now) // a poll reads the database…
+	c.redeployed("i1")                 // …while d4 is made: what it read may be d3
+	c.learnt("i1", "d3", ver)
+	if id, _, ok := c.currentOf("i1", now); ok {
+		t.Errorf("a read older than the newest deployment was kept: current %q", id)
+	}
+	if _, _, ok := c.currentOf("i1", now.Add(2*time.Hour)); ok {
+		t.Error("an expired entry still answers")
+	}
+
+	r := newGatewayCache(time.Hour, false)
+	r.put("hash", &driverhub.Instance{ID: "i1", CurrentDeploymentID: "d1"}, now, r.generation())
+	if _, _, ok := r.currentOf("i1", now); ok {
+		t.Error("a replica answered the current deployment from its cache")
 	}
 }

@@ -87,13 +87,14 @@ func New(c Config) (*Service, error) {
 	if c.TenantQuota < 0 {
 		return nil, errors.New("service: the tenant quota must not be negative")
 	}
+	single := c.Notifier == nil // no replicas: every change passes here
 	if c.GatewayCacheTTL == 0 {
 		c.GatewayCacheTTL = time.Second
-		if c.Notifier == nil {
+		if single {
 			c.GatewayCacheTTL = 5 * time.Minute
 		}
 	}
-	if c.Notifier == nil { // after the cache's TTL, which depends on a Notifier given
+	if single {
 		c.Notifier = notify.NewLocal()
 	}
 	tuf, err := newTUFState(c.TUF)
@@ -104,7 +105,7 @@ func New(c Config) (*Service, error) {
 		c.RolloutBatch = defaultRolloutBatch
 	}
 	return &Service{store: c.Store, blobs: c.Blobs, log: c.Logger, now: c.Now, cost: c.BcryptCost,
-		notifier: c.Notifier, poll: c.PollPeriod, gateways: newGatewayCache(c.GatewayCacheTTL), tuf: tuf, quota: c.TenantQuota,
+		notifier: c.Notifier, poll: c.PollPeriod, gateways: newGatewayCache(c.GatewayCacheTTL, single), tuf: tuf, quota: c.TenantQuota,
 		throttle: newThrottles(), kicks: newRolloutKicks(), fresh: newFreshManifests(), batch: c.RolloutBatch, replica: driverhub.NewID()}, nil
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/driverhub/driverhub"
 	"github.com/driverhub/driverhub/internal/fsblob"
+	"github.com/driverhub/driverhub/internal/notify"
 	"github.com/driverhub/driverhub/internal/service"
 	"github.com/driverhub/driverhub/internal/sqlite"
 )
@@ -65,6 +66,15 @@ type testService struct {
 
 // option changes the configuration of a test service.
 type option func(*service.Config)
+
+// asReplicas returns an option that makes the services built with it
+// replicas of one deployment: they share a notifier, as PostgreSQL's
+// LISTEN/NOTIFY makes real replicas share one, and so none of them takes
+// itself for the only server (which keeps what it learns of gateways).
+func asReplicas() option {
+	n := notify.NewLocal()
+	return func(c *service.Config) { c.Notifier = n }
+}
 
 // openTestService builds a Service on an empty database.
 func openTestService(t testing.TB, opts ...option) *testService {
