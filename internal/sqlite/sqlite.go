@@ -64,7 +64,8 @@ func fileURI(path string) string {
 // Dialect is SQLite's sqlstore.Dialect: '?' placeholders, one writer (so
 // transactions are serializable as they are), the schema of sqlstore's
 // migrations/sqlite.
-var Dialect = sqlstore.Dialect{Name: "sqlite", IsUniqueViolation: isUniqueViolation, IsFull: isFull}
+var Dialect = sqlstore.Dialect{Name: "sqlite", IsUniqueViolation: isUniqueViolation, IsFull: isFull,
+	DeploymentStatusIndex: "INDEXED BY deployments_status_by_id"}
 
 // isFull reports SQLITE_FULL: the disk (or a quota) is full.
 func isFull(err error) bool {

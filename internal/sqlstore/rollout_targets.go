@@ -17,12 +17,22 @@ import (
 // gateway's report, which writes its deployment, needs no write here. The
 // planner folds the subquery into each query, with its filters.
 const targetsView = `(SELECT t.rollout_id, t.instance_name, t.instance_id, t.wave, t.state AS recorded,
-	CASE WHEN t.state = 'pending' AND t.deployment_id <> '' THEN
-		CASE WHEN d.status IS NULL OR d.status = 'closed' THEN 'superseded' ELSE d.status END
-	ELSE t.state END AS state,
+	` + targetState + ` AS state,
 	t.deployment_id, t.previous_version, t.rollback, t.rollback_deployment_id, t.problems, t.updated_at,
 	COALESCE(d.status, '') AS deploy_status, COALESCE(d.reason, '') AS deploy_reason
 	FROM rollout_targets t LEFT JOIN deployments d ON d.id = t.deployment_id) v`
+
+// targetState is a target's state as targetsView reads it.
+const targetState = `CASE WHEN t.state = 'pending' AND t.deployment_id <> '' THEN
+		CASE WHEN d.status IS NULL OR d.status = 'closed' THEN 'superseded' ELSE d.status END
+	ELSE t.state END`
+
+// statesView is targetsView cut to what counting needs (rollout, wave,
+// state): it reads the indexes of migration 10 only.
+func (t *Tx) statesView() string {
+	return `(SELECT t.rollout_id, t.wave, ` + targetState + ` AS state
+	FROM rollout_targets t LEFT JOIN deployments d ` + t.d.DeploymentStatusIndex + ` ON d.id = t.deployment_id) v`
+}
 
 const targetColumns = `v.rollout_id, v.instance_name, v.instance_id, v.wave, v.recorded, v.state, v.deployment_id,
 	v.previous_version, v.rollback, v.rollback_deployment_id, v.problems, v.updated_at, v.deploy_status, v.deploy_reason`
@@ -95,7 +105,7 @@ func (t *Tx) CountRolloutTargets(ctx context.Context, rolloutID string, wave int
 	return queryAll(ctx, t, func(s scanner) (driverhub.TargetCount, error) {
 		var c driverhub.TargetCount
 		return c, s.Scan(&c.Wave, &c.State, &c.N)
-	}, `SELECT v.wave, v.state, COUNT(*) FROM `+targetsView+` WHERE `+where+`
+	}, `SELECT v.wave, v.state, COUNT(*) FROM `+t.statesView()+` WHERE `+where+`
 		GROUP BY v.wave, v.state ORDER BY v.wave, v.state`, args...)
 }
 

@@ -51,6 +51,11 @@ type Dialect struct {
 	// asks the store's OnDiskFull for room and, given some, runs fn again;
 	// otherwise it fails with driverhub.ErrNoSpace. Optional.
 	IsFull func(error) bool
+	// DeploymentStatusIndex is what follows "deployments d" where a query
+	// reads only a deployment's status by its id: SQLite's planner takes
+	// the primary key's index (then the whole row) over the covering
+	// deployments_status_by_id unless told. Empty: the planner chooses.
+	DeploymentStatusIndex string
 }
 
 // Store is a driverhub.Store. Writes go through write, reads through read;
