@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/driverhub/driverhub"
@@ -240,16 +241,20 @@ func targetBinding(ctx context.Context, tx driverhub.Tx, r *driverhub.Rollout, t
 	} else if err != nil {
 		return nil, nil, nil, err
 	}
-	b, err := tx.BindingByName(ctx, i.ID, r.Driver)
-	switch {
-	case errors.Is(err, driverhub.ErrNotFound):
-		return i, nil, lost(driverhub.ProblemNotBound, "%s was unbound from instance %s", r.Driver, t.Instance), nil
-	case err != nil:
+	// All of them: deployInTx reads them again for the manifest, from the
+	// batch's memo (batchTx).
+	bindings, err := tx.ListBindings(ctx, i.ID)
+	if err != nil {
 		return nil, nil, nil, err
-	case b.DriverID != r.DriverID:
+	}
+	k := slices.IndexFunc(bindings, func(b *driverhub.Binding) bool { return b.Driver == r.Driver })
+	switch {
+	case k < 0:
+		return i, nil, lost(driverhub.ProblemNotBound, "%s was unbound from instance %s", r.Driver, t.Instance), nil
+	case bindings[k].DriverID != r.DriverID:
 		return i, nil, lost(driverhub.ProblemOtherPublisher, "instance %s was bound to another publisher's %s", t.Instance, r.Driver), nil
 	}
-	return i, b, nil, nil
+	return i, bindings[k], nil, nil
 }
 
 // rollBack gives every target whose binding the aborted rollout changed
