@@ -24,3 +24,7 @@ func LoadMigrations(fsys fs.FS) (int, error) {
 	set, err := loadMigrations(fsys)
 	return set.latest, err
 }
+
+// CountTargetsQuery is the query that counts a rollout's targets by wave
+// and state, of one wave or of all.
+func CountTargetsQuery(d Dialect, oneWave bool) string { return countTargetsQuery(&d, oneWave) }

@@ -29,9 +29,20 @@ const targetState = `CASE WHEN t.state = 'pending' AND t.deployment_id <> '' THE
 
 // statesView is targetsView cut to what counting needs (rollout, wave,
 // state): it reads the indexes of migration 10 only.
-func (t *Tx) statesView() string {
+func statesView(d *Dialect) string {
 	return `(SELECT t.rollout_id, t.wave, ` + targetState + ` AS state
-	FROM rollout_targets t LEFT JOIN deployments d ` + t.d.DeploymentStatusIndex + ` ON d.id = t.deployment_id) v`
+	FROM rollout_targets t LEFT JOIN deployments d ` + d.DeploymentStatusIndex + ` ON d.id = t.deployment_id) v`
+}
+
+// countTargetsQuery counts a rollout's targets by wave and state: of one
+// wave (its second parameter), or of all.
+func countTargetsQuery(d *Dialect, oneWave bool) string {
+	where := `v.rollout_id = ?`
+	if oneWave {
+		where += ` AND v.wave = ?`
+	}
+	return `SELECT v.wave, v.state, COUNT(*) FROM ` + statesView(d) + ` WHERE ` + where + `
+		GROUP BY v.wave, v.state ORDER BY v.wave, v.state`
 }
 
 const targetColumns = `v.rollout_id, v.instance_name, v.instance_id, v.wave, v.recorded, v.state, v.deployment_id,
@@ -98,15 +109,14 @@ func (t *Tx) ListRolloutTargets(ctx context.Context, rolloutID string, state dri
 }
 
 func (t *Tx) CountRolloutTargets(ctx context.Context, rolloutID string, wave int) ([]driverhub.TargetCount, error) {
-	where, args := `v.rollout_id = ?`, []any{rolloutID}
+	args := []any{rolloutID}
 	if wave > 0 {
-		where, args = where+` AND v.wave = ?`, append(args, wave)
+		args = append(args, wave)
 	}
 	return queryAll(ctx, t, func(s scanner) (driverhub.TargetCount, error) {
 		var c driverhub.TargetCount
 		return c, s.Scan(&c.Wave, &c.State, &c.N)
-	}, `SELECT v.wave, v.state, COUNT(*) FROM `+t.statesView()+` WHERE `+where+`
-		GROUP BY v.wave, v.state ORDER BY v.wave, v.state`, args...)
+	}, countTargetsQuery(t.d, wave > 0), args...)
 }
 
 func (t *Tx) WaitingRolloutTargets(ctx context.Context, rolloutID string, wave, limit int) ([]*driverhub.RolloutTarget, error) {

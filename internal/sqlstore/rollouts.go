@@ -185,7 +185,7 @@ func (t *Tx) RolloutStats(ctx context.Context) (driverhub.RolloutStats, error) {
 	for _, c := range rs {
 		st.Rollouts[driverhub.RolloutState(c.state)] = c.n
 	}
-	ts, err := queryAll(ctx, t, scan, `SELECT v.state, COUNT(*) FROM `+t.statesView()+`
+	ts, err := queryAll(ctx, t, scan, `SELECT v.state, COUNT(*) FROM `+statesView(t.d)+`
 		JOIN rollouts r ON r.id = v.rollout_id WHERE r.state IN (?, ?) GROUP BY v.state`,
 		driverhub.RolloutRunning, driverhub.RolloutPaused)
 	for _, c := range ts {
