@@ -78,8 +78,10 @@ func (s *Service) Desired(ctx context.Context, ifNoneMatch string, wait time.Dur
 			// on another replica leaves stale for up to its TTL (and one
 			// made here leaves unknown): a change is answered from the
 			// database only, so that a gateway moving between replicas
-			// never gets an older deployment back.
-			if current, err = s.currentDeployment(ctx, i.ID); err != nil {
+			// never gets an older deployment back; on a single server too,
+			// whose cache learns of a rollout's deployments only when their
+			// gateways are woken, after the wave's last batch commits.
+			if current, err = s.readCurrentDeployment(ctx, i.ID); err != nil {
 				return nil, "", err
 			}
 		}
@@ -149,14 +151,22 @@ func (s *Service) startDeployment(ctx context.Context, instanceID, id string) (s
 	return started, err
 }
 
-// currentDeployment returns the instance's current deployment id: from
-// the gateway cache on a single server once known there, else from the
-// database (and then known).
+// currentDeployment returns the instance's current deployment id for a
+// long-poll to wait on: from the gateway cache on a single server once
+// known there (a deployment made since wakes the poll), else from the
+// database.
 func (s *Service) currentDeployment(ctx context.Context, instanceID string) (string, error) {
-	current, ver, ok := s.gateways.currentOf(instanceID, time.Now())
-	if ok {
+	if current, _, ok := s.gateways.currentOf(instanceID, time.Now()); ok {
 		return current, nil
 	}
+	return s.readCurrentDeployment(ctx, instanceID)
+}
+
+// readCurrentDeployment reads the instance's current deployment id from
+// the database, and has the cache learn it.
+func (s *Service) readCurrentDeployment(ctx context.Context, instanceID string) (string, error) {
+	_, ver, _ := s.gateways.currentOf(instanceID, time.Now())
+	var current string
 	err := s.store.View(ctx, func(tx driverhub.Tx) (err error) {
 		current, err = tx.CurrentDeploymentOf(ctx, instanceID)
 		return err

@@ -180,6 +180,27 @@ func TestGatewayMovingBetweenReplicasNeverGoesBack(t *testing.T) {
 	}
 }
 
+// TestPlainFetchAnswersWhatIsCommitted: a single server's cache learns of
+// a rollout wave's deployments when their gateways are woken, once the
+// wave's last batch commits; a plain fetch (no ETag) in between must
+// still get the committed deployment, as the wave's page already shows
+// it. The not-yet-announced deployment is made here by a
+// second service over the same database, which this one never hears of.
+func TestPlainFetchAnswersWhatIsCommitted(t *testing.T) {
+	t.Parallel()
+	ts := newTestService(t)
+	i := ts.newInstance(t, ts.admin, "edge")
+	g := ts.gatewayCtx(t, i.GatewaySecret) // cached: no deployment yet
+	if m, etag, err := ts.Desired(g, "", 0); err != nil || m == nil || etag != `"none"` {
+		t.Fatalf("before any deployment: %+v, %s, %v", m, etag, err)
+	}
+	d := must(ts.replica(t).CreateDeployment(ts.admin, "edge", driverhub.DeployTypeDeploy))(t)
+	m, etag, err := ts.Desired(ts.gatewayCtx(t, i.GatewaySecret), "", 0)
+	if err != nil || m == nil || m.DeploymentID != d.ID || etag != `"`+d.ID+`"` {
+		t.Errorf("plain fetch: %+v, %s, %v; want deployment %s", m, etag, err, d.ID)
+	}
+}
+
 // TestWokenPollNeverGetsADeploymentSupersededElsewhere: a long poll on
 // replica a, whose deployment made there was superseded on replica b
 // before the gateway fetched it, answers b's deployment, not a's copy.
