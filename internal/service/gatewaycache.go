@@ -10,8 +10,10 @@ import (
 // gatewayCache remembers, for a while, which instance a gateway secret
 // belongs to and its current deployment, so that the polls and reports a
 // fleet sends all day are authenticated without a database read. Changes
-// made on this server forget the instance at once (and an entry read
-// from the database before such a change is not kept); on other
+// made on this server forget the instance (or its current deployment) as
+// they are announced — a user's at once, a rollout wave's when its
+// gateways are woken — and an entry read from the database before such a
+// change is not kept; a plain fetch reads the database. On other
 // replicas, entries live for ttl (1 s) at most, and long-polls re-read
 // the database before they wait.
 type gatewayCache struct {

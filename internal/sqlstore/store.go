@@ -107,10 +107,11 @@ func (s *Store) Update(ctx context.Context, fn func(driverhub.Tx) error) error {
 
 // UpdateRows is Update at the dialect's RowIsolation (Update's when unset).
 func (s *Store) UpdateRows(ctx context.Context, fn func(driverhub.Tx) error) error {
-	if s.dialect.RowIsolation == sql.LevelDefault {
-		return s.Update(ctx, fn)
+	isolation := s.dialect.RowIsolation
+	if isolation == sql.LevelDefault {
+		isolation = s.dialect.UpdateIsolation
 	}
-	return s.update(ctx, s.dialect.RowIsolation, fn)
+	return s.update(ctx, isolation, fn)
 }
 
 func (s *Store) update(ctx context.Context, isolation sql.IsolationLevel, fn func(driverhub.Tx) error) error {
