@@ -7,9 +7,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/http/httptrace"
 	"os"
 	"strings"
 	"sync"
@@ -86,16 +84,6 @@ func lpRunLoadgen() int {
 		cancel()
 	}()
 
-	tr := &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: 10 * time.Second}).DialContext,
-		MaxIdleConns:        len(gws) + 64,
-		MaxIdleConnsPerHost: len(gws) + 64,
-		IdleConnTimeout:     lpLoadgenWait + time.Minute,
-		DisableCompression:  true,
-	}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr}
-
 	// One writer, so that lines never interleave.
 	lines := make(chan string, 1024)
 	wrote := make(chan struct{})
@@ -117,41 +105,21 @@ func lpRunLoadgen() int {
 		}
 	}
 
-	// get sends one GET /api/v1/gateway/desired; sent, when not nil, is
-	// called once the request is written.
 	// With rlReportEnv set, each gateway also reports on every desired
 	// state it receives (rollout_loadgen_test.go), as an agent would.
-	rep, err := lgNewReporter(base, client)
+	rep, err := lgNewReporter()
 	if err != nil {
 		return fail("%v", err)
 	}
 
-	get := func(g gw, etag string, wait time.Duration, sent func()) (status int, newETag string, body []byte, err error) {
-		rctx, rcancel := context.WithTimeout(ctx, wait+30*time.Second)
-		defer rcancel()
-		if sent != nil {
-			rctx = httptrace.WithClientTrace(rctx, &httptrace.ClientTrace{
-				WroteRequest: func(httptrace.WroteRequestInfo) { sent() }})
-		}
-		url := base + "/api/v1/gateway/desired"
+	// get sends one GET /api/v1/gateway/desired on the gateway's
+	// connection; sent, when not nil, is called once the request is written.
+	get := func(conn *lgConn, g gw, etag string, wait time.Duration, sent func()) (status int, newETag string, body []byte, err error) {
+		path := "/api/v1/gateway/desired"
 		if wait > 0 {
-			url += "?wait=" + wait.String()
+			path += "?wait=" + wait.String()
 		}
-		req, err := http.NewRequestWithContext(rctx, "GET", url, nil)
-		if err != nil {
-			return 0, "", nil, err
-		}
-		req.Header.Set("Authorization", "Bearer "+g.secret)
-		if etag != "" {
-			req.Header.Set("If-None-Match", etag)
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return 0, "", nil, err
-		}
-		body, err = io.ReadAll(resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode, resp.Header.Get("ETag"), body, err
+		return conn.do("GET", path, g.secret, etag, nil, wait+30*time.Second, sent)
 	}
 
 	// At most rampUp gateways are between their start and the sending of
@@ -180,12 +148,18 @@ func lpRunLoadgen() int {
 				})
 			}
 			defer once.Do(func() { <-sem }) // gave up before waiting
+			conn, err := newLGConn(ctx, base)
+			if err != nil {
+				logErr("%v", err)
+				return
+			}
+			defer conn.close()
 			var etag string
 			for attempt := 0; ; attempt++ {
-				status, tag, body, err := get(g, "", 0, nil)
+				status, tag, body, err := get(conn, g, "", 0, nil)
 				if err == nil && status == http.StatusOK {
 					etag = tag
-					rep.answer(ctx, g.name, g.secret, body, time.Now().UnixNano(), lines, logErr)
+					rep.answer(ctx, conn, g.name, g.secret, body, time.Now().UnixNano(), lines, logErr)
 					break
 				}
 				if ctx.Err() != nil {
@@ -198,7 +172,7 @@ func lpRunLoadgen() int {
 				time.Sleep(time.Second)
 			}
 			for ctx.Err() == nil {
-				status, tag, body, err := get(g, etag, lpLoadgenWait, sent)
+				status, tag, body, err := get(conn, g, etag, lpLoadgenWait, sent)
 				now := time.Now().UnixNano()
 				switch {
 				case ctx.Err() != nil:
@@ -208,7 +182,7 @@ func lpRunLoadgen() int {
 					time.Sleep(time.Second)
 				case status == http.StatusOK && rep != nil:
 					etag = tag
-					rep.answer(ctx, g.name, g.secret, body, now, lines, logErr)
+					rep.answer(ctx, conn, g.name, g.secret, body, now, lines, logErr)
 				case status == http.StatusOK:
 					etag = tag
 					lines <- fmt.Sprintf("%s %d", g.name, now)

@@ -4,7 +4,6 @@ package main_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -35,19 +34,17 @@ const (
 )
 
 type lgReporter struct {
-	base        string
-	client      *http.Client
 	failVersion string
 	failing     map[string]bool
 	delay       time.Duration
 }
 
 // lgNewReporter reads the environment: nil when the gateways only poll.
-func lgNewReporter(base string, client *http.Client) (*lgReporter, error) {
+func lgNewReporter() (*lgReporter, error) {
 	if os.Getenv(rlReportEnv) != "1" {
 		return nil, nil
 	}
-	r := &lgReporter{base: base, client: client, failing: map[string]bool{}}
+	r := &lgReporter{failing: map[string]bool{}}
 	if v := os.Getenv(rlDelayEnv); v != "" {
 		var err error
 		if r.delay, err = time.ParseDuration(v); err != nil {
@@ -71,7 +68,7 @@ func lgNewReporter(base string, client *http.Client) (*lgReporter, error) {
 // answer prints the desired state received and reports on it; a report
 // that cannot be delivered (the server is down) is tried again every half
 // second, as an agent does.
-func (r *lgReporter) answer(ctx context.Context, name, secret string, body []byte, received int64, lines chan<- string, logErr func(string, ...any)) {
+func (r *lgReporter) answer(ctx context.Context, conn *lgConn, name, secret string, body []byte, received int64, lines chan<- string, logErr func(string, ...any)) {
 	if r == nil {
 		return
 	}
@@ -102,7 +99,7 @@ func (r *lgReporter) answer(ctx context.Context, name, secret string, body []byt
 	}
 	for ctx.Err() == nil {
 		sent := time.Now().UnixNano()
-		code, err := r.post(ctx, secret, report)
+		code, _, _, err := conn.do("POST", "/api/v1/gateway/report", secret, "", report, time.Minute, nil)
 		switch {
 		case err == nil && code == http.StatusNoContent:
 			lines <- fmt.Sprintf("R %s %d %s %s", name, sent, status, m.ID)
@@ -113,23 +110,6 @@ func (r *lgReporter) answer(ctx context.Context, name, secret string, body []byt
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-}
-
-func (r *lgReporter) post(ctx context.Context, secret string, body []byte) (int, error) {
-	rctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	req, err := http.NewRequestWithContext(rctx, "POST", r.base+"/api/v1/gateway/report", bytes.NewReader(body))
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Authorization", "Bearer "+secret)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := r.client.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	resp.Body.Close()
-	return resp.StatusCode, nil
 }
 
 // rlEvent is one line of a reporting load generator.
