@@ -10,6 +10,10 @@ import (
 type Store interface {
 	// Update runs fn in a read-write transaction, committed when fn returns nil.
 	Update(ctx context.Context, fn func(Tx) error) error
+	// UpdateFirst is Update for work that others wait on (a rollout's
+	// batch, whose gateways wait for its commit): the store may run it
+	// ahead of updates queued before it.
+	UpdateFirst(ctx context.Context, fn func(Tx) error) error
 	// UpdateRows is Update for a transaction that decides its writes on
 	// rows it names by key (a gateway's report on its own instance,
 	// deployment and bindings), not on what a search found or did not

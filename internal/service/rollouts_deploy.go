@@ -46,28 +46,25 @@ const rolloutLease = 10 * time.Second
 
 // inBatches runs the work a batch per transaction, under the rollout's
 // lease: one server at a time, so that replicas do not contend for the
-// same targets (claims would keep them correct, not fast). It wakes the
-// gateways deployed once the work is done (or has gone on for wakeLag):
-// a gateway woken earlier would take the CPU and the writer from the
-// batches still to make, for the wave's last gateways to wait the longer.
-// Done, it releases the lease and looks once more: work that appeared
-// while it held the lease (the next wave, started by another replica that
-// found the lease taken) is its to do. It returns how many targets it
-// handled.
+// same targets (claims would keep them correct, not fast). Each batch's
+// gateways are woken as soon as it commits, and each batch goes ahead of
+// the updates queued for the writer (UpdateFirst): the reports of the
+// gateways woken wait for the batches still to make, rather than the
+// wave's last gateways waiting for those reports. Done, it releases the
+// lease and looks once more: work that appeared while it held the lease
+// (the next wave, started by another replica that found the lease taken)
+// is its to do. It returns how many targets it handled.
 func (s *Service) inBatches(ctx context.Context, id string, w batchWork) (int, error) {
 	total, start := 0, time.Now()
-	var woken waker
 	defer func() {
-		woken.wake(ctx, s)
 		if total > 0 {
 			s.log.Info("rollout targets handled", "rollout", id, "targets", total, "took", time.Since(start))
 		}
 	}()
 	for {
 		n, held, made, err := s.runBatch(ctx, id, w)
-		woken.add(made)
-		if woken.waited() >= wakeLag {
-			woken.wake(ctx, s)
+		for _, d := range made {
+			s.deployed(ctx, d)
 		}
 		switch {
 		case errors.Is(err, errTargetTaken):
@@ -99,45 +96,13 @@ func (s *Service) inBatches(ctx context.Context, id string, w batchWork) (int, e
 	}
 }
 
-// wakeLag bounds how long inBatches keeps the gateways it deployed from
-// being woken.
-const wakeLag = 2 * time.Second
-
-// waker holds the deployments made and not yet announced to their gateways.
-type waker struct {
-	made  []*driverhub.Deployment
-	since time.Time
-}
-
-func (k *waker) add(made []*driverhub.Deployment) {
-	if len(k.made) == 0 {
-		k.since = time.Now()
-	}
-	k.made = append(k.made, made...)
-}
-
-func (k *waker) waited() time.Duration {
-	if len(k.made) == 0 {
-		return 0
-	}
-	return time.Since(k.since)
-}
-
-// wake wakes the gateways of every deployment held, at once.
-func (k *waker) wake(ctx context.Context, s *Service) {
-	for _, d := range k.made {
-		s.deployed(ctx, d)
-	}
-	k.made = nil
-}
-
 // runBatch takes or renews the lease and handles one batch, in one
 // transaction, and returns the deployments it made (committed) for their
 // gateways to be woken; it has the rollouts of the deployments it
 // superseded follow.
 func (s *Service) runBatch(ctx context.Context, id string, w batchWork) (n int, held bool, deployed []*driverhub.Deployment, err error) {
 	var replaced []string
-	err = s.store.Update(ctx, func(tx driverhub.Tx) error {
+	err = s.store.UpdateFirst(ctx, func(tx driverhub.Tx) error {
 		deployed, replaced, n, held = nil, nil, 0, false
 		tx = newBatchTx(tx)
 		r, err := tx.RolloutByID(ctx, "", id)

@@ -216,7 +216,7 @@ func (s *Service) stepRollout(ctx context.Context, id string) (*driverhub.Rollou
 		if verdict, _ := judgeWave(r, t); verdict == waveGoesOn && !timedOut {
 			return r, t.waiting, nil
 		}
-		err = s.store.Update(ctx, func(tx driverhub.Tx) error {
+		err = s.store.UpdateFirst(ctx, func(tx driverhub.Tx) error {
 			cur, err := tx.RolloutByID(ctx, "", id)
 			if err != nil {
 				return err

@@ -19,7 +19,8 @@ import (
 // commit. A call returns once that commit is done: a call that returned
 // nil is as durable as before, and one that failed left nothing behind.
 // The calls of a group run one after the other, in the order they came,
-// as they would have one transaction each.
+// as they would have one transaction each. An UpdateFirst call (work
+// that others wait on) goes ahead of the queue, into a group of its own.
 
 // maxGroup bounds the calls of one transaction, so that a burst of
 // reports does not hold the writer (or make one huge log) for long.
@@ -29,6 +30,7 @@ const maxGroup = 256
 type groupCall struct {
 	ctx      context.Context
 	fn       func(driverhub.Tx) error
+	first    bool // UpdateFirst's: runs ahead of the others, alone
 	err      error
 	panicked any
 	done     chan struct{}
@@ -50,11 +52,15 @@ func (s *Store) grouped() bool { return s.dialect.Name == "sqlite" }
 // updateGrouped runs fn in the next group transaction and returns its
 // outcome. The first caller with nothing running leads: it runs the
 // group its call is in, then hands what queued meanwhile to a new leader.
-func (s *Store) updateGrouped(ctx context.Context, fn func(driverhub.Tx) error) error {
-	c := &groupCall{ctx: ctx, fn: fn, done: make(chan struct{})}
+func (s *Store) updateGrouped(ctx context.Context, fn func(driverhub.Tx) error, first bool) error {
+	c := &groupCall{ctx: ctx, fn: fn, first: first, done: make(chan struct{})}
 	g := &s.commits
 	g.mu.Lock()
-	g.queue = append(g.queue, c)
+	if first {
+		g.queue = slices.Insert(g.queue, leadingFirst(g.queue), c)
+	} else {
+		g.queue = append(g.queue, c)
+	}
 	lead := !g.busy
 	g.busy = true
 	g.mu.Unlock()
@@ -73,7 +79,11 @@ func (s *Store) updateGrouped(ctx context.Context, fn func(driverhub.Tx) error) 
 func (s *Store) lead() {
 	g := &s.commits
 	g.mu.Lock()
-	n := min(len(g.queue), maxGroup)
+	n := leadingFirst(g.queue)
+	if n == 0 {
+		n = len(g.queue)
+	}
+	n = min(n, maxGroup)
 	calls := slices.Clone(g.queue[:n])
 	g.queue = slices.Delete(g.queue, 0, n)
 	g.mu.Unlock()
@@ -85,6 +95,16 @@ func (s *Store) lead() {
 	if more {
 		go s.lead()
 	}
+}
+
+// leadingFirst counts the UpdateFirst calls at the head of queue: they
+// make the next group, without the others.
+func leadingFirst(queue []*groupCall) int {
+	n := 0
+	for n < len(queue) && queue[n].first {
+		n++
+	}
+	return n
 }
 
 // runGroup runs calls in one transaction and tells each its outcome. When

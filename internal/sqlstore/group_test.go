@@ -1,10 +1,12 @@
 package sqlstore
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -122,6 +124,53 @@ func TestGroupedUpdateConflictIsItsOwn(t *testing.T) {
 	wg.Wait()
 	if !errors.Is(errs[0], driverhub.ErrConflict) || errs[1] != nil {
 		t.Fatalf("duplicate name: %v, other name: %v", errs[0], errs[1])
+	}
+}
+
+// An UpdateFirst call (a rollout's batch, whose gateways wait for it)
+// goes ahead of the updates that queued before it (a fleet's reports),
+// and UpdateFirst calls keep their own order.
+func TestUpdateFirstGoesAheadOfTheQueue(t *testing.T) {
+	s := groupStore(t)
+	ctx := t.Context()
+	hold, held := make(chan struct{}), make(chan struct{})
+	go s.Update(ctx, func(tx driverhub.Tx) error { //nolint:errcheck
+		close(held)
+		<-hold
+		return nil
+	})
+	<-held
+	var mu sync.Mutex
+	var order []string
+	call := func(name string) func(driverhub.Tx) error {
+		return func(tx driverhub.Tx) error {
+			mu.Lock()
+			defer mu.Unlock()
+			order = append(order, name)
+			return tx.CreateTenant(ctx, &driverhub.Tenant{ID: name, Name: name, CreatedAt: time.Now()})
+		}
+	}
+	var wg sync.WaitGroup
+	queue := func(update func(context.Context, func(driverhub.Tx) error) error, name string, queued int) {
+		wg.Go(func() {
+			if err := update(ctx, call(name)); err != nil {
+				t.Errorf("%s: %v", name, err)
+			}
+		})
+		for s.queued() < queued {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	for k := range 5 {
+		queue(s.Update, fmt.Sprintf("report-%d", k), k+1)
+	}
+	queue(s.UpdateFirst, "batch-1", 6)
+	queue(s.UpdateFirst, "batch-2", 7)
+	close(hold)
+	wg.Wait()
+	want := []string{"batch-1", "batch-2", "report-0", "report-1", "report-2", "report-3", "report-4"}
+	if !slices.Equal(order, want) {
+		t.Errorf("ran in the order %q, want %q", order, want)
 	}
 }
 

@@ -105,6 +105,15 @@ func (s *Store) Update(ctx context.Context, fn func(driverhub.Tx) error) error {
 	return s.update(ctx, s.dialect.UpdateIsolation, fn)
 }
 
+// UpdateFirst is Update for work that others wait on: on SQLite it runs
+// ahead of the calls queued for the writer, in a transaction of its own.
+func (s *Store) UpdateFirst(ctx context.Context, fn func(driverhub.Tx) error) error {
+	if s.grouped() {
+		return s.updateGrouped(ctx, fn, true)
+	}
+	return s.update(ctx, s.dialect.UpdateIsolation, fn)
+}
+
 // UpdateRows is Update at the dialect's RowIsolation (Update's when unset).
 func (s *Store) UpdateRows(ctx context.Context, fn func(driverhub.Tx) error) error {
 	isolation := s.dialect.RowIsolation
@@ -116,7 +125,7 @@ func (s *Store) UpdateRows(ctx context.Context, fn func(driverhub.Tx) error) err
 
 func (s *Store) update(ctx context.Context, isolation sql.IsolationLevel, fn func(driverhub.Tx) error) error {
 	if s.grouped() {
-		return s.updateGrouped(ctx, fn)
+		return s.updateGrouped(ctx, fn, false)
 	}
 	opts := &sql.TxOptions{Isolation: isolation}
 	start := time.Now()
