@@ -279,23 +279,22 @@ func (s *Service) Report(ctx context.Context, r driverhub.GatewayReport) error {
 	limitReport(&r)
 	now := s.timestamp()
 	var finished string
-	var synced bool
+	var written *driverhub.Gateway
+	// The gateway's row is written when its facts change, and its sync
+	// time as often as a poll writes it: a wave's thousands of reports
+	// each say only how their deployment went. It is read only when the
+	// cached instance says one of those is due; a replica's copy (a
+	// second old at most) may miss a change made through another, which
+	// the next sync that is due (10 s) puts right.
+	reported := i.Gateway
+	reportGatewayFacts(&reported, &r)
+	mayWrite := s.syncDue(i.Gateway.LastSeenAt, now) || !sameFacts(reported, i.Gateway)
 	// Rows of its own only (its instance, deployment, bindings): the
 	// fleet's reports must not fail for sharing index pages.
-	err = s.store.UpdateRows(ctx, func(tx driverhub.Tx) error {
-		synced = false // the store may run fn again
-		fresh, err := tx.InstanceByID(ctx, i.ID)
-		if err != nil {
-			return err
-		}
-		g := fresh.Gateway
-		reportGatewayFacts(&g, &r)
-		// Written when the facts change, and the sync time as often as a
-		// poll writes it: a wave's thousands of reports each say only
-		// how their deployment went.
-		if s.syncDue(g.LastSeenAt, now) || !sameFacts(g, fresh.Gateway) {
-			g.LastSeenAt, synced = &now, true
-			if err := tx.UpdateGateway(ctx, i.ID, g); err != nil {
+	err = s.store.UpdateRows(ctx, func(tx driverhub.Tx) (err error) {
+		written = nil // the store may run fn again
+		if mayWrite {
+			if written, err = s.recordGateway(ctx, tx, i.ID, &r, now); err != nil {
 				return err
 			}
 		}
@@ -314,13 +313,30 @@ func (s *Service) Report(ctx context.Context, r driverhub.GatewayReport) error {
 	}
 	// The cached instance keeps its identity and current deployment,
 	// which a report does not change.
-	if synced {
-		s.gateways.seen(i.ID, now)
+	if written != nil {
+		s.gateways.reported(i.ID, *written)
 	}
 	if finished != "" {
 		s.followDeployments(ctx, finished) // rollout hook: a target finished, its wave may be decided
 	}
 	return nil
+}
+
+// recordGateway writes what the report says of the gateway when it
+// differs from the stored facts or the sync time is due, and returns what
+// it wrote (nil: nothing).
+func (s *Service) recordGateway(ctx context.Context, tx driverhub.Tx, instanceID string, r *driverhub.GatewayReport, now time.Time) (*driverhub.Gateway, error) {
+	fresh, err := tx.InstanceByID(ctx, instanceID)
+	if err != nil {
+		return nil, err
+	}
+	g := fresh.Gateway
+	reportGatewayFacts(&g, r)
+	if !s.syncDue(g.LastSeenAt, now) && sameFacts(g, fresh.Gateway) {
+		return nil, nil
+	}
+	g.LastSeenAt = &now
+	return &g, tx.UpdateGateway(ctx, instanceID, g)
 }
 
 // applyDeploymentReport records a gateway's progress on a deployment and

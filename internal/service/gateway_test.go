@@ -141,6 +141,20 @@ func TestFrequentPollsRecordTheSyncEvery10s(t *testing.T) {
 	if g := must(ts.GetInstance(ts.admin, "edge"))(t).Gateway; !g.LastSeenAt.Equal(ts.clock.Now()) || g.EdgeVersion != "2.0.0" || g.Arch != "aarch64" {
 		t.Errorf("a report of new facts left %+v", g)
 	}
+	// The same facts again: nothing to write; a change of one: written
+	// at once, though the cache remembers the facts reported before.
+	factsAt := ts.clock.Now()
+	caps := &driverhub.Capabilities{Runtimes: []string{"process", "runc"}, Isolation: true, Cgroup: "v1"}
+	ts.clock.Advance(time.Second)
+	ts.report(t, i.GatewaySecret, driverhub.GatewayReport{EdgeVersion: "2.0.0", Arch: "aarch64"})
+	if g := must(ts.GetInstance(ts.admin, "edge"))(t).Gateway; !g.LastSeenAt.Equal(factsAt) {
+		t.Errorf("a report of the same facts 1 s later left last seen at %v, want %v", g.LastSeenAt, factsAt)
+	}
+	ts.clock.Advance(time.Second)
+	ts.report(t, i.GatewaySecret, driverhub.GatewayReport{EdgeVersion: "2.0.0", Arch: "aarch64", Capabilities: caps})
+	if g := must(ts.GetInstance(ts.admin, "edge"))(t).Gateway; !g.LastSeenAt.Equal(ts.clock.Now()) || !cmp.Equal(g.Capabilities, caps) {
+		t.Errorf("a report of new capabilities 1 s after the last sync left %+v", g)
+	}
 	ts.clock.Advance(10 * time.Second)
 	ts.report(t, i.GatewaySecret, driverhub.GatewayReport{})
 	if g := must(ts.GetInstance(ts.admin, "edge"))(t).Gateway; !g.LastSeenAt.Equal(ts.clock.Now()) || g.EdgeVersion != "2.0.0" {

@@ -154,6 +154,17 @@ func (c *gatewayCache) learnt(instanceID, deploymentID string, ver uint64) {
 	}
 }
 
+// reported records the gateway row a report wrote: its facts and sync.
+func (c *gatewayCache) reported(instanceID string, g driverhub.Gateway) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if h, ok := c.hashOf[instanceID]; ok {
+		e := c.byHash[h]
+		e.inst.Gateway = g
+		c.byHash[h] = e
+	}
+}
+
 // seen records a sync written to the database, so that the next polls do
 // not write it again.
 func (c *gatewayCache) seen(instanceID string, t time.Time) {
