@@ -170,6 +170,9 @@ type InstanceTx interface {
 	InstanceByName(ctx context.Context, tenantID, name string) (*Instance, error)
 	InstanceByID(ctx context.Context, id string) (*Instance, error)
 	InstanceBySecretHash(ctx context.Context, hash string) (*Instance, error)
+	// InstancesByIDs returns those of the instances that exist, in no
+	// particular order: a rollout's batch reads its targets' at once.
+	InstancesByIDs(ctx context.Context, ids []string) ([]*Instance, error)
 	// CurrentDeploymentOf returns the id of the instance's current
 	// deployment ("" for none): what a long-poll reads before it waits.
 	CurrentDeploymentOf(ctx context.Context, instanceID string) (string, error)
@@ -197,6 +200,9 @@ type InstanceTx interface {
 	BindingByName(ctx context.Context, instanceID, driver string) (*Binding, error)
 	// ListBindings lists an instance's bindings by driver name, with Devices counted.
 	ListBindings(ctx context.Context, instanceID string) ([]*Binding, error)
+	// BindingsOfInstances lists the bindings of the instances, each
+	// instance's by driver name, with Devices counted.
+	BindingsOfInstances(ctx context.Context, instanceIDs []string) ([]*Binding, error)
 	// UpdateBinding writes driver, publisher, version, config and runtime.
 	UpdateBinding(ctx context.Context, b *Binding) error
 	DeleteBinding(ctx context.Context, id string) error

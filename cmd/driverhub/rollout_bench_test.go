@@ -36,7 +36,8 @@ func rlGatewayCount(b *testing.B) int {
 // reporting success as soon as it receives a deployment, and rolls a
 // driver version out to all of them in four waves (1, 10, 50, 100%). It
 // reports the time from creation to succeeded (the server's own event
-// times), the server's CPU seconds per target (from /proc/<pid>/stat),
+// times), the server's CPU seconds per target (from /proc/<pid>/stat)
+// and the load generator's CPU seconds (it shares the server's cores),
 // and the delay from the report that decides a wave (the last one of the
 // wave, thresholds at 100%: its sending, so the report's own handling is
 // counted) to the next wave's deployments reaching their gateways (target
@@ -60,11 +61,12 @@ func BenchmarkRollout10k(b *testing.B) {
 	lg.awaitReady(b, 10*time.Minute)
 	lpWaitQuiet(b, pid, time.Minute)
 
-	cpu0 := lpProcCPU(b, pid)
+	cpu0, lgCPU0 := lpProcCPU(b, pid), lpProcCPU(b, lg.cmd.Process.Pid)
 	var r rlRollout
 	api.must(b, 201, "POST", "/api/v1/rollouts", rolloutBody([]int{1, 10, 50, 100}, 100, 0), &r)
 	done := rlAwaitQuietly(b, api, r.ID, 15*time.Minute)
 	cpu := float64(lpProcCPU(b, pid)-cpu0) / 100 // clock ticks at 100 Hz
+	lgCPU := float64(lpProcCPU(b, lg.cmd.Process.Pid)-lgCPU0) / 100
 	if done.State != "succeeded" {
 		b.Fatalf("rollout %s (%s):\n%s", done.State, done.Reason, lg.stderr())
 	}
@@ -74,8 +76,8 @@ func BenchmarkRollout10k(b *testing.B) {
 	delays, perWave := rlWaveDelays(b, api, r.ID, lg.snapshot())
 	slices.Sort(delays)
 	p50, p99, worst := percentile(delays, 0.50), percentile(delays, 0.99), delays[len(delays)-1]
-	b.Logf("rollout to %d gateways in 4 waves: created → succeeded in %s; server CPU %.1f s (%.2f ms per target)",
-		n, took.Round(time.Millisecond), cpu, perTarget*1000)
+	b.Logf("rollout to %d gateways in 4 waves: created → succeeded in %s; server CPU %.1f s (%.2f ms per target); the load generator's, on the same cores, %.1f s",
+		n, took.Round(time.Millisecond), cpu, perTarget*1000, lgCPU)
 	b.Logf("deciding report → next wave's deployment at its gateway, over %d gateways: p50 %s, p99 %s, max %s; by wave: %s",
 		len(delays), p50.Round(time.Millisecond), p99.Round(time.Millisecond), worst.Round(time.Millisecond), strings.Join(perWave, "; "))
 	lg.stop()
@@ -90,6 +92,7 @@ func BenchmarkRollout10k(b *testing.B) {
 	}
 	b.ReportMetric(took.Seconds(), "s-to-succeeded")
 	b.ReportMetric(perTarget*1000, "cpu-ms/target")
+	b.ReportMetric(lgCPU, "loadgen-cpu-s")
 	b.ReportMetric(ms(p50), "p50-ms")
 	b.ReportMetric(ms(p99), "p99-ms")
 	b.ReportMetric(ms(worst), "max-ms")

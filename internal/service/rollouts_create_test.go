@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -253,5 +254,41 @@ func TestRollbackLeavesABindingAUserChanged(t *testing.T) {
 	}
 	if r = f.get(t, r.ID); !strings.Contains(r.Events[len(r.Events)-1].Message, "rolled back 1 target to") {
 		t.Errorf("last event %q", r.Events[len(r.Events)-1].Message)
+	}
+}
+
+// Targets that left before their wave began (their instance deleted, or
+// the driver unbound) leave the rollout when the wave reaches them: they
+// are superseded with the reason, and the wave is judged without them.
+// The wave's batch reads every target's instance and bindings at once.
+func TestRolloutTargetsThatLeftBeforeTheirWave(t *testing.T) {
+	ts := newTestService(t)
+	f := newRolloutFleet(t, ts, 4, "sh")
+	r := f.create(t, rolloutIn("sh", 25, 100))
+	r = must(ts.PauseRollout(ts.admin, r.ID))(t)
+	f.answerWave(t, r.ID, 1, driverhub.DeploySucceeded)
+	ok(t, ts.Unbind(ts.admin, "gw001", "meter"))
+	ok(t, ts.Unbind(ts.admin, "gw002", "meter"))
+	ok(t, ts.DeleteInstance(ts.admin, "gw002"))
+	must(ts.ResumeRollout(ts.admin, r.ID))(t)
+	f.settle(t)
+	var got []string
+	for _, x := range f.targets(t, r.ID, "") {
+		code := ""
+		if len(x.Problems) > 0 {
+			code = string(x.Problems[0].Code)
+		}
+		got = append(got, fmt.Sprintf("%s %d %s %s", x.Instance, x.Wave, x.State, code))
+	}
+	want := []string{"gw000 1 succeeded ", "gw001 2 superseded not_bound", "gw002 2 superseded instance_missing", "gw003 2 pending "}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("targets after the wave began (-want +got):\n%s", diff)
+	}
+	if v := f.boundVersion(t, "gw003"); v != "2" {
+		t.Errorf("gw003 is bound to meter %s, want 2", v)
+	}
+	f.answer(t, "gw003", driverhub.DeploySucceeded)
+	if r = f.get(t, r.ID); r.State != driverhub.RolloutSucceeded || r.Waves[1].Size != 1 {
+		t.Errorf("rollout %s, wave 2's size %d: want succeeded, 1", r.State, r.Waves[1].Size)
 	}
 }

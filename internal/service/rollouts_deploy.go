@@ -104,7 +104,8 @@ func (s *Service) runBatch(ctx context.Context, id string, w batchWork) (n int, 
 	var replaced []string
 	err = s.store.UpdateFirst(ctx, func(tx driverhub.Tx) error {
 		deployed, replaced, n, held = nil, nil, 0, false
-		tx = newBatchTx(tx)
+		bt := newBatchTx(tx)
+		tx = bt
 		r, err := tx.RolloutByID(ctx, "", id)
 		if err != nil || !w.want(r) {
 			held = true // nothing to do: as good as done
@@ -116,6 +117,13 @@ func (s *Service) runBatch(ctx context.Context, id string, w batchWork) (n int, 
 		}
 		ts, err := w.pick(ctx, tx, r)
 		if err != nil {
+			return err
+		}
+		ids := make([]string, len(ts))
+		for k, t := range ts {
+			ids[k] = t.InstanceID
+		}
+		if err := bt.prefetch(ctx, ids); err != nil {
 			return err
 		}
 		for _, t := range ts {

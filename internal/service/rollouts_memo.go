@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/driverhub/driverhub"
 )
@@ -11,18 +12,21 @@ import (
 // those once per batch rather than once per target. The deployments are
 // still made and checked by deployInTx, each on its own instance; only
 // reads that no deployment writes are kept, and only for this one
-// transaction, so every target sees what a fresh read would return. The
-// one exception is an instance's bindings, which a target reads to find
-// the rollout's driver and deployInTx reads again for the manifest after
-// the target changed one: they are kept per instance and written through
-// (UpdateBinding), so the second read sees the change without a query.
+// transaction, so every target sees what a fresh read would return. Two
+// exceptions, both read for all the batch's targets at once (prefetch):
+// an instance's bindings, which a target reads to find the rollout's
+// driver and deployInTx reads again for the manifest after the target
+// changed one, are kept per instance and written through (UpdateBinding);
+// an instance, read once by its target and then written by deployInTx, is
+// forgotten once written (UpdateInstance).
 type batchTx struct {
 	driverhub.Tx
-	drivers  map[string]memo[*driverhub.Driver]
-	versions map[[2]string]memo[*driverhub.DriverVersion]
-	acquired map[[2]string]memo[*driverhub.Acquisition]
-	signed   map[string]memo[bool]
-	bindings map[string]memo[[]*driverhub.Binding]
+	drivers   map[string]memo[*driverhub.Driver]
+	versions  map[[2]string]memo[*driverhub.DriverVersion]
+	acquired  map[[2]string]memo[*driverhub.Acquisition]
+	signed    map[string]memo[bool]
+	bindings  map[string]memo[[]*driverhub.Binding]
+	instances map[string]memo[*driverhub.Instance]
 }
 
 // memo is a read's outcome, error included (a missing version is an
@@ -36,7 +40,34 @@ func newBatchTx(tx driverhub.Tx) *batchTx {
 	return &batchTx{Tx: tx, drivers: map[string]memo[*driverhub.Driver]{},
 		versions: map[[2]string]memo[*driverhub.DriverVersion]{},
 		acquired: map[[2]string]memo[*driverhub.Acquisition]{}, signed: map[string]memo[bool]{},
-		bindings: map[string]memo[[]*driverhub.Binding]{}}
+		bindings: map[string]memo[[]*driverhub.Binding]{}, instances: map[string]memo[*driverhub.Instance]{}}
+}
+
+// prefetch reads the instances and the bindings of the batch's targets,
+// two queries for the batch rather than two per target. An instance that
+// is gone is remembered as not found.
+func (b *batchTx) prefetch(ctx context.Context, instanceIDs []string) error {
+	is, err := b.Tx.InstancesByIDs(ctx, instanceIDs)
+	if err != nil {
+		return err
+	}
+	bs, err := b.Tx.BindingsOfInstances(ctx, instanceIDs)
+	if err != nil {
+		return err
+	}
+	for _, id := range instanceIDs {
+		b.instances[id] = memo[*driverhub.Instance]{err: fmt.Errorf("instance %s: %w", id, driverhub.ErrNotFound)}
+		b.bindings[id] = memo[[]*driverhub.Binding]{v: []*driverhub.Binding{}}
+	}
+	for _, i := range is {
+		b.instances[i.ID] = memo[*driverhub.Instance]{v: i}
+	}
+	for _, x := range bs {
+		e := b.bindings[x.InstanceID]
+		e.v = append(e.v, x)
+		b.bindings[x.InstanceID] = e
+	}
+	return nil
 }
 
 // remember returns m[k], reading it with read the first time.
@@ -69,6 +100,22 @@ func (b *batchTx) AcquisitionOf(ctx context.Context, tenantID, driverID string) 
 
 func (b *batchTx) RequireSignedDrivers(ctx context.Context, tenantID string) (bool, error) {
 	return remember(b.signed, tenantID, func() (bool, error) { return b.Tx.RequireSignedDrivers(ctx, tenantID) })
+}
+
+// InstanceByID returns a copy, read once: deployInTx changes it and
+// writes it (UpdateInstance), which forgets it.
+func (b *batchTx) InstanceByID(ctx context.Context, id string) (*driverhub.Instance, error) {
+	i, err := remember(b.instances, id, func() (*driverhub.Instance, error) { return b.Tx.InstanceByID(ctx, id) })
+	if err != nil {
+		return nil, err
+	}
+	c := *i
+	return &c, nil
+}
+
+func (b *batchTx) UpdateInstance(ctx context.Context, i *driverhub.Instance) error {
+	delete(b.instances, i.ID)
+	return b.Tx.UpdateInstance(ctx, i)
 }
 
 // ListBindings returns copies: a caller changing one changes the store

@@ -103,6 +103,11 @@ func (t *Tx) ListBindings(ctx context.Context, instanceID string) ([]*driverhub.
 	return out, rows.Err()
 }
 
+func (t *Tx) BindingsOfInstances(ctx context.Context, instanceIDs []string) ([]*driverhub.Binding, error) {
+	return queryIn(ctx, t, scanBinding, `SELECT `+bindingColumns+bindingFrom+` WHERE b.instance_id IN `, nil, instanceIDs,
+		` ORDER BY b.instance_id, b.driver_name`)
+}
+
 // UpdateBinding writes driver (id and name), version, config and runtime;
 // the publisher follows from the driver.
 func (t *Tx) UpdateBinding(ctx context.Context, b *driverhub.Binding) error {

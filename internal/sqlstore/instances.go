@@ -123,6 +123,10 @@ func (t *Tx) instance(ctx context.Context, where string, args ...any) (*driverhu
 	return i, t.mapErr(err)
 }
 
+func (t *Tx) InstancesByIDs(ctx context.Context, ids []string) ([]*driverhub.Instance, error) {
+	return queryIn(ctx, t, scanInstance, `SELECT `+instanceColumns+` FROM instances i WHERE i.id IN `, nil, ids, ``)
+}
+
 func (t *Tx) InstanceByName(ctx context.Context, tenantID, name string) (*driverhub.Instance, error) {
 	return t.instance(ctx, "i.tenant_id = ? AND i.name = ?", tenantID, name)
 }

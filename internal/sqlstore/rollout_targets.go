@@ -192,31 +192,22 @@ func (t *Tx) ActiveRolloutsOn(ctx context.Context, instanceIDs []string) ([]stri
 		WHERE r.state IN (?, ?) AND t.instance_id IN `, []any{driverhub.RolloutRunning, driverhub.RolloutPaused}, instanceIDs)
 }
 
-// distinctRollouts runs q, which ends in "IN ", over ids in chunks that
-// stay below every dialect's limit on parameters, and merges the rollout
-// ids it finds.
+// distinctRollouts runs q, which ends in "IN ", over ids (queryIn), and
+// merges the rollout ids it finds.
 func (t *Tx) distinctRollouts(ctx context.Context, q string, args []any, ids []string) ([]string, error) {
+	found, err := queryIn(ctx, t, func(s scanner) (string, error) {
+		var id string
+		return id, s.Scan(&id)
+	}, q, args, ids, ``)
+	if err != nil {
+		return nil, err
+	}
 	seen := map[string]bool{}
 	out := []string{}
-	for len(ids) > 0 {
-		chunk := ids[:min(len(ids), targetInsertBatch)]
-		ids = ids[len(chunk):]
-		a := append([]any{}, args...)
-		for _, id := range chunk {
-			a = append(a, id)
-		}
-		found, err := queryAll(ctx, t, func(s scanner) (string, error) {
-			var id string
-			return id, s.Scan(&id)
-		}, q+`(?`+strings.Repeat(", ?", len(chunk)-1)+`)`, a...)
-		if err != nil {
-			return nil, err
-		}
-		for _, id := range found {
-			if !seen[id] {
-				seen[id] = true
-				out = append(out, id)
-			}
+	for _, id := range found {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
 		}
 	}
 	return out, nil

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/driverhub/driverhub"
@@ -237,6 +238,28 @@ func (t *Tx) ActiveRolloutInstances(ctx context.Context, tenantID, driverID stri
 }
 
 // queryAll runs a query and reads every row with scan.
+// queryIn runs head, which ends in "IN ", then a list of ids, then tail,
+// with args before the ids, over the ids in chunks that stay below every
+// dialect's limit on parameters, and returns every row scan makes, chunk
+// after chunk (tail's ORDER BY orders each chunk's rows).
+func queryIn[T any](ctx context.Context, t *Tx, scan func(scanner) (T, error), head string, args []any, ids []string, tail string) ([]T, error) {
+	out := []T{}
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), targetInsertBatch)]
+		ids = ids[len(chunk):]
+		a := append([]any{}, args...)
+		for _, id := range chunk {
+			a = append(a, id)
+		}
+		found, err := queryAll(ctx, t, scan, head+`(?`+strings.Repeat(", ?", len(chunk)-1)+`)`+tail, a...)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, found...)
+	}
+	return out, nil
+}
+
 func queryAll[T any](ctx context.Context, t *Tx, scan func(scanner) (T, error), q string, args ...any) ([]T, error) {
 	rows, err := t.query(ctx, q, args...)
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -234,6 +236,30 @@ func testBindings(t *testing.T, s driverhub.Store) {
 		})
 		edgeWant(t, s, "ListBindings of an unknown instance", []*driverhub.Binding{}, func(ctx context.Context, tx driverhub.Tx) ([]*driverhub.Binding, error) {
 			return tx.ListBindings(ctx, driverhub.NewID())
+		})
+		// A rollout's batch reads the bindings and instances of many at
+		// once, over more ids than one statement takes.
+		i5 := edgeInstance(a, "gw3b")
+		b5 := edgeBinding(i5, a, mid, "4")
+		create(t, s, i5, b5)
+		ids := make([]string, 450)
+		for k := range ids {
+			ids[k] = driverhub.NewID()
+		}
+		ids[10], ids[300] = i3.ID, i5.ID
+		edgeWant(t, s, "BindingsOfInstances", []*driverhub.Binding{ba, bm, bz, b5}, func(ctx context.Context, tx driverhub.Tx) ([]*driverhub.Binding, error) {
+			return tx.BindingsOfInstances(ctx, ids)
+		})
+		want := []*driverhub.Instance{fetch(t, s, func(ctx context.Context, tx driverhub.Tx) (*driverhub.Instance, error) {
+			return tx.InstanceByID(ctx, i3.ID)
+		}),
+			fetch(t, s, func(ctx context.Context, tx driverhub.Tx) (*driverhub.Instance, error) {
+				return tx.InstanceByID(ctx, i5.ID)
+			})}
+		edgeWant(t, s, "InstancesByIDs", want, func(ctx context.Context, tx driverhub.Tx) ([]*driverhub.Instance, error) {
+			is, err := tx.InstancesByIDs(ctx, ids)
+			slices.SortFunc(is, func(x, y *driverhub.Instance) int { return strings.Compare(x.Name, y.Name) })
+			return is, err
 		})
 		edgeWant(t, s, "CountBindingsOfDriver", 2, func(ctx context.Context, tx driverhub.Tx) (int, error) {
 			return tx.CountBindingsOfDriver(ctx, alpha.ID)
