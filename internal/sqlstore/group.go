@@ -165,7 +165,7 @@ func (s *Store) tryGroup(calls []*groupCall) (int, error) {
 			continue
 		}
 		if !single {
-			if _, err := sqlTx.Exec("SAVEPOINT grouped"); err != nil {
+			if _, err := tx.exec(context.Background(), "SAVEPOINT grouped"); err != nil {
 				return k, err
 			}
 		}
@@ -180,7 +180,7 @@ func (s *Store) tryGroup(calls []*groupCall) (int, error) {
 		if single {
 			continue
 		}
-		if err := endSavepoint(sqlTx, failed); err != nil {
+		if err := endSavepoint(tx, failed); err != nil {
 			return k, err
 		}
 	}
@@ -194,14 +194,15 @@ func (s *Store) tryGroup(calls []*groupCall) (int, error) {
 }
 
 // endSavepoint releases the savepoint of a call, undoing it first when
-// the call failed.
-func endSavepoint(tx *sql.Tx, undo bool) error {
+// the call failed; prepared once, as every statement of the writer is.
+func endSavepoint(tx *Tx, undo bool) error {
+	ctx := context.Background()
 	if undo {
-		if _, err := tx.Exec("ROLLBACK TO grouped"); err != nil {
+		if _, err := tx.exec(ctx, "ROLLBACK TO grouped"); err != nil {
 			return err
 		}
 	}
-	_, err := tx.Exec("RELEASE grouped")
+	_, err := tx.exec(ctx, "RELEASE grouped")
 	return err
 }
 
