@@ -47,13 +47,7 @@ func groupStore(t *testing.T) *Store {
 func TestGroupedUpdatesKeepTheirOwnOutcomes(t *testing.T) {
 	s := groupStore(t)
 	ctx := t.Context()
-	hold, held := make(chan struct{}), make(chan struct{})
-	go s.Update(ctx, func(tx driverhub.Tx) error { //nolint:errcheck
-		close(held)
-		<-hold // keep the writer while the others queue
-		return nil
-	})
-	<-held
+	release := holdWriter(s)
 	const n = 30
 	errs := make([]error, n)
 	panics := make([]any, n)
@@ -79,7 +73,7 @@ func TestGroupedUpdatesKeepTheirOwnOutcomes(t *testing.T) {
 	for s.queued() < n {
 		time.Sleep(time.Millisecond)
 	}
-	close(hold)
+	release()
 	wg.Wait()
 	for k := range n {
 		var got *driverhub.Tenant
@@ -133,13 +127,7 @@ func TestGroupedUpdateConflictIsItsOwn(t *testing.T) {
 func TestUpdateFirstGoesAheadOfTheQueue(t *testing.T) {
 	s := groupStore(t)
 	ctx := t.Context()
-	hold, held := make(chan struct{}), make(chan struct{})
-	go s.Update(ctx, func(tx driverhub.Tx) error { //nolint:errcheck
-		close(held)
-		<-hold
-		return nil
-	})
-	<-held
+	release := holdWriter(s)
 	var mu sync.Mutex
 	var order []string
 	call := func(name string) func(driverhub.Tx) error {
@@ -166,12 +154,25 @@ func TestUpdateFirstGoesAheadOfTheQueue(t *testing.T) {
 	}
 	queue(s.UpdateFirst, "batch-1", 6)
 	queue(s.UpdateFirst, "batch-2", 7)
-	close(hold)
+	release()
 	wg.Wait()
 	want := []string{"batch-1", "batch-2", "report-0", "report-1", "report-2", "report-3", "report-4"}
 	if !slices.Equal(order, want) {
 		t.Errorf("ran in the order %q, want %q", order, want)
 	}
+}
+
+// holdWriter runs an update that keeps the writer until release is
+// called, so that the calls made meanwhile queue for the next group.
+func holdWriter(s *Store) (release func()) {
+	hold, held := make(chan struct{}), make(chan struct{})
+	go s.Update(context.Background(), func(tx driverhub.Tx) error { //nolint:errcheck
+		close(held)
+		<-hold
+		return nil
+	})
+	<-held
+	return func() { close(hold) }
 }
 
 // queued counts the calls waiting for a group.
