@@ -20,7 +20,8 @@ import (
 // nil is as durable as before, and one that failed left nothing behind.
 // The calls of a group run one after the other, in the order they came,
 // as they would have one transaction each. An UpdateFirst call (work
-// that others wait on) goes ahead of the queue, into a group of its own.
+// that others wait on) goes ahead of the queue, into a group of its own,
+// but never twice in a row while other calls wait (nextGroup).
 
 // maxGroup bounds the calls of one transaction, so that a burst of
 // reports does not hold the writer (or make one huge log) for long.
@@ -42,6 +43,8 @@ type committer struct {
 	mu    sync.Mutex
 	queue []*groupCall
 	busy  bool
+	// firstRan: the last group taken was of UpdateFirst calls.
+	firstRan bool
 }
 
 // grouped reports whether Update groups calls: for SQLite's one writer.
@@ -79,13 +82,7 @@ func (s *Store) updateGrouped(ctx context.Context, fn func(driverhub.Tx) error, 
 func (s *Store) lead() {
 	g := &s.commits
 	g.mu.Lock()
-	n := leadingFirst(g.queue)
-	if n == 0 {
-		n = len(g.queue)
-	}
-	n = min(n, maxGroup)
-	calls := slices.Clone(g.queue[:n])
-	g.queue = slices.Delete(g.queue, 0, n)
+	calls := g.nextGroup()
 	g.mu.Unlock()
 	s.runGroup(calls)
 	g.mu.Lock()
@@ -97,8 +94,28 @@ func (s *Store) lead() {
 	}
 }
 
-// leadingFirst counts the UpdateFirst calls at the head of queue: they
-// make the next group, without the others.
+// nextGroup takes the calls of the next group off the queue: the
+// UpdateFirst calls at its head, without the others; but after a group of
+// those, the others waiting get a group (so that a long run of UpdateFirst
+// calls, a wave of 100,000 targets, holds them one group at a time, not
+// for the whole wave); else the calls in the order they came.
+func (g *committer) nextGroup() []*groupCall {
+	first := leadingFirst(g.queue)
+	from, n := 0, first
+	switch {
+	case first == 0:
+		n = len(g.queue)
+	case g.firstRan && first < len(g.queue):
+		from, n = first, len(g.queue)-first
+	}
+	n = min(n, maxGroup)
+	calls := slices.Clone(g.queue[from : from+n])
+	g.queue = slices.Delete(g.queue, from, from+n)
+	g.firstRan = n > 0 && calls[0].first
+	return calls
+}
+
+// leadingFirst counts the UpdateFirst calls at the head of queue.
 func leadingFirst(queue []*groupCall) int {
 	n := 0
 	for n < len(queue) && queue[n].first {

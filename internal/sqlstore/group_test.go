@@ -47,7 +47,7 @@ func groupStore(t *testing.T) *Store {
 func TestGroupedUpdatesKeepTheirOwnOutcomes(t *testing.T) {
 	s := groupStore(t)
 	ctx := t.Context()
-	release := holdWriter(s)
+	release := holdWriter(s, nil)
 	const n = 30
 	errs := make([]error, n)
 	panics := make([]any, n)
@@ -123,25 +123,47 @@ func TestGroupedUpdateConflictIsItsOwn(t *testing.T) {
 
 // An UpdateFirst call (a rollout's batch, whose gateways wait for it)
 // goes ahead of the updates that queued before it (a fleet's reports),
-// and UpdateFirst calls keep their own order.
+// and UpdateFirst calls keep their own order; but right after a group of
+// UpdateFirst calls, the updates waiting get theirs, so that a wave's
+// long run of batches does not hold a fleet's reports for all of it.
 func TestUpdateFirstGoesAheadOfTheQueue(t *testing.T) {
-	s := groupStore(t)
+	for _, tc := range []struct {
+		name    string
+		holding func(s *Store) func(context.Context, func(driverhub.Tx) error) error
+		want    []string
+	}{
+		{"after an update", func(s *Store) func(context.Context, func(driverhub.Tx) error) error { return s.Update },
+			[]string{"batch-1", "batch-2", "report-0", "report-1", "report-2"}},
+		{"after a batch", func(s *Store) func(context.Context, func(driverhub.Tx) error) error { return s.UpdateFirst },
+			[]string{"report-0", "report-1", "report-2", "batch-1", "batch-2"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := groupStore(t)
+			if got := queueBehindWriter(t, s, tc.holding(s)); !slices.Equal(got, tc.want) {
+				t.Errorf("ran in the order %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// queueBehindWriter holds the writer with an update through holding,
+// queues three updates and then two UpdateFirst calls behind it, and
+// returns the order they ran in.
+func queueBehindWriter(t *testing.T, s *Store, holding func(context.Context, func(driverhub.Tx) error) error) []string {
 	ctx := t.Context()
-	release := holdWriter(s)
+	release := holdWriter(s, holding)
 	var mu sync.Mutex
 	var order []string
-	call := func(name string) func(driverhub.Tx) error {
-		return func(tx driverhub.Tx) error {
-			mu.Lock()
-			defer mu.Unlock()
-			order = append(order, name)
-			return tx.CreateTenant(ctx, &driverhub.Tenant{ID: name, Name: name, CreatedAt: time.Now()})
-		}
-	}
 	var wg sync.WaitGroup
 	queue := func(update func(context.Context, func(driverhub.Tx) error) error, name string, queued int) {
 		wg.Go(func() {
-			if err := update(ctx, call(name)); err != nil {
+			err := update(ctx, func(tx driverhub.Tx) error {
+				mu.Lock()
+				defer mu.Unlock()
+				order = append(order, name)
+				return tx.CreateTenant(ctx, &driverhub.Tenant{ID: name, Name: name, CreatedAt: time.Now()})
+			})
+			if err != nil {
 				t.Errorf("%s: %v", name, err)
 			}
 		})
@@ -149,24 +171,25 @@ func TestUpdateFirstGoesAheadOfTheQueue(t *testing.T) {
 			time.Sleep(time.Millisecond)
 		}
 	}
-	for k := range 5 {
+	for k := range 3 {
 		queue(s.Update, fmt.Sprintf("report-%d", k), k+1)
 	}
-	queue(s.UpdateFirst, "batch-1", 6)
-	queue(s.UpdateFirst, "batch-2", 7)
+	queue(s.UpdateFirst, "batch-1", 4)
+	queue(s.UpdateFirst, "batch-2", 5)
 	release()
 	wg.Wait()
-	want := []string{"batch-1", "batch-2", "report-0", "report-1", "report-2", "report-3", "report-4"}
-	if !slices.Equal(order, want) {
-		t.Errorf("ran in the order %q, want %q", order, want)
-	}
+	return order
 }
 
-// holdWriter runs an update that keeps the writer until release is
-// called, so that the calls made meanwhile queue for the next group.
-func holdWriter(s *Store) (release func()) {
+// holdWriter runs an update (through update: s.Update when nil) that
+// keeps the writer until release is called, so that the calls made
+// meanwhile queue for the next group.
+func holdWriter(s *Store, update func(context.Context, func(driverhub.Tx) error) error) (release func()) {
+	if update == nil {
+		update = s.Update
+	}
 	hold, held := make(chan struct{}), make(chan struct{})
-	go s.Update(context.Background(), func(tx driverhub.Tx) error { //nolint:errcheck
+	go update(context.Background(), func(tx driverhub.Tx) error { //nolint:errcheck
 		close(held)
 		<-hold
 		return nil
