@@ -73,7 +73,7 @@ func BenchmarkRollout10k(b *testing.B) {
 	took := done.Events[len(done.Events)-1].Time.Sub(done.Events[0].Time)
 	perTarget := cpu / float64(n)
 
-	delays, perWave := rlWaveDelays(b, api, r.ID, lg.snapshot())
+	delays, perWave := rlWaveDelays(b, api, r.ID, lg.awaitReported(b, n, time.Minute))
 	slices.Sort(delays)
 	p50, p99, worst := percentile(delays, 0.50), percentile(delays, 0.99), delays[len(delays)-1]
 	b.Logf("rollout to %d gateways in 4 waves: created → succeeded in %s; server CPU %.1f s (%.2f ms per target); the load generator's, on the same cores, %.1f s",

@@ -49,7 +49,7 @@ func TestRolloutToAFleetSucceeds(t *testing.T) {
 	// every gateway received exactly one deployment, and reported it.
 	done = api.awaitRollout(t, r.ID, time.Minute, "all succeeded", func(r *rlRollout) bool { return r.Counts["succeeded"] == rlFleetSize })
 	received := map[string]int{}
-	for _, e := range lg.snapshot() {
+	for _, e := range lg.awaitReported(t, rlFleetSize, time.Minute) {
 		if e.kind == 'D' && e.id != "" {
 			received[e.name]++
 		}

@@ -204,6 +204,30 @@ func (f *rlFleet) snapshot() []rlEvent {
 	return append([]rlEvent(nil), f.events...)
 }
 
+// awaitReported waits until the lines read say that n gateways reported,
+// and returns them: the server may count a report before the generator's
+// lines about it (its "D" line too) reach the test.
+func (f *rlFleet) awaitReported(t testing.TB, n int, limit time.Duration) []rlEvent {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		events := f.snapshot()
+		reported := map[string]bool{}
+		for _, e := range events {
+			if e.kind == 'R' {
+				reported[e.name] = true
+			}
+		}
+		if len(reported) >= n {
+			return events
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the load generator printed the reports of %d gateways in %s, want %d:\n%s", len(reported), limit, n, f.stderr())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func (f *rlFleet) stop() {
 	f.stdin.Close()
 	_ = f.cmd.Process.Signal(syscall.SIGKILL)
