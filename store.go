@@ -191,6 +191,9 @@ type InstanceTx interface {
 	ListDevices(ctx context.Context, tenantID string, f DeviceFilter, p Page) (List[*Device], error)
 	// DevicesOfBinding lists the devices associated with a binding.
 	DevicesOfBinding(ctx context.Context, bindingID string) ([]*Device, error)
+	// DevicesOfBindings lists the devices of the bindings, each binding's
+	// as DevicesOfBinding does: a rollout's batch reads them at once.
+	DevicesOfBindings(ctx context.Context, bindingIDs []string) ([]*Device, error)
 	CountDevicesOfInstance(ctx context.Context, instanceID string) (int, error)
 	// UpdateDevice writes description, instance, binding and config.
 	UpdateDevice(ctx context.Context, d *Device) error
@@ -231,6 +234,9 @@ type DeploymentTx interface {
 	// deployments, newest first, without their manifests (superseding them
 	// needs their progress only).
 	UnfinishedDeployments(ctx context.Context, instanceID string) ([]*Deployment, error)
+	// UnfinishedDeploymentsOf lists the unfinished deployments of the
+	// instances, each instance's as UnfinishedDeployments does.
+	UnfinishedDeploymentsOf(ctx context.Context, instanceIDs []string) ([]*Deployment, error)
 	// UpdateDeployment writes status, reason, times and resources.
 	UpdateDeployment(ctx context.Context, d *Deployment) error
 	// StartDeployment moves one of an instance's deployments from pending

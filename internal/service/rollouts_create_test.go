@@ -270,6 +270,8 @@ func TestRolloutTargetsThatLeftBeforeTheirWave(t *testing.T) {
 	ok(t, ts.Unbind(ts.admin, "gw001", "meter"))
 	ok(t, ts.Unbind(ts.admin, "gw002", "meter"))
 	ok(t, ts.DeleteInstance(ts.admin, "gw002"))
+	must(ts.CreateDevice(ts.admin, driverhub.DeviceInput{Product: "pump", Name: "p1"}))(t)
+	must(ts.AssociateDevice(ts.admin, "gw003", "pump", "p1", driverhub.DeviceAssociation{Driver: "meter"}))(t)
 	must(ts.ResumeRollout(ts.admin, r.ID))(t)
 	f.settle(t)
 	var got []string
@@ -286,6 +288,14 @@ func TestRolloutTargetsThatLeftBeforeTheirWave(t *testing.T) {
 	}
 	if v := f.boundVersion(t, "gw003"); v != "2" {
 		t.Errorf("gw003 is bound to meter %s, want 2", v)
+	}
+	// Its deployment configures the device associated meanwhile.
+	var resources []string
+	for _, x := range f.deployments(t, "gw003")[0].Resources {
+		resources = append(resources, string(x.Type)+" "+x.Name)
+	}
+	if want := []string{"driver meter", "driver_config meter", "device_config pump/p1"}; !slices.Equal(resources, want) {
+		t.Errorf("gw003's rollout deployment has the resources %q, want %q", resources, want)
 	}
 	f.answer(t, "gw003", driverhub.DeploySucceeded)
 	if r = f.get(t, r.ID); r.State != driverhub.RolloutSucceeded || r.Waves[1].Size != 1 {

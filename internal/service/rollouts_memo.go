@@ -12,13 +12,15 @@ import (
 // those once per batch rather than once per target. The deployments are
 // still made and checked by deployInTx, each on its own instance; only
 // reads that no deployment writes are kept, and only for this one
-// transaction, so every target sees what a fresh read would return. Two
-// exceptions, both read for all the batch's targets at once (prefetch):
-// an instance's bindings, which a target reads to find the rollout's
-// driver and deployInTx reads again for the manifest after the target
-// changed one, are kept per instance and written through (UpdateBinding);
-// an instance, read once by its target and then written by deployInTx, is
-// forgotten once written (UpdateInstance).
+// transaction, so every target sees what a fresh read would return.
+// What a target reads of its own instance is read for all the batch's
+// targets at once (prefetch): its devices (which no deployment writes);
+// its bindings, which a target reads to find the rollout's driver and
+// deployInTx reads again for the manifest after the target changed one,
+// kept per instance and written through (UpdateBinding); the instance and
+// its unfinished deployments, each read once by deployInTx and then
+// written, forgotten once written (UpdateInstance, UpdateDeployment,
+// CreateDeployment).
 type batchTx struct {
 	driverhub.Tx
 	drivers   map[string]memo[*driverhub.Driver]
@@ -27,6 +29,9 @@ type batchTx struct {
 	signed    map[string]memo[bool]
 	bindings  map[string]memo[[]*driverhub.Binding]
 	instances map[string]memo[*driverhub.Instance]
+	// unfinished by instance, devices by binding.
+	unfinished map[string]memo[[]*driverhub.Deployment]
+	devices    map[string]memo[[]*driverhub.Device]
 }
 
 // memo is a read's outcome, error included (a missing version is an
@@ -40,12 +45,14 @@ func newBatchTx(tx driverhub.Tx) *batchTx {
 	return &batchTx{Tx: tx, drivers: map[string]memo[*driverhub.Driver]{},
 		versions: map[[2]string]memo[*driverhub.DriverVersion]{},
 		acquired: map[[2]string]memo[*driverhub.Acquisition]{}, signed: map[string]memo[bool]{},
-		bindings: map[string]memo[[]*driverhub.Binding]{}, instances: map[string]memo[*driverhub.Instance]{}}
+		bindings: map[string]memo[[]*driverhub.Binding]{}, instances: map[string]memo[*driverhub.Instance]{},
+		unfinished: map[string]memo[[]*driverhub.Deployment]{}, devices: map[string]memo[[]*driverhub.Device]{}}
 }
 
-// prefetch reads the instances and the bindings of the batch's targets,
-// two queries for the batch rather than two per target. An instance that
-// is gone is remembered as not found.
+// prefetch reads the instances of the batch's targets, their bindings,
+// the devices of those and their unfinished deployments: four queries for
+// the batch rather than four per target. An instance that is gone is
+// remembered as not found.
 func (b *batchTx) prefetch(ctx context.Context, instanceIDs []string) error {
 	is, err := b.Tx.InstancesByIDs(ctx, instanceIDs)
 	if err != nil {
@@ -55,19 +62,41 @@ func (b *batchTx) prefetch(ctx context.Context, instanceIDs []string) error {
 	if err != nil {
 		return err
 	}
+	ds, err := b.Tx.UnfinishedDeploymentsOf(ctx, instanceIDs)
+	if err != nil {
+		return err
+	}
+	bindingIDs := make([]string, len(bs))
+	for k, x := range bs {
+		bindingIDs[k] = x.ID
+	}
+	devs, err := b.Tx.DevicesOfBindings(ctx, bindingIDs)
+	if err != nil {
+		return err
+	}
 	for _, id := range instanceIDs {
 		b.instances[id] = memo[*driverhub.Instance]{err: fmt.Errorf("instance %s: %w", id, driverhub.ErrNotFound)}
-		b.bindings[id] = memo[[]*driverhub.Binding]{v: []*driverhub.Binding{}}
 	}
 	for _, i := range is {
 		b.instances[i.ID] = memo[*driverhub.Instance]{v: i}
 	}
-	for _, x := range bs {
-		e := b.bindings[x.InstanceID]
-		e.v = append(e.v, x)
-		b.bindings[x.InstanceID] = e
-	}
+	group(b.bindings, instanceIDs, bs, func(x *driverhub.Binding) string { return x.InstanceID })
+	group(b.unfinished, instanceIDs, ds, func(d *driverhub.Deployment) string { return d.InstanceID })
+	group(b.devices, bindingIDs, devs, func(d *driverhub.Device) string { return d.BindingID })
 	return nil
+}
+
+// group remembers, for every key, the values whose key it is (none too),
+// in the order they came.
+func group[T any](m map[string]memo[[]T], keys []string, values []T, keyOf func(T) string) {
+	for _, k := range keys {
+		m[k] = memo[[]T]{v: []T{}}
+	}
+	for _, v := range values {
+		e := m[keyOf(v)]
+		e.v = append(e.v, v)
+		m[keyOf(v)] = e
+	}
 }
 
 // remember returns m[k], reading it with read the first time.
@@ -118,16 +147,47 @@ func (b *batchTx) UpdateInstance(ctx context.Context, i *driverhub.Instance) err
 	return b.Tx.UpdateInstance(ctx, i)
 }
 
+// UnfinishedDeployments returns copies, read once: deployInTx supersedes
+// them, which forgets them, as making a deployment does.
+func (b *batchTx) UnfinishedDeployments(ctx context.Context, instanceID string) ([]*driverhub.Deployment, error) {
+	ds, err := remember(b.unfinished, instanceID, func() ([]*driverhub.Deployment, error) {
+		return b.Tx.UnfinishedDeployments(ctx, instanceID)
+	})
+	return copies(ds), err
+}
+
+func (b *batchTx) UpdateDeployment(ctx context.Context, d *driverhub.Deployment) error {
+	delete(b.unfinished, d.InstanceID)
+	return b.Tx.UpdateDeployment(ctx, d)
+}
+
+func (b *batchTx) CreateDeployment(ctx context.Context, d *driverhub.Deployment) error {
+	delete(b.unfinished, d.InstanceID)
+	return b.Tx.CreateDeployment(ctx, d)
+}
+
+// DevicesOfBinding returns copies.
+func (b *batchTx) DevicesOfBinding(ctx context.Context, bindingID string) ([]*driverhub.Device, error) {
+	ds, err := remember(b.devices, bindingID, func() ([]*driverhub.Device, error) { return b.Tx.DevicesOfBinding(ctx, bindingID) })
+	return copies(ds), err
+}
+
+// copies copies each value that xs points to, so that a caller changing
+// one does not change what is kept.
+func copies[T any](xs []*T) []*T {
+	out := make([]*T, len(xs))
+	for k, x := range xs {
+		c := *x
+		out[k] = &c
+	}
+	return out
+}
+
 // ListBindings returns copies: a caller changing one changes the store
 // only through UpdateBinding.
 func (b *batchTx) ListBindings(ctx context.Context, instanceID string) ([]*driverhub.Binding, error) {
 	bs, err := remember(b.bindings, instanceID, func() ([]*driverhub.Binding, error) { return b.Tx.ListBindings(ctx, instanceID) })
-	out := make([]*driverhub.Binding, len(bs))
-	for k, x := range bs {
-		c := *x
-		out[k] = &c
-	}
-	return out, err
+	return copies(bs), err
 }
 
 // UpdateBinding writes through: the instance's kept bindings hold what

@@ -87,20 +87,7 @@ func (t *Tx) BindingByName(ctx context.Context, instanceID, driver string) (*dri
 }
 
 func (t *Tx) ListBindings(ctx context.Context, instanceID string) ([]*driverhub.Binding, error) {
-	rows, err := t.query(ctx, `SELECT `+bindingColumns+bindingFrom+` WHERE b.instance_id = ? ORDER BY b.driver_name`, instanceID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []*driverhub.Binding{}
-	for rows.Next() {
-		b, err := scanBinding(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, b)
-	}
-	return out, rows.Err()
+	return t.BindingsOfInstances(ctx, []string{instanceID})
 }
 
 func (t *Tx) BindingsOfInstances(ctx context.Context, instanceIDs []string) ([]*driverhub.Binding, error) {

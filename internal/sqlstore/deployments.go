@@ -139,22 +139,13 @@ func (t *Tx) ListDeployments(ctx context.Context, instanceID string, p driverhub
 // UnfinishedDeployments lists an instance's pending and processing
 // deployments, newest first, without their manifests.
 func (t *Tx) UnfinishedDeployments(ctx context.Context, instanceID string) ([]*driverhub.Deployment, error) {
-	rows, err := t.query(ctx, `SELECT `+deploymentColumns+deploymentFrom+
-		` WHERE dp.instance_id = ? AND dp.status IN (?, ?) ORDER BY dp.id DESC`,
-		instanceID, driverhub.DeployPending, driverhub.DeployProcessing)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []*driverhub.Deployment{}
-	for rows.Next() {
-		d, err := scanDeployment(rows, false)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
+	return t.UnfinishedDeploymentsOf(ctx, []string{instanceID})
+}
+
+func (t *Tx) UnfinishedDeploymentsOf(ctx context.Context, instanceIDs []string) ([]*driverhub.Deployment, error) {
+	return queryIn(ctx, t, func(s scanner) (*driverhub.Deployment, error) { return scanDeployment(s, false) },
+		`SELECT `+deploymentColumns+deploymentFrom+` WHERE dp.status IN (?, ?) AND dp.instance_id IN `,
+		[]any{driverhub.DeployPending, driverhub.DeployProcessing}, instanceIDs, ` ORDER BY dp.instance_id, dp.id DESC`)
 }
 
 func (t *Tx) UpdateDeployment(ctx context.Context, d *driverhub.Deployment) error {

@@ -68,20 +68,12 @@ func (t *Tx) ListDevices(ctx context.Context, tenantID string, f driverhub.Devic
 }
 
 func (t *Tx) DevicesOfBinding(ctx context.Context, bindingID string) ([]*driverhub.Device, error) {
-	rows, err := t.query(ctx, `SELECT `+deviceColumns+deviceFrom+` WHERE dv.binding_id = ? ORDER BY dv.sort_key`, bindingID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []*driverhub.Device{}
-	for rows.Next() {
-		d, err := scanDevice(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
+	return t.DevicesOfBindings(ctx, []string{bindingID})
+}
+
+func (t *Tx) DevicesOfBindings(ctx context.Context, bindingIDs []string) ([]*driverhub.Device, error) {
+	return queryIn(ctx, t, scanDevice, `SELECT `+deviceColumns+deviceFrom+` WHERE dv.binding_id IN `, nil, bindingIDs,
+		` ORDER BY dv.binding_id, dv.sort_key`)
 }
 
 func (t *Tx) CountDevicesOfInstance(ctx context.Context, instanceID string) (int, error) {

@@ -270,9 +270,10 @@ func testUnfinishedDeployments(t *testing.T, s driverhub.Store) {
 	// Ids are made in this order, the newest last.
 	processing := edgeStarted(edgeDeployment(i, driverhub.DeployProcessing, edgeManifest(digest())), at)
 	pending := edgeDeployment(i, driverhub.DeployPending, edgeManifest(digest()))
+	pending2 := edgeDeployment(i2, driverhub.DeployPending, nil)
 	items := []any{tn, i, i2, edgeStarted(edgeDeployment(i, driverhub.DeploySucceeded, nil), at), processing,
 		edgeStarted(edgeDeployment(i, driverhub.DeployFailed, nil), at), edgeDeployment(i, driverhub.DeploySuperseded, nil),
-		edgeDeployment(i, driverhub.DeployClosed, nil), pending, edgeDeployment(i2, driverhub.DeployPending, nil)}
+		edgeDeployment(i, driverhub.DeployClosed, nil), pending, pending2}
 	create(t, s, items...)
 	// Listed without their manifests.
 	noManifest := func(d *driverhub.Deployment) *driverhub.Deployment { c := *d; c.Manifest = nil; return &c }
@@ -283,6 +284,12 @@ func testUnfinishedDeployments(t *testing.T, s driverhub.Store) {
 	edgeWant(t, s, "UnfinishedDeployments of an unknown instance", []*driverhub.Deployment{},
 		func(ctx context.Context, tx driverhub.Tx) ([]*driverhub.Deployment, error) {
 			return tx.UnfinishedDeployments(ctx, driverhub.NewID())
+		})
+	ids := manyIDs(450, map[int]string{5: i.ID, 300: i2.ID})
+	edgeWant(t, s, "UnfinishedDeploymentsOf, more instances than one statement takes",
+		[]*driverhub.Deployment{noManifest(pending), noManifest(processing), noManifest(pending2)},
+		func(ctx context.Context, tx driverhub.Tx) ([]*driverhub.Deployment, error) {
+			return tx.UnfinishedDeploymentsOf(ctx, ids)
 		})
 }
 

@@ -13,6 +13,19 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
+// manyIDs is n new ids but at the positions of known, which it holds:
+// more ids than one statement takes, for the reads of many at once.
+func manyIDs(n int, known map[int]string) []string {
+	ids := make([]string, n)
+	for k := range ids {
+		ids[k] = driverhub.NewID()
+	}
+	for k, id := range known {
+		ids[k] = id
+	}
+	return ids
+}
+
 // edgeReadDevice reads a device back by its name.
 func edgeReadDevice(t testing.TB, s driverhub.Store, d *driverhub.Device) *driverhub.Device {
 	t.Helper()
@@ -88,6 +101,10 @@ func testDevices(t *testing.T, s driverhub.Store) {
 		})
 		edgeWant(t, s, "DevicesOfBinding of an unknown binding", []*driverhub.Device{}, func(ctx context.Context, tx driverhub.Tx) ([]*driverhub.Device, error) {
 			return tx.DevicesOfBinding(ctx, driverhub.NewID())
+		})
+		ids := manyIDs(450, map[int]string{5: b1.ID, 300: b2.ID})
+		edgeWant(t, s, "DevicesOfBindings, more than one statement takes", []*driverhub.Device{x0, x1, y}, func(ctx context.Context, tx driverhub.Tx) ([]*driverhub.Device, error) {
+			return tx.DevicesOfBindings(ctx, ids)
 		})
 		edgeWant(t, s, "CountDevicesOfInstance", 3, func(ctx context.Context, tx driverhub.Tx) (int, error) {
 			return tx.CountDevicesOfInstance(ctx, i9.ID)
@@ -242,11 +259,7 @@ func testBindings(t *testing.T, s driverhub.Store) {
 		i5 := edgeInstance(a, "gw3b")
 		b5 := edgeBinding(i5, a, mid, "4")
 		create(t, s, i5, b5)
-		ids := make([]string, 450)
-		for k := range ids {
-			ids[k] = driverhub.NewID()
-		}
-		ids[10], ids[300] = i3.ID, i5.ID
+		ids := manyIDs(450, map[int]string{10: i3.ID, 300: i5.ID})
 		edgeWant(t, s, "BindingsOfInstances", []*driverhub.Binding{ba, bm, bz, b5}, func(ctx context.Context, tx driverhub.Tx) ([]*driverhub.Binding, error) {
 			return tx.BindingsOfInstances(ctx, ids)
 		})
