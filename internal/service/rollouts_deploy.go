@@ -49,8 +49,9 @@ const rolloutLease = 10 * time.Second
 // same targets (claims would keep them correct, not fast). Each batch's
 // gateways are woken as soon as it commits, and each batch goes ahead of
 // the updates queued for the writer (UpdateFirst): the reports of the
-// gateways woken wait for the batches still to make, rather than the
-// wave's last gateways waiting for those reports. Done, it releases the
+// gateways woken wait for the next batch (one at most: the store then
+// lets them through), rather than the wave's last gateways waiting for
+// those reports. Done, it releases the
 // lease and looks once more: work that appeared while it held the lease
 // (the next wave, started by another replica that found the lease taken)
 // is its to do. It returns how many targets it handled.
