@@ -80,7 +80,7 @@ func (s *Service) Desired(ctx context.Context, ifNoneMatch string, wait time.Dur
 			// database only, so that a gateway moving between replicas
 			// never gets an older deployment back; on a single server too,
 			// whose cache learns of a rollout's deployments only when their
-			// gateways are woken, after the wave's last batch commits.
+			// gateways are woken, once their batch has committed.
 			if current, err = s.readCurrentDeployment(ctx, i.ID); err != nil {
 				return nil, "", err
 			}

@@ -112,12 +112,10 @@ func (c *gatewayCache) redeployed(instanceID string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
-	if h, ok := c.hashOf[instanceID]; ok {
-		e := c.byHash[h]
+	c.edit(instanceID, func(e *cachedGateway) {
 		c.seq++
 		e.inst.CurrentDeploymentID, e.ver = deploymentUnknown, c.seq
-		c.byHash[h] = e
-	}
+	})
 }
 
 // currentOf returns, on a single server, the current deployment of a
@@ -147,22 +145,18 @@ func (c *gatewayCache) learnt(instanceID, deploymentID string, ver uint64) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	h, cached := c.hashOf[instanceID]
-	if e := c.byHash[h]; cached && e.ver == ver {
-		e.inst.CurrentDeploymentID = deploymentID
-		c.byHash[h] = e
-	}
+	c.edit(instanceID, func(e *cachedGateway) {
+		if e.ver == ver {
+			e.inst.CurrentDeploymentID = deploymentID
+		}
+	})
 }
 
 // reported records the gateway row a report wrote: its facts and sync.
 func (c *gatewayCache) reported(instanceID string, g driverhub.Gateway) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if h, ok := c.hashOf[instanceID]; ok {
-		e := c.byHash[h]
-		e.inst.Gateway = g
-		c.byHash[h] = e
-	}
+	c.edit(instanceID, func(e *cachedGateway) { e.inst.Gateway = g })
 }
 
 // seen records a sync written to the database, so that the next polls do
@@ -170,9 +164,14 @@ func (c *gatewayCache) reported(instanceID string, g driverhub.Gateway) {
 func (c *gatewayCache) seen(instanceID string, t time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.edit(instanceID, func(e *cachedGateway) { e.inst.Gateway.LastSeenAt = &t })
+}
+
+// edit changes the instance's entry, if it is cached; c.mu is held.
+func (c *gatewayCache) edit(instanceID string, change func(e *cachedGateway)) {
 	if h, ok := c.hashOf[instanceID]; ok {
 		e := c.byHash[h]
-		e.inst.Gateway.LastSeenAt = &t
+		change(&e)
 		c.byHash[h] = e
 	}
 }

@@ -51,10 +51,10 @@ const rolloutLease = 10 * time.Second
 // the updates queued for the writer (UpdateFirst): the reports of the
 // gateways woken wait for the next batch (one at most: the store then
 // lets them through), rather than the wave's last gateways waiting for
-// those reports. Done, it releases the
-// lease and looks once more: work that appeared while it held the lease
-// (the next wave, started by another replica that found the lease taken)
-// is its to do. It returns how many targets it handled.
+// those reports. Done, it releases the lease and looks once more: work
+// that appeared while it held the lease (the next wave, started by
+// another replica that found the lease taken) is its to do. It returns
+// how many targets it handled.
 func (s *Service) inBatches(ctx context.Context, id string, w batchWork) (int, error) {
 	total, start := 0, time.Now()
 	defer func() {

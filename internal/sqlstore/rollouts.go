@@ -237,7 +237,6 @@ func (t *Tx) ActiveRolloutInstances(ctx context.Context, tenantID, driverID stri
 	return out, nil
 }
 
-// queryAll runs a query and reads every row with scan.
 // queryIn runs head, which ends in "IN ", then a list of ids, then tail,
 // with args before the ids, over the ids in chunks that stay below every
 // dialect's limit on parameters, and returns every row scan makes, chunk
@@ -260,6 +259,7 @@ func queryIn[T any](ctx context.Context, t *Tx, scan func(scanner) (T, error), h
 	return out, nil
 }
 
+// queryAll runs a query and reads every row with scan.
 func queryAll[T any](ctx context.Context, t *Tx, scan func(scanner) (T, error), q string, args ...any) ([]T, error) {
 	rows, err := t.query(ctx, q, args...)
 	if err != nil {

@@ -102,16 +102,13 @@ const updateRetryBudget = 10 * time.Second
 // pause; fn must therefore keep its effects inside tx. On SQLite, calls
 // that arrive together share a transaction and its commit (group.go).
 func (s *Store) Update(ctx context.Context, fn func(driverhub.Tx) error) error {
-	return s.update(ctx, s.dialect.UpdateIsolation, fn)
+	return s.update(ctx, s.dialect.UpdateIsolation, false, fn)
 }
 
 // UpdateFirst is Update for work that others wait on: on SQLite it runs
 // ahead of the calls queued for the writer, in a transaction of its own.
 func (s *Store) UpdateFirst(ctx context.Context, fn func(driverhub.Tx) error) error {
-	if s.grouped() {
-		return s.updateGrouped(ctx, fn, true)
-	}
-	return s.update(ctx, s.dialect.UpdateIsolation, fn)
+	return s.update(ctx, s.dialect.UpdateIsolation, true, fn)
 }
 
 // UpdateRows is Update at the dialect's RowIsolation (Update's when unset).
@@ -120,12 +117,14 @@ func (s *Store) UpdateRows(ctx context.Context, fn func(driverhub.Tx) error) err
 	if isolation == sql.LevelDefault {
 		isolation = s.dialect.UpdateIsolation
 	}
-	return s.update(ctx, isolation, fn)
+	return s.update(ctx, isolation, false, fn)
 }
 
-func (s *Store) update(ctx context.Context, isolation sql.IsolationLevel, fn func(driverhub.Tx) error) error {
+// update runs fn at isolation; on SQLite, in the writer's next group
+// (ahead of the queue when first).
+func (s *Store) update(ctx context.Context, isolation sql.IsolationLevel, first bool, fn func(driverhub.Tx) error) error {
 	if s.grouped() {
-		return s.updateGrouped(ctx, fn, false)
+		return s.updateGrouped(ctx, fn, first)
 	}
 	opts := &sql.TxOptions{Isolation: isolation}
 	start := time.Now()
