@@ -10,8 +10,9 @@ type Notifier interface {
 	// desired state may have changed, and a function to stop listening.
 	// Subscribe before reading the state, so that no change is missed.
 	Subscribe(instanceID string) (wake <-chan struct{}, cancel func())
-	// Notify wakes the instance's subscribers, here and on other replicas.
-	Notify(ctx context.Context, instanceID string) error
+	// Notify wakes the subscribers of each instance, here and on other
+	// replicas: many at once (a rollout batch's) in one round trip.
+	Notify(ctx context.Context, instanceIDs ...string) error
 }
 
 type gatewayKey struct{}

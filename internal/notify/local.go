@@ -40,9 +40,11 @@ func (l *Local) Subscribe(instanceID string) (<-chan struct{}, func()) {
 	}
 }
 
-// Notify wakes every waiter of the instance; a waiter already woken stays woken.
-func (l *Local) Notify(_ context.Context, instanceID string) error {
-	l.Wake(instanceID)
+// Notify wakes every waiter of the instances; a waiter already woken stays woken.
+func (l *Local) Notify(_ context.Context, instanceIDs ...string) error {
+	for _, id := range instanceIDs {
+		l.Wake(id)
+	}
 	return nil
 }
 

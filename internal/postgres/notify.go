@@ -103,10 +103,18 @@ func (n *Notifier) Subscribe(instanceID string) (<-chan struct{}, func()) {
 	}
 }
 
-// Notify wakes the instance's waiters here, then on every replica.
-func (n *Notifier) Notify(ctx context.Context, instanceID string) error {
-	n.local.Wake(instanceID)
-	if _, err := n.db.ExecContext(ctx, `SELECT pg_notify($1, $2)`, Channel, instanceID); err != nil {
+// Notify wakes the instances' waiters here, then on every replica, with
+// one statement for all: each statement is a transaction whose commit
+// waits for the disk, which one per instance made the slowest part of a
+// rollout's batch (200 deployments: 0.2-0.5 s).
+func (n *Notifier) Notify(ctx context.Context, instanceIDs ...string) error {
+	for _, id := range instanceIDs {
+		n.local.Wake(id)
+	}
+	if len(instanceIDs) == 0 {
+		return nil
+	}
+	if _, err := n.db.ExecContext(ctx, `SELECT pg_notify($1, id) FROM unnest($2::text[]) AS id`, Channel, instanceIDs); err != nil {
 		return fmt.Errorf("notify %s: %w", Channel, err)
 	}
 	return nil

@@ -78,14 +78,22 @@ func (s *Service) deployInTx(ctx context.Context, tx driverhub.Tx, p *driverhub.
 	return d, replaced, tx.UpdateInstance(ctx, i)
 }
 
-// deployed wakes the instance's gateway once its new deployment d is
-// committed, with d's manifest at hand for its fetch.
-func (s *Service) deployed(ctx context.Context, d *driverhub.Deployment) {
-	s.fresh.put(d)
-	s.gateways.redeployed(d.InstanceID)
-	if err := s.notifier.Notify(ctx, d.InstanceID); err != nil {
-		// The gateway still finds the deployment at its next poll.
-		s.log.Warn("notify gateway", "instance", d.InstanceID, "err", err)
+// deployed wakes the gateways of new deployments once committed, with
+// each manifest at hand for its fetch: a rollout batch's in one
+// notification round trip.
+func (s *Service) deployed(ctx context.Context, ds ...*driverhub.Deployment) {
+	if len(ds) == 0 {
+		return
+	}
+	ids := make([]string, len(ds))
+	for k, d := range ds {
+		s.fresh.put(d)
+		s.gateways.redeployed(d.InstanceID)
+		ids[k] = d.InstanceID
+	}
+	if err := s.notifier.Notify(ctx, ids...); err != nil {
+		// The gateways still find their deployments at their next poll.
+		s.log.Warn("notify gateways", "instances", len(ids), "first", ids[0], "err", err)
 	}
 }
 

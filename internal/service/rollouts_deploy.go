@@ -64,9 +64,7 @@ func (s *Service) inBatches(ctx context.Context, id string, w batchWork) (int, e
 	}()
 	for {
 		n, held, made, err := s.runBatch(ctx, id, w)
-		for _, d := range made {
-			s.deployed(ctx, d)
-		}
+		s.deployed(ctx, made...)
 		switch {
 		case errors.Is(err, errTargetTaken):
 			continue
