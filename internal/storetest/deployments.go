@@ -90,6 +90,38 @@ func testDeployments(t *testing.T, s driverhub.Store) {
 	tn := newTenant("acme")
 	i, i2 := edgeInstance(tn, "gw1"), edgeInstance(tn, "gw2")
 	create(t, s, tn, i, i2)
+	checkDeploymentsReadBack(t, s, i, i2)
+
+	t.Run("duplicate id", func(t *testing.T) {
+		d := edgeDeployment(i, driverhub.DeployPending, nil)
+		create(t, s, d)
+		again := *d
+		edgeWantErr(t, s, "CreateDeployment", true, driverhub.ErrConflict, func(ctx context.Context, tx driverhub.Tx) error {
+			return tx.CreateDeployment(ctx, &again)
+		})
+	})
+
+	checkDeploymentsAbsent(t, s, i, i2)
+
+	t.Run("DeleteInstance deletes its deployments", func(t *testing.T) {
+		i3 := edgeInstance(tn, "gw3")
+		pkg := digest()
+		d3 := edgeDeployment(i3, driverhub.DeploySucceeded, edgeManifest(pkg))
+		create(t, s, i3, d3, edgeDeployment(i3, driverhub.DeployPending, nil))
+		update(t, s, func(ctx context.Context, tx driverhub.Tx) error { return tx.DeleteInstance(ctx, i3.ID) })
+		edgeWantErr(t, s, "DeploymentByID", false, driverhub.ErrNotFound, func(ctx context.Context, tx driverhub.Tx) error {
+			_, err := tx.DeploymentByID(ctx, i3.ID, d3.ID)
+			return err
+		})
+		edgeWant(t, s, "InstanceCanFetchBlob", false, func(ctx context.Context, tx driverhub.Tx) (bool, error) {
+			return tx.InstanceCanFetchBlob(ctx, i3.ID, pkg)
+		})
+	})
+}
+
+// checkDeploymentsReadBack stores deployments of every shape on i and i2,
+// each in its own subtest, and reads each back whole and as its progress.
+func checkDeploymentsReadBack(t *testing.T, s driverhub.Store, i, i2 *driverhub.Instance) {
 	shared := digest()
 	reset := edgeDeployment(i, driverhub.DeployPending, &driverhub.Manifest{Type: driverhub.DeployTypeReset, Drivers: []driverhub.ManifestDriver{}})
 	reset.Type = driverhub.DeployTypeReset
@@ -124,25 +156,16 @@ func testDeployments(t *testing.T, s driverhub.Store) {
 			})
 		})
 	}
+}
 
-	t.Run("duplicate id", func(t *testing.T) {
-		d := edgeDeployment(i, driverhub.DeployPending, nil)
-		create(t, s, d)
-		again := *d
-		edgeWantErr(t, s, "CreateDeployment", true, driverhub.ErrConflict, func(ctx context.Context, tx driverhub.Tx) error {
-			return tx.CreateDeployment(ctx, &again)
-		})
-	})
-
+// checkDeploymentsAbsent reads and updates a deployment that is not there,
+// or not on the instance asked, each in an "absent …" subtest.
+func checkDeploymentsAbsent(t *testing.T, s driverhub.Store, i, i2 *driverhub.Instance) {
 	d := edgeDeployment(i, driverhub.DeployPending, nil)
 	create(t, s, d)
 	ghost := *d
 	ghost.ID = driverhub.NewID()
-	for _, tc := range []struct {
-		name  string
-		write bool
-		fn    func(ctx context.Context, tx driverhub.Tx) error
-	}{
+	for _, tc := range []absentCase{
 		{"DeploymentByID", false, func(ctx context.Context, tx driverhub.Tx) error {
 			_, err := tx.DeploymentByID(ctx, i.ID, ghost.ID)
 			return err
@@ -163,21 +186,6 @@ func testDeployments(t *testing.T, s driverhub.Store) {
 	} {
 		t.Run("absent "+tc.name, func(t *testing.T) { edgeWantErr(t, s, tc.name, tc.write, driverhub.ErrNotFound, tc.fn) })
 	}
-
-	t.Run("DeleteInstance deletes its deployments", func(t *testing.T) {
-		i3 := edgeInstance(tn, "gw3")
-		pkg := digest()
-		d3 := edgeDeployment(i3, driverhub.DeploySucceeded, edgeManifest(pkg))
-		create(t, s, i3, d3, edgeDeployment(i3, driverhub.DeployPending, nil))
-		update(t, s, func(ctx context.Context, tx driverhub.Tx) error { return tx.DeleteInstance(ctx, i3.ID) })
-		edgeWantErr(t, s, "DeploymentByID", false, driverhub.ErrNotFound, func(ctx context.Context, tx driverhub.Tx) error {
-			_, err := tx.DeploymentByID(ctx, i3.ID, d3.ID)
-			return err
-		})
-		edgeWant(t, s, "InstanceCanFetchBlob", false, func(ctx context.Context, tx driverhub.Tx) (bool, error) {
-			return tx.InstanceCanFetchBlob(ctx, i3.ID, pkg)
-		})
-	})
 }
 
 func testListDeployments(t *testing.T, s driverhub.Store) {

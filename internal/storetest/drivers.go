@@ -50,53 +50,59 @@ func testDrivers(t *testing.T, s driverhub.Store) {
 		})
 	}
 
-	t.Run("UpdateDriver", func(t *testing.T) {
-		d, bystander := newDriver(tn, "changing"), newDriver(tn, "steady")
-		create(t, s, d, bystander)
-		want := *d
-		want.Protocol, want.Runtime, want.CPUArch = "lorawan", driverhub.RuntimeC, "aarch64"
-		want.Builtin = true
-		want.Description = "now in C"
-		want.UpdatedAt = d.UpdatedAt.Add(time.Hour + time.Microsecond)
-		update(t, s, func(ctx context.Context, tx driverhub.Tx) error { return tx.UpdateDriver(ctx, &want) })
-		got := fetch(t, s, func(ctx context.Context, tx driverhub.Tx) (*driverhub.Driver, error) {
-			return tx.DriverByID(ctx, d.ID)
-		})
-		if diff := cmp.Diff(&want, got); diff != "" {
-			t.Errorf("after UpdateDriver (-want +got):\n%s", diff)
-		}
-		got = fetch(t, s, func(ctx context.Context, tx driverhub.Tx) (*driverhub.Driver, error) {
-			return tx.DriverByID(ctx, bystander.ID)
-		})
-		if diff := cmp.Diff(bystander, got); diff != "" {
-			t.Errorf("another driver changed by UpdateDriver (-want +got):\n%s", diff)
-		}
-	})
+	t.Run("UpdateDriver", func(t *testing.T) { checkUpdateDriver(t, s, tn) })
+	t.Run("DeleteDriver", func(t *testing.T) { checkDeleteDriver(t, s, tn) })
+}
 
-	t.Run("DeleteDriver", func(t *testing.T) {
-		d, bystander := newDriver(tn, "doomed"), newDriver(tn, "kept")
-		create(t, s, d, bystander)
-		update(t, s, func(ctx context.Context, tx driverhub.Tx) error { return tx.DeleteDriver(ctx, d.ID) })
-		wantIs(t, "DriverByID after DeleteDriver", viewErr(t, s, func(ctx context.Context, tx driverhub.Tx) error {
-			_, err := tx.DriverByID(ctx, d.ID)
-			return err
-		}), driverhub.ErrNotFound)
-		wantIs(t, "DriverByName after DeleteDriver", viewErr(t, s, func(ctx context.Context, tx driverhub.Tx) error {
-			_, err := tx.DriverByName(ctx, tn.ID, d.Name)
-			return err
-		}), driverhub.ErrNotFound)
-		wantIs(t, "DeleteDriver twice", updateErr(t, s, func(ctx context.Context, tx driverhub.Tx) error {
-			return tx.DeleteDriver(ctx, d.ID)
-		}), driverhub.ErrNotFound)
-		got := fetch(t, s, func(ctx context.Context, tx driverhub.Tx) (*driverhub.Driver, error) {
-			return tx.DriverByID(ctx, bystander.ID)
-		})
-		if diff := cmp.Diff(bystander, got); diff != "" {
-			t.Errorf("another driver changed by DeleteDriver (-want +got):\n%s", diff)
-		}
-		// The name is free again.
-		create(t, s, newDriver(tn, d.Name))
+// checkUpdateDriver changes every field a driver's owner writes, next to
+// a driver that stays as it was.
+func checkUpdateDriver(t *testing.T, s driverhub.Store, tn *driverhub.Tenant) {
+	d, bystander := newDriver(tn, "changing"), newDriver(tn, "steady")
+	create(t, s, d, bystander)
+	want := *d
+	want.Protocol, want.Runtime, want.CPUArch = "lorawan", driverhub.RuntimeC, "aarch64"
+	want.Builtin = true
+	want.Description = "now in C"
+	want.UpdatedAt = d.UpdatedAt.Add(time.Hour + time.Microsecond)
+	update(t, s, func(ctx context.Context, tx driverhub.Tx) error { return tx.UpdateDriver(ctx, &want) })
+	got := fetch(t, s, func(ctx context.Context, tx driverhub.Tx) (*driverhub.Driver, error) {
+		return tx.DriverByID(ctx, d.ID)
 	})
+	if diff := cmp.Diff(&want, got); diff != "" {
+		t.Errorf("after UpdateDriver (-want +got):\n%s", diff)
+	}
+	got = fetch(t, s, func(ctx context.Context, tx driverhub.Tx) (*driverhub.Driver, error) {
+		return tx.DriverByID(ctx, bystander.ID)
+	})
+	if diff := cmp.Diff(bystander, got); diff != "" {
+		t.Errorf("another driver changed by UpdateDriver (-want +got):\n%s", diff)
+	}
+}
+
+// checkDeleteDriver deletes a driver, twice, next to one that stays.
+func checkDeleteDriver(t *testing.T, s driverhub.Store, tn *driverhub.Tenant) {
+	d, bystander := newDriver(tn, "doomed"), newDriver(tn, "kept")
+	create(t, s, d, bystander)
+	update(t, s, func(ctx context.Context, tx driverhub.Tx) error { return tx.DeleteDriver(ctx, d.ID) })
+	wantIs(t, "DriverByID after DeleteDriver", viewErr(t, s, func(ctx context.Context, tx driverhub.Tx) error {
+		_, err := tx.DriverByID(ctx, d.ID)
+		return err
+	}), driverhub.ErrNotFound)
+	wantIs(t, "DriverByName after DeleteDriver", viewErr(t, s, func(ctx context.Context, tx driverhub.Tx) error {
+		_, err := tx.DriverByName(ctx, tn.ID, d.Name)
+		return err
+	}), driverhub.ErrNotFound)
+	wantIs(t, "DeleteDriver twice", updateErr(t, s, func(ctx context.Context, tx driverhub.Tx) error {
+		return tx.DeleteDriver(ctx, d.ID)
+	}), driverhub.ErrNotFound)
+	got := fetch(t, s, func(ctx context.Context, tx driverhub.Tx) (*driverhub.Driver, error) {
+		return tx.DriverByID(ctx, bystander.ID)
+	})
+	if diff := cmp.Diff(bystander, got); diff != "" {
+		t.Errorf("another driver changed by DeleteDriver (-want +got):\n%s", diff)
+	}
+	// The name is free again.
+	create(t, s, newDriver(tn, d.Name))
 }
 
 func testListDriversFilter(t *testing.T, s driverhub.Store) {

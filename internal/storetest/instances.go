@@ -100,10 +100,6 @@ func testInstances(t *testing.T, s driverhub.Store) {
 	tn := newTenant("acme")
 	create(t, s, tn)
 	seen := now().Add(-time.Minute)
-	with := func(i *driverhub.Instance, change func(i *driverhub.Instance)) *driverhub.Instance {
-		change(i)
-		return i
-	}
 	for _, tc := range []struct {
 		name string
 		in   *driverhub.Instance
@@ -155,93 +151,113 @@ func testInstances(t *testing.T, s driverhub.Store) {
 		})
 	}
 
-	t.Run("UpdateInstance", func(t *testing.T) {
-		i, bystander := edgeInstance(tn, "changing"), edgeInstance(tn, "steady")
-		i.Gateway = driverhub.Gateway{LastSeenAt: &seen, EdgeVersion: "1.0.0", Arch: "armv7", BuiltinsReported: true, BuiltinDrivers: []string{"x"}}
-		create(t, s, i, bystander)
-		want := *i
-		want.Name, want.Description, want.Tags = "renamed", "new description", map[string]string{"zone": "b"}
-		want.SecretHash, want.CurrentDeploymentID = digest(), driverhub.NewID()
-		want.UpdatedAt = i.UpdatedAt.Add(time.Hour + time.Microsecond)
-		in := want
-		in.Gateway, in.CreatedAt, in.TenantID = driverhub.Gateway{}, time.Time{}, driverhub.NewID() // not written
-		update(t, s, func(ctx context.Context, tx driverhub.Tx) error { return tx.UpdateInstance(ctx, &in) })
-		edgeWant(t, s, "after UpdateInstance", &want, func(ctx context.Context, tx driverhub.Tx) (*driverhub.Instance, error) {
-			return tx.InstanceByID(ctx, i.ID)
-		})
-		edgeWant(t, s, "its new current deployment", want.CurrentDeploymentID, func(ctx context.Context, tx driverhub.Tx) (string, error) {
-			return tx.CurrentDeploymentOf(ctx, i.ID)
-		})
-		edgeWant(t, s, "by its new secret hash", want.ID, func(ctx context.Context, tx driverhub.Tx) (string, error) {
-			got, err := tx.InstanceBySecretHash(ctx, want.SecretHash)
-			if err != nil {
-				return "", err
-			}
-			return got.ID, nil
-		})
-		edgeWantErr(t, s, "InstanceBySecretHash of the old hash", false, driverhub.ErrNotFound, func(ctx context.Context, tx driverhub.Tx) error {
-			_, err := tx.InstanceBySecretHash(ctx, i.SecretHash)
-			return err
-		})
-		edgeWantErr(t, s, "InstanceByName of the old name", false, driverhub.ErrNotFound, func(ctx context.Context, tx driverhub.Tx) error {
-			_, err := tx.InstanceByName(ctx, tn.ID, i.Name)
-			return err
-		})
-		// Clearing the current deployment.
-		want.CurrentDeploymentID = ""
-		update(t, s, func(ctx context.Context, tx driverhub.Tx) error { return tx.UpdateInstance(ctx, &want) })
-		edgeWant(t, s, "after clearing the current deployment", &want, func(ctx context.Context, tx driverhub.Tx) (*driverhub.Instance, error) {
-			return tx.InstanceByID(ctx, i.ID)
-		})
-		edgeWant(t, s, "another instance", bystander, func(ctx context.Context, tx driverhub.Tx) (*driverhub.Instance, error) {
-			return tx.InstanceByID(ctx, bystander.ID)
-		})
-	})
+	t.Run("UpdateInstance", func(t *testing.T) { checkUpdateInstance(t, s, tn, seen) })
+	t.Run("UpdateGateway", func(t *testing.T) { checkUpdateGateway(t, s, tn) })
+	t.Run("DeleteInstance", func(t *testing.T) { checkDeleteInstance(t, s, tn) })
+}
 
-	t.Run("UpdateGateway", func(t *testing.T) {
-		i, bystander := edgeInstance(tn, "reporting"), edgeInstance(tn, "quiet")
-		create(t, s, i, bystander)
-		at := now()
-		for _, g := range []driverhub.Gateway{
-			{LastSeenAt: &at, EdgeVersion: "2.0.0", Arch: "armv7-hf", BuiltinDrivers: []string{"ModbusTCP"}, BuiltinsReported: true},
-			{LastSeenAt: &at, EdgeVersion: "2.0.1", Arch: "armv7-hf", BuiltinDrivers: []string{}, BuiltinsReported: true},
-			{LastSeenAt: &at, EdgeVersion: "2.0.1", Arch: "armv7-hf"},
-			{LastSeenAt: &at, EdgeVersion: "2.1.0", Capabilities: &driverhub.Capabilities{Runtimes: []string{"runc"}, Isolation: true, Cgroup: "v1"},
-				RuntimeVersions: map[driverhub.Runtime]string{"nodejs": "v18.19.0"}},
-			{LastSeenAt: &at, EdgeVersion: "2.1.0", Capabilities: &driverhub.Capabilities{Runtimes: []string{}}},
-			{LastSeenAt: &at, EdgeVersion: "2.1.0"}, // capabilities and runtime versions cleared
-			{},
-		} {
-			in := g
-			in.Online = true
-			want := *i
-			want.Gateway = g
-			update(t, s, func(ctx context.Context, tx driverhub.Tx) error { return tx.UpdateGateway(ctx, i.ID, in) })
-			edgeWant(t, s, fmt.Sprintf("after UpdateGateway(%+v)", g), &want, func(ctx context.Context, tx driverhub.Tx) (*driverhub.Instance, error) {
-				return tx.InstanceByID(ctx, i.ID)
-			})
+// checkUpdateInstance changes what an instance's owner writes (its name,
+// secret hash and current deployment among them) but not its gateway.
+func checkUpdateInstance(t *testing.T, s driverhub.Store, tn *driverhub.Tenant, seen time.Time) {
+	i, bystander := edgeInstance(tn, "changing"), edgeInstance(tn, "steady")
+	i.Gateway = driverhub.Gateway{LastSeenAt: &seen, EdgeVersion: "1.0.0", Arch: "armv7", BuiltinsReported: true, BuiltinDrivers: []string{"x"}}
+	create(t, s, i, bystander)
+	want := *i
+	want.Name, want.Description, want.Tags = "renamed", "new description", map[string]string{"zone": "b"}
+	want.SecretHash, want.CurrentDeploymentID = digest(), driverhub.NewID()
+	want.UpdatedAt = i.UpdatedAt.Add(time.Hour + time.Microsecond)
+	in := want
+	in.Gateway, in.CreatedAt, in.TenantID = driverhub.Gateway{}, time.Time{}, driverhub.NewID() // not written
+	update(t, s, func(ctx context.Context, tx driverhub.Tx) error { return tx.UpdateInstance(ctx, &in) })
+	edgeWant(t, s, "after UpdateInstance", &want, func(ctx context.Context, tx driverhub.Tx) (*driverhub.Instance, error) {
+		return tx.InstanceByID(ctx, i.ID)
+	})
+	edgeWant(t, s, "its new current deployment", want.CurrentDeploymentID, func(ctx context.Context, tx driverhub.Tx) (string, error) {
+		return tx.CurrentDeploymentOf(ctx, i.ID)
+	})
+	edgeWant(t, s, "by its new secret hash", want.ID, func(ctx context.Context, tx driverhub.Tx) (string, error) {
+		got, err := tx.InstanceBySecretHash(ctx, want.SecretHash)
+		if err != nil {
+			return "", err
 		}
-		edgeWant(t, s, "another instance", bystander, func(ctx context.Context, tx driverhub.Tx) (*driverhub.Instance, error) {
-			return tx.InstanceByID(ctx, bystander.ID)
-		})
+		return got.ID, nil
 	})
+	edgeWantErr(t, s, "InstanceBySecretHash of the old hash", false, driverhub.ErrNotFound, func(ctx context.Context, tx driverhub.Tx) error {
+		_, err := tx.InstanceBySecretHash(ctx, i.SecretHash)
+		return err
+	})
+	edgeWantErr(t, s, "InstanceByName of the old name", false, driverhub.ErrNotFound, func(ctx context.Context, tx driverhub.Tx) error {
+		_, err := tx.InstanceByName(ctx, tn.ID, i.Name)
+		return err
+	})
+	// Clearing the current deployment.
+	want.CurrentDeploymentID = ""
+	update(t, s, func(ctx context.Context, tx driverhub.Tx) error { return tx.UpdateInstance(ctx, &want) })
+	edgeWant(t, s, "after clearing the current deployment", &want, func(ctx context.Context, tx driverhub.Tx) (*driverhub.Instance, error) {
+		return tx.InstanceByID(ctx, i.ID)
+	})
+	edgeWant(t, s, "another instance", bystander, func(ctx context.Context, tx driverhub.Tx) (*driverhub.Instance, error) {
+		return tx.InstanceByID(ctx, bystander.ID)
+	})
+}
 
-	t.Run("DeleteInstance", func(t *testing.T) {
-		i, bystander := edgeInstance(tn, "doomed"), edgeInstance(tn, "kept")
-		create(t, s, i, bystander, edgeDeployment(i, driverhub.DeploySucceeded, edgeManifest(digest())))
-		update(t, s, func(ctx context.Context, tx driverhub.Tx) error { return tx.DeleteInstance(ctx, i.ID) })
-		edgeWantErr(t, s, "InstanceByID after DeleteInstance", false, driverhub.ErrNotFound, func(ctx context.Context, tx driverhub.Tx) error {
-			_, err := tx.InstanceByID(ctx, i.ID)
-			return err
+// checkUpdateGateway writes what a gateway reports, one report after
+// another, next to an instance that reports nothing.
+func checkUpdateGateway(t *testing.T, s driverhub.Store, tn *driverhub.Tenant) {
+	i, bystander := edgeInstance(tn, "reporting"), edgeInstance(tn, "quiet")
+	create(t, s, i, bystander)
+	at := now()
+	for _, g := range []driverhub.Gateway{
+		{LastSeenAt: &at, EdgeVersion: "2.0.0", Arch: "armv7-hf", BuiltinDrivers: []string{"ModbusTCP"}, BuiltinsReported: true},
+		{LastSeenAt: &at, EdgeVersion: "2.0.1", Arch: "armv7-hf", BuiltinDrivers: []string{}, BuiltinsReported: true},
+		{LastSeenAt: &at, EdgeVersion: "2.0.1", Arch: "armv7-hf"},
+		{LastSeenAt: &at, EdgeVersion: "2.1.0", Capabilities: &driverhub.Capabilities{Runtimes: []string{"runc"}, Isolation: true, Cgroup: "v1"},
+			RuntimeVersions: map[driverhub.Runtime]string{"nodejs": "v18.19.0"}},
+		{LastSeenAt: &at, EdgeVersion: "2.1.0", Capabilities: &driverhub.Capabilities{Runtimes: []string{}}},
+		{LastSeenAt: &at, EdgeVersion: "2.1.0"}, // capabilities and runtime versions cleared
+		{},
+	} {
+		in := g
+		in.Online = true
+		want := *i
+		want.Gateway = g
+		update(t, s, func(ctx context.Context, tx driverhub.Tx) error { return tx.UpdateGateway(ctx, i.ID, in) })
+		edgeWant(t, s, fmt.Sprintf("after UpdateGateway(%+v)", g), &want, func(ctx context.Context, tx driverhub.Tx) (*driverhub.Instance, error) {
+			return tx.InstanceByID(ctx, i.ID)
 		})
-		edgeWantErr(t, s, "DeleteInstance twice", true, driverhub.ErrNotFound, func(ctx context.Context, tx driverhub.Tx) error {
-			return tx.DeleteInstance(ctx, i.ID)
-		})
-		edgeWant(t, s, "another instance", bystander, func(ctx context.Context, tx driverhub.Tx) (*driverhub.Instance, error) {
-			return tx.InstanceByID(ctx, bystander.ID)
-		})
-		create(t, s, edgeInstance(tn, i.Name)) // the name is free again
+	}
+	edgeWant(t, s, "another instance", bystander, func(ctx context.Context, tx driverhub.Tx) (*driverhub.Instance, error) {
+		return tx.InstanceByID(ctx, bystander.ID)
 	})
+}
+
+// checkDeleteInstance deletes an instance with a deployment, twice, next to
+// one that stays.
+func checkDeleteInstance(t *testing.T, s driverhub.Store, tn *driverhub.Tenant) {
+	i, bystander := edgeInstance(tn, "doomed"), edgeInstance(tn, "kept")
+	create(t, s, i, bystander, edgeDeployment(i, driverhub.DeploySucceeded, edgeManifest(digest())))
+	update(t, s, func(ctx context.Context, tx driverhub.Tx) error { return tx.DeleteInstance(ctx, i.ID) })
+	edgeWantErr(t, s, "InstanceByID after DeleteInstance", false, driverhub.ErrNotFound, func(ctx context.Context, tx driverhub.Tx) error {
+		_, err := tx.InstanceByID(ctx, i.ID)
+		return err
+	})
+	edgeWantErr(t, s, "DeleteInstance twice", true, driverhub.ErrNotFound, func(ctx context.Context, tx driverhub.Tx) error {
+		return tx.DeleteInstance(ctx, i.ID)
+	})
+	edgeWant(t, s, "another instance", bystander, func(ctx context.Context, tx driverhub.Tx) (*driverhub.Instance, error) {
+		return tx.InstanceByID(ctx, bystander.ID)
+	})
+	create(t, s, edgeInstance(tn, i.Name)) // the name is free again
+}
+
+// ruleFixture is what the subtests of testInstanceRules share: acme's gw1
+// (with a binding and a device next to it) and gw2, and globex's gw9.
+type ruleFixture struct {
+	a, b      *driverhub.Tenant
+	d, d2     *driverhub.Driver
+	i, i2, bi *driverhub.Instance
+	bind      *driverhub.Binding
+	dev       *driverhub.Device
 }
 
 // testInstanceRules checks conflicts, absent rows and tenant scope of
@@ -253,7 +269,29 @@ func testInstanceRules(t *testing.T, s driverhub.Store) {
 	bind := edgeBinding(i, a, d, "1.0.0")
 	dev := edgeDevice(a, "meter", "m1")
 	create(t, s, a, b, d, d2, i, i2, bi, bind, dev)
+	f := &ruleFixture{a: a, b: b, d: d, d2: d2, i: i, i2: i2, bi: bi, bind: bind, dev: dev}
 
+	checkInstanceConflicts(t, s, f)
+	checkInstancesAbsent(t, s, f)
+
+	t.Run("ListInstances of another tenant", func(t *testing.T) {
+		edgeWant(t, s, "ListInstances", []string{i.Name, bi.Name}, func(ctx context.Context, tx driverhub.Tx) ([]string, error) {
+			l, err := tx.ListInstances(ctx, b.ID, driverhub.Page{})
+			var names []string
+			for _, x := range l.Items {
+				names = append(names, x.Name)
+			}
+			return names, err
+		})
+	})
+}
+
+// checkInstanceConflicts creates instances, devices and bindings that break,
+// or nearly break, a uniqueness rule, and renames an instance onto a taken
+// name, each in its own subtest. The gw1 it creates in globex is one that
+// "ListInstances of another tenant" finds after.
+func checkInstanceConflicts(t *testing.T, s driverhub.Store, f *ruleFixture) {
+	a, b, d, d2, i, i2, bind, dev := f.a, f.b, f.d, f.d2, f.i, f.i2, f.bind, f.dev
 	sameHash := edgeInstance(b, "copy")
 	sameHash.SecretHash = i.SecretHash
 	for _, tc := range []struct {
@@ -289,15 +327,17 @@ func testInstanceRules(t *testing.T, s driverhub.Store) {
 			return tx.UpdateInstance(ctx, &moved)
 		})
 	})
+}
 
+// checkInstancesAbsent reads, updates and deletes instances, devices and
+// bindings that are not there, or not in the tenant or on the instance
+// asked, each in an "absent …" subtest.
+func checkInstancesAbsent(t *testing.T, s driverhub.Store, f *ruleFixture) {
+	a, b, d, i, i2, bi, bind, dev := f.a, f.b, f.d, f.i, f.i2, f.bi, f.bind, f.dev
 	missing := driverhub.NewID()
 	ghostInstance, ghostDevice, ghostBinding := *i, *dev, *bind
 	ghostInstance.ID, ghostDevice.ID, ghostBinding.ID = missing, missing, missing
-	for _, tc := range []struct {
-		name  string
-		write bool
-		fn    func(ctx context.Context, tx driverhub.Tx) error
-	}{
+	for _, tc := range []absentCase{
 		{"InstanceByName", false, func(ctx context.Context, tx driverhub.Tx) error {
 			_, err := tx.InstanceByName(ctx, a.ID, "nope")
 			return err
@@ -346,17 +386,6 @@ func testInstanceRules(t *testing.T, s driverhub.Store) {
 	} {
 		t.Run("absent "+tc.name, func(t *testing.T) { edgeWantErr(t, s, tc.name, tc.write, driverhub.ErrNotFound, tc.fn) })
 	}
-
-	t.Run("ListInstances of another tenant", func(t *testing.T) {
-		edgeWant(t, s, "ListInstances", []string{i.Name, bi.Name}, func(ctx context.Context, tx driverhub.Tx) ([]string, error) {
-			l, err := tx.ListInstances(ctx, b.ID, driverhub.Page{})
-			var names []string
-			for _, x := range l.Items {
-				names = append(names, x.Name)
-			}
-			return names, err
-		})
-	})
 }
 
 func testListInstances(t *testing.T, s driverhub.Store) {

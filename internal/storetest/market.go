@@ -44,6 +44,16 @@ func edgeAcquisition(tn, pub *driverhub.Tenant, d *driverhub.Driver) *driverhub.
 	return &driverhub.Acquisition{TenantID: tn.ID, DriverID: d.ID, Publisher: pub.Name, Driver: d.Name, AcquiredAt: now()}
 }
 
+// listingFixture is what the subtests of testListings share: publishers
+// acme and globex, the tenant buyer, acme's drivers with their listings,
+// and the time the versions were published from.
+type listingFixture struct {
+	acme, globex, buyer *driverhub.Tenant
+	modbus, gpio        *driverhub.Driver
+	lm, lg              *driverhub.Listing
+	base                time.Time
+}
+
 func testListings(t *testing.T, s driverhub.Store) {
 	acme, globex, buyer := newTenant("acme"), newTenant("globex"), newTenant("initech")
 	modbus, gpio, lora := newDriver(acme, "modbus"), newDriver(acme, "gpio"), newDriver(globex, "lora")
@@ -59,6 +69,7 @@ func testListings(t *testing.T, s driverhub.Store) {
 
 	lm, lg, ll := edgeListing(acme, modbus, "Modbus"), edgeListing(acme, gpio, "GPIO — 通用"), edgeListing(globex, lora, "LoRa")
 	lm.LatestVersion, lg.LatestVersion = "1.1.0", "3.0.0" // lora has no published version
+	f := &listingFixture{acme: acme, globex: globex, buyer: buyer, modbus: modbus, gpio: gpio, lm: lm, lg: lg, base: base}
 	for _, tc := range []struct {
 		name string
 		want *driverhub.Listing
@@ -93,36 +104,46 @@ func testListings(t *testing.T, s driverhub.Store) {
 		})
 	})
 
-	t.Run("ListingByName", func(t *testing.T) {
-		create(t, s, edgeAcquisition(buyer, acme, modbus))
-		acquired := *lm
-		acquired.Acquired = true
-		for _, tc := range []struct {
-			name     string
-			acquirer string
-			want     *driverhub.Listing
-		}{
-			{"acquired", buyer.ID, &acquired},
-			{"acquired by another tenant", globex.ID, lm},
-			{"no acquirer", "", lm},
-		} {
-			edgeWant(t, s, "ListingByName "+tc.name, tc.want, func(ctx context.Context, tx driverhub.Tx) (*driverhub.Listing, error) {
-				return tx.ListingByName(ctx, acme.Name, modbus.Name, tc.acquirer)
-			})
-		}
-		edgeWant(t, s, "ListingOf is not marked acquired", lm, func(ctx context.Context, tx driverhub.Tx) (*driverhub.Listing, error) {
-			return tx.ListingOf(ctx, modbus.ID)
-		})
-	})
+	t.Run("ListingByName", func(t *testing.T) { checkListingByName(t, s, f) })
 
+	checkListingsAbsent(t, s, f)
+
+	t.Run("DeleteListing", func(t *testing.T) { checkDeleteListing(t, s, f) })
+}
+
+// checkListingByName reads modbus's listing as a tenant that acquired it,
+// as another one and as nobody.
+func checkListingByName(t *testing.T, s driverhub.Store, f *listingFixture) {
+	acme, globex, buyer, modbus, lm := f.acme, f.globex, f.buyer, f.modbus, f.lm
+	create(t, s, edgeAcquisition(buyer, acme, modbus))
+	acquired := *lm
+	acquired.Acquired = true
+	for _, tc := range []struct {
+		name     string
+		acquirer string
+		want     *driverhub.Listing
+	}{
+		{"acquired", buyer.ID, &acquired},
+		{"acquired by another tenant", globex.ID, lm},
+		{"no acquirer", "", lm},
+	} {
+		edgeWant(t, s, "ListingByName "+tc.name, tc.want, func(ctx context.Context, tx driverhub.Tx) (*driverhub.Listing, error) {
+			return tx.ListingByName(ctx, acme.Name, modbus.Name, tc.acquirer)
+		})
+	}
+	edgeWant(t, s, "ListingOf is not marked acquired", lm, func(ctx context.Context, tx driverhub.Tx) (*driverhub.Listing, error) {
+		return tx.ListingOf(ctx, modbus.ID)
+	})
+}
+
+// checkListingsAbsent puts, reads and deletes listings that are not there,
+// each in its own subtest.
+func checkListingsAbsent(t *testing.T, s driverhub.Store, f *listingFixture) {
+	acme, globex, buyer, modbus, base := f.acme, f.globex, f.buyer, f.modbus, f.base
 	unlisted := newDriver(acme, "unlisted")
 	create(t, s, unlisted, publish(newVersion(unlisted, "1.0.0"), base))
 	missing := driverhub.NewID()
-	for _, tc := range []struct {
-		name  string
-		write bool
-		fn    func(ctx context.Context, tx driverhub.Tx) error
-	}{
+	for _, tc := range []absentCase{
 		{"PutListing of an unknown driver", true, func(ctx context.Context, tx driverhub.Tx) error {
 			return tx.PutListing(ctx, &driverhub.Listing{DriverID: missing, Title: "x", ListedAt: now()})
 		}},
@@ -152,27 +173,30 @@ func testListings(t *testing.T, s driverhub.Store) {
 	} {
 		t.Run(tc.name, func(t *testing.T) { edgeWantErr(t, s, tc.name, tc.write, driverhub.ErrNotFound, tc.fn) })
 	}
+}
 
-	t.Run("DeleteListing", func(t *testing.T) {
-		update(t, s, func(ctx context.Context, tx driverhub.Tx) error { return tx.DeleteListing(ctx, modbus.ID) })
-		edgeWantErr(t, s, "ListingOf after DeleteListing", false, driverhub.ErrNotFound, func(ctx context.Context, tx driverhub.Tx) error {
-			_, err := tx.ListingOf(ctx, modbus.ID)
-			return err
-		})
-		edgeWantErr(t, s, "DeleteListing twice", true, driverhub.ErrNotFound, func(ctx context.Context, tx driverhub.Tx) error {
-			return tx.DeleteListing(ctx, modbus.ID)
-		})
-		// Unlisting stops new acquisitions, not existing ones.
-		edgeWant(t, s, "AcquisitionOf after DeleteListing", modbus.ID, func(ctx context.Context, tx driverhub.Tx) (string, error) {
-			a, err := tx.AcquisitionOf(ctx, buyer.ID, modbus.ID)
-			if err != nil {
-				return "", err
-			}
-			return a.DriverID, nil
-		})
-		edgeWant(t, s, "ListingOf another listing", lg, func(ctx context.Context, tx driverhub.Tx) (*driverhub.Listing, error) {
-			return tx.ListingOf(ctx, gpio.ID)
-		})
+// checkDeleteListing unlists modbus, twice: its acquisition stays, and so
+// does another listing.
+func checkDeleteListing(t *testing.T, s driverhub.Store, f *listingFixture) {
+	buyer, modbus, gpio, lg := f.buyer, f.modbus, f.gpio, f.lg
+	update(t, s, func(ctx context.Context, tx driverhub.Tx) error { return tx.DeleteListing(ctx, modbus.ID) })
+	edgeWantErr(t, s, "ListingOf after DeleteListing", false, driverhub.ErrNotFound, func(ctx context.Context, tx driverhub.Tx) error {
+		_, err := tx.ListingOf(ctx, modbus.ID)
+		return err
+	})
+	edgeWantErr(t, s, "DeleteListing twice", true, driverhub.ErrNotFound, func(ctx context.Context, tx driverhub.Tx) error {
+		return tx.DeleteListing(ctx, modbus.ID)
+	})
+	// Unlisting stops new acquisitions, not existing ones.
+	edgeWant(t, s, "AcquisitionOf after DeleteListing", modbus.ID, func(ctx context.Context, tx driverhub.Tx) (string, error) {
+		a, err := tx.AcquisitionOf(ctx, buyer.ID, modbus.ID)
+		if err != nil {
+			return "", err
+		}
+		return a.DriverID, nil
+	})
+	edgeWant(t, s, "ListingOf another listing", lg, func(ctx context.Context, tx driverhub.Tx) (*driverhub.Listing, error) {
+		return tx.ListingOf(ctx, gpio.ID)
 	})
 }
 

@@ -18,14 +18,45 @@ func testNotFound(t *testing.T, s driverhub.Store) {
 	v := newVersion(d, "1.0.0")
 	create(t, s, tn, u, k, d, v)
 	missing := driverhub.NewID()
-	ghostUser, ghostDriver, ghostVersion := *u, *d, *v
-	ghostUser.ID, ghostDriver.ID, ghostVersion.ID = missing, missing, missing
 
-	for _, tc := range []struct {
-		name  string
-		write bool
-		fn    func(ctx context.Context, tx driverhub.Tx) error
-	}{
+	for _, tc := range append(absentAccountCases(tn, u, missing), absentDriverCases(tn, d, v, missing)...) {
+		t.Run(tc.name, func(t *testing.T) {
+			run := viewErr
+			if tc.write {
+				run = updateErr
+			}
+			wantIs(t, tc.name, run(t, s, tc.fn), driverhub.ErrNotFound)
+		})
+	}
+
+	t.Run("existing rows unchanged", func(t *testing.T) {
+		if diff := cmp.Diff(u, fetch(t, s, func(ctx context.Context, tx driverhub.Tx) (*driverhub.User, error) {
+			return tx.UserByID(ctx, u.ID)
+		})); diff != "" {
+			t.Errorf("user (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff(k, fetch(t, s, func(ctx context.Context, tx driverhub.Tx) (*driverhub.Token, error) {
+			return tx.TokenByID(ctx, tn.ID, k.ID)
+		})); diff != "" {
+			t.Errorf("token (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff(d, fetch(t, s, func(ctx context.Context, tx driverhub.Tx) (*driverhub.Driver, error) {
+			return tx.DriverByID(ctx, d.ID)
+		})); diff != "" {
+			t.Errorf("driver (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff(v, getVersion(t, s, d.ID, v.Version)); diff != "" {
+			t.Errorf("version (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// absentAccountCases look up, update and delete tenants, users and tokens
+// that are not there; u is a user of tn.
+func absentAccountCases(tn *driverhub.Tenant, u *driverhub.User, missing string) []absentCase {
+	ghostUser := *u
+	ghostUser.ID = missing
+	return []absentCase{
 		{"TenantByName", false, func(ctx context.Context, tx driverhub.Tx) error {
 			_, err := tx.TenantByName(ctx, "globex")
 			return err
@@ -57,6 +88,15 @@ func testNotFound(t *testing.T, s driverhub.Store) {
 			return err
 		}},
 		{"DeleteToken", true, func(ctx context.Context, tx driverhub.Tx) error { return tx.DeleteToken(ctx, missing) }},
+	}
+}
+
+// absentDriverCases look up, update and delete drivers and versions that
+// are not there; d is a driver of tn and v a version of d.
+func absentDriverCases(tn *driverhub.Tenant, d *driverhub.Driver, v *driverhub.DriverVersion, missing string) []absentCase {
+	ghostDriver, ghostVersion := *d, *v
+	ghostDriver.ID, ghostVersion.ID = missing, missing
+	return []absentCase{
 		{"DriverByName", false, func(ctx context.Context, tx driverhub.Tx) error {
 			_, err := tx.DriverByName(ctx, tn.ID, "opcua")
 			return err
@@ -87,36 +127,7 @@ func testNotFound(t *testing.T, s driverhub.Store) {
 			_, err := tx.LatestPublished(ctx, missing)
 			return err
 		}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			run := viewErr
-			if tc.write {
-				run = updateErr
-			}
-			wantIs(t, tc.name, run(t, s, tc.fn), driverhub.ErrNotFound)
-		})
 	}
-
-	t.Run("existing rows unchanged", func(t *testing.T) {
-		if diff := cmp.Diff(u, fetch(t, s, func(ctx context.Context, tx driverhub.Tx) (*driverhub.User, error) {
-			return tx.UserByID(ctx, u.ID)
-		})); diff != "" {
-			t.Errorf("user (-want +got):\n%s", diff)
-		}
-		if diff := cmp.Diff(k, fetch(t, s, func(ctx context.Context, tx driverhub.Tx) (*driverhub.Token, error) {
-			return tx.TokenByID(ctx, tn.ID, k.ID)
-		})); diff != "" {
-			t.Errorf("token (-want +got):\n%s", diff)
-		}
-		if diff := cmp.Diff(d, fetch(t, s, func(ctx context.Context, tx driverhub.Tx) (*driverhub.Driver, error) {
-			return tx.DriverByID(ctx, d.ID)
-		})); diff != "" {
-			t.Errorf("driver (-want +got):\n%s", diff)
-		}
-		if diff := cmp.Diff(v, getVersion(t, s, d.ID, v.Version)); diff != "" {
-			t.Errorf("version (-want +got):\n%s", diff)
-		}
-	})
 }
 
 // testConflict inserts rows that break, or nearly break, a uniqueness

@@ -169,6 +169,14 @@ func insert(ctx context.Context, tx driverhub.Tx, item any) error {
 	panic(fmt.Sprintf("storetest: cannot insert a %T", item))
 }
 
+// absentCase is a read or a write (run in an Update) of something that is
+// not there: fn must fail with ErrNotFound.
+type absentCase struct {
+	name  string
+	write bool
+	fn    func(ctx context.Context, tx driverhub.Tx) error
+}
+
 // wantIs checks that err matches target.
 func wantIs(t testing.TB, what string, err, target error) {
 	t.Helper()
@@ -184,6 +192,12 @@ func wantInvalid(t testing.TB, what string, err error, field string) {
 	if !ok || e.Code != driverhub.EInvalid || e.Field != field {
 		t.Errorf("%s: error = %v, want an %s error about %q", what, err, driverhub.EInvalid, field)
 	}
+}
+
+// with applies change to x and returns it, to build a case's value in place.
+func with[T any](x *T, change func(x *T)) *T {
+	change(x)
+	return x
 }
 
 func newTenant(name string) *driverhub.Tenant {

@@ -18,16 +18,14 @@ func getVersion(t testing.TB, s driverhub.Store, driverID, version string) *driv
 	})
 }
 
-func testVersions(t *testing.T, s driverhub.Store) {
-	tn := newTenant("acme")
-	d, other, java := newDriver(tn, "modbus"), newDriver(tn, "opcua"), newDriver(tn, "javaTool")
-	java.Runtime = driverhub.RuntimeJava
-	create(t, s, tn, d, other, java)
+// versionConfigs are the configs and containers the versions of
+// testVersions hold.
+type versionConfigs struct {
+	kv, jsonCfg, fileCfg *driverhub.DriverConfig
+	mappings, privileged driverhub.Container
+}
 
-	with := func(v *driverhub.DriverVersion, change func(v *driverhub.DriverVersion)) *driverhub.DriverVersion {
-		change(v)
-		return v
-	}
+func newVersionConfigs() *versionConfigs {
 	kv := &driverhub.DriverConfig{Format: driverhub.ConfigKV, KV: []driverhub.KVPair{
 		{Key: "host", Value: "10.0.0.1", Note: "PLC address"},
 		{Key: "端口", Value: "502"},
@@ -52,6 +50,15 @@ func testVersions(t *testing.T, s driverhub.Store) {
 	}
 	privileged := driverhub.DefaultContainer()
 	privileged.Privileged, privileged.MemoryLimitMB = true, driverhub.MaxMemoryLimitMB
+	return &versionConfigs{kv: kv, jsonCfg: jsonCfg, fileCfg: fileCfg, mappings: mappings, privileged: privileged}
+}
+
+func testVersions(t *testing.T, s driverhub.Store) {
+	tn := newTenant("acme")
+	d, other, java := newDriver(tn, "modbus"), newDriver(tn, "opcua"), newDriver(tn, "javaTool")
+	java.Runtime = driverhub.RuntimeJava
+	create(t, s, tn, d, other, java)
+	c := newVersionConfigs()
 
 	for _, tc := range []struct {
 		name    string
@@ -61,11 +68,11 @@ func testVersions(t *testing.T, s driverhub.Store) {
 		{"package", with(newVersion(d, "1.1.0"), func(v *driverhub.DriverVersion) {
 			v.Package = &driverhub.PackageRef{Filename: "modbus-1.1.0.tar.gz", Size: 12345, SHA256: digest()}
 		})},
-		{"kv config", with(newVersion(d, "1.2.0"), func(v *driverhub.DriverVersion) { v.DriverConfig = kv })},
-		{"json config", with(newVersion(d, "1.3.0"), func(v *driverhub.DriverVersion) { v.DriverConfig = jsonCfg })},
-		{"file config", with(newVersion(d, "1.4.0"), func(v *driverhub.DriverVersion) { v.DriverConfig = fileCfg })},
-		{"container with mappings", with(newVersion(d, "1.5.0"), func(v *driverhub.DriverVersion) { v.Container = mappings })},
-		{"privileged container", with(newVersion(d, "1.6.0"), func(v *driverhub.DriverVersion) { v.Container = privileged })},
+		{"kv config", with(newVersion(d, "1.2.0"), func(v *driverhub.DriverVersion) { v.DriverConfig = c.kv })},
+		{"json config", with(newVersion(d, "1.3.0"), func(v *driverhub.DriverVersion) { v.DriverConfig = c.jsonCfg })},
+		{"file config", with(newVersion(d, "1.4.0"), func(v *driverhub.DriverVersion) { v.DriverConfig = c.fileCfg })},
+		{"container with mappings", with(newVersion(d, "1.5.0"), func(v *driverhub.DriverVersion) { v.Container = c.mappings })},
+		{"privileged container", with(newVersion(d, "1.6.0"), func(v *driverhub.DriverVersion) { v.Container = c.privileged })},
 		{"config checks", with(newVersion(d, "1.7.0"), func(v *driverhub.DriverVersion) {
 			v.ConfigChecks = driverhub.ConfigChecks{DriverConfigRequired: true, DeviceConfigRequired: true}
 		})},
@@ -83,8 +90,8 @@ func testVersions(t *testing.T, s driverhub.Store) {
 			v.MinEdgeVersion = "2.3.4"
 			v.Description = "all fields set"
 			v.Package = &driverhub.PackageRef{Filename: "modbus.zip", Size: driverhub.MaxPackageBytes, SHA256: digest()}
-			v.DriverConfig = kv
-			v.Container = mappings
+			v.DriverConfig = c.kv
+			v.Container = c.mappings
 			v.ConfigChecks = driverhub.ConfigChecks{DriverConfigRequired: true}
 			v.UpdatedAt = v.CreatedAt.Add(time.Second)
 		})},
@@ -100,56 +107,63 @@ func testVersions(t *testing.T, s driverhub.Store) {
 		})
 	}
 
-	t.Run("UpdateVersion", func(t *testing.T) {
-		v, bystander := newVersion(d, "4.0.0"), newVersion(d, "4.0.1")
-		v.Package = &driverhub.PackageRef{Filename: "a.tar.gz", Size: 10, SHA256: digest()}
-		v.DriverConfig = kv
-		create(t, s, v, bystander)
+	t.Run("UpdateVersion", func(t *testing.T) { checkUpdateVersion(t, s, d, c) })
+	t.Run("DeleteVersion", func(t *testing.T) { checkDeleteVersion(t, s, d) })
+}
 
-		want := *v
-		want.MinEdgeVersion = "1.2.3"
-		want.Description = "changed"
-		want.Package = &driverhub.PackageRef{Filename: "b.tar.gz", Size: 20, SHA256: digest()}
-		want.DriverConfig = fileCfg
-		want.Container = mappings
-		want.ConfigChecks = driverhub.ConfigChecks{DriverConfigRequired: true, DeviceConfigRequired: true}
-		want.UpdatedAt = v.UpdatedAt.Add(time.Hour)
-		publish(&want, want.UpdatedAt)
-		update(t, s, func(ctx context.Context, tx driverhub.Tx) error { return tx.UpdateVersion(ctx, &want) })
-		if diff := cmp.Diff(&want, getVersion(t, s, d.ID, v.Version)); diff != "" {
-			t.Errorf("after UpdateVersion (-want +got):\n%s", diff)
-		}
+// checkUpdateVersion publishes a draft with every field changed, then takes
+// it back to a draft without package nor config, next to a version that
+// stays as it was.
+func checkUpdateVersion(t *testing.T, s driverhub.Store, d *driverhub.Driver, c *versionConfigs) {
+	v, bystander := newVersion(d, "4.0.0"), newVersion(d, "4.0.1")
+	v.Package = &driverhub.PackageRef{Filename: "a.tar.gz", Size: 10, SHA256: digest()}
+	v.DriverConfig = c.kv
+	create(t, s, v, bystander)
 
-		// Back to a draft without package nor config.
-		want.Package, want.DriverConfig, want.PublishedAt = nil, nil, nil
-		want.Status = driverhub.StatusDraft
-		want.Container = driverhub.DefaultContainer()
-		update(t, s, func(ctx context.Context, tx driverhub.Tx) error { return tx.UpdateVersion(ctx, &want) })
-		if diff := cmp.Diff(&want, getVersion(t, s, d.ID, v.Version)); diff != "" {
-			t.Errorf("after UpdateVersion clearing fields (-want +got):\n%s", diff)
-		}
-		if diff := cmp.Diff(bystander, getVersion(t, s, d.ID, bystander.Version)); diff != "" {
-			t.Errorf("another version changed by UpdateVersion (-want +got):\n%s", diff)
-		}
-	})
+	want := *v
+	want.MinEdgeVersion = "1.2.3"
+	want.Description = "changed"
+	want.Package = &driverhub.PackageRef{Filename: "b.tar.gz", Size: 20, SHA256: digest()}
+	want.DriverConfig = c.fileCfg
+	want.Container = c.mappings
+	want.ConfigChecks = driverhub.ConfigChecks{DriverConfigRequired: true, DeviceConfigRequired: true}
+	want.UpdatedAt = v.UpdatedAt.Add(time.Hour)
+	publish(&want, want.UpdatedAt)
+	update(t, s, func(ctx context.Context, tx driverhub.Tx) error { return tx.UpdateVersion(ctx, &want) })
+	if diff := cmp.Diff(&want, getVersion(t, s, d.ID, v.Version)); diff != "" {
+		t.Errorf("after UpdateVersion (-want +got):\n%s", diff)
+	}
 
-	t.Run("DeleteVersion", func(t *testing.T) {
-		v, bystander := newVersion(d, "5.0.0"), newVersion(d, "5.0.1")
-		create(t, s, v, bystander)
-		update(t, s, func(ctx context.Context, tx driverhub.Tx) error { return tx.DeleteVersion(ctx, v.ID) })
-		wantIs(t, "VersionByName after DeleteVersion", viewErr(t, s, func(ctx context.Context, tx driverhub.Tx) error {
-			_, err := tx.VersionByName(ctx, d.ID, v.Version)
-			return err
-		}), driverhub.ErrNotFound)
-		wantIs(t, "DeleteVersion twice", updateErr(t, s, func(ctx context.Context, tx driverhub.Tx) error {
-			return tx.DeleteVersion(ctx, v.ID)
-		}), driverhub.ErrNotFound)
-		if diff := cmp.Diff(bystander, getVersion(t, s, d.ID, bystander.Version)); diff != "" {
-			t.Errorf("another version changed by DeleteVersion (-want +got):\n%s", diff)
-		}
-		// The name is free again.
-		create(t, s, newVersion(d, v.Version))
-	})
+	// Back to a draft without package nor config.
+	want.Package, want.DriverConfig, want.PublishedAt = nil, nil, nil
+	want.Status = driverhub.StatusDraft
+	want.Container = driverhub.DefaultContainer()
+	update(t, s, func(ctx context.Context, tx driverhub.Tx) error { return tx.UpdateVersion(ctx, &want) })
+	if diff := cmp.Diff(&want, getVersion(t, s, d.ID, v.Version)); diff != "" {
+		t.Errorf("after UpdateVersion clearing fields (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(bystander, getVersion(t, s, d.ID, bystander.Version)); diff != "" {
+		t.Errorf("another version changed by UpdateVersion (-want +got):\n%s", diff)
+	}
+}
+
+// checkDeleteVersion deletes a version, twice, next to one that stays.
+func checkDeleteVersion(t *testing.T, s driverhub.Store, d *driverhub.Driver) {
+	v, bystander := newVersion(d, "5.0.0"), newVersion(d, "5.0.1")
+	create(t, s, v, bystander)
+	update(t, s, func(ctx context.Context, tx driverhub.Tx) error { return tx.DeleteVersion(ctx, v.ID) })
+	wantIs(t, "VersionByName after DeleteVersion", viewErr(t, s, func(ctx context.Context, tx driverhub.Tx) error {
+		_, err := tx.VersionByName(ctx, d.ID, v.Version)
+		return err
+	}), driverhub.ErrNotFound)
+	wantIs(t, "DeleteVersion twice", updateErr(t, s, func(ctx context.Context, tx driverhub.Tx) error {
+		return tx.DeleteVersion(ctx, v.ID)
+	}), driverhub.ErrNotFound)
+	if diff := cmp.Diff(bystander, getVersion(t, s, d.ID, bystander.Version)); diff != "" {
+		t.Errorf("another version changed by DeleteVersion (-want +got):\n%s", diff)
+	}
+	// The name is free again.
+	create(t, s, newVersion(d, v.Version))
 }
 
 func testListVersions(t *testing.T, s driverhub.Store) {
