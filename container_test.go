@@ -3,6 +3,7 @@ package driverhub_test
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/driverhub/driverhub"
@@ -117,22 +118,34 @@ func vol(host, target, perm string) func(*driverhub.Container) {
 	}
 }
 
-func TestContainerValidate(t *testing.T) {
-	const (
-		pm = "container.port_mappings"
-		dm = "container.device_mappings"
-		vm = "container.volume_mappings"
-	)
-	devPath128 := "/dev/" + rep("d", 123)
-	path128 := "/" + rep("p", 127)
-	tests := []struct {
-		name  string
-		edit  func(*driverhub.Container)
-		field string
-	}{
-		{"defaults", func(c *driverhub.Container) {}, ""},
+// containerCase edits a default container; Validate must then fault
+// field, or nothing when field is "".
+type containerCase struct {
+	name  string
+	edit  func(*driverhub.Container)
+	field string
+}
 
-		// port mappings
+func TestContainerValidate(t *testing.T) {
+	tests := slices.Concat(
+		[]containerCase{{"defaults", func(c *driverhub.Container) {}, ""}},
+		containerPortCases(),
+		containerDeviceCases(),
+		containerVolumeCases(),
+		containerMemoryCases(),
+	)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := driverhub.DefaultContainer()
+			tt.edit(&c)
+			checkField(t, c.Validate("container"), tt.field)
+		})
+	}
+}
+
+func containerPortCases() []containerCase {
+	const pm = "container.port_mappings"
+	return []containerCase{
 		{"ports with host network", func(c *driverhub.Container) { c.PortMappings = ports(1) }, pm},
 		{"no ports without host network", func(c *driverhub.Container) { c.HostNetwork = false }, ""},
 		{"10 ports", func(c *driverhub.Container) { c.HostNetwork, c.PortMappings = false, ports(10) }, ""},
@@ -171,8 +184,13 @@ func TestContainerValidate(t *testing.T) {
 				{HostPort: 8081, ContainerPort: 80, Protocol: "tcp"},
 			}
 		}, ""},
+	}
+}
 
-		// device mappings
+func containerDeviceCases() []containerCase {
+	const dm = "container.device_mappings"
+	devPath128 := "/dev/" + rep("d", 123)
+	return []containerCase{
 		{"devices when privileged", func(c *driverhub.Container) { c.Privileged, c.DeviceMappings = true, devices(1) }, dm},
 		{"privileged without devices", func(c *driverhub.Container) { c.Privileged = true }, ""},
 		{"10 devices", func(c *driverhub.Container) { c.DeviceMappings = devices(10) }, ""},
@@ -203,8 +221,13 @@ func TestContainerValidate(t *testing.T) {
 			c.DeviceMappings = devices(3)
 			c.DeviceMappings[1].Permission = "x"
 		}, dm + "[1].permission"},
+	}
+}
 
-		// volume mappings
+func containerVolumeCases() []containerCase {
+	const vm = "container.volume_mappings"
+	path128 := "/" + rep("p", 127)
+	return []containerCase{
 		{"10 volumes", func(c *driverhub.Container) { c.VolumeMappings = volumes(10) }, ""},
 		{"11 volumes", func(c *driverhub.Container) { c.VolumeMappings = volumes(11) }, vm},
 		{"volume", vol("/var/lib/x", "/data", "rw"), ""},
@@ -238,21 +261,17 @@ func TestContainerValidate(t *testing.T) {
 				{HostPath: "/srv", ContainerPath: "/b", Permission: "rw"},
 			}
 		}, ""},
+	}
+}
 
-		// memory
+func containerMemoryCases() []containerCase {
+	return []containerCase{
 		{"memory 15", func(c *driverhub.Container) { c.MemoryLimitMB = 15 }, "container.memory_limit_mb"},
 		{"memory 16", func(c *driverhub.Container) { c.MemoryLimitMB = 16 }, ""},
 		{"memory 65536", func(c *driverhub.Container) { c.MemoryLimitMB = 65536 }, ""},
 		{"memory 65537", func(c *driverhub.Container) { c.MemoryLimitMB = 65537 }, "container.memory_limit_mb"},
 		{"memory 0", func(c *driverhub.Container) { c.MemoryLimitMB = 0 }, "container.memory_limit_mb"},
 		{"memory negative", func(c *driverhub.Container) { c.MemoryLimitMB = -1024 }, "container.memory_limit_mb"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c := driverhub.DefaultContainer()
-			tt.edit(&c)
-			checkField(t, c.Validate("container"), tt.field)
-		})
 	}
 }
 

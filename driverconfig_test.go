@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -47,19 +48,41 @@ func fileConfig(name string, size int64, sha string) *driverhub.DriverConfig {
 		File: &driverhub.ConfigFileRef{Name: name, Size: size, SHA256: sha}}
 }
 
+// driverConfigCase is a config whose Clean must fault field, or nothing
+// when field is "".
+type driverConfigCase struct {
+	name  string
+	cfg   *driverhub.DriverConfig
+	field string
+}
+
 func TestDriverConfigClean(t *testing.T) {
 	file := &driverhub.ConfigFileRef{Name: "a.conf", Size: 1, SHA256: validSHA}
-	tests := []struct {
-		name  string
-		cfg   *driverhub.DriverConfig
-		field string
-	}{
-		// format
+	tests := slices.Concat(
+		driverConfigFormatCases(),
+		driverConfigKVCases(file),
+		driverConfigJSONCases(file),
+		driverConfigFileCases(file),
+	)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			checkField(t, tt.cfg.Clean("driver_config"), tt.field)
+		})
+	}
+}
+
+func driverConfigFormatCases() []driverConfigCase {
+	return []driverConfigCase{
 		{"format missing", &driverhub.DriverConfig{}, "driver_config.format"},
 		{"format unknown", &driverhub.DriverConfig{Format: "yaml"}, "driver_config.format"},
 		{"format upper case", &driverhub.DriverConfig{Format: "KV", KV: kvPairs(1)}, "driver_config.format"},
+	}
+}
 
-		// kv
+// driverConfigKVCases, driverConfigJSONCases and driverConfigFileCases
+// take file, the valid file reference that the cases mixing formats share.
+func driverConfigKVCases(file *driverhub.ConfigFileRef) []driverConfigCase {
+	return []driverConfigCase{
 		{"kv no pairs", &driverhub.DriverConfig{Format: "kv"}, ""},
 		{"kv 100 pairs", &driverhub.DriverConfig{Format: "kv", KV: kvPairs(100)}, ""},
 		{"kv 101 pairs", &driverhub.DriverConfig{Format: "kv", KV: kvPairs(101)}, "driver_config.kv"},
@@ -84,8 +107,11 @@ func TestDriverConfigClean(t *testing.T) {
 		{"kv note 86 chars 258 bytes", kvWith(driverhub.KVPair{Key: "k", Note: cjk258}), "driver_config.kv[3].note"},
 		{"kv with json", &driverhub.DriverConfig{Format: "kv", KV: kvPairs(1), JSON: json.RawMessage(`{}`)}, "driver_config"},
 		{"kv with file", &driverhub.DriverConfig{Format: "kv", KV: kvPairs(1), File: file}, "driver_config"},
+	}
+}
 
-		// json
+func driverConfigJSONCases(file *driverhub.ConfigFileRef) []driverConfigCase {
+	return []driverConfigCase{
 		{"json object", jsonConfig(`{"a":1}`), ""},
 		{"json empty object", jsonConfig(`{}`), ""},
 		{"json 1024 bytes", jsonConfig(jsonObjectOf(1024)), ""},
@@ -102,8 +128,11 @@ func TestDriverConfigClean(t *testing.T) {
 		{"json with kv", &driverhub.DriverConfig{Format: "json", JSON: json.RawMessage(`{}`), KV: kvPairs(1)}, "driver_config"},
 		{"json with empty kv", &driverhub.DriverConfig{Format: "json", JSON: json.RawMessage(`{}`), KV: []driverhub.KVPair{}}, "driver_config"},
 		{"json with file", &driverhub.DriverConfig{Format: "json", JSON: json.RawMessage(`{}`), File: file}, "driver_config"},
+	}
+}
 
-		// file
+func driverConfigFileCases(file *driverhub.ConfigFileRef) []driverConfigCase {
+	return []driverConfigCase{
 		{"file", fileConfig("modbus.yaml", 10, validSHA), ""},
 		{"file empty", fileConfig("empty.conf", 0, validSHA), ""},
 		{"file 1 MiB", fileConfig("a.conf", 1<<20, validSHA), ""},
@@ -130,13 +159,7 @@ func TestDriverConfigClean(t *testing.T) {
 		{"file with kv", &driverhub.DriverConfig{Format: "file", File: file, KV: kvPairs(1)}, "driver_config"},
 		{"file with json", &driverhub.DriverConfig{Format: "file", File: file, JSON: json.RawMessage(`{}`)}, "driver_config"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			checkField(t, tt.cfg.Clean("driver_config"), tt.field)
-		})
-	}
 }
-
 func TestDriverConfigCleanFieldPrefix(t *testing.T) {
 	c := kvWith(driverhub.KVPair{Key: "k", Value: rep("v", 1025)})
 	checkField(t, c.Clean("config"), "config.kv[3].value")

@@ -153,16 +153,32 @@ func TestBrowserNewDriverFormPublish(t *testing.T) {
 	user, pw := newUser(t, srv, "alice", driverhub.RoleDeveloper)
 	u.login(user, pw)
 
+	pkg, big := newDriverFiles(t)
+	newDriverFormChecks(t, u, big)
+	newDriverRefusedThenCreated(t, u, pkg)
+	publishThroughDialog(t, u)
+	listAndViewInChinese(t, u)
+}
+
+// newDriverFiles writes a driver package and a file one byte over the
+// package limit, returning their paths.
+func newDriverFiles(t *testing.T) (pkg, big string) {
 	dir := t.TempDir()
-	pkg := filepath.Join(dir, "meter.zip")
+	pkg = filepath.Join(dir, "meter.zip")
 	if err := os.WriteFile(pkg, pythonPackage(t), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	big := filepath.Join(dir, "big.zip")
+	big = filepath.Join(dir, "big.zip")
 	if err := os.WriteFile(big, nil, 0o644); err != nil || os.Truncate(big, driverhub.MaxPackageBytes+1) != nil {
 		t.Fatal("make a 50 MiB + 1 file")
 	}
+	return pkg, big
+}
 
+// newDriverFormChecks opens the new driver form and checks what it does
+// before anything is submitted: the CPU architecture field and the
+// package size limit.
+func newDriverFormChecks(t *testing.T, u *ui, big string) {
 	u.submit("#new-driver", "new-driver-form")
 	if u.eval(`!document.getElementById('cpu-arch-field').hidden`) {
 		t.Error("the CPU architecture field shows for Node.js")
@@ -180,7 +196,11 @@ func TestBrowserNewDriverFormPublish(t *testing.T) {
 		t.Errorf("the too-large message: %q", msg)
 	}
 	u.shot("package-too-large")
+}
 
+// newDriverRefusedThenCreated submits the form with a name the service
+// refuses, checks the form comes back filled in, then corrects the name.
+func newDriverRefusedThenCreated(t *testing.T, u *ui, pkg string) {
 	// Fill the form with a name the service refuses.
 	u.do("fill the form",
 		chromedp.SendKeys(chromedp.ID("name"), "9meter"),
@@ -230,7 +250,11 @@ func TestBrowserNewDriverFormPublish(t *testing.T) {
 	if row := u.text(`tr[data-version="1.0.0"]`); !strings.Contains(row, "meter.zip") || !strings.Contains(row, "Draft") {
 		t.Errorf("version row: %q", row)
 	}
+}
 
+// publishThroughDialog publishes version 1.0.0 of modbus_meter from its
+// driver page, then opens the published version.
+func publishThroughDialog(t *testing.T, u *ui) {
 	// Publish through the dialog that says it cannot be undone.
 	u.do("open the publish dialog", chromedp.Click(chromedp.CSS(`tr[data-version="1.0.0"] .act-publish`)), chromedp.WaitVisible(chromedp.ID("dlg-publish-0")))
 	u.shot("publish-dialog")
@@ -248,6 +272,11 @@ func TestBrowserNewDriverFormPublish(t *testing.T) {
 	if !u.eval(`document.getElementById('version') === null && !document.getElementById('description').disabled`) {
 		t.Error("the published version's page lets more than the description change")
 	}
+}
+
+// listAndViewInChinese lists modbus_meter in the marketplace, then views
+// pages in Chinese at phone width.
+func listAndViewInChinese(t *testing.T, u *ui) {
 	// List it in the marketplace, then look at the marketplace and the tokens.
 	u.open("/drivers/modbus_meter", "driver-page")
 	u.do("listing", chromedp.SendKeys(chromedp.ID("summary"), "Reads Modbus power meters"))

@@ -221,6 +221,14 @@ func TestVersionManagement(t *testing.T) {
 	if p := b.saveDraft("/drivers/new", meterForm(t, "meter", pkg)...); p.Status != http.StatusSeeOther {
 		t.Fatalf("create: %d %s", p.Status, snippet(p.Body))
 	}
+	versionsAddAndEdit(t, srv, b, pkg)
+	versionsPublishAndView(t, b, pkg)
+	versionsDownloadDeleteAndList(t, b, pkg)
+}
+
+// versionsAddAndEdit adds version 1.0.1 of meter from the prefilled form,
+// then edits that draft, replacing its package.
+func versionsAddAndEdit(t *testing.T, srv *apitest.Server, b *browser, pkg []byte) {
 	// Add version: the newest version's settings, the next version number.
 	nv := b.mustGet("/drivers/meter/versions/new").Body
 	if !strings.Contains(nv, `name="version" value="1.0.1"`) || !strings.Contains(nv, `value="poll_ms"`) || !strings.Contains(nv, `value="8502"`) {
@@ -241,7 +249,12 @@ func TestVersionManagement(t *testing.T) {
 	if v.Description != "edited" || v.Container.MemoryLimitMB != 512 || v.Package == nil || v.Package.Filename != "v2.zip" {
 		t.Errorf("edited version: %+v", v)
 	}
+}
 
+// versionsPublishAndView publishes meter 1.0.0, checks what the rows of
+// the published version and the draft offer, then views the published
+// one, changes its description and fails to delete it.
+func versionsPublishAndView(t *testing.T, b *browser, pkg []byte) {
 	// Publish 1.0.0 (the confirmation page is what the dialog shows without JavaScript).
 	if p := b.mustGet("/drivers/meter/versions/1.0.0/publish"); !strings.Contains(p.Body, "cannot be undone") ||
 		!strings.Contains(p.Body, sha256Hex(pkg)) || !strings.Contains(p.Body, "8502→502/tcp") || !strings.Contains(p.Body, "poll_ms") {
@@ -277,6 +290,12 @@ func TestVersionManagement(t *testing.T) {
 	if p := b.post("/drivers/meter/versions/1.0.0/delete", nil); p.Status != http.StatusConflict {
 		t.Errorf("deleting a published version: %d", p.Status)
 	}
+}
+
+// versionsDownloadDeleteAndList downloads meter 1.0.0's package, deletes
+// the draft 1.0.1, lists meter in the marketplace and unlists it, then
+// fails to delete meter.
+func versionsDownloadDeleteAndList(t *testing.T, b *browser, pkg []byte) {
 	// Download.
 	dl := b.get("/drivers/meter/versions/1.0.0/package")
 	if dl.Status != http.StatusOK || dl.Body != string(pkg) || !strings.Contains(dl.Header.Get("Content-Disposition"), "meter-1.0.0.zip") {

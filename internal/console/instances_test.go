@@ -38,6 +38,16 @@ func TestInstanceBindAssociateDeploy(t *testing.T) {
 		t.Fatalf("create driver: %d %s", p.Status, snippet(p.Body))
 	}
 	secret, created := createInstance(t, b, "gw1")
+	instanceSecretPage(t, srv, b, secret, created)
+	instanceBindAndAssociate(t, b)
+	instanceDriverConfig(t, b)
+	instanceDeploy(t, srv, b, secret)
+	instanceResetRotateRemove(t, b, secret)
+}
+
+// instanceSecretPage checks the page that shows gw1's new secret, a
+// refused instance name, and gw1's page before its gateway reports.
+func instanceSecretPage(t *testing.T, srv *apitest.Server, b *browser, secret string, created *page) {
 	cmd := "driverhub agent --server " + srv.URL + " --dir /var/lib/driverhub-agent --secret-file /etc/driverhub/gateway-secret"
 	if !strings.Contains(created.Body, cmd) || !strings.Contains(created.Body, html.EscapeString(console.SecretFileCommand())) {
 		t.Errorf("the secret page lacks the agent command or the secret file command: %s", created.Body)
@@ -58,7 +68,11 @@ func TestInstanceBindAssociateDeploy(t *testing.T) {
 	if !strings.Contains(inst, `id="gateway-state">Offline`) || strings.Contains(inst, secret) {
 		t.Error("the instance page shows the gateway online, or the secret again")
 	}
+}
 
+// instanceBindAndAssociate binds meter 1.0.0 to gw1 and associates a
+// device with it, after refusing a bind and a device config.
+func instanceBindAndAssociate(t *testing.T, b *browser) {
 	if p := b.post("/instances/gw1/bind", url.Values{"choice": {"|meter|"}}); p.Status != http.StatusBadRequest || !strings.Contains(p.Body, "no published version") {
 		t.Errorf("binding the newest published of a driver without one: %d %s", p.Status, snippet(p.Body))
 	}
@@ -75,9 +89,13 @@ func TestInstanceBindAssociateDeploy(t *testing.T) {
 	if p := b.post("/instances/gw1/devices?op=validate-json", url.Values{"product": {"pm800"}, "name": {"meter-1"}, "existing": {"1"}, "config": {`{"a":`}}); !strings.Contains(p.Body, "line 1, column 6") {
 		t.Errorf("validate device config: %s", snippet(p.Body))
 	}
+}
 
+// instanceDriverConfig sets meter's instance driver config on gw1, which
+// deploying requires, and refuses a kv config without a key.
+func instanceDriverConfig(t *testing.T, b *browser) {
 	// The version requires an instance driver config: deploying lists the problem.
-	p = b.post("/instances/gw1/deployments", url.Values{"type": {"deploy"}})
+	p := b.post("/instances/gw1/deployments", url.Values{"type": {"deploy"}})
 	if p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, "driver_config_missing") {
 		t.Fatalf("deploy without the required config: %d %s", p.Status, snippet(p.Body))
 	}
@@ -89,10 +107,14 @@ func TestInstanceBindAssociateDeploy(t *testing.T) {
 	if bad.Status != http.StatusBadRequest || !strings.Contains(bad.Body, `id="err-driver_config-kv-0-key"`) {
 		t.Errorf("kv config without key: %d %s", bad.Status, snippet(bad.Body))
 	}
+}
 
+// instanceDeploy deploys gw1 once its gateway says it isolates drivers,
+// and follows the deployment to its end through a simulated gateway.
+func instanceDeploy(t *testing.T, srv *apitest.Server, b *browser, secret string) {
 	// The meter's private network needs a gateway that said it isolates drivers.
 	srv.Must(t, http.StatusNoContent, "POST", "/api/v1/gateway/report", secret, map[string]any{"capabilities": map[string]any{"runtimes": []string{"runc"}, "isolation": true, "cgroup": "v2"}})
-	p = b.post("/instances/gw1/deployments", url.Values{"type": {"deploy"}})
+	p := b.post("/instances/gw1/deployments", url.Values{"type": {"deploy"}})
 	if p.Status != http.StatusSeeOther || !strings.HasPrefix(p.Location, "/instances/gw1/deployments/") {
 		t.Fatalf("deploy: %d %q %s", p.Status, p.Location, snippet(p.Body))
 	}
@@ -113,13 +135,18 @@ func TestInstanceBindAssociateDeploy(t *testing.T) {
 			t.Errorf("finished deployment page lacks %s", want)
 		}
 	}
-	inst = b.mustGet("/instances/gw1").Body
+	inst := b.mustGet("/instances/gw1").Body
 	if !strings.Contains(inst, `id="gateway-state">Online`) || !strings.Contains(inst, "deploy-succeeded") {
 		t.Error("the instance page does not show the gateway online and the deployment succeeded")
 	}
 	if bp := b.mustGet("/instances/gw1/drivers/meter").Body; !strings.Contains(bp, "hello from the meter driver") || !strings.Contains(bp, `value="|meter|1.0.0" selected`) {
 		t.Error("the binding page lacks the driver's logs or its version")
 	}
+}
+
+// instanceResetRotateRemove resets gw1, rotates its secret, fails to
+// delete it while it has drivers, and removes its device and its binding.
+func instanceResetRotateRemove(t *testing.T, b *browser, secret string) {
 	// Reset, rotate, remove.
 	if p := b.post("/instances/gw1/deployments", url.Values{"type": {"reset"}}); p.Status != http.StatusSeeOther {
 		t.Errorf("reset: %d", p.Status)

@@ -94,38 +94,7 @@ func TestGWBindingConfig(t *testing.T) {
 	obj := `{"format":"json","json":{"a":{"b":[true,null]}}}`
 	diff(t, "PUT json object", jsonValue(t, obj), object(t, s.Must(t, http.StatusOK, "PUT", cfgPath, a, obj)))
 
-	pairs := func(n int) []map[string]string {
-		out := make([]map[string]string, n)
-		for i := range out {
-			out[i] = map[string]string{"key": fmt.Sprintf("k%d", i), "value": "v"}
-		}
-		return out
-	}
-	// {"k":"…"} is 8 bytes plus the value.
-	jsonOf := func(n int) map[string]any { return map[string]any{"k": strings.Repeat("j", n-8)} }
-	tests := []struct {
-		name  string
-		body  any
-		field string // "" means accepted
-	}{
-		{"100 pairs", map[string]any{"format": "kv", "kv": pairs(100)}, ""},
-		{"101 pairs", map[string]any{"format": "kv", "kv": pairs(101)}, "kv"},
-		{"empty key", `{"format":"kv","kv":[{"key":"","value":"v"}]}`, "kv[0].key"},
-		{"key of 64", map[string]any{"format": "kv", "kv": []map[string]string{{"key": strings.Repeat("键", 64)}}}, ""},
-		{"key of 65", map[string]any{"format": "kv", "kv": []map[string]string{{"key": strings.Repeat("k", 65)}}}, "kv[0].key"},
-		{"duplicate key", `{"format":"kv","kv":[{"key":"a"},{"key":"a"}]}`, "kv[1].key"},
-		{"value of 1024", map[string]any{"format": "kv", "kv": []map[string]string{{"key": "k", "value": strings.Repeat("v", 1024)}}}, ""},
-		{"value of 1025", map[string]any{"format": "kv", "kv": []map[string]string{{"key": "k", "value": strings.Repeat("v", 1025)}}}, "kv[0].value"},
-		{"note of 257", map[string]any{"format": "kv", "kv": []map[string]string{{"key": "k", "note": strings.Repeat("n", 257)}}}, "kv[0].note"},
-		{"json of 1024", map[string]any{"format": "json", "json": jsonOf(1024)}, ""},
-		{"json of 1025", map[string]any{"format": "json", "json": jsonOf(1025)}, "json"},
-		{"json array", `{"format":"json","json":[1]}`, "json"},
-		{"json malformed text", `{"format":"json","json":"{\"a\":"}`, "json"},
-		{"kv with json", `{"format":"kv","kv":[],"json":{}}`, ""},
-		{"no format", `{"kv":[]}`, "format"},
-		{"bad format", `{"format":"yaml"}`, "format"},
-		{"file set directly", `{"format":"file","file":{"name":"a.ini","size":1,"sha256":"` + strings.Repeat("a", 64) + `"}}`, "file"},
-	}
+	tests := gwBindingConfigCases()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := s.Do(t, "PUT", cfgPath, a, tc.body)
@@ -161,6 +130,45 @@ func TestGWBindingConfig(t *testing.T) {
 	wantError(t, s.Do(t, "GET", cfgPath, a, nil), http.StatusNotFound, "not_found", "")
 	diff(t, "binding view after DELETE", nil, object(t, s.Must(t, http.StatusOK, "GET", gwBindingPath("edge", "Drv"), a, nil))["config"])
 	wantError(t, s.Do(t, "PUT", gwBindingPath("edge", "Nope")+"/config", a, kv), http.StatusNotFound, "not_found", "")
+}
+
+// gwBindingConfigCase is a body PUT as a binding's config and the field
+// it is refused for; TestGWBindingConfig says what "kv with json" expects.
+type gwBindingConfigCase struct {
+	name  string
+	body  any
+	field string // "" means accepted
+}
+
+func gwBindingConfigCases() []gwBindingConfigCase {
+	pairs := func(n int) []map[string]string {
+		out := make([]map[string]string, n)
+		for i := range out {
+			out[i] = map[string]string{"key": fmt.Sprintf("k%d", i), "value": "v"}
+		}
+		return out
+	}
+	// {"k":"…"} is 8 bytes plus the value.
+	jsonOf := func(n int) map[string]any { return map[string]any{"k": strings.Repeat("j", n-8)} }
+	return []gwBindingConfigCase{
+		{"100 pairs", map[string]any{"format": "kv", "kv": pairs(100)}, ""},
+		{"101 pairs", map[string]any{"format": "kv", "kv": pairs(101)}, "kv"},
+		{"empty key", `{"format":"kv","kv":[{"key":"","value":"v"}]}`, "kv[0].key"},
+		{"key of 64", map[string]any{"format": "kv", "kv": []map[string]string{{"key": strings.Repeat("键", 64)}}}, ""},
+		{"key of 65", map[string]any{"format": "kv", "kv": []map[string]string{{"key": strings.Repeat("k", 65)}}}, "kv[0].key"},
+		{"duplicate key", `{"format":"kv","kv":[{"key":"a"},{"key":"a"}]}`, "kv[1].key"},
+		{"value of 1024", map[string]any{"format": "kv", "kv": []map[string]string{{"key": "k", "value": strings.Repeat("v", 1024)}}}, ""},
+		{"value of 1025", map[string]any{"format": "kv", "kv": []map[string]string{{"key": "k", "value": strings.Repeat("v", 1025)}}}, "kv[0].value"},
+		{"note of 257", map[string]any{"format": "kv", "kv": []map[string]string{{"key": "k", "note": strings.Repeat("n", 257)}}}, "kv[0].note"},
+		{"json of 1024", map[string]any{"format": "json", "json": jsonOf(1024)}, ""},
+		{"json of 1025", map[string]any{"format": "json", "json": jsonOf(1025)}, "json"},
+		{"json array", `{"format":"json","json":[1]}`, "json"},
+		{"json malformed text", `{"format":"json","json":"{\"a\":"}`, "json"},
+		{"kv with json", `{"format":"kv","kv":[],"json":{}}`, ""},
+		{"no format", `{"kv":[]}`, "format"},
+		{"bad format", `{"format":"yaml"}`, "format"},
+		{"file set directly", `{"format":"file","file":{"name":"a.ini","size":1,"sha256":"` + strings.Repeat("a", 64) + `"}}`, "file"},
+	}
 }
 
 func TestGWUnbindAndDriverDelete(t *testing.T) {

@@ -31,36 +31,8 @@ func TestGWManifest(t *testing.T) {
 	a := s.AdminToken
 	g := gwNewInstance(t, s, a, "m")
 
-	// Before any deployment.
-	r := g.desired(t, "", "")
-	if r.Status != http.StatusOK {
-		t.Fatalf("GET desired: %d %s", r.Status, r.Body)
-	}
-	diff(t, "empty manifest", map[string]any{"deployment_id": "", "type": "none", "drivers": []any{}}, object(t, r))
-	none := r.Header.Get("ETag")
-	if !strings.HasPrefix(none, `"`) {
-		t.Fatalf("ETag %q, want a strong ETag", none)
-	}
-	if r := g.desired(t, none, ""); r.Status != http.StatusNotModified || len(r.Body) != 0 {
-		t.Errorf("If-None-Match the empty ETag: %d %q, want 304", r.Status, r.Body)
-	}
-
-	newDriver(t, s, a, "Py", "python3")
-	container := map[string]any{"host_network": false, "port_mappings": []any{map[string]any{"host_port": 1502.0, "container_port": 502.0, "protocol": "tcp"}},
-		"privileged": false, "device_mappings": []any{}, "volume_mappings": []any{}, "memory_limit_mb": 64.0}
-	gwNewVersionWith(t, s, a, "Py", "1.0", map[string]any{"container": container,
-		"driver_config": map[string]any{"format": "kv", "kv": []any{map[string]any{"key": "host", "value": "10.0.0.1", "note": "n"}}}})
-	pkg := pyPackage(t, "print('manifest')\n")
-	gwUploadPackage(t, s, a, "Py", "1.0", pkg)
-	gwPublish(t, s, a, "Py", "1.0")
-	driverID := gwStr(object(t, s.Must(t, http.StatusOK, "GET", driverPath("Py"), a, nil)), "id")
-	gwBind(t, s, a, "m", "Py", nil)
-	s.Must(t, http.StatusOK, "PUT", gwBindingPath("m", "Py")+"/config", a, `{"format":"json","json":{"a":1,"b":"x<y"}}`)
-	for _, n := range []string{"p1", "p2"} {
-		gwNewDevice(t, s, a, "pump", n)
-	}
-	gwAssociate(t, s, a, "m", "pump", "p1", "Py", "{ \"slave\" : 1 }")
-	gwAssociate(t, s, a, "m", "pump", "p2", "Py", nil)
+	none := gwManifestBeforeDeploy(t, g)
+	container, pkg, driverID := gwManifestBoundDriver(t, s, a)
 
 	// A private network needs a gateway that isolates drivers (docs/isolation.md).
 	g.report(t, map[string]any{"capabilities": map[string]any{"runtimes": []string{"process", "runc"}, "isolation": true, "cgroup": "v2"}})
@@ -71,7 +43,7 @@ func TestGWManifest(t *testing.T) {
 	diff(t, "current deployment", []any{id, "pending"}, []any{cur["id"], cur["status"]})
 
 	// An ETag the gateway holds from before no longer matches.
-	r = g.desired(t, none, "")
+	r := g.desired(t, none, "")
 	if r.Status != http.StatusOK {
 		t.Fatalf("GET desired after deploy: %d %s", r.Status, r.Body)
 	}
@@ -114,6 +86,48 @@ func TestGWManifest(t *testing.T) {
 		t.Errorf("If-None-Match current: %d, want 304", r.Status)
 	}
 	gwWantStatus(t, s, a, "m", id, "processing")
+}
+
+// gwManifestBeforeDeploy checks the manifest of an instance never
+// deployed and returns its ETag.
+func gwManifestBeforeDeploy(t *testing.T, g *gwSim) (none string) {
+	// Before any deployment.
+	r := g.desired(t, "", "")
+	if r.Status != http.StatusOK {
+		t.Fatalf("GET desired: %d %s", r.Status, r.Body)
+	}
+	diff(t, "empty manifest", map[string]any{"deployment_id": "", "type": "none", "drivers": []any{}}, object(t, r))
+	none = r.Header.Get("ETag")
+	if !strings.HasPrefix(none, `"`) {
+		t.Fatalf("ETag %q, want a strong ETag", none)
+	}
+	if r := g.desired(t, none, ""); r.Status != http.StatusNotModified || len(r.Body) != 0 {
+		t.Errorf("If-None-Match the empty ETag: %d %q, want 304", r.Status, r.Body)
+	}
+	return none
+}
+
+// gwManifestBoundDriver publishes Py 1.0, binds it to instance m with a
+// config and two pump devices, and returns the version's container, its
+// package and the driver's id.
+func gwManifestBoundDriver(t *testing.T, s *apitest.Server, a string) (container map[string]any, pkg []byte, driverID string) {
+	newDriver(t, s, a, "Py", "python3")
+	container = map[string]any{"host_network": false, "port_mappings": []any{map[string]any{"host_port": 1502.0, "container_port": 502.0, "protocol": "tcp"}},
+		"privileged": false, "device_mappings": []any{}, "volume_mappings": []any{}, "memory_limit_mb": 64.0}
+	gwNewVersionWith(t, s, a, "Py", "1.0", map[string]any{"container": container,
+		"driver_config": map[string]any{"format": "kv", "kv": []any{map[string]any{"key": "host", "value": "10.0.0.1", "note": "n"}}}})
+	pkg = pyPackage(t, "print('manifest')\n")
+	gwUploadPackage(t, s, a, "Py", "1.0", pkg)
+	gwPublish(t, s, a, "Py", "1.0")
+	driverID = gwStr(object(t, s.Must(t, http.StatusOK, "GET", driverPath("Py"), a, nil)), "id")
+	gwBind(t, s, a, "m", "Py", nil)
+	s.Must(t, http.StatusOK, "PUT", gwBindingPath("m", "Py")+"/config", a, `{"format":"json","json":{"a":1,"b":"x<y"}}`)
+	for _, n := range []string{"p1", "p2"} {
+		gwNewDevice(t, s, a, "pump", n)
+	}
+	gwAssociate(t, s, a, "m", "pump", "p1", "Py", "{ \"slave\" : 1 }")
+	gwAssociate(t, s, a, "m", "pump", "p2", "Py", nil)
+	return container, pkg, driverID
 }
 
 func TestGWManifestConfigs(t *testing.T) {

@@ -16,32 +16,7 @@ func TestAPIVersionLifecycle(t *testing.T) {
 	newVersion(t, s, a, "Life", "1.0")
 	path := versionPath("Life", "1.0")
 
-	t.Run("PATCH a draft, every field", func(t *testing.T) {
-		patch := `{"min_edge_version":"1.2.3","description":"first cut",
-			"driver_config":{"format":"kv","kv":[{"key":"host","value":"10.0.0.9","note":"PLC"}]},
-			"container":{"host_network":false,"port_mappings":[{"host_port":8502,"container_port":502,"protocol":"tcp"}],
-				"privileged":false,"device_mappings":[{"host_path":"/dev/ttyS1","permission":"rw","comment":"RS-232"}],
-				"volume_mappings":[{"host_path":"/var/log/plc","container_path":"/logs","permission":"rw"}],"memory_limit_mb":128},
-			"config_checks":{"driver_config_required":true,"device_config_required":true}}`
-		got := object(t, s.Must(t, http.StatusOK, "PATCH", path, a, patch))
-		want := jsonValue(t, patch).(map[string]any)
-		for k, w := range want {
-			diff(t, k, w, got[k])
-		}
-		diff(t, "status and version", []any{"draft", "1.0"}, []any{got["status"], got["version"]})
-		diff(t, "GET after PATCH", got, object(t, s.Must(t, http.StatusOK, "GET", path, a, nil)))
-
-		// A json config, given as text, replaces the kv one.
-		got = object(t, s.Must(t, http.StatusOK, "PATCH", path, a, `{"driver_config":{"format":"json","json":"{ \"a\" : [1, 2] }"}}`))
-		diff(t, "json config", jsonValue(t, `{"format":"json","json":{"a":[1,2]}}`), got["driver_config"])
-		diff(t, "description kept", "first cut", got["description"])
-
-		// Container settings are validated on PATCH too.
-		wantError(t, s.Do(t, "PATCH", path, a, `{"container":{"memory_limit_mb":15}}`), http.StatusBadRequest, "invalid_argument", "container.memory_limit_mb")
-		wantError(t, s.Do(t, "PATCH", path, a, `{"version":"2.0"}`), http.StatusBadRequest, "invalid_argument", "version")
-		wantError(t, s.Do(t, "PATCH", path, a, `{"min_edge_version":"latest"}`), http.StatusBadRequest, "invalid_argument", "min_edge_version")
-		diff(t, "unchanged after refusals", got, object(t, s.Must(t, http.StatusOK, "GET", path, a, nil)))
-	})
+	t.Run("PATCH a draft, every field", func(t *testing.T) { lifecyclePatchDraft(t, s, a, path) })
 
 	t.Run("PATCH jvm_args of a java draft", func(t *testing.T) {
 		newDriver(t, s, a, "Jv", "java")
@@ -88,51 +63,7 @@ func TestAPIVersionLifecycle(t *testing.T) {
 		}
 	})
 
-	t.Run("published", func(t *testing.T) {
-		before := object(t, s.Must(t, http.StatusOK, "GET", path, a, nil))
-		got := object(t, s.Must(t, http.StatusOK, "PATCH", path, a, map[string]any{"description": "now stable"}))
-		diff(t, "description", "now stable", got["description"])
-		diff(t, "still published", "published", got["status"])
-
-		// Sending back the view read, with a new description, is fine.
-		view := object(t, s.Must(t, http.StatusOK, "GET", path, a, nil))
-		view["description"] = "round trip"
-		diff(t, "read-modify-write", "round trip", object(t, s.Must(t, http.StatusOK, "PATCH", path, a, view))["description"])
-
-		refused := []struct {
-			name         string
-			method, path string
-			body         any
-		}{
-			{"PATCH min_edge_version", "PATCH", path, map[string]any{"min_edge_version": "2.0.0"}},
-			{"PATCH container", "PATCH", path, map[string]any{"container": map[string]any{"memory_limit_mb": 2048}}},
-			{"PATCH driver_config", "PATCH", path, map[string]any{"driver_config": map[string]any{"format": "kv", "kv": []any{}}}},
-			{"PATCH config_checks", "PATCH", path, map[string]any{"config_checks": map[string]any{"driver_config_required": false}}},
-			{"PATCH description and container", "PATCH", path, map[string]any{"description": "sneaky", "container": map[string]any{"privileged": true}}},
-			{"PUT package", "PUT", path + "/package", bytes.NewReader(first)},
-			{"PUT config file", "PUT", path + "/config-file?name=app.conf", "k=v\n"},
-			{"DELETE", "DELETE", path, nil},
-			{"publish again", "POST", path + "/publish", nil},
-		}
-		for _, tc := range refused {
-			t.Run(tc.name, func(t *testing.T) {
-				wantError(t, s.Do(t, tc.method, tc.path, a, tc.body), http.StatusConflict, "version_published", "")
-			})
-		}
-		after := object(t, s.Must(t, http.StatusOK, "GET", path, a, nil))
-		for _, k := range []string{"min_edge_version", "container", "driver_config", "config_checks", "package", "status", "published_at"} {
-			diff(t, k+" after refusals", before[k], after[k])
-		}
-		diff(t, "description after refusals", "round trip", after["description"])
-
-		for _, tok := range []string{a, s.Token(t, a, driverhub.RoleViewer)} {
-			body := s.Must(t, http.StatusOK, "GET", path+"/package", tok, nil).Body
-			if !bytes.Equal(body, second) {
-				t.Errorf("download after publish is not the last package")
-			}
-		}
-		wantError(t, s.Do(t, "DELETE", driverPath("Life"), a, nil), http.StatusConflict, "conflict", "")
-	})
+	t.Run("published", func(t *testing.T) { lifecyclePublished(t, s, a, path, first, second) })
 
 	t.Run("a new draft of the published driver", func(t *testing.T) {
 		newVersion(t, s, a, "Life", "1.1")
@@ -141,6 +72,84 @@ func TestAPIVersionLifecycle(t *testing.T) {
 		wantError(t, s.Do(t, "DELETE", versionPath("Life", "1.1"), a, nil), http.StatusNotFound, "not_found", "")
 		wantError(t, s.Do(t, "POST", versionPath("Life", "1.1")+"/publish", a, nil), http.StatusNotFound, "not_found", "")
 	})
+}
+
+// lifecyclePatchDraft PATCHes every field of the draft at path, then
+// refuses what must not change.
+func lifecyclePatchDraft(t *testing.T, s *apitest.Server, a, path string) {
+	patch := `{"min_edge_version":"1.2.3","description":"first cut",
+			"driver_config":{"format":"kv","kv":[{"key":"host","value":"10.0.0.9","note":"PLC"}]},
+			"container":{"host_network":false,"port_mappings":[{"host_port":8502,"container_port":502,"protocol":"tcp"}],
+				"privileged":false,"device_mappings":[{"host_path":"/dev/ttyS1","permission":"rw","comment":"RS-232"}],
+				"volume_mappings":[{"host_path":"/var/log/plc","container_path":"/logs","permission":"rw"}],"memory_limit_mb":128},
+			"config_checks":{"driver_config_required":true,"device_config_required":true}}`
+	got := object(t, s.Must(t, http.StatusOK, "PATCH", path, a, patch))
+	want := jsonValue(t, patch).(map[string]any)
+	for k, w := range want {
+		diff(t, k, w, got[k])
+	}
+	diff(t, "status and version", []any{"draft", "1.0"}, []any{got["status"], got["version"]})
+	diff(t, "GET after PATCH", got, object(t, s.Must(t, http.StatusOK, "GET", path, a, nil)))
+
+	// A json config, given as text, replaces the kv one.
+	got = object(t, s.Must(t, http.StatusOK, "PATCH", path, a, `{"driver_config":{"format":"json","json":"{ \"a\" : [1, 2] }"}}`))
+	diff(t, "json config", jsonValue(t, `{"format":"json","json":{"a":[1,2]}}`), got["driver_config"])
+	diff(t, "description kept", "first cut", got["description"])
+
+	// Container settings are validated on PATCH too.
+	wantError(t, s.Do(t, "PATCH", path, a, `{"container":{"memory_limit_mb":15}}`), http.StatusBadRequest, "invalid_argument", "container.memory_limit_mb")
+	wantError(t, s.Do(t, "PATCH", path, a, `{"version":"2.0"}`), http.StatusBadRequest, "invalid_argument", "version")
+	wantError(t, s.Do(t, "PATCH", path, a, `{"min_edge_version":"latest"}`), http.StatusBadRequest, "invalid_argument", "min_edge_version")
+	diff(t, "unchanged after refusals", got, object(t, s.Must(t, http.StatusOK, "GET", path, a, nil)))
+}
+
+// lifecyclePublished checks that of the published version at path only
+// the description changes, that second stays its package, and that its
+// driver cannot be deleted.
+func lifecyclePublished(t *testing.T, s *apitest.Server, a, path string, first, second []byte) {
+	before := object(t, s.Must(t, http.StatusOK, "GET", path, a, nil))
+	got := object(t, s.Must(t, http.StatusOK, "PATCH", path, a, map[string]any{"description": "now stable"}))
+	diff(t, "description", "now stable", got["description"])
+	diff(t, "still published", "published", got["status"])
+
+	// Sending back the view read, with a new description, is fine.
+	view := object(t, s.Must(t, http.StatusOK, "GET", path, a, nil))
+	view["description"] = "round trip"
+	diff(t, "read-modify-write", "round trip", object(t, s.Must(t, http.StatusOK, "PATCH", path, a, view))["description"])
+
+	refused := []struct {
+		name         string
+		method, path string
+		body         any
+	}{
+		{"PATCH min_edge_version", "PATCH", path, map[string]any{"min_edge_version": "2.0.0"}},
+		{"PATCH container", "PATCH", path, map[string]any{"container": map[string]any{"memory_limit_mb": 2048}}},
+		{"PATCH driver_config", "PATCH", path, map[string]any{"driver_config": map[string]any{"format": "kv", "kv": []any{}}}},
+		{"PATCH config_checks", "PATCH", path, map[string]any{"config_checks": map[string]any{"driver_config_required": false}}},
+		{"PATCH description and container", "PATCH", path, map[string]any{"description": "sneaky", "container": map[string]any{"privileged": true}}},
+		{"PUT package", "PUT", path + "/package", bytes.NewReader(first)},
+		{"PUT config file", "PUT", path + "/config-file?name=app.conf", "k=v\n"},
+		{"DELETE", "DELETE", path, nil},
+		{"publish again", "POST", path + "/publish", nil},
+	}
+	for _, tc := range refused {
+		t.Run(tc.name, func(t *testing.T) {
+			wantError(t, s.Do(t, tc.method, tc.path, a, tc.body), http.StatusConflict, "version_published", "")
+		})
+	}
+	after := object(t, s.Must(t, http.StatusOK, "GET", path, a, nil))
+	for _, k := range []string{"min_edge_version", "container", "driver_config", "config_checks", "package", "status", "published_at"} {
+		diff(t, k+" after refusals", before[k], after[k])
+	}
+	diff(t, "description after refusals", "round trip", after["description"])
+
+	for _, tok := range []string{a, s.Token(t, a, driverhub.RoleViewer)} {
+		body := s.Must(t, http.StatusOK, "GET", path+"/package", tok, nil).Body
+		if !bytes.Equal(body, second) {
+			t.Errorf("download after publish is not the last package")
+		}
+	}
+	wantError(t, s.Do(t, "DELETE", driverPath("Life"), a, nil), http.StatusConflict, "conflict", "")
 }
 
 func TestAPIBuiltinDriver(t *testing.T) {

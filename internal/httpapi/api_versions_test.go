@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -133,22 +134,62 @@ func TestAPIVersionValidation(t *testing.T) {
 	s := apitest.New(t)
 	newDriver(t, s, s.AdminToken, "Py", "python3")
 	newVersion(t, s, s.AdminToken, "Py", "1.0")
-	// v builds a body: a fresh version plus the given JSON members.
-	v := func(members string) string {
-		if members == "" {
-			return `{"version":"9.9","min_edge_version":"1.0.0"}`
-		}
-		return `{"version":"9.9","min_edge_version":"1.0.0",` + members + `}`
+	tests := slices.Concat(versionValidationFieldCases(), versionValidationContainerAndConfigCases(), []versionValidationCase{
+		{"malformed body", `{"version":"9.9",`, 400, "invalid_argument", "", nil},
+		{"two JSON values", `{"version":"9.9","min_edge_version":"1.0.0"} {}`, 400, "invalid_argument", "", nil},
+	})
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := wantError(t, s.Do(t, "POST", driverPath("Py")+"/versions", s.AdminToken, tc.body), tc.status, tc.code, tc.field)
+			for _, m := range tc.message {
+				if !strings.Contains(e.Message, m) {
+					t.Errorf("message %q does not hold %q", e.Message, m)
+				}
+			}
+		})
 	}
-	tests := []struct {
-		name   string
-		body   string
-		status int
-		code   string
-		field  string
-		// message must hold these, when set.
-		message []string
-	}{
+	var l struct{ Items []struct{ Version string } }
+	s.Must(t, http.StatusOK, "GET", driverPath("Py")+"/versions", s.AdminToken, nil).Decode(t, &l)
+	if len(l.Items) != 1 {
+		t.Errorf("refused versions were stored: %+v", l.Items)
+	}
+	t.Run("unknown driver", func(t *testing.T) {
+		wantError(t, s.Do(t, "POST", driverPath("Nobody")+"/versions", s.AdminToken, freshVersion("")), http.StatusNotFound, "not_found", "")
+		wantError(t, s.Do(t, "GET", versionPath("Py", "nope"), s.AdminToken, nil), http.StatusNotFound, "not_found", "")
+	})
+	t.Run("jvm_args on java", func(t *testing.T) {
+		newDriver(t, s, s.AdminToken, "Jv", "java")
+		r := s.Must(t, http.StatusCreated, "POST", driverPath("Jv")+"/versions", s.AdminToken, freshVersion(`"jvm_args":"-Xmx64m -Dfile.encoding=UTF-8"`))
+		diff(t, "jvm_args", "-Xmx64m -Dfile.encoding=UTF-8", object(t, r)["jvm_args"])
+		wantError(t, s.Do(t, "POST", driverPath("Jv")+"/versions", s.AdminToken,
+			`{"version":"9.8","min_edge_version":"1.0.0","jvm_args":"`+strings.Repeat("x", 257)+`"}`), http.StatusBadRequest, "invalid_argument", "jvm_args")
+	})
+}
+
+// freshVersion builds a body: a fresh version plus the given JSON members.
+func freshVersion(members string) string {
+	if members == "" {
+		return `{"version":"9.9","min_edge_version":"1.0.0"}`
+	}
+	return `{"version":"9.9","min_edge_version":"1.0.0",` + members + `}`
+}
+
+// versionValidationCase is a body POSTed as a new version of Py and the
+// error it must get.
+type versionValidationCase struct {
+	name   string
+	body   string
+	status int
+	code   string
+	field  string
+	// message must hold these, when set.
+	message []string
+}
+
+// versionValidationFieldCases refuse the version's own fields.
+func versionValidationFieldCases() []versionValidationCase {
+	v := freshVersion
+	return []versionValidationCase{
 		{"min_edge_version missing", `{"version":"9.9"}`, 400, "invalid_argument", "min_edge_version", nil},
 		{"min_edge_version empty", `{"version":"9.9","min_edge_version":""}`, 400, "invalid_argument", "min_edge_version", nil},
 		{"min_edge_version two parts", `{"version":"9.9","min_edge_version":"1.0"}`, 400, "invalid_argument", "min_edge_version", nil},
@@ -169,6 +210,14 @@ func TestAPIVersionValidation(t *testing.T) {
 		{"unknown field", v(`"colour":"red"`), 400, "invalid_argument", "colour", nil},
 		{"jvm_args on python3", v(`"jvm_args":"-Xmx64m"`), 400, "invalid_argument", "jvm_args", nil},
 		{"package in the body", v(`"package":{"filename":"a.zip","size":1,"sha256":"` + strings.Repeat("a", 64) + `"}`), 400, "invalid_argument", "package", nil},
+	}
+}
+
+// versionValidationContainerAndConfigCases refuse its container and its
+// driver config.
+func versionValidationContainerAndConfigCases() []versionValidationCase {
+	v := freshVersion
+	return []versionValidationCase{
 		{"port mapping with host network", v(`"container":{"host_network":true,"port_mappings":[{"host_port":80,"container_port":80,"protocol":"tcp"}]}`),
 			400, "invalid_argument", "container.port_mappings", nil},
 		{"port mapping with default host network", v(`"container":{"port_mappings":[{"host_port":80,"container_port":80,"protocol":"tcp"}]}`),
@@ -209,35 +258,7 @@ func TestAPIVersionValidation(t *testing.T) {
 		{"config format unknown", v(`"driver_config":{"format":"yaml"}`), 400, "invalid_argument", "driver_config.format", nil},
 		{"file config in the body", v(`"driver_config":{"format":"file","file":{"name":"a.conf","size":1,"sha256":"` + strings.Repeat("a", 64) + `"}}`),
 			400, "invalid_argument", "driver_config.file", nil},
-		{"malformed body", `{"version":"9.9",`, 400, "invalid_argument", "", nil},
-		{"two JSON values", `{"version":"9.9","min_edge_version":"1.0.0"} {}`, 400, "invalid_argument", "", nil},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			e := wantError(t, s.Do(t, "POST", driverPath("Py")+"/versions", s.AdminToken, tc.body), tc.status, tc.code, tc.field)
-			for _, m := range tc.message {
-				if !strings.Contains(e.Message, m) {
-					t.Errorf("message %q does not hold %q", e.Message, m)
-				}
-			}
-		})
-	}
-	var l struct{ Items []struct{ Version string } }
-	s.Must(t, http.StatusOK, "GET", driverPath("Py")+"/versions", s.AdminToken, nil).Decode(t, &l)
-	if len(l.Items) != 1 {
-		t.Errorf("refused versions were stored: %+v", l.Items)
-	}
-	t.Run("unknown driver", func(t *testing.T) {
-		wantError(t, s.Do(t, "POST", driverPath("Nobody")+"/versions", s.AdminToken, v("")), http.StatusNotFound, "not_found", "")
-		wantError(t, s.Do(t, "GET", versionPath("Py", "nope"), s.AdminToken, nil), http.StatusNotFound, "not_found", "")
-	})
-	t.Run("jvm_args on java", func(t *testing.T) {
-		newDriver(t, s, s.AdminToken, "Jv", "java")
-		r := s.Must(t, http.StatusCreated, "POST", driverPath("Jv")+"/versions", s.AdminToken, v(`"jvm_args":"-Xmx64m -Dfile.encoding=UTF-8"`))
-		diff(t, "jvm_args", "-Xmx64m -Dfile.encoding=UTF-8", object(t, r)["jvm_args"])
-		wantError(t, s.Do(t, "POST", driverPath("Jv")+"/versions", s.AdminToken,
-			`{"version":"9.8","min_edge_version":"1.0.0","jvm_args":"`+strings.Repeat("x", 257)+`"}`), http.StatusBadRequest, "invalid_argument", "jvm_args")
-	})
 }
 
 // TestAPIVersionUnknownNestedField: an unknown member inside an object of

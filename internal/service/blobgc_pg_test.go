@@ -23,25 +23,7 @@ import (
 func TestConcurrentSweepsOnPostgres(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	store, err := postgres.Open(ctx, pgtest.Fresh(t, pgtest.URL(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	blobs, err := fsblob.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := &testService{store: store, blobs: blobs, clock: &testClock{now: t0}}
-	replica := func() *service.Service {
-		svc, err := service.New(service.Config{Store: store, Blobs: blobs, Now: ts.clock.Now, BcryptCost: 4,
-			Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return svc
-	}
-	ts.Service = replica()
+	ts, replica := sweepsOnPostgresSetup(t, ctx)
 	a, err := ts.Bootstrap(ctx, adminPassword, "")
 	if err != nil {
 		t.Fatal(err)
@@ -65,25 +47,7 @@ func TestConcurrentSweepsOnPostgres(t *testing.T) {
 	}
 
 	sweepers := []*service.Service{ts.Service, replica()}
-	deleted := make([]int, len(sweepers))
-	var wg sync.WaitGroup
-	for i, svc := range sweepers {
-		wg.Go(func() {
-			sw, err := svc.CollectBlobs(ctx, time.Hour)
-			if err != nil {
-				t.Errorf("sweep %d: %v", i, err)
-			}
-			deleted[i] = sw.Deleted
-		})
-	}
-	wg.Go(func() {
-		for i := range reused {
-			if _, err := ts.PutPackage(admin, "Py", fmt.Sprint("u", i), "", bytes.NewReader(pkgs[i])); err != nil {
-				t.Errorf("upload %d during the sweeps: %v", i, err)
-			}
-		}
-	})
-	wg.Wait()
+	deleted := sweepWhileUploading(t, ctx, ts, admin, sweepers, pkgs, reused)
 
 	for i, p := range pkgs {
 		if got, want := ts.stored(t, sha256Hex(p)), i < reused; got != want {
@@ -103,6 +67,64 @@ func TestConcurrentSweepsOnPostgres(t *testing.T) {
 	if n := deleted[0] + deleted[1]; n < orphans-reused || n > orphans {
 		t.Errorf("the sweeps deleted %d and %d blobs, want %d to %d in all", deleted[0], deleted[1], orphans-reused, orphans)
 	}
+	checkLaterSweeps(t, ctx, ts, pkgs, reused)
+}
+
+// sweepsOnPostgresSetup opens a fresh PostgreSQL store and a blob store,
+// and returns a testService on them and a function making another
+// replica's Service on them.
+func sweepsOnPostgresSetup(t *testing.T, ctx context.Context) (*testService, func() *service.Service) {
+	store, err := postgres.Open(ctx, pgtest.Fresh(t, pgtest.URL(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	blobs, err := fsblob.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := &testService{store: store, blobs: blobs, clock: &testClock{now: t0}}
+	replica := func() *service.Service {
+		svc, err := service.New(service.Config{Store: store, Blobs: blobs, Now: ts.clock.Now, BcryptCost: 4,
+			Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return svc
+	}
+	ts.Service = replica()
+	return ts, replica
+}
+
+// sweepWhileUploading runs a collection on each of sweepers at once while
+// the first reused packages are uploaded as versions u0, u1…, and returns
+// how many blobs each sweep deleted.
+func sweepWhileUploading(t *testing.T, ctx context.Context, ts *testService, admin context.Context, sweepers []*service.Service, pkgs [][]byte, reused int) []int {
+	deleted := make([]int, len(sweepers))
+	var wg sync.WaitGroup
+	for i, svc := range sweepers {
+		wg.Go(func() {
+			sw, err := svc.CollectBlobs(ctx, time.Hour)
+			if err != nil {
+				t.Errorf("sweep %d: %v", i, err)
+			}
+			deleted[i] = sw.Deleted
+		})
+	}
+	wg.Go(func() {
+		for i := range reused {
+			if _, err := ts.PutPackage(admin, "Py", fmt.Sprint("u", i), "", bytes.NewReader(pkgs[i])); err != nil {
+				t.Errorf("upload %d during the sweeps: %v", i, err)
+			}
+		}
+	})
+	wg.Wait()
+	return deleted
+}
+
+// checkLaterSweeps runs two more sweeps, each past the grace period, and
+// checks they take nothing referenced and leave no row collectable.
+func checkLaterSweeps(t *testing.T, ctx context.Context, ts *testService, pkgs [][]byte, reused int) {
 	// A sweep that listed a blob another then deleted records it again;
 	// such rows go with the next sweeps, and nothing referenced with them.
 	ts.clock.Advance(2 * time.Hour)
@@ -115,7 +137,7 @@ func TestConcurrentSweepsOnPostgres(t *testing.T) {
 		}
 	}
 	var left int
-	err = store.View(ctx, func(tx driverhub.Tx) error {
+	err := ts.store.View(ctx, func(tx driverhub.Tx) error {
 		l, err := tx.CollectableBlobs(ctx, ts.clock.Now(), ts.clock.Now(), "", 100)
 		left = len(l)
 		return err

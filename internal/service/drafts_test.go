@@ -126,15 +126,46 @@ func TestSaveDraftValidateOnlySavesNothing(t *testing.T) {
 }
 
 func TestSaveDraftRefusals(t *testing.T) {
+	for _, tc := range slices.Concat(saveDraftFieldAndUploadRefusals(), saveDraftOtherRefusals()) {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newDraftEnv(t)
+			e.withMeter(t)
+			in := tc.input(t, e)
+			before, beforeVersions := e.driverNames(t, e.acme), e.versionsOf(t, "meter")
+			ctx := e.acme
+			if tc.ctx != nil {
+				ctx = tc.ctx(e)
+			}
+			_, err := e.svc.SaveDraft(ctx, in)
+			got := wantDraftFields(t, err, tc.code, tc.fields...)
+			if !strings.Contains(got.Message, tc.says) {
+				t.Errorf("message %q does not say %q", got.Message, tc.says)
+			}
+			if after := e.driverNames(t, e.acme); !slices.Equal(after, before) {
+				t.Errorf("a refused draft changed the drivers: %v, then %v", before, after)
+			}
+			if after := e.versionsOf(t, "meter"); !slices.Equal(after, beforeVersions) {
+				t.Errorf("a refused draft changed meter's versions:\n%v\nthen\n%v", beforeVersions, after)
+			}
+		})
+	}
+}
+
+// saveDraftRefusal is a draft that SaveDraft must refuse with code, for
+// fields; ctx, when set, gives the caller (else e.acme, the admin).
+type saveDraftRefusal struct {
+	name   string
+	ctx    func(e *draftEnv) context.Context
+	input  func(t *testing.T, e *draftEnv) driverhub.DraftInput
+	code   string
+	fields []string
+	says   string // the message of the first field
+}
+
+// saveDraftFieldAndUploadRefusals refuse bad fields and bad uploads.
+func saveDraftFieldAndUploadRefusals() []saveDraftRefusal {
 	long := strings.Repeat("x", driverhub.MaxDescriptionBytes+1)
-	for _, tc := range []struct {
-		name   string
-		ctx    func(e *draftEnv) context.Context
-		input  func(t *testing.T, e *draftEnv) driverhub.DraftInput
-		code   string
-		fields []string
-		says   string // the message of the first field
-	}{
+	return []saveDraftRefusal{
 		{"every field wrong", nil, func(t *testing.T, e *draftEnv) driverhub.DraftInput {
 			cfg := e.stage(t, e.acme, driverhub.UploadConfigFile, "c.ini", "", []byte("a=1"))
 			ct := driverhub.Container{HostNetwork: true, PortMappings: []driverhub.PortMapping{{HostPort: 80, ContainerPort: 80, Protocol: "tcp"}},
@@ -173,6 +204,13 @@ func TestSaveDraftRefusals(t *testing.T) {
 			return driverhub.DraftInput{Driver: "meter", PackageUpload: pkg.ID,
 				Fields: driverhub.VersionInput{Version: draftPtr("1.2.0"), MinEdgeVersion: draftPtr("1.0.0")}}
 		}, driverhub.EInvalid, []string{"package_upload"}, "used already"},
+	}
+}
+
+// saveDraftOtherRefusals refuse a published version, taken names, an
+// unknown driver and a viewer.
+func saveDraftOtherRefusals() []saveDraftRefusal {
+	return []saveDraftRefusal{
 		{"a published version", nil, func(t *testing.T, e *draftEnv) driverhub.DraftInput {
 			return driverhub.DraftInput{Driver: "meter", Version: "1.0.0", Fields: driverhub.VersionInput{MinEdgeVersion: draftPtr("2.0.0")}}
 		}, driverhub.EVersionPublished, []string{""}, "is published"},
@@ -198,28 +236,6 @@ func TestSaveDraftRefusals(t *testing.T) {
 		{"a viewer", func(e *draftEnv) context.Context { return e.viewer }, func(t *testing.T, e *draftEnv) driverhub.DraftInput {
 			return driverhub.DraftInput{Driver: "meter", Version: "1.1.0"}
 		}, driverhub.EPermissionDenied, []string{""}, "developer"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			e := newDraftEnv(t)
-			e.withMeter(t)
-			in := tc.input(t, e)
-			before, beforeVersions := e.driverNames(t, e.acme), e.versionsOf(t, "meter")
-			ctx := e.acme
-			if tc.ctx != nil {
-				ctx = tc.ctx(e)
-			}
-			_, err := e.svc.SaveDraft(ctx, in)
-			got := wantDraftFields(t, err, tc.code, tc.fields...)
-			if !strings.Contains(got.Message, tc.says) {
-				t.Errorf("message %q does not say %q", got.Message, tc.says)
-			}
-			if after := e.driverNames(t, e.acme); !slices.Equal(after, before) {
-				t.Errorf("a refused draft changed the drivers: %v, then %v", before, after)
-			}
-			if after := e.versionsOf(t, "meter"); !slices.Equal(after, beforeVersions) {
-				t.Errorf("a refused draft changed meter's versions:\n%v\nthen\n%v", beforeVersions, after)
-			}
-		})
 	}
 }
 
