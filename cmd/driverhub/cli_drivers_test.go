@@ -9,10 +9,20 @@ import (
 	"testing"
 )
 
+// TestCLIDriversAndVersions drives drivers, then versions, then a
+// version's package through the CLI; each step works on what the one
+// before left.
 func TestCLIDriversAndVersions(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t)
+	cliDriverCommands(t, c)
+	cliVersionCommands(t, c)
+	cliVersionPackageCommands(t, c)
+}
 
+// cliDriverCommands creates drivers meter and plc, lists, gets and
+// updates them, and deletes plc.
+func cliDriverCommands(t *testing.T, c *cliEnv) {
 	out := c.ok("driver", "create", "meter", "--protocol", "modbus", "--runtime", "python3", "--description", "Reads meters")
 	mustContain(t, "driver create", out, "meter", "modbus", "python3", "Reads meters")
 	c.ok("driver", "create", "plc", "--protocol", "opcua", "--runtime", "c", "--cpu-arch", "aarch64")
@@ -39,9 +49,13 @@ func TestCLIDriversAndVersions(t *testing.T) {
 	}
 	c.ok("driver", "delete", "plc")
 	c.fails(1, "driver", "get", "plc")
+}
 
-	// Versions: create with a kv config and checks, update, list, get, publish.
-	out = c.ok("version", "create", "meter", "1.0.0", "--min-edge-version", "1.0.0", "--config-kv", "poll_ms=500",
+// cliVersionCommands creates meter's versions 1.0.0, with a kv config and
+// checks, and 2.0, from a file; it updates, lists and gets them, leaves
+// 1.0.0 a draft and deletes 2.0.
+func cliVersionCommands(t *testing.T, c *cliEnv) {
+	out := c.ok("version", "create", "meter", "1.0.0", "--min-edge-version", "1.0.0", "--config-kv", "poll_ms=500",
 		"--driver-config-required", "--memory-limit-mb", "256")
 	mustContain(t, "version create", out, "1.0.0", "draft", "poll_ms=500", "memory limit: 256 MiB", "driver config required: true")
 	c.ok("version", "update", "meter", "1.0.0", "--description", "first", "--privileged")
@@ -66,15 +80,19 @@ func TestCLIDriversAndVersions(t *testing.T) {
 	c.sameJSON("/api/v1/drivers/meter/versions?status=draft", "version", "list", "meter", "--status", "draft")
 	c.ok("version", "delete", "meter", "2.0")
 	c.fails(1, "version", "get", "meter", "2.0")
+}
 
-	// upload (a zip file), config file, publish, download.
+// cliVersionPackageCommands uploads meter 1.0.0's package (a zip file)
+// and config file, publishes and downloads it; a published version
+// refuses changes and deletion.
+func cliVersionPackageCommands(t *testing.T, c *cliEnv) {
 	pkg := pythonPackage(t, 1<<10, 7)
 	zipPath := filepath.Join(t.TempDir(), "meter.zip")
 	os.WriteFile(zipPath, pkg, 0o644)
 	c.ok("version", "upload", "meter", "1.0.0", zipPath)
 	cfgPath := filepath.Join(t.TempDir(), "settings.ini")
 	os.WriteFile(cfgPath, []byte("[meter]\nport=502\n"), 0o644)
-	out = c.ok("version", "upload-config", "meter", "1.0.0", cfgPath)
+	out := c.ok("version", "upload-config", "meter", "1.0.0", cfgPath)
 	mustContain(t, "version upload-config", out, "file: settings.ini")
 	c.ok("version", "publish", "meter", "1.0.0")
 	out = c.ok("version", "list", "meter", "--status", "published")

@@ -33,6 +33,8 @@ func cliSetupInstance(t *testing.T, c *cliEnv) *fakeGateway {
 	return &fakeGateway{t: t, url: c.srv.url, secret: i.GatewaySecret}
 }
 
+// TestCLIInstancesDevicesConfigs drives instances, bindings and their
+// configs, and devices through the CLI, around one published driver meter.
 func TestCLIInstancesDevicesConfigs(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t)
@@ -40,6 +42,19 @@ func TestCLIInstancesDevicesConfigs(t *testing.T) {
 	dir := cliTree(t, map[string]string{"index.py": "print('meter')\n"})
 	c.ok("driver", "push", dir, "--driver", "meter", "--version", "1.0.0", "--min-edge-version", "1.0.0", "--publish")
 
+	cliInstanceCommands(t, c)
+	cliBindingConfigCommands(t, c)
+	cliDeviceCommands(t, c)
+
+	r := c.fails(1, "instance", "delete", "line3")
+	mustContain(t, "delete of a busy instance", r.stderr, "conflict")
+	c.ok("instance", "unbind", "line3", "meter")
+	c.ok("instance", "delete", "line3")
+}
+
+// cliInstanceCommands creates instances line3 and line4, lists, gets,
+// updates and rotates them, and deletes line4.
+func cliInstanceCommands(t *testing.T, c *cliEnv) {
 	r := c.run("instance", "create", "line3", "--description", "Line 3", "--tag", "site=north", "--tag", "floor=2")
 	if r.code != 0 {
 		t.Fatalf("instance create: %d %s", r.code, r.stderr)
@@ -66,9 +81,12 @@ func TestCLIInstancesDevicesConfigs(t *testing.T) {
 	}
 	c.ok("instance", "delete", "line4")
 	c.fails(1, "instance", "get", "line4")
+}
 
-	// Bindings and instance driver configs.
-	out = c.ok("instance", "bind", "line3", "meter")
+// cliBindingConfigCommands binds meter to line3 and sets, gets, uploads
+// and unsets its instance driver config.
+func cliBindingConfigCommands(t *testing.T, c *cliEnv) {
+	out := c.ok("instance", "bind", "line3", "meter")
 	mustContain(t, "bind", out, "meter", "1.0.0", "the version's default")
 	out = c.ok("instance", "drivers", "line3")
 	if row := cliRow(out, "meter"); len(row) < 8 || row[2] != "1.0.0" || row[3] != "-" || row[6] != "default" {
@@ -76,7 +94,7 @@ func TestCLIInstancesDevicesConfigs(t *testing.T) {
 	}
 	c.sameJSON("/api/v1/instances/line3/drivers", "instance", "drivers", "line3")
 	c.sameJSON("/api/v1/instances/line3/drivers/meter", "instance", "drivers", "line3", "meter")
-	r = c.fails(1, "instance", "config", "get", "line3", "meter")
+	r := c.fails(1, "instance", "config", "get", "line3", "meter")
 	mustContain(t, "config get without config", r.stderr, "not_found")
 	out = c.ok("instance", "config", "set", "line3", "meter", "--kv", "port=502", "--kv", "unit=1")
 	if row := cliRow(out, "port"); len(row) < 2 || row[1] != "502" {
@@ -94,9 +112,12 @@ func TestCLIInstancesDevicesConfigs(t *testing.T) {
 	c.ok("instance", "config", "unset", "line3", "meter")
 	c.fails(1, "instance", "config", "get", "line3", "meter")
 	c.fails(2, "instance", "config", "set", "line3", "meter")
+}
 
-	// Devices.
-	out = c.ok("device", "create", "meterp", "m1", "--description", "first meter")
+// cliDeviceCommands creates devices m1 and m2, assigns m1 to meter on
+// line3, lists and gets them, unassigns m1 and deletes m2.
+func cliDeviceCommands(t *testing.T, c *cliEnv) {
+	out := c.ok("device", "create", "meterp", "m1", "--description", "first meter")
 	mustContain(t, "device create", out, "meterp", "m1", "first meter")
 	c.ok("device", "create", "meterp", "m2")
 	c.ok("device", "assign", "meterp", "m1", "--instance", "line3", "--driver", "meter", "--config", `{"addr": 1}`)
@@ -114,11 +135,6 @@ func TestCLIInstancesDevicesConfigs(t *testing.T) {
 	c.ok("device", "delete", "meterp", "m2")
 	c.fails(1, "device", "get", "meterp", "m2")
 	c.fails(2, "device", "assign", "meterp", "m1", "--driver", "meter") // no --instance
-
-	r = c.fails(1, "instance", "delete", "line3")
-	mustContain(t, "delete of a busy instance", r.stderr, "conflict")
-	c.ok("instance", "unbind", "line3", "meter")
-	c.ok("instance", "delete", "line3")
 }
 
 func TestCLIDeployWait(t *testing.T) {

@@ -171,6 +171,25 @@ func TestTrustCeremony(t *testing.T) {
 	c = c.with("DRIVERHUB_SERVER=" + proxyURL)
 	keys := filepath.Join(t.TempDir(), "keys")
 
+	src := trustInitAndSignedPush(t, c, keys)
+	pinned := trustCheckSignedTarget(t, c)
+	firstTargetsKeys := readKeyFiles(t, keys)
+
+	c.ok("unsign", "meter", "1.0.0", "--keys", keys)
+	mustContain(t, "sign after unsign", c.fails(1, "sign", "meter", "1.0.0", "--keys", keys).stderr, "revoked")
+
+	mustContain(t, "rotate", c.ok("trust", "rotate", "--role", "targets", "--keys", keys), "Root version:     2")
+	c.ok("driver", "push", src, "--driver", "meter", "--version", "1.0.1", "--min-edge-version", "1.0.0", "--publish")
+	c.ok("sign", "meter", "1.0.1", "--keys", keys)
+
+	all := trustCheckRotated(t, c, keys, pinned, firstTargetsKeys)
+	trustCheckRetiredKey(t, c, firstTargetsKeys)
+	trustCheckNoPrivateKeySent(t, rec, all)
+}
+
+// trustInitAndSignedPush runs trust init into keys, pushes and signs
+// meter 1.0.0 from a source tree, and returns the tree.
+func trustInitAndSignedPush(t *testing.T, c *cliEnv, keys string) string {
 	mustContain(t, "trust init", c.ok("trust", "init", "--keys", keys), "Root version:", "Targets version:")
 	if fi, err := os.Stat(keys); err != nil || fi.Mode().Perm() != 0o700 {
 		t.Errorf("--keys directory: mode %v, %v; want 0700", fi.Mode().Perm(), err)
@@ -188,7 +207,12 @@ func TestTrustCeremony(t *testing.T) {
 		t.Fatalf("push --sign: exit %d, printed %s (%v)\n%s", r.code, r.stdout, err, r.stderr)
 	}
 	mustContain(t, "push --sign", r.stderr, "Signed default/meter/1.0.0")
+	return src
+}
 
+// trustCheckSignedTarget exports the root and checks that a TUF client
+// pinned to it trusts meter 1.0.0's package; it returns the root.
+func trustCheckSignedTarget(t *testing.T, c *cliEnv) []byte {
 	pinned := []byte(c.ok("trust", "export-root"))
 	root, err := metadata.Root().FromBytes(pinned)
 	if err != nil || root.Signed.Version != 1 {
@@ -199,15 +223,13 @@ func TestTrustCeremony(t *testing.T) {
 	if tf == nil || hex.EncodeToString(tf.Hashes["sha256"]) != pkg["sha256"] || float64(tf.Length) != pkg["size"] {
 		t.Fatalf("the trusted target %+v is not the package %v", tf, pkg)
 	}
-	firstTargetsKeys := readKeyFiles(t, keys)
+	return pinned
+}
 
-	c.ok("unsign", "meter", "1.0.0", "--keys", keys)
-	mustContain(t, "sign after unsign", c.fails(1, "sign", "meter", "1.0.0", "--keys", keys).stderr, "revoked")
-
-	mustContain(t, "rotate", c.ok("trust", "rotate", "--role", "targets", "--keys", keys), "Root version:     2")
-	c.ok("driver", "push", src, "--driver", "meter", "--version", "1.0.1", "--min-edge-version", "1.0.0", "--publish")
-	c.ok("sign", "meter", "1.0.1", "--keys", keys)
-
+// trustCheckRotated checks, from the pinned root, that after the targets
+// key's rotation 1.0.1 is trusted, 1.0.0 revoked, and the new targets key
+// alone signs; it returns all the key files.
+func trustCheckRotated(t *testing.T, c *cliEnv, keys string, pinned []byte, firstTargetsKeys map[string]keyFileOf) map[string]keyFileOf {
 	final := c.trustedTargets(pinned)
 	if _, ok := final.Signed.Targets["default/meter/1.0.1"]; !ok || final.Signed.Targets["default/meter/1.0.0"] != nil {
 		t.Errorf("trusted targets %v, want 1.0.1 and not 1.0.0", final.Signed.Targets)
@@ -225,8 +247,12 @@ func TestTrustCeremony(t *testing.T) {
 	if len(final.Signatures) != 1 || final.Signatures[0].KeyID != newTargets || newTargets == "" {
 		t.Errorf("the targets are signed by %v, want the new targets key %s only", final.Signatures, newTargets)
 	}
+	return all
+}
 
-	// The retired targets key alone no longer signs.
+// trustCheckRetiredKey checks that the retired targets key alone no
+// longer signs.
+func trustCheckRetiredKey(t *testing.T, c *cliEnv, firstTargetsKeys map[string]keyFileOf) {
 	old := t.TempDir()
 	for name, k := range firstTargetsKeys {
 		if k.Role == "targets" {
@@ -235,9 +261,12 @@ func TestTrustCeremony(t *testing.T) {
 		}
 	}
 	mustContain(t, "sign with the retired key", c.fails(1, "sign", "meter", "1.0.1", "--keys", old).stderr, "holds none of the targets keys")
+}
 
-	// Through all of it, no private key went to the server in any form,
-	// though the public keys did (in the roots): the proxy saw the bodies.
+// trustCheckNoPrivateKeySent checks that no private key of the ceremony
+// went to the server in any form, though the public keys did (in the
+// roots): the proxy saw the bodies.
+func trustCheckNoPrivateKeySent(t *testing.T, rec *recorder, all map[string]keyFileOf) {
 	for name, k := range all {
 		seed, err := hex.DecodeString(k.Private)
 		if err != nil || len(seed) != ed25519.SeedSize {

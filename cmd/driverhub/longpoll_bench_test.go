@@ -60,40 +60,14 @@ func BenchmarkLongPoll10k(b *testing.B) {
 		Transport: &http.Transport{MaxIdleConnsPerHost: 16}}}
 	defer api.client.CloseIdleConnections()
 
-	// Instances, with bounded concurrency; their secrets go to a file for
-	// the load generator.
-	start := time.Now()
-	gws, err := api.createInstances(n, 8, 10*time.Minute)
-	if err != nil {
-		b.Fatalf("create instances: %v", err)
-	}
-	var secrets bytes.Buffer
-	for _, g := range gws {
-		fmt.Fprintf(&secrets, "%s %s\n", g.name, g.secret)
-	}
-	secretsFile := filepath.Join(dir, "secrets")
-	if err := os.WriteFile(secretsFile, secrets.Bytes(), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	b.Logf("created %d instances in %s", n, time.Since(start).Round(time.Millisecond))
+	gws, secretsFile := lpCreateGateways(b, api, n, dir)
 	lpWaitQuiet(b, pid, 30*time.Second)
 	idleRSS := lpProcRSS(b, pid)
 	idleFDs := lpProcFDs(pid)
 
 	// The load generator: this test binary again, in its own process.
 	lg := lpStartLoadgen(b, s.url, secretsFile, filepath.Join(dir, "loadgen.stderr"))
-	start = time.Now()
-	select {
-	case <-lg.ready:
-	case <-lg.exited:
-		b.Fatalf("the load generator exited before all gateways waited:\n%s", lg.stderr())
-	case <-time.After(10 * time.Minute):
-		b.Fatalf("not all %d gateways were waiting after 10 minutes:\n%s", n, lg.stderr())
-	}
-	// Every long-poll is sent; the server waits on them all once it has
-	// handled them, which leaves it idle.
-	lpWaitQuiet(b, pid, time.Minute)
-	b.Logf("%d gateways long-polling after %s", n, time.Since(start).Round(time.Millisecond))
+	lpAwaitWaiting(b, lg, pid, n)
 	waitingRSS := lpProcRSS(b, pid)
 	waitingFDs := lpProcFDs(pid)
 	perGateway := float64(waitingRSS-idleRSS) / float64(n)
@@ -103,21 +77,7 @@ func BenchmarkLongPoll10k(b *testing.B) {
 		b.Errorf("the server holds %d file descriptors with %d gateways waiting: not every long-poll reached it", waitingFDs, n)
 	}
 
-	// Deployments to a sample of gateways, one at a time: the latency is
-	// from just before the POST to the gateway's receiving the answer.
-	var lat []time.Duration
-	for _, k := range rand.Perm(n)[:min(samples, n)] {
-		name := gws[k].name
-		created := time.Now()
-		if err := api.deploy(name); err != nil {
-			b.Fatalf("deploy %s: %v", name, err)
-		}
-		received, err := lg.awaitAnswer(name, 10*time.Second)
-		if err != nil {
-			b.Fatalf("%v\n%s", err, lg.stderr())
-		}
-		lat = append(lat, received.Sub(created))
-	}
+	lat := lpSampleLatencies(b, api, lg, gws, n, samples)
 	slices.Sort(lat)
 	p50, p99, worst := percentile(lat, 0.50), percentile(lat, 0.99), lat[len(lat)-1]
 	b.Logf("deployment to gateway over %d deployments: p50 %s, p99 %s, max %s",
@@ -137,6 +97,64 @@ func BenchmarkLongPoll10k(b *testing.B) {
 	b.ReportMetric(ms(p50), "p50-ms")
 	b.ReportMetric(ms(p99), "p99-ms")
 	b.ReportMetric(ms(worst), "max-ms")
+}
+
+// lpCreateGateways creates n instances, with bounded concurrency, and
+// writes their secrets to a file in dir for the load generator; it
+// returns the gateways and the file.
+func lpCreateGateways(b *testing.B, api *lpAPI, n int, dir string) ([]lpGateway, string) {
+	start := time.Now()
+	gws, err := api.createInstances(n, 8, 10*time.Minute)
+	if err != nil {
+		b.Fatalf("create instances: %v", err)
+	}
+	var secrets bytes.Buffer
+	for _, g := range gws {
+		fmt.Fprintf(&secrets, "%s %s\n", g.name, g.secret)
+	}
+	secretsFile := filepath.Join(dir, "secrets")
+	if err := os.WriteFile(secretsFile, secrets.Bytes(), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("created %d instances in %s", n, time.Since(start).Round(time.Millisecond))
+	return gws, secretsFile
+}
+
+// lpAwaitWaiting waits until every gateway of the load generator has sent
+// its long-poll and the server is idle again.
+func lpAwaitWaiting(b *testing.B, lg *lpLoadgen, pid, n int) {
+	start := time.Now()
+	select {
+	case <-lg.ready:
+	case <-lg.exited:
+		b.Fatalf("the load generator exited before all gateways waited:\n%s", lg.stderr())
+	case <-time.After(10 * time.Minute):
+		b.Fatalf("not all %d gateways were waiting after 10 minutes:\n%s", n, lg.stderr())
+	}
+	// Every long-poll is sent; the server waits on them all once it has
+	// handled them, which leaves it idle.
+	lpWaitQuiet(b, pid, time.Minute)
+	b.Logf("%d gateways long-polling after %s", n, time.Since(start).Round(time.Millisecond))
+}
+
+// lpSampleLatencies deploys to a sample of the n gateways, one at a time,
+// and returns the latencies: each from just before the POST to the
+// gateway's receiving the answer.
+func lpSampleLatencies(b *testing.B, api *lpAPI, lg *lpLoadgen, gws []lpGateway, n, samples int) []time.Duration {
+	var lat []time.Duration
+	for _, k := range rand.Perm(n)[:min(samples, n)] {
+		name := gws[k].name
+		created := time.Now()
+		if err := api.deploy(name); err != nil {
+			b.Fatalf("deploy %s: %v", name, err)
+		}
+		received, err := lg.awaitAnswer(name, 10*time.Second)
+		if err != nil {
+			b.Fatalf("%v\n%s", err, lg.stderr())
+		}
+		lat = append(lat, received.Sub(created))
+	}
+	return lat
 }
 
 func lpTail(s string, n int) string       { return s[max(0, len(s)-n):] }

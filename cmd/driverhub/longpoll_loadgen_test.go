@@ -42,39 +42,22 @@ func init() {
 // desired state (200) a gateway receives, and polls again. It stops when
 // its stdin is closed or after its maximum run time. Errors go to stderr.
 func lpRunLoadgen() int {
-	fail := func(format string, args ...any) int {
-		fmt.Fprintf(os.Stderr, "loadgen: "+format+"\n", args...)
-		return 2
-	}
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return fail("getrlimit: %v", err)
-	}
-	lim.Cur = lim.Max
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return fail("setrlimit: %v", err)
+	lim, err := lpRaiseFDLimit()
+	if err != nil {
+		return lpLoadgenFail("%v", err)
 	}
 	base := os.Getenv(lpLoadgenURLEnv)
-	data, err := os.ReadFile(os.Getenv(lpLoadgenSecretsEnv))
+	gws, err := lpReadSecrets(os.Getenv(lpLoadgenSecretsEnv))
 	if err != nil {
-		return fail("%v", err)
-	}
-	type gw struct{ name, secret string }
-	var gws []gw
-	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
-		name, secret, ok := strings.Cut(line, " ")
-		if !ok {
-			return fail("bad secrets line %q", line)
-		}
-		gws = append(gws, gw{name, secret})
+		return lpLoadgenFail("%v", err)
 	}
 	if uint64(len(gws))+64 > lim.Cur {
-		return fail("%d gateways need more than the %d file descriptors allowed", len(gws), lim.Cur)
+		return lpLoadgenFail("%d gateways need more than the %d file descriptors allowed", len(gws), lim.Cur)
 	}
 	maxRun := 20 * time.Minute
 	if v := os.Getenv(lpLoadgenMaxRunEnv); v != "" {
 		if maxRun, err = time.ParseDuration(v); err != nil {
-			return fail("%s: %v", lpLoadgenMaxRunEnv, err)
+			return lpLoadgenFail("%s: %v", lpLoadgenMaxRunEnv, err)
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), maxRun)
@@ -84,121 +67,201 @@ func lpRunLoadgen() int {
 		cancel()
 	}()
 
-	// One writer, so that lines never interleave.
-	lines := make(chan string, 1024)
+	run := &lpLoadgenRun{ctx: ctx, base: base, gws: gws, lines: make(chan string, 1024),
+		sem: make(chan struct{}, lpLoadgenRampUp)}
+	wrote := run.startWriter()
+
+	// With rlReportEnv set, each gateway also reports on every desired
+	// state it receives (rollout_loadgen_test.go), as an agent would.
+	if run.rep, err = lgNewReporter(); err != nil {
+		return lpLoadgenFail("%v", err)
+	}
+	run.gateways()
+	close(run.lines)
+	<-wrote
+	if n := run.errCount.Load(); n > 0 {
+		fmt.Fprintf(os.Stderr, "loadgen: %d errors in all\n", n)
+	}
+	return 0
+}
+
+// lpLoadgenFail says why the load generator cannot run; it returns the
+// exit code.
+func lpLoadgenFail(format string, args ...any) int {
+	fmt.Fprintf(os.Stderr, "loadgen: "+format+"\n", args...)
+	return 2
+}
+
+// lpRaiseFDLimit raises the soft limit of open files to the hard one:
+// every gateway holds a connection.
+func lpRaiseFDLimit() (syscall.Rlimit, error) {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return lim, fmt.Errorf("getrlimit: %v", err)
+	}
+	lim.Cur = lim.Max
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return lim, fmt.Errorf("setrlimit: %v", err)
+	}
+	return lim, nil
+}
+
+// lpReadSecrets reads the gateways of the secrets file.
+func lpReadSecrets(path string) ([]lpGateway, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var gws []lpGateway
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		name, secret, ok := strings.Cut(line, " ")
+		if !ok {
+			return nil, fmt.Errorf("bad secrets line %q", line)
+		}
+		gws = append(gws, lpGateway{name, secret})
+	}
+	return gws, nil
+}
+
+// lpLoadgenRampUp is how many gateways at most are between their start and
+// the sending of their long-poll, so that connections are opened in waves
+// the server's listen backlog holds.
+const lpLoadgenRampUp = 256
+
+// lpLoadgenRun is what the gateways of one load generator run share.
+type lpLoadgenRun struct {
+	ctx      context.Context
+	base     string
+	gws      []lpGateway
+	rep      *lgReporter   // nil when the gateways only poll
+	lines    chan string   // to stdout, through startWriter's one writer
+	sem      chan struct{} // a place among the gateways starting at once
+	waiting  atomic.Int64
+	errCount atomic.Int64
+}
+
+// startWriter starts the one writer of lines to stdout, so that lines
+// never interleave; the returned channel is closed once lines is closed
+// and all is written.
+func (r *lpLoadgenRun) startWriter() <-chan struct{} {
 	wrote := make(chan struct{})
 	go func() {
 		defer close(wrote)
 		w := bufio.NewWriter(os.Stdout)
-		for l := range lines {
+		for l := range r.lines {
 			w.WriteString(l + "\n")
-			if len(lines) == 0 {
+			if len(r.lines) == 0 {
 				w.Flush()
 			}
 		}
 		w.Flush()
 	}()
-	var errCount atomic.Int64
-	logErr := func(format string, args ...any) {
-		if errCount.Add(1) <= 20 {
-			fmt.Fprintf(os.Stderr, "loadgen: "+format+"\n", args...)
-		}
-	}
+	return wrote
+}
 
-	// With rlReportEnv set, each gateway also reports on every desired
-	// state it receives (rollout_loadgen_test.go), as an agent would.
-	rep, err := lgNewReporter()
-	if err != nil {
-		return fail("%v", err)
+// logErr writes the first 20 errors to stderr and counts them all.
+func (r *lpLoadgenRun) logErr(format string, args ...any) {
+	if r.errCount.Add(1) <= 20 {
+		fmt.Fprintf(os.Stderr, "loadgen: "+format+"\n", args...)
 	}
+}
 
-	// get sends one GET /api/v1/gateway/desired on the gateway's
-	// connection; sent, when not nil, is called once the request is written.
-	get := func(conn *lgConn, g gw, etag string, wait time.Duration, sent func()) (status int, newETag string, body []byte, err error) {
-		path := "/api/v1/gateway/desired"
-		if wait > 0 {
-			path += "?wait=" + wait.String()
-		}
-		return conn.do("GET", path, g.secret, etag, nil, wait+30*time.Second, sent)
-	}
-
-	// At most rampUp gateways are between their start and the sending of
-	// their long-poll, so that connections are opened in waves the
-	// server's listen backlog holds.
-	const rampUp = 256
-	sem := make(chan struct{}, rampUp)
-	var waiting atomic.Int64
+// gateways runs every gateway, at most lpLoadgenRampUp of them starting at
+// once, until the run ends.
+func (r *lpLoadgenRun) gateways() {
 	var wg sync.WaitGroup
-	for _, g := range gws {
+	for _, g := range r.gws {
 		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
+		case r.sem <- struct{}{}:
+		case <-r.ctx.Done():
 		}
-		if ctx.Err() != nil {
+		if r.ctx.Err() != nil {
 			break
 		}
-		wg.Go(func() {
-			var once sync.Once
-			sent := func() {
-				once.Do(func() {
-					<-sem
-					if waiting.Add(1) == int64(len(gws)) {
-						lines <- fmt.Sprintf("ready %d", len(gws))
-					}
-				})
-			}
-			defer once.Do(func() { <-sem }) // gave up before waiting
-			conn, err := newLGConn(ctx, base)
-			if err != nil {
-				logErr("%v", err)
-				return
-			}
-			defer conn.close()
-			var etag string
-			for attempt := 0; ; attempt++ {
-				status, tag, body, err := get(conn, g, "", 0, nil)
-				if err == nil && status == http.StatusOK {
-					etag = tag
-					rep.answer(ctx, conn, g.name, g.secret, body, time.Now().UnixNano(), lines, logErr)
-					break
-				}
-				if ctx.Err() != nil {
-					return
-				}
-				logErr("%s: first fetch: status %d, %v", g.name, status, err)
-				if attempt == 4 {
-					return
-				}
-				time.Sleep(time.Second)
-			}
-			for ctx.Err() == nil {
-				status, tag, body, err := get(conn, g, etag, lpLoadgenWait, sent)
-				now := time.Now().UnixNano()
-				switch {
-				case ctx.Err() != nil:
-					return
-				case err != nil:
-					logErr("%s: long-poll: %v", g.name, err)
-					time.Sleep(time.Second)
-				case status == http.StatusOK && rep != nil:
-					etag = tag
-					rep.answer(ctx, conn, g.name, g.secret, body, now, lines, logErr)
-				case status == http.StatusOK:
-					etag = tag
-					lines <- fmt.Sprintf("%s %d", g.name, now)
-				case status == http.StatusNotModified:
-				default:
-					logErr("%s: long-poll: status %d", g.name, status)
-					time.Sleep(time.Second)
-				}
+		wg.Go(func() { r.gateway(g) })
+	}
+	wg.Wait()
+}
+
+// gateway fetches g's desired state, then long-polls for new ones until
+// the run ends. Its place among the starting gateways is freed once its
+// first long-poll is sent.
+func (r *lpLoadgenRun) gateway(g lpGateway) {
+	var once sync.Once
+	sent := func() {
+		once.Do(func() {
+			<-r.sem
+			if r.waiting.Add(1) == int64(len(r.gws)) {
+				r.lines <- fmt.Sprintf("ready %d", len(r.gws))
 			}
 		})
 	}
-	wg.Wait()
-	close(lines)
-	<-wrote
-	if n := errCount.Load(); n > 0 {
-		fmt.Fprintf(os.Stderr, "loadgen: %d errors in all\n", n)
+	defer once.Do(func() { <-r.sem }) // gave up before waiting
+	conn, err := newLGConn(r.ctx, r.base)
+	if err != nil {
+		r.logErr("%v", err)
+		return
 	}
-	return 0
+	defer conn.close()
+	etag, ok := r.firstFetch(conn, g)
+	if !ok {
+		return
+	}
+	r.longPoll(conn, g, etag, sent)
+}
+
+// firstFetch fetches g's desired state, in up to 5 attempts a second
+// apart, and returns its ETag; false when it gave up or the run ended.
+func (r *lpLoadgenRun) firstFetch(conn *lgConn, g lpGateway) (string, bool) {
+	for attempt := 0; ; attempt++ {
+		status, tag, body, err := lpGetDesired(conn, g, "", 0, nil)
+		if err == nil && status == http.StatusOK {
+			r.rep.answer(r.ctx, conn, g.name, g.secret, body, time.Now().UnixNano(), r.lines, r.logErr)
+			return tag, true
+		}
+		if r.ctx.Err() != nil {
+			return "", false
+		}
+		r.logErr("%s: first fetch: status %d, %v", g.name, status, err)
+		if attempt == 4 {
+			return "", false
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+// longPoll long-polls for g's new desired states until the run ends, and
+// prints (or, with a reporter, reports on) each one received.
+func (r *lpLoadgenRun) longPoll(conn *lgConn, g lpGateway, etag string, sent func()) {
+	for r.ctx.Err() == nil {
+		status, tag, body, err := lpGetDesired(conn, g, etag, lpLoadgenWait, sent)
+		now := time.Now().UnixNano()
+		switch {
+		case r.ctx.Err() != nil:
+			return
+		case err != nil:
+			r.logErr("%s: long-poll: %v", g.name, err)
+			time.Sleep(time.Second)
+		case status == http.StatusOK && r.rep != nil:
+			etag = tag
+			r.rep.answer(r.ctx, conn, g.name, g.secret, body, now, r.lines, r.logErr)
+		case status == http.StatusOK:
+			etag = tag
+			r.lines <- fmt.Sprintf("%s %d", g.name, now)
+		case status == http.StatusNotModified:
+		default:
+			r.logErr("%s: long-poll: status %d", g.name, status)
+			time.Sleep(time.Second)
+		}
+	}
+}
+
+// lpGetDesired sends one GET /api/v1/gateway/desired on the gateway's
+// connection; sent, when not nil, is called once the request is written.
+func lpGetDesired(conn *lgConn, g lpGateway, etag string, wait time.Duration, sent func()) (status int, newETag string, body []byte, err error) {
+	path := "/api/v1/gateway/desired"
+	if wait > 0 {
+		path += "?wait=" + wait.String()
+	}
+	return conn.do("GET", path, g.secret, etag, nil, wait+30*time.Second, sent)
 }
