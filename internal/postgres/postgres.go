@@ -38,6 +38,12 @@ import (
 // the URL does not say (pool_max_conns).
 const DefaultMaxConns = 20
 
+// FirstConns is how many connections a server keeps, beside its pool, for
+// the work others wait on (Store.UpdateFirst: a rollout's batches and
+// steps), which would otherwise queue for a connection behind a wave's
+// reports and fetches.
+const FirstConns = 2
+
 // migrationLock is the first key of the advisory lock taken while
 // migrating; the second is the hash of the schema, so that stores in
 // different schemas of one database migrate independently.
@@ -139,7 +145,8 @@ func lockMigrations(ctx context.Context, conn *sql.Conn) (func(), error) {
 }
 
 // Open connects to the database at dsn, applies pending migrations and
-// returns the store. Reads and writes share one pool.
+// returns the store. Reads and writes share one pool; UpdateFirst has
+// FirstConns connections of its own.
 func Open(ctx context.Context, dsn string) (*sqlstore.Store, error) {
 	s, _, err := OpenDB(ctx, dsn)
 	return s, err
@@ -152,15 +159,23 @@ func OpenDB(ctx context.Context, dsn string) (*sqlstore.Store, *sql.DB, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	db := stdlib.OpenDB(*c.Conn)
-	db.SetMaxOpenConns(c.MaxConns)
-	db.SetMaxIdleConns(c.MaxConns)
-	db.SetConnMaxIdleTime(5 * time.Minute)
-	db.SetConnMaxLifetime(time.Hour)
+	db, first := pool(c, c.MaxConns), pool(c, FirstConns)
 	s, err := sqlstore.New(ctx, db, db, Dialect)
 	if err != nil {
 		db.Close()
+		first.Close()
 		return nil, nil, fmt.Errorf("open postgres %s: %w", Redact(dsn), err)
 	}
+	s.SetFirstPool(first)
 	return s, db, nil
+}
+
+// pool opens a pool of at most n connections to c's database.
+func pool(c *Config, n int) *sql.DB {
+	db := stdlib.OpenDB(*c.Conn)
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	db.SetConnMaxLifetime(time.Hour)
+	return db
 }

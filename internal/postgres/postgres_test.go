@@ -372,3 +372,39 @@ func TestRedact(t *testing.T) {
 		}
 	}
 }
+
+// TestUpdateFirstHasConnectionsOfItsOwn: with the pool's every connection
+// held (pool_max_conns=1, in a transaction that waits), an Update waits
+// for one, and an UpdateFirst (a rollout's batch) runs at once.
+func TestUpdateFirstHasConnectionsOfItsOwn(t *testing.T) {
+	s := open(t, pgtest.Fresh(t, pgtest.URL(t))+"&pool_max_conns=1")
+	held, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- s.Update(context.Background(), func(driverhub.Tx) error {
+			close(held)
+			<-release
+			return nil
+		})
+	}()
+	<-held
+	defer func() {
+		close(release)
+		if err := <-done; err != nil {
+			t.Errorf("the Update holding the connection: %v", err)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	if err := s.Update(ctx, func(driverhub.Tx) error { return nil }); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Update while the pool's only connection is held: %v, want it to wait (deadline exceeded)", err)
+	}
+	ctx, cancel = context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	err := s.UpdateFirst(ctx, func(tx driverhub.Tx) error {
+		_, err := tx.RolloutByID(ctx, "", driverhub.NewID())
+		return err
+	})
+	if !errors.Is(err, driverhub.ErrNotFound) {
+		t.Errorf("UpdateFirst while the pool's only connection is held: %v, want it to run (and find no such rollout)", err)
+	}
+}

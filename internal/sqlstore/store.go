@@ -60,16 +60,25 @@ type Dialect struct {
 
 // Store is a driverhub.Store. Writes go through write, reads through read;
 // for SQLite they are two pools (one writer, many readers), for
-// PostgreSQL the same one.
+// PostgreSQL the same one (and a small one for UpdateFirst).
 type Store struct {
 	write, read *sql.DB
-	dialect     Dialect
-	onFull      func() bool
-	commits     committer
+	// first is UpdateFirst's pool where the database has no writer queue
+	// to jump (PostgreSQL); nil: write's.
+	first   *sql.DB
+	dialect Dialect
+	onFull  func() bool
+	commits committer
 	// writeStmts and readStmts are the pools' prepared statements (nil:
 	// none, on PostgreSQL).
 	writeStmts, readStmts *stmtCache
 }
+
+// SetFirstPool gives UpdateFirst a pool of its own, so that a rollout's
+// batches never wait for a connection behind the fleet's reports and
+// fetches holding the shared pool's. The store closes it. Set it before
+// the store is used.
+func (s *Store) SetFirstPool(db *sql.DB) { s.first = db }
 
 // OnDiskFull sets what Update calls when a write fails for a full disk:
 // fn frees some room (a reserve file) and reports whether it did. Set it
@@ -106,7 +115,8 @@ func (s *Store) Update(ctx context.Context, fn func(driverhub.Tx) error) error {
 }
 
 // UpdateFirst is Update for work that others wait on: on SQLite it runs
-// ahead of the calls queued for the writer, in a transaction of its own.
+// ahead of the calls queued for the writer, in a transaction of its own;
+// elsewhere on the pool set by SetFirstPool, when set.
 func (s *Store) UpdateFirst(ctx context.Context, fn func(driverhub.Tx) error) error {
 	return s.update(ctx, s.dialect.UpdateIsolation, true, fn)
 }
@@ -127,9 +137,13 @@ func (s *Store) update(ctx context.Context, isolation sql.IsolationLevel, first 
 		return s.updateGrouped(ctx, fn, first)
 	}
 	opts := &sql.TxOptions{Isolation: isolation}
+	db := s.write
+	if first && s.first != nil {
+		db = s.first
+	}
 	start := time.Now()
 	for attempt := 1; ; attempt++ {
-		err := s.run(ctx, s.write, s.writeStmts, opts, fn)
+		err := s.run(ctx, db, s.writeStmts, opts, fn)
 		if err != nil && s.dialect.IsFull != nil && s.dialect.IsFull(err) {
 			if s.onFull != nil && attempt < fullAttempts && s.onFull() {
 				continue
@@ -189,6 +203,9 @@ func (s *Store) Close() error {
 	err := s.write.Close()
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())
+	}
+	if s.first != nil {
+		err = errors.Join(err, s.first.Close())
 	}
 	return err
 }
