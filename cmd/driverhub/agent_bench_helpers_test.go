@@ -152,7 +152,7 @@ func (e *abEnv) stopAgent() {
 			b.Errorf("agent pid %d did not exit after SIGKILL", e.agent.Process.Pid)
 		}
 	}
-	for _, pid := range abProcsUnder(e.agentDir + "/") {
+	for _, pid := range procsUnder(e.agentDir + "/") {
 		b.Errorf("process %d still runs under the agent's directory after the agent stopped: killed", pid)
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
@@ -315,25 +315,6 @@ func abReadStatus(pid int) (abMem, error) {
 		return m, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
 	}
 	return m, nil
-}
-
-// abProcsUnder lists live processes whose working directory or command
-// line is under prefix (a directory path ending in "/").
-func abProcsUnder(prefix string) []int {
-	entries, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, en := range entries {
-		pid, err := strconv.Atoi(en.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		cwd, _ := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid))
-		cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-		if strings.HasPrefix(cwd+"/", prefix) || bytes.Contains(cmd, []byte(prefix)) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
 }
 
 func abZip(b *testing.B, name, content string) []byte {

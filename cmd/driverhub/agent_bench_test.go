@@ -72,7 +72,7 @@ while True:
 	shipped := e.logLines(names[0])
 	m := abReadMem(b, pid)
 	childRSS := int64(0)
-	for _, p := range abProcsUnder(e.agentDir + "/") {
+	for _, p := range procsUnder(e.agentDir + "/") {
 		if p != pid {
 			childRSS += abReadMemQuiet(p).rss
 		}
