@@ -108,9 +108,7 @@ func (n *Notifier) Subscribe(instanceID string) (<-chan struct{}, func()) {
 // waits for the disk, which one per instance made the slowest part of a
 // rollout's batch (200 deployments: 0.2-0.5 s).
 func (n *Notifier) Notify(ctx context.Context, instanceIDs ...string) error {
-	for _, id := range instanceIDs {
-		n.local.Wake(id)
-	}
+	_ = n.local.Notify(ctx, instanceIDs...) // wakes; never fails
 	if len(instanceIDs) == 0 {
 		return nil
 	}
@@ -232,7 +230,5 @@ func (n *Notifier) wakeAll() {
 		ids = append(ids, id)
 	}
 	n.mu.Unlock()
-	for _, id := range ids {
-		n.local.Wake(id)
-	}
+	_ = n.local.Notify(context.Background(), ids...) // wakes; never fails
 }

@@ -20,8 +20,9 @@ import (
 // nil is as durable as before, and one that failed left nothing behind.
 // The calls of a group run one after the other, in the order they came,
 // as they would have one transaction each. An UpdateFirst call (work
-// that others wait on) goes ahead of the queue, into a group of its own,
-// but never twice in a row while other calls wait (nextGroup).
+// that others wait on) goes ahead of the queue, into a group of
+// UpdateFirst calls only, but never twice in a row while other calls wait
+// (nextGroup).
 
 // maxGroup bounds the calls of one transaction, so that a burst of
 // reports does not hold the writer (or make one huge log) for long: 1,024

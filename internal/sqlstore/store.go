@@ -115,8 +115,8 @@ func (s *Store) Update(ctx context.Context, fn func(driverhub.Tx) error) error {
 }
 
 // UpdateFirst is Update for work that others wait on: on SQLite it runs
-// ahead of the calls queued for the writer, in a transaction of its own;
-// elsewhere on the pool set by SetFirstPool, when set.
+// ahead of the calls queued for the writer, in a group of UpdateFirst
+// calls only; elsewhere on the pool set by SetFirstPool, when set.
 func (s *Store) UpdateFirst(ctx context.Context, fn func(driverhub.Tx) error) error {
 	return s.update(ctx, s.dialect.UpdateIsolation, true, fn)
 }
