@@ -15,7 +15,10 @@ import (
 	"time"
 )
 
-var rlFlagN = flag.Int("rollout.n", 0, "gateways of BenchmarkRollout10k (default 10000, or env DRIVERHUB_ROLLOUT_N)")
+var (
+	rlFlagN     = flag.Int("rollout.n", 0, "gateways of BenchmarkRollout10k (default 10000, or env DRIVERHUB_ROLLOUT_N)")
+	rlFlagWaves = flag.String("rollout.waves", "", "waves of BenchmarkRollout10k, cumulative percentages (default 1,10,50,100, or env DRIVERHUB_ROLLOUT_WAVES)")
+)
 
 func rlGatewayCount(b *testing.B) int {
 	if *rlFlagN > 0 {
@@ -31,10 +34,32 @@ func rlGatewayCount(b *testing.B) int {
 	return 10000
 }
 
+// rlWavePlan returns the benchmark's waves: 1, 10, 50 and 100% (a canary
+// first, then a wave of half the fleet), or those of -rollout.waves.
+func rlWavePlan(b *testing.B) []int {
+	v := *rlFlagWaves
+	if v == "" {
+		v = os.Getenv("DRIVERHUB_ROLLOUT_WAVES")
+	}
+	if v == "" {
+		return []int{1, 10, 50, 100}
+	}
+	var waves []int
+	for _, f := range strings.Split(v, ",") {
+		p, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			b.Fatalf("rollout.waves %q: want cumulative percentages such as 25,50,75,100", v)
+		}
+		waves = append(waves, p)
+	}
+	return waves
+}
+
 // BenchmarkRollout10k runs `driverhub server` (SQLite) with N gateways
 // (10,000 by default) long-polling it from a load generator process, each
 // reporting success as soon as it receives a deployment, and rolls a
-// driver version out to all of them in four waves (1, 10, 50, 100%). It
+// driver version out to all of them in four waves (1, 10, 50, 100%;
+// -rollout.waves sets others). It
 // reports the time from creation to succeeded (the server's own event
 // times), the server's CPU seconds per target (from /proc/<pid>/stat)
 // and the load generator's CPU seconds (it shares the server's cores),
@@ -64,7 +89,8 @@ func BenchmarkRollout10k(b *testing.B) {
 
 	cpu0, lgCPU0 := lpProcCPU(b, pid), lpProcCPU(b, lg.cmd.Process.Pid)
 	var r rlRollout
-	api.must(b, 201, "POST", "/api/v1/rollouts", rolloutBody([]int{1, 10, 50, 100}, 100, 0), &r)
+	waves := rlWavePlan(b)
+	api.must(b, 201, "POST", "/api/v1/rollouts", rolloutBody(waves, 100, 0), &r)
 	done := rlAwaitQuietly(b, api, r.ID, 15*time.Minute)
 	cpu := float64(lpProcCPU(b, pid)-cpu0) / 100 // clock ticks at 100 Hz
 	lgCPU := float64(lpProcCPU(b, lg.cmd.Process.Pid)-lgCPU0) / 100
@@ -81,8 +107,8 @@ func BenchmarkRollout10k(b *testing.B) {
 	decided := rlDecideDelays(done, lastReport)
 	slices.Sort(delays)
 	p50, p99, worst := percentile(delays, 0.50), percentile(delays, 0.99), delays[len(delays)-1]
-	b.Logf("rollout to %d gateways in 4 waves: created → succeeded in %s; server CPU %.1f s (%.2f ms per target); the load generator's, on the same cores, %.1f s",
-		n, took.Round(time.Millisecond), cpu, perTarget*1000, lgCPU)
+	b.Logf("rollout to %d gateways in waves %v%%: created → succeeded in %s; server CPU %.1f s (%.2f ms per target); the load generator's, on the same cores, %.1f s",
+		n, waves, took.Round(time.Millisecond), cpu, perTarget*1000, lgCPU)
 	b.Logf("deciding report → next wave's deployment at its gateway, over %d gateways: p50 %s, p99 %s, max %s; by wave: %s",
 		len(delays), p50.Round(time.Millisecond), p99.Round(time.Millisecond), worst.Round(time.Millisecond), strings.Join(perWave, "; "))
 	b.Logf("deciding report → the server's step (next wave started, or succeeded), by wave: %s", rlDurations(decided))
