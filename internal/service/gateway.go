@@ -92,31 +92,47 @@ func (s *Service) Desired(ctx context.Context, ifNoneMatch string, wait time.Dur
 		}
 		return nil, etag, nil
 	}
+	return s.awaitDeployment(ctx, i.ID, ifNoneMatch, wait)
+}
+
+// awaitDeployment is Desired's long-poll: it answers the instance's
+// deployment once it is not ifNoneMatch, or nil at wait's end. Parked, the
+// poll is woken by a new deployment, or handed one by a rollout batch
+// (handoff.go).
+func (s *Service) awaitDeployment(ctx context.Context, instanceID, ifNoneMatch string, wait time.Duration) (*driverhub.Manifest, string, error) {
 	// Subscribe, then read: a deployment made in between still wakes us.
-	wake, cancel := s.notifier.Subscribe(i.ID)
+	wake, cancel := s.notifier.Subscribe(instanceID)
 	defer cancel()
+	poll := s.parked.park(instanceID)
+	defer s.parked.leave(poll)
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	for {
-		if m, id, ok, err := s.takeFresh(ctx, i.ID, ifNoneMatch); err != nil || ok {
+		if m, id, ok, err := s.takeFresh(ctx, instanceID, ifNoneMatch); err != nil || ok {
 			return m, etagOf(id), err
 		}
-		current, err := s.currentDeployment(ctx, i.ID)
+		current, err := s.currentDeployment(ctx, instanceID)
 		if err != nil {
 			return nil, "", err
 		}
 		etag := etagOf(current)
 		if etag != ifNoneMatch {
-			m, err := s.fetchManifest(ctx, i.ID, current)
+			m, err := s.fetchManifest(ctx, instanceID, current)
 			return m, etag, err
 		}
 		select {
 		case <-wake:
+			continue
+		case h := <-poll.handed:
+			return h.manifest, etagOf(h.id), nil
 		case <-timer.C:
-			return nil, etag, nil
 		case <-ctx.Done():
-			return nil, etag, nil
 		}
+		// The wait is over; a deployment handed meanwhile is answered.
+		if h := s.parked.leave(poll); h != nil {
+			return h.manifest, etagOf(h.id), nil
+		}
+		return nil, etag, nil
 	}
 }
 

@@ -63,8 +63,8 @@ func (s *Service) inBatches(ctx context.Context, id string, w batchWork) (int, e
 		}
 	}()
 	for {
-		n, held, made, err := s.runBatch(ctx, id, w)
-		s.deployed(ctx, made...)
+		n, held, woken, err := s.runBatch(ctx, id, w)
+		s.deployed(ctx, woken...)
 		switch {
 		case errors.Is(err, errTargetTaken):
 			continue
@@ -96,13 +96,22 @@ func (s *Service) inBatches(ctx context.Context, id string, w batchWork) (int, e
 }
 
 // runBatch takes or renews the lease and handles one batch, in one
-// transaction, and returns the deployments it made (committed) for their
-// gateways to be woken; it has the rollouts of the deployments it
-// superseded follow.
-func (s *Service) runBatch(ctx context.Context, id string, w batchWork) (n int, held bool, deployed []*driverhub.Deployment, err error) {
+// transaction. The gateways of the batch that long-poll here are handed
+// their deployments at its commit (handoff.go); it returns the others'
+// deployments (committed), for their gateways to be woken. It has the
+// rollouts of the deployments it superseded follow.
+func (s *Service) runBatch(ctx context.Context, id string, w batchWork) (n int, held bool, woken []*driverhub.Deployment, err error) {
 	var replaced []string
+	var claimed []claimedPoll
+	committed := false
+	defer func() {
+		if !committed {
+			s.releasePolls(claimed)
+		}
+	}()
 	err = s.store.UpdateFirst(ctx, func(tx driverhub.Tx) error {
-		deployed, replaced, n, held = nil, nil, 0, false
+		s.releasePolls(claimed) // run again: from the start
+		woken, replaced, claimed, n, held = nil, nil, nil, 0, false
 		bt := newBatchTx(tx)
 		tx = bt
 		r, err := tx.RolloutByID(ctx, "", id)
@@ -125,24 +134,28 @@ func (s *Service) runBatch(ctx context.Context, id string, w batchWork) (n int, 
 		if err := bt.prefetch(ctx, ids); err != nil {
 			return err
 		}
+		var made []*driverhub.Deployment
 		for _, t := range ts {
 			d, k, err := w.fn(ctx, tx, r, t, now)
 			if err != nil {
 				return fmt.Errorf("target %s: %w", t.Instance, err)
 			}
 			if d != nil {
-				deployed = append(deployed, d)
+				made = append(made, d)
 			}
 			replaced = append(replaced, k...)
 		}
 		n = len(ts)
-		return nil
+		claimed, woken, err = s.claimPolls(ctx, tx, made, now)
+		return err
 	})
 	if err != nil {
 		return 0, false, nil, err
 	}
+	committed = true
+	s.handPolls(claimed)
 	s.followDeployments(ctx, replaced...)
-	return n, held, deployed, nil
+	return n, held, woken, nil
 }
 
 // deployWaiting deploys the waiting targets of the started waves while the

@@ -62,7 +62,10 @@ type Service struct {
 	kicks *rolloutKicks
 	// fresh holds the manifests of deployments made here and not yet fetched.
 	fresh *freshManifests
-	batch int
+	// parked are the long-polls waiting here, for rollout batches to
+	// hand their deployments to (handoff.go).
+	parked *parkedPolls
+	batch  int
 	// replica names this Service in the leases of rollouts' batch work.
 	replica string
 }
@@ -106,7 +109,7 @@ func New(c Config) (*Service, error) {
 	}
 	return &Service{store: c.Store, blobs: c.Blobs, log: c.Logger, now: c.Now, cost: c.BcryptCost,
 		notifier: c.Notifier, poll: c.PollPeriod, gateways: newGatewayCache(c.GatewayCacheTTL, single), tuf: tuf, quota: c.TenantQuota,
-		throttle: newThrottles(), kicks: newRolloutKicks(), fresh: newFreshManifests(), batch: c.RolloutBatch, replica: driverhub.NewID()}, nil
+		throttle: newThrottles(), kicks: newRolloutKicks(), fresh: newFreshManifests(), parked: newParkedPolls(), batch: c.RolloutBatch, replica: driverhub.NewID()}, nil
 }
 
 // timestamp is the current time as stored: UTC, microsecond precision.

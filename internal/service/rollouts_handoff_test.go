@@ -1,0 +1,89 @@
+package service_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/driverhub/driverhub"
+	"github.com/driverhub/driverhub/internal/service"
+)
+
+// updateRowsSpy counts the store's UpdateRows calls: the writes a
+// gateway's fetch start, report or sync make, each of its own.
+type updateRowsSpy struct {
+	driverhub.Store
+	calls atomic.Int64
+}
+
+func (s *updateRowsSpy) UpdateRows(ctx context.Context, fn func(driverhub.Tx) error) error {
+	s.calls.Add(1)
+	return s.Store.UpdateRows(ctx, fn)
+}
+
+// The gateways of a wave that long-poll this server are handed their
+// deployments by the wave's batch: started in the batch's transaction, so
+// that none waits, after the commit, for a write of its own (queued, on
+// a loaded server, behind the wave's reports). Each still gets its own
+// deployment, processing since the batch.
+func TestRolloutBatchHandsParkedGatewaysTheirDeployments(t *testing.T) {
+	t.Parallel()
+	spy := &updateRowsSpy{}
+	ts := newTestService(t, func(c *service.Config) { spy.Store = c.Store; c.Store = spy })
+	f := newRolloutFleet(t, ts, 3, "sh")
+	type answer struct {
+		m    *driverhub.Manifest
+		etag string
+		err  error
+	}
+	got := map[string]chan answer{}
+	for _, name := range f.names {
+		ch := make(chan answer, 1)
+		got[name] = ch
+		ctx := ts.gatewayCtx(t, f.secrets[name])
+		go func() {
+			m, etag, err := ts.Desired(ctx, `"none"`, time.Hour)
+			ch <- answer{m, etag, err}
+		}()
+	}
+	for k := 0; ts.ParkedPolls() < len(f.names); k++ {
+		if k == 500 {
+			t.Fatalf("%d of %d gateways waiting after 5 s", ts.ParkedPolls(), len(f.names))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	spy.calls.Store(0)
+	r := f.create(t, rolloutIn("sh"))
+	for _, x := range f.targets(t, r.ID, "") {
+		a := <-got[x.Instance]
+		if a.err != nil || a.m == nil || a.m.DeploymentID != x.DeploymentID || a.etag != `"`+x.DeploymentID+`"` || a.m.Drivers[0].Version != "2" {
+			t.Fatalf("%s's long-poll answered %+v, want deployment %s of meter 2", x.Instance, a, x.DeploymentID)
+		}
+		if d := ts.deployment(t, ts.admin, x.Instance, x.DeploymentID); d.Status != driverhub.DeployProcessing || d.StartedAt == nil {
+			t.Errorf("%s's deployment is %s since %v once handed, want processing", x.Instance, d.Status, d.StartedAt)
+		}
+	}
+	if n := spy.calls.Load(); n != 0 {
+		t.Errorf("the gateways' deployments took %d writes of their own after the batch, want none", n)
+	}
+	if n := ts.ParkedPolls(); n != 0 {
+		t.Errorf("%d polls still parked after they answered", n)
+	}
+	// Their next poll waits on the deployment handed.
+	m, etag, err := ts.Desired(ts.gatewayCtx(t, f.secrets["gw000"]), got0(f, t, r.ID), time.Nanosecond)
+	if err != nil || m != nil {
+		t.Errorf("gw000's next poll with its deployment's ETag answered %+v %s %v, want not modified", m, etag, err)
+	}
+}
+
+// got0 is the ETag of gw000's deployment in the rollout.
+func got0(f *rolloutFleet, t *testing.T, id string) string {
+	for _, x := range f.targets(t, id, "") {
+		if x.Instance == "gw000" {
+			return `"` + x.DeploymentID + `"`
+		}
+	}
+	t.Fatal("gw000 is not a target")
+	return ""
+}
