@@ -47,9 +47,10 @@ const rolloutLease = 10 * time.Second
 // inBatches runs the work a batch per transaction, under the rollout's
 // lease: one server at a time, so that replicas do not contend for the
 // same targets (claims would keep them correct, not fast). Each batch's
-// gateways are woken as soon as it commits, and each batch goes ahead of
-// the updates queued for the writer (UpdateFirst): the reports of the
-// gateways woken wait for the next batch (one at most: the store then
+// gateways get their deployments as soon as it commits (handed to those
+// long-polling here, woken elsewhere), and each batch goes ahead of the
+// updates queued for the writer (UpdateFirst): the reports of the
+// gateways served wait for the next batch (one at most: the store then
 // lets them through), rather than the wave's last gateways waiting for
 // those reports. Done, it releases the lease and looks once more: work
 // that appeared while it held the lease (the next wave, started by
