@@ -32,27 +32,7 @@ func TestRolloutBatchHandsParkedGatewaysTheirDeployments(t *testing.T) {
 	spy := &updateRowsSpy{}
 	ts := newTestService(t, func(c *service.Config) { spy.Store = c.Store; c.Store = spy })
 	f := newRolloutFleet(t, ts, 3, "sh")
-	type answer struct {
-		m    *driverhub.Manifest
-		etag string
-		err  error
-	}
-	got := map[string]chan answer{}
-	for _, name := range f.names {
-		ch := make(chan answer, 1)
-		got[name] = ch
-		ctx := ts.gatewayCtx(t, f.secrets[name])
-		go func() {
-			m, etag, err := ts.Desired(ctx, `"none"`, time.Hour)
-			ch <- answer{m, etag, err}
-		}()
-	}
-	for k := 0; ts.ParkedPolls() < len(f.names); k++ {
-		if k == 500 {
-			t.Fatalf("%d of %d gateways waiting after 5 s", ts.ParkedPolls(), len(f.names))
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	got := parkGateways(t, ts, f)
 	spy.calls.Store(0)
 	r := f.create(t, rolloutIn("sh"))
 	for _, x := range f.targets(t, r.ID, "") {
@@ -75,6 +55,37 @@ func TestRolloutBatchHandsParkedGatewaysTheirDeployments(t *testing.T) {
 	if err != nil || m != nil {
 		t.Errorf("gw000's next poll with its deployment's ETag answered %+v %s %v, want not modified", m, etag, err)
 	}
+}
+
+// pollAnswer is what a long-poll answered.
+type pollAnswer struct {
+	m    *driverhub.Manifest
+	etag string
+	err  error
+}
+
+// parkGateways has every gateway of f long-poll on ts (as yet without a
+// deployment) and returns, by name, where each poll's answer comes; it
+// returns once all of them wait.
+func parkGateways(t *testing.T, ts *testService, f *rolloutFleet) map[string]chan pollAnswer {
+	t.Helper()
+	got := map[string]chan pollAnswer{}
+	for _, name := range f.names {
+		ch := make(chan pollAnswer, 1)
+		got[name] = ch
+		ctx := ts.gatewayCtx(t, f.secrets[name])
+		go func() {
+			m, etag, err := ts.Desired(ctx, `"none"`, time.Hour)
+			ch <- pollAnswer{m, etag, err}
+		}()
+	}
+	for k := 0; ts.ParkedPolls() < len(f.names); k++ {
+		if k == 500 {
+			t.Fatalf("%d of %d gateways waiting after 5 s", ts.ParkedPolls(), len(f.names))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return got
 }
 
 // got0 is the ETag of gw000's deployment in the rollout.

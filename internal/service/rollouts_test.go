@@ -338,29 +338,21 @@ func TestRolloutTargetFailsAtTheDeployTimeout(t *testing.T) {
 
 func must2[T any](_ T, err error) error { return err }
 
-// The gateways of a wave, parked in their long-polls, are woken with
+// The gateways of a wave parked in their long-polls on another replica
+// (not handed their deployments by the batch: handoff.go) are woken with
 // their new deployment once the wave is made, and fetching it makes it
 // processing, as for any deployment.
 func TestRolloutWakesParkedGatewaysWithTheirDeployment(t *testing.T) {
 	t.Parallel()
-	ts := newTestService(t)
+	replicas := asReplicas()
+	ts := newTestService(t, replicas)
+	b := &testService{Service: ts.replica(t, replicas), store: ts.store, clock: ts.clock}
 	f := newRolloutFleet(t, ts, 3, "sh")
-	type answer struct {
-		m    *driverhub.Manifest
-		etag string
-		err  error
-	}
-	got := map[string]chan answer{}
-	for _, name := range f.names {
-		ch := make(chan answer, 1)
-		got[name] = ch
-		ctx := ts.gatewayCtx(t, f.secrets[name])
-		go func() {
-			m, etag, err := ts.Desired(ctx, `"none"`, time.Hour)
-			ch <- answer{m, etag, err}
-		}()
-	}
+	got := parkGateways(t, b, f)
 	r := f.create(t, rolloutIn("sh"))
+	if n := ts.ParkedPolls(); n != 0 {
+		t.Fatalf("%d polls parked on the replica making the wave, want none", n)
+	}
 	for _, x := range f.targets(t, r.ID, "") {
 		a := <-got[x.Instance]
 		if a.err != nil || a.m == nil || a.m.DeploymentID != x.DeploymentID || len(a.m.Drivers) != 1 || a.m.Drivers[0].Version != "2" {
