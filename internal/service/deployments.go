@@ -88,7 +88,7 @@ func (s *Service) deployed(ctx context.Context, ds ...*driverhub.Deployment) {
 	ids := make([]string, len(ds))
 	for k, d := range ds {
 		s.fresh.put(d)
-		s.gateways.redeployed(d.InstanceID)
+		s.gateways.redeployed(d.InstanceID, "")
 		ids[k] = d.InstanceID
 	}
 	if err := s.notifier.Notify(ctx, ids...); err != nil {

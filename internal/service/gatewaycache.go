@@ -105,16 +105,22 @@ func (c *gatewayCache) forget(instanceID string) {
 // instance that got a new one: read it from the database.
 const deploymentUnknown = "\x00unknown"
 
-// redeployed keeps the identity of an instance that got a new deployment
-// but not its current deployment, which the next poll reads; an entry
-// read before is not kept (its deployment is the old one).
-func (c *gatewayCache) redeployed(instanceID string) {
+// redeployed keeps the identity of an instance that got a new deployment;
+// an entry read before is not kept (its deployment is the old one). Its
+// current deployment is started, when the deployment was started here as
+// it was made (handed to its gateway) and this is the only server; else
+// unknown, for the next poll to read.
+func (c *gatewayCache) redeployed(instanceID, started string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
+	current := deploymentUnknown
+	if started != "" && c.local {
+		current = started
+	}
 	c.edit(instanceID, func(e *cachedGateway) {
 		c.seq++
-		e.inst.CurrentDeploymentID, e.ver = deploymentUnknown, c.seq
+		e.inst.CurrentDeploymentID, e.ver = current, c.seq
 	})
 }
 

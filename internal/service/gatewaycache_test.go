@@ -44,8 +44,8 @@ func TestGatewayCacheKeepsIdentityAcrossADeployment(t *testing.T) {
 	c := newGatewayCache(time.Hour, true)
 	now := time.Now()
 	c.put("hash", &driverhub.Instance{ID: "i1", CurrentDeploymentID: "d1"}, now, c.generation())
-	gen := c.generation() // another request reads the instance: current d1…
-	c.redeployed("i1")    // …while d2 is made
+	gen := c.generation()  // another request reads the instance: current d1…
+	c.redeployed("i1", "") // …while d2 is made
 	got, ok := c.get("hash", now)
 	if !ok || got.ID != "i1" || got.CurrentDeploymentID != deploymentUnknown {
 		t.Fatalf("after a deployment the cache holds %+v, %v; want i1 with its deployment unknown", got, ok)
@@ -90,7 +90,7 @@ func TestGatewayCacheKnowsTheCurrentDeploymentOnASingleServer(t *testing.T) {
 	if id, _, ok := c.currentOf("i1", now); !ok || id != "d1" {
 		t.Fatalf("after authentication: current %q, %v; want d1", id, ok)
 	}
-	c.redeployed("i1") // d2 made
+	c.redeployed("i1", "") // d2 made
 	_, ver, ok := c.currentOf("i1", now)
 	if ok {
 		t.Fatal("the current deployment is known right after a new one was made")
@@ -100,9 +100,9 @@ func TestGatewayCacheKnowsTheCurrentDeploymentOnASingleServer(t *testing.T) {
 		t.Fatalf("after reading it: current %q, %v; want d2", id, ok)
 	}
 
-	c.redeployed("i1")                 // d3 made
+	c.redeployed("i1", "")             // d3 made
 	_, ver, _ = c.currentOf("i1", now) // a poll reads the database…
-	c.redeployed("i1")                 // …while d4 is made: what it read may be d3
+	c.redeployed("i1", "")             // …while d4 is made: what it read may be d3
 	c.learnt("i1", "d3", ver)
 	if id, _, ok := c.currentOf("i1", now); ok {
 		t.Errorf("a read older than the newest deployment was kept: current %q", id)
@@ -110,10 +110,18 @@ func TestGatewayCacheKnowsTheCurrentDeploymentOnASingleServer(t *testing.T) {
 	if _, _, ok := c.currentOf("i1", now.Add(2*time.Hour)); ok {
 		t.Error("an expired entry still answers")
 	}
+	c.redeployed("i1", "d5") // d5 made and handed to its gateway
+	if id, _, ok := c.currentOf("i1", now); !ok || id != "d5" {
+		t.Errorf("after a deployment started as it was made: current %q, %v; want d5", id, ok)
+	}
 
 	r := newGatewayCache(time.Hour, false)
 	r.put("hash", &driverhub.Instance{ID: "i1", CurrentDeploymentID: "d1"}, now, r.generation())
 	if _, _, ok := r.currentOf("i1", now); ok {
 		t.Error("a replica answered the current deployment from its cache")
+	}
+	r.redeployed("i1", "d2")
+	if i, ok := r.get("hash", now); !ok || i.CurrentDeploymentID != deploymentUnknown {
+		t.Errorf("a replica's cached instance after a deployment started here: %+v, %v; want its current unknown", i, ok)
 	}
 }

@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
 
@@ -130,12 +129,9 @@ func (s *Service) claimPolls(ctx context.Context, tx driverhub.Tx, made []*drive
 			continue
 		}
 		claimed = append(claimed, claimedPoll{poll: p, d: d})
-		started, err := tx.StartDeployment(ctx, d.InstanceID, d.ID, now)
-		if err != nil {
+		// Made pending in this transaction: the start is certain.
+		if _, err := tx.StartDeployment(ctx, d.InstanceID, d.ID, now); err != nil {
 			return claimed, nil, err
-		}
-		if !started { // made pending in this transaction: not expected
-			return claimed, nil, fmt.Errorf("deployment %s of %s was not pending", d.ID, d.Instance)
 		}
 	}
 	return claimed, woken, nil
@@ -145,9 +141,7 @@ func (s *Service) claimPolls(ctx context.Context, tx driverhub.Tx, made []*drive
 // gateway cache learns that each is its instance's current one.
 func (s *Service) handPolls(claimed []claimedPoll) {
 	for _, c := range claimed {
-		s.gateways.redeployed(c.d.InstanceID)
-		_, ver, _ := s.gateways.currentOf(c.d.InstanceID, time.Now())
-		s.gateways.learnt(c.d.InstanceID, c.d.ID, ver)
+		s.gateways.redeployed(c.d.InstanceID, c.d.ID)
 		s.parked.hand(c.poll, &handoff{id: c.d.ID, manifest: c.d.Manifest})
 	}
 }
