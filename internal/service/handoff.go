@@ -1,9 +1,7 @@
 package service
 
 import (
-	"context"
 	"sync"
-	"time"
 
 	"github.com/driverhub/driverhub"
 )
@@ -109,45 +107,58 @@ func (ps *parkedPolls) leave(p *parkedPoll) *handoff {
 	}
 }
 
-// claimedPoll is a poll a batch claimed, with the deployment it will hand.
+// claimedPoll is a poll a batch claimed, with the deployment it will hand
+// (nil until the batch makes one).
 type claimedPoll struct {
 	poll *parkedPoll
 	d    *driverhub.Deployment
 }
 
-// claimPolls claims the parked polls of the gateways of made, deployments
-// of the batch in tx, and starts those deployments in tx: they are fetched
-// at commit. It returns the claimed polls, and the deployments of the
-// gateways not waiting here, to be woken.
-func (s *Service) claimPolls(ctx context.Context, tx driverhub.Tx, made []*driverhub.Deployment, now time.Time) ([]claimedPoll, []*driverhub.Deployment, error) {
-	var claimed []claimedPoll
-	var woken []*driverhub.Deployment
-	for _, d := range made {
-		p := s.parked.claim(d.InstanceID)
-		if p == nil {
-			woken = append(woken, d)
-			continue
-		}
-		claimed = append(claimed, claimedPoll{poll: p, d: d})
-		// Made pending in this transaction: the start is certain.
-		if _, err := tx.StartDeployment(ctx, d.InstanceID, d.ID, now); err != nil {
-			return claimed, nil, err
+// claimPolls claims the parked polls of the batch's instances, by
+// instance id, before it makes their deployments: those are written
+// started (batchTx.CreateDeployment), to be fetched at the commit.
+func (s *Service) claimPolls(instanceIDs []string) map[string]*claimedPoll {
+	claimed := map[string]*claimedPoll{}
+	for _, id := range instanceIDs {
+		if p := s.parked.claim(id); p != nil {
+			claimed[id] = &claimedPoll{poll: p}
 		}
 	}
-	return claimed, woken, nil
+	return claimed
+}
+
+// splitClaims returns the claims with a deployment to hand, and the
+// deployments of made whose gateways wait elsewhere or not at all, to be
+// woken; it releases the claims the batch made no deployment for (a
+// target that failed or left), whose polls wait on.
+func (s *Service) splitClaims(claimed map[string]*claimedPoll, made []*driverhub.Deployment) (handing []*claimedPoll, woken []*driverhub.Deployment) {
+	for _, d := range made {
+		if c := claimed[d.InstanceID]; c != nil && c.d == d {
+			handing = append(handing, c)
+		} else {
+			woken = append(woken, d)
+		}
+	}
+	for id, c := range claimed {
+		if c.d == nil {
+			s.parked.release(c.poll)
+			delete(claimed, id)
+		}
+	}
+	return handing, woken
 }
 
 // handPolls gives the claimed polls their deployments, committed; the
 // gateway cache learns that each is its instance's current one.
-func (s *Service) handPolls(claimed []claimedPoll) {
+func (s *Service) handPolls(claimed []*claimedPoll) {
 	for _, c := range claimed {
 		s.gateways.redeployed(c.d.InstanceID, c.d.ID)
 		s.parked.hand(c.poll, &handoff{id: c.d.ID, manifest: c.d.Manifest})
 	}
 }
 
-// releasePolls gives back the polls of a batch that did not commit.
-func (s *Service) releasePolls(claimed []claimedPoll) {
+// releasePolls gives back the polls a batch that did not commit holds.
+func (s *Service) releasePolls(claimed map[string]*claimedPoll) {
 	for _, c := range claimed {
 		s.parked.release(c.poll)
 	}

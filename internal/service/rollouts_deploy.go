@@ -103,7 +103,8 @@ func (s *Service) inBatches(ctx context.Context, id string, w batchWork) (int, e
 // rollouts of the deployments it superseded follow.
 func (s *Service) runBatch(ctx context.Context, id string, w batchWork) (n int, held bool, woken []*driverhub.Deployment, err error) {
 	var replaced []string
-	var claimed []claimedPoll
+	var claimed map[string]*claimedPoll
+	var handing []*claimedPoll
 	committed := false
 	defer func() {
 		if !committed {
@@ -112,7 +113,7 @@ func (s *Service) runBatch(ctx context.Context, id string, w batchWork) (n int, 
 	}()
 	err = s.store.UpdateFirst(ctx, func(tx driverhub.Tx) error {
 		s.releasePolls(claimed) // run again: from the start
-		woken, replaced, claimed, n, held = nil, nil, nil, 0, false
+		woken, replaced, claimed, handing, n, held = nil, nil, nil, nil, 0, false
 		bt := newBatchTx(tx)
 		tx = bt
 		r, err := tx.RolloutByID(ctx, "", id)
@@ -135,6 +136,8 @@ func (s *Service) runBatch(ctx context.Context, id string, w batchWork) (n int, 
 		if err := bt.prefetch(ctx, ids); err != nil {
 			return err
 		}
+		claimed = s.claimPolls(ids)
+		bt.startFor(claimed, now)
 		var made []*driverhub.Deployment
 		for _, t := range ts {
 			d, k, err := w.fn(ctx, tx, r, t, now)
@@ -147,14 +150,14 @@ func (s *Service) runBatch(ctx context.Context, id string, w batchWork) (n int, 
 			replaced = append(replaced, k...)
 		}
 		n = len(ts)
-		claimed, woken, err = s.claimPolls(ctx, tx, made, now)
-		return err
+		handing, woken = s.splitClaims(claimed, made)
+		return nil
 	})
 	if err != nil {
 		return 0, false, nil, err
 	}
 	committed = true
-	s.handPolls(claimed)
+	s.handPolls(handing)
 	s.followDeployments(ctx, replaced...)
 	return n, held, woken, nil
 }

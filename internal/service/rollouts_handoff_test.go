@@ -67,7 +67,7 @@ type pollAnswer struct {
 // parkGateways has every gateway of f long-poll on ts (as yet without a
 // deployment) and returns, by name, where each poll's answer comes; it
 // returns once all of them wait.
-func parkGateways(t *testing.T, ts *testService, f *rolloutFleet) map[string]chan pollAnswer {
+func parkGateways(t testing.TB, ts *testService, f *rolloutFleet) map[string]chan pollAnswer {
 	t.Helper()
 	got := map[string]chan pollAnswer{}
 	for _, name := range f.names {

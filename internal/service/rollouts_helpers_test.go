@@ -17,7 +17,7 @@ type rolloutFleet struct {
 	names   []string
 }
 
-func newRolloutFleet(t *testing.T, ts *testService, n int, site string) *rolloutFleet {
+func newRolloutFleet(t testing.TB, ts *testService, n int, site string) *rolloutFleet {
 	t.Helper()
 	ts.ready(t, ts.admin, driverIn("meter", "python3"))
 	ts.newVersion(t, ts.admin, "meter", "2")
@@ -31,7 +31,7 @@ func newRolloutFleet(t *testing.T, ts *testService, n int, site string) *rollout
 }
 
 // addInstance creates an instance with tags, with meter 1 bound when bind.
-func (f *rolloutFleet) addInstance(t *testing.T, name string, tags map[string]string, bind bool) {
+func (f *rolloutFleet) addInstance(t testing.TB, name string, tags map[string]string, bind bool) {
 	t.Helper()
 	i := must(f.ts.CreateInstance(f.ts.admin, driverhub.InstanceInput{Name: &name, Tags: &tags}))(t)
 	f.secrets[name] = i.GatewaySecret
@@ -57,7 +57,7 @@ func (f *rolloutFleet) create(t *testing.T, in driverhub.RolloutInput) *driverhu
 
 // settle drives the kicked rollouts until no kick is left: what the
 // server's loop does at once after each report.
-func (f *rolloutFleet) settle(t *testing.T) {
+func (f *rolloutFleet) settle(t testing.TB) {
 	t.Helper()
 	for range 100 {
 		n, err := f.ts.DriveKickedRollouts(context.Background())

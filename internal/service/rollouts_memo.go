@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/driverhub/driverhub"
 )
@@ -32,6 +33,10 @@ type batchTx struct {
 	// unfinished by instance, devices by binding.
 	unfinished map[string]memo[[]*driverhub.Deployment]
 	devices    map[string]memo[[]*driverhub.Device]
+	// starting holds the polls the batch claimed, by instance id: the
+	// deployment made for one is written started at startAt (handoff.go).
+	starting map[string]*claimedPoll
+	startAt  time.Time
 }
 
 // memo is a read's outcome, error included (a missing version is an
@@ -161,8 +166,20 @@ func (b *batchTx) UpdateDeployment(ctx context.Context, d *driverhub.Deployment)
 	return b.Tx.UpdateDeployment(ctx, d)
 }
 
+// startFor has the deployments made for the claimed polls' instances
+// written started at now: their gateways fetch them at the commit, when
+// the polls are handed them, so the start is certain and needs no write
+// of its own.
+func (b *batchTx) startFor(claimed map[string]*claimedPoll, now time.Time) {
+	b.starting, b.startAt = claimed, now
+}
+
 func (b *batchTx) CreateDeployment(ctx context.Context, d *driverhub.Deployment) error {
 	delete(b.unfinished, d.InstanceID)
+	if c := b.starting[d.InstanceID]; c != nil && d.Status == driverhub.DeployPending {
+		at := b.startAt
+		d.Status, d.StartedAt, c.d = driverhub.DeployProcessing, &at, d
+	}
 	return b.Tx.CreateDeployment(ctx, d)
 }
 
