@@ -122,7 +122,12 @@ func (s *Service) awaitDeployment(ctx context.Context, instanceID, ifNoneMatch s
 		}
 		select {
 		case <-wake:
-			continue
+			select {
+			case h := <-poll.handed: // the wake that follows a hand-off
+				return h.manifest, etagOf(h.id), nil
+			default:
+				continue
+			}
 		case h := <-poll.handed:
 			return h.manifest, etagOf(h.id), nil
 		case <-timer.C:

@@ -1,20 +1,22 @@
 package service
 
 import (
+	"context"
 	"sync"
 
 	"github.com/driverhub/driverhub"
 )
 
 // Hand-off: a rollout batch that deploys to a gateway long-polling this
-// server starts the deployment's fetch in the batch's own transaction and
-// hands the gateway its manifest once that commits. A wave's gateways then
-// get their deployments as their batch commits, rather than each through
-// a write of its own (the fetch's start) queued behind the wave's reports
-// for the one writer. The start is recorded before the gateway is
-// answered, as on any fetch; a gateway that went away in between finds
-// its deployment, started, at its next poll, as it would had its
-// connection dropped after an ordinary fetch.
+// server claims its poll, writes the deployment already started (its
+// fetch begun) in the batch's own transaction, and hands the gateway its
+// manifest once that commits. A wave's gateways then get their
+// deployments as their batch commits, rather than each through a write of
+// its own (the fetch's start) queued behind the wave's reports for the
+// one writer. The start is recorded before the gateway is answered, as on
+// any fetch; a gateway that went away in between finds its deployment,
+// started, at its next poll, as it would had its connection dropped after
+// an ordinary fetch.
 
 // parkedPolls are the long-polls waiting on this server, one per instance
 // (a gateway's newer poll replaces its older one, which is still woken).
@@ -149,11 +151,23 @@ func (s *Service) splitClaims(claimed map[string]*claimedPoll, made []*driverhub
 }
 
 // handPolls gives the claimed polls their deployments, committed; the
-// gateway cache learns that each is its instance's current one.
-func (s *Service) handPolls(claimed []*claimedPoll) {
-	for _, c := range claimed {
+// gateway cache learns that each is its instance's current one. The
+// gateways are also woken: one whose connection dropped while its poll
+// was claimed may wait again already (here or on another replica), and
+// would otherwise hear of its deployment only when that wait ends. A
+// handed poll answers what it was handed, not the wake.
+func (s *Service) handPolls(ctx context.Context, handing []*claimedPoll) {
+	if len(handing) == 0 {
+		return
+	}
+	ids := make([]string, len(handing))
+	for k, c := range handing {
 		s.gateways.redeployed(c.d.InstanceID, c.d.ID)
 		s.parked.hand(c.poll, &handoff{id: c.d.ID, manifest: c.d.Manifest})
+		ids[k] = c.d.InstanceID
+	}
+	if err := s.notifier.Notify(ctx, ids...); err != nil {
+		s.log.Warn("notify gateways", "instances", len(ids), "first", ids[0], "err", err)
 	}
 }
 

@@ -157,7 +157,7 @@ func (s *Service) runBatch(ctx context.Context, id string, w batchWork) (n int, 
 		return 0, false, nil, err
 	}
 	committed = true
-	s.handPolls(handing)
+	s.handPolls(ctx, handing)
 	s.followDeployments(ctx, replaced...)
 	return n, held, woken, nil
 }

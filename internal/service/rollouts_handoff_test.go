@@ -98,3 +98,68 @@ func got0(f *rolloutFleet, t *testing.T, id string) string {
 	t.Fatal("gw000 is not a target")
 	return ""
 }
+
+// firstHook runs hook inside each UpdateFirst transaction, once its work
+// is done and before it commits: what a batch does is then seen as it
+// happens, its claims held.
+type firstHook struct {
+	driverhub.Store
+	hook func()
+}
+
+func (s *firstHook) UpdateFirst(ctx context.Context, fn func(driverhub.Tx) error) error {
+	return s.Store.UpdateFirst(ctx, func(tx driverhub.Tx) error {
+		err := fn(tx)
+		if err == nil && s.hook != nil {
+			s.hook()
+		}
+		return err
+	})
+}
+
+// A gateway whose connection drops while a batch holds its poll, and that
+// polls again at once, gets its deployment as the batch commits: not when
+// its new poll's wait ends (an hour here).
+func TestRolloutHandOffReachesAGatewaysNewerPoll(t *testing.T) {
+	t.Parallel()
+	st := &firstHook{}
+	ts := newTestService(t, func(c *service.Config) { st.Store = c.Store; c.Store = st })
+	f := newRolloutFleet(t, ts, 1, "sh")
+	i := must(ts.GetInstance(ts.admin, "gw000"))(t)
+	dropped, drop := context.WithCancel(ts.gatewayCtx(t, f.secrets["gw000"]))
+	defer drop()
+	go func() { _, _, _ = ts.Desired(dropped, `"none"`, time.Hour) }()
+	for k := 0; ts.ParkedPollOf(i.ID) == nil; k++ {
+		if k == 500 {
+			t.Fatal("the first poll did not wait after 5 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	first := ts.ParkedPollOf(i.ID)
+	newer := make(chan pollAnswer, 1)
+	st.hook = func() {
+		st.hook = nil
+		drop()
+		go func() {
+			m, etag, err := ts.Desired(ts.gatewayCtx(t, f.secrets["gw000"]), `"none"`, time.Hour)
+			newer <- pollAnswer{m, etag, err}
+		}()
+		for k := 0; ts.ParkedPollOf(i.ID) == first; k++ {
+			if k == 500 {
+				t.Error("the newer poll did not wait after 5 s")
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	r := f.create(t, rolloutIn("sh"))
+	want := f.targets(t, r.ID, "")[0].DeploymentID
+	select {
+	case a := <-newer:
+		if a.err != nil || a.m == nil || a.m.DeploymentID != want {
+			t.Fatalf("the newer poll answered %+v, want deployment %s", a, want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the newer poll still waits 10 s after the batch committed")
+	}
+}
