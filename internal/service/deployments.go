@@ -91,6 +91,11 @@ func (s *Service) deployed(ctx context.Context, ds ...*driverhub.Deployment) {
 		s.gateways.redeployed(d.InstanceID, "")
 		ids[k] = d.InstanceID
 	}
+	s.wakeGateways(ctx, ids)
+}
+
+// wakeGateways wakes the long-polls of the instances, on every replica.
+func (s *Service) wakeGateways(ctx context.Context, ids []string) {
 	if err := s.notifier.Notify(ctx, ids...); err != nil {
 		// The gateways still find their deployments at their next poll.
 		s.log.Warn("notify gateways", "instances", len(ids), "first", ids[0], "err", err)

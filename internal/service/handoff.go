@@ -166,9 +166,7 @@ func (s *Service) handPolls(ctx context.Context, handing []*claimedPoll) {
 		s.parked.hand(c.poll, &handoff{id: c.d.ID, manifest: c.d.Manifest})
 		ids[k] = c.d.InstanceID
 	}
-	if err := s.notifier.Notify(ctx, ids...); err != nil {
-		s.log.Warn("notify gateways", "instances", len(ids), "first", ids[0], "err", err)
-	}
+	s.wakeGateways(ctx, ids)
 }
 
 // releasePolls gives back the polls a batch that did not commit holds.
