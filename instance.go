@@ -42,6 +42,13 @@ type Gateway struct {
 	RuntimeVersions map[Runtime]string `json:"runtime_versions,omitempty"`
 }
 
+// GatewaySync is a gateway's sync (a poll or report) whose time is written
+// behind, with others (Tx.TouchGateways).
+type GatewaySync struct {
+	InstanceID string
+	At         time.Time
+}
+
 // Capabilities is what a gateway's agent can enforce of the container
 // settings (SPEC §12), reported with every report.
 type Capabilities struct {

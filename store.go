@@ -182,6 +182,9 @@ type InstanceTx interface {
 	UpdateInstance(ctx context.Context, i *Instance) error
 	// UpdateGateway writes the observed gateway state (all of Gateway but Online).
 	UpdateGateway(ctx context.Context, instanceID string, g Gateway) error
+	// TouchGateways writes each instance's last sync time, unless the one
+	// stored is as late or later; an instance that is gone is skipped.
+	TouchGateways(ctx context.Context, syncs []GatewaySync) error
 	DeleteInstance(ctx context.Context, id string) error
 
 	CreateDevice(ctx context.Context, d *Device) error

@@ -119,6 +119,10 @@ var Dialect = sqlstore.Dialect{
 	RowIsolation:      sql.LevelRepeatableRead,
 	// 40001 serialization_failure, 40P01 deadlock_detected.
 	IsRetryable: func(err error) bool { return hasCode(err, "40001") || hasCode(err, "40P01") },
+	// One statement for a flush of many gateways' syncs, not one each.
+	TouchGatewaysQuery: `UPDATE instances i SET last_seen_at = s.at
+		FROM unnest(?::text[], ?::bigint[]) AS s(id, at)
+		WHERE i.id = s.id COLLATE "C" AND (i.last_seen_at IS NULL OR i.last_seen_at < s.at)`,
 }
 
 func hasCode(err error, code string) bool {

@@ -251,6 +251,7 @@ func (s *Server) Run(ctx context.Context) error {
 		wg.Go(func() { s.b.reserve.run(loop) })
 	}
 	wg.Go(func() { s.svc.RunRollouts(loop, rolloutSweep) })
+	wg.Go(func() { s.svc.RunGatewaySyncs(loop) })
 	s.log.Info("driverhub server listening", "addr", s.ln.Addr().String(), "data", s.cfg.DataDir, "version", driverhub.Version)
 	served := make(chan error, 2)
 	running := 1

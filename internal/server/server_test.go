@@ -16,6 +16,7 @@ import (
 
 	"github.com/driverhub/driverhub"
 	"github.com/driverhub/driverhub/internal/server"
+	"github.com/driverhub/driverhub/internal/sqlite"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -296,4 +297,41 @@ func canceled() context.Context {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	return ctx
+}
+
+// TestGatewaySyncsWrittenOnStop checks that the server writes the gateway
+// syncs it holds behind (gatewaysyncs.go) before it stops.
+func TestGatewaySyncsWrittenOnStop(t *testing.T) {
+	clk := &clock{now: time.Now().UTC().Truncate(time.Second)}
+	dir := t.TempDir()
+	s := start(t, server.Config{Now: clk.Now, DataDir: dir})
+	secret := newGatewaySecret(t, s)
+	var inst struct{ ID string }
+	if a := call(t, "GET", s.URL()+"/api/v1/instances/edge", s.Admin().Token, nil); json.Unmarshal([]byte(a.body), &inst) != nil || inst.ID == "" {
+		t.Fatalf("get instance: %d %s", a.status, a.body)
+	}
+	for range 2 { // the first sync is written at once; the second, 10 s later, behind
+		if a := call(t, "GET", s.URL()+"/api/v1/gateway/desired", secret, nil); a.status != http.StatusOK {
+			t.Fatalf("poll: %d %s", a.status, a.body)
+		}
+		clk.advance(10 * time.Second)
+	}
+	if err := s.stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	st, err := sqlite.Open(t.Context(), filepath.Join(dir, "driverhub.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var i *driverhub.Instance
+	if err := st.View(t.Context(), func(tx driverhub.Tx) (err error) {
+		i, err = tx.InstanceByID(t.Context(), inst.ID)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if want := clk.Now().Add(-10 * time.Second); i.Gateway.LastSeenAt == nil || !i.Gateway.LastSeenAt.Equal(want) {
+		t.Errorf("stored sync after the server stopped: %v, want %v (the second poll's)", i.Gateway.LastSeenAt, want)
+	}
 }

@@ -230,11 +230,16 @@ func manifestOf(d *driverhub.Deployment) *driverhub.Manifest {
 
 // touchGateway records that the gateway synced. Polls are frequent, so the
 // write happens at most every few seconds — often enough for "online",
-// which allows three poll periods. Only last_seen_at changes: a report
+// which allows three poll periods — and behind, with others, while the
+// gateway is online (gatewaysyncs.go). Only last_seen_at changes: a report
 // landing at the same moment keeps what it wrote.
 func (s *Service) touchGateway(ctx context.Context, i *driverhub.Instance) {
 	now := s.timestamp()
 	if !s.syncDue(i.Gateway.LastSeenAt, now) {
+		return
+	}
+	if s.syncBehind(i.Gateway.LastSeenAt, now) {
+		s.noteSync(i.ID, now)
 		return
 	}
 	err := s.store.UpdateRows(ctx, func(tx driverhub.Tx) error {
@@ -302,14 +307,17 @@ func (s *Service) Report(ctx context.Context, r driverhub.GatewayReport) error {
 	var finished string
 	var written *driverhub.Gateway
 	// The gateway's row is written when its facts change, and its sync
-	// time as often as a poll writes it: a wave's thousands of reports
-	// each say only how their deployment went. It is read only when the
-	// cached instance says one of those is due; a replica's copy (a
-	// second old at most) may miss a change made through another, which
-	// the next sync that is due (10 s) puts right.
+	// time as often as a poll writes it (behind, with others, while the
+	// gateway is online): a wave's thousands of reports each say only how
+	// their deployment went. It is read only when the cached instance
+	// says one of those is due; a replica's copy (a second old at most)
+	// may miss a change made through another, which the first report
+	// after the copy expires puts right.
 	reported := i.Gateway
 	reportGatewayFacts(&reported, &r)
-	mayWrite := s.syncDue(i.Gateway.LastSeenAt, now) || !sameFacts(reported, i.Gateway)
+	same, due := sameFacts(reported, i.Gateway), s.syncDue(i.Gateway.LastSeenAt, now)
+	behind := same && due && s.syncBehind(i.Gateway.LastSeenAt, now)
+	mayWrite := !same || (due && !behind)
 	// Rows of its own only (its instance, deployment, bindings): the
 	// fleet's reports must not fail for sharing index pages.
 	err = s.store.UpdateRows(ctx, func(tx driverhub.Tx) (err error) {
@@ -336,6 +344,9 @@ func (s *Service) Report(ctx context.Context, r driverhub.GatewayReport) error {
 	// which a report does not change.
 	if written != nil {
 		s.gateways.reported(i.ID, *written)
+	}
+	if behind {
+		s.noteSync(i.ID, now)
 	}
 	if finished != "" {
 		s.followDeployments(ctx, finished) // rollout hook: a target finished, its wave may be decided

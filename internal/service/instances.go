@@ -50,15 +50,17 @@ func applyInstanceInput(i *driverhub.Instance, in driverhub.InstanceInput) {
 	}
 }
 
-// online reports whether the gateway synced within three poll periods.
-func (s *Service) online(g *driverhub.Gateway) bool {
-	return g.LastSeenAt != nil && s.now().Sub(*g.LastSeenAt) <= 3*s.poll
+// online reports whether the instance's gateway synced within three poll
+// periods.
+func (s *Service) online(i *driverhub.Instance) bool {
+	last := s.lastSeen(i)
+	return last != nil && s.now().Sub(*last) <= 3*s.poll
 }
 
 // present fills the fields of an instance's view that are derived.
 func (s *Service) present(i *driverhub.Instance, current *driverhub.Deployment) {
 	g := &i.Gateway
-	g.Online = s.online(g)
+	g.LastSeenAt, g.Online = s.lastSeen(i), s.online(i)
 	if g.BuiltinDrivers == nil {
 		g.BuiltinDrivers = []string{}
 	}

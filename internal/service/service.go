@@ -65,7 +65,9 @@ type Service struct {
 	// parked are the long-polls waiting here, for rollout batches to
 	// hand their deployments to (handoff.go).
 	parked *parkedPolls
-	batch  int
+	// syncs are the gateways' syncs to write behind (gatewaysyncs.go).
+	syncs *gatewaySyncs
+	batch int
 	// replica names this Service in the leases of rollouts' batch work.
 	replica string
 }
@@ -109,7 +111,7 @@ func New(c Config) (*Service, error) {
 	}
 	return &Service{store: c.Store, blobs: c.Blobs, log: c.Logger, now: c.Now, cost: c.BcryptCost,
 		notifier: c.Notifier, poll: c.PollPeriod, gateways: newGatewayCache(c.GatewayCacheTTL, single), tuf: tuf, quota: c.TenantQuota,
-		throttle: newThrottles(), kicks: newRolloutKicks(), fresh: newFreshManifests(), parked: newParkedPolls(), batch: c.RolloutBatch, replica: driverhub.NewID()}, nil
+		throttle: newThrottles(), kicks: newRolloutKicks(), fresh: newFreshManifests(), parked: newParkedPolls(), syncs: newGatewaySyncs(), batch: c.RolloutBatch, replica: driverhub.NewID()}, nil
 }
 
 // timestamp is the current time as stored: UTC, microsecond precision.

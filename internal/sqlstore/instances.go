@@ -175,6 +175,27 @@ func (t *Tx) UpdateGateway(ctx context.Context, instanceID string, g driverhub.G
 		capabilities = ?, runtime_versions = ? WHERE id = ?`, append(args, instanceID)...))
 }
 
+// touchGatewaysQuery writes one gateway's sync time, forward only.
+const touchGatewaysQuery = `UPDATE instances SET last_seen_at = ? WHERE id = ? AND (last_seen_at IS NULL OR last_seen_at < ?)`
+
+func (t *Tx) TouchGateways(ctx context.Context, syncs []driverhub.GatewaySync) error {
+	if t.d.TouchGatewaysQuery != "" && len(syncs) > 0 {
+		ids, times := make([]string, len(syncs)), make([]int64, len(syncs))
+		for k, g := range syncs {
+			ids[k], times[k] = g.InstanceID, toDB(g.At)
+		}
+		_, err := t.exec(ctx, t.d.TouchGatewaysQuery, ids, times)
+		return err
+	}
+	for _, g := range syncs {
+		at := toDB(g.At)
+		if _, err := t.exec(ctx, touchGatewaysQuery, at, g.InstanceID, at); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // DeleteInstance deletes the instance with its deployment history. Its
 // bindings and devices must be gone first: the foreign keys refuse otherwise.
 func (t *Tx) DeleteInstance(ctx context.Context, id string) error {

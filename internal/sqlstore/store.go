@@ -56,6 +56,11 @@ type Dialect struct {
 	// the primary key's index (then the whole row) over the covering
 	// deployments_status_by_id unless told. Empty: the planner chooses.
 	DeploymentStatusIndex string
+	// TouchGatewaysQuery writes many gateways' sync times in one
+	// statement, from an array of instance ids and one of times (its two
+	// parameters), forward only, as touchGatewaysQuery does one at a time.
+	// Empty: one statement a gateway (cheap where there is no round trip).
+	TouchGatewaysQuery string
 }
 
 // Store is a driverhub.Store. Writes go through write, reads through read;

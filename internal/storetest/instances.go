@@ -153,6 +153,7 @@ func testInstances(t *testing.T, s driverhub.Store) {
 
 	t.Run("UpdateInstance", func(t *testing.T) { checkUpdateInstance(t, s, tn, seen) })
 	t.Run("UpdateGateway", func(t *testing.T) { checkUpdateGateway(t, s, tn) })
+	t.Run("TouchGateways", func(t *testing.T) { checkTouchGateways(t, s, tn) })
 	t.Run("DeleteInstance", func(t *testing.T) { checkDeleteInstance(t, s, tn) })
 }
 
