@@ -12,10 +12,6 @@ import (
 	"github.com/driverhub/driverhub"
 )
 
-// lastSeenWriteInterval bounds how often a polling gateway's last_seen_at
-// is written: polls are frequent, and "online" needs no finer grain.
-const lastSeenWriteInterval = 10 * time.Second
-
 // AuthenticateGateway resolves a gateway secret to its instance.
 func (s *Service) AuthenticateGateway(ctx context.Context, secret string) (*driverhub.Instance, error) {
 	if err := s.gatewayAuthAllowed(ctx); err != nil {
@@ -226,43 +222,6 @@ func manifestOf(d *driverhub.Deployment) *driverhub.Manifest {
 		return nil
 	}
 	return d.Manifest
-}
-
-// touchGateway records that the gateway synced. Polls are frequent, so the
-// write happens at most every few seconds — often enough for "online",
-// which allows three poll periods — and behind, with others, while the
-// gateway is online (gatewaysyncs.go). Only last_seen_at changes: a report
-// landing at the same moment keeps what it wrote.
-func (s *Service) touchGateway(ctx context.Context, i *driverhub.Instance) {
-	now := s.timestamp()
-	if !s.syncDue(i.Gateway.LastSeenAt, now) {
-		return
-	}
-	if s.syncBehind(i.Gateway.LastSeenAt, now) {
-		s.noteSync(i.ID, now)
-		return
-	}
-	err := s.store.UpdateRows(ctx, func(tx driverhub.Tx) error {
-		fresh, err := tx.InstanceByID(ctx, i.ID)
-		if err != nil {
-			return err
-		}
-		g := fresh.Gateway
-		g.LastSeenAt = &now
-		return tx.UpdateGateway(ctx, i.ID, g)
-	})
-	if err != nil {
-		s.log.Warn("record gateway sync", "instance", i.Name, "err", err)
-		return
-	}
-	s.gateways.seen(i.ID, now)
-}
-
-// syncDue reports whether a gateway last seen at last (nil: never) is to
-// have its sync written at now: at most every lastSeenWriteInterval, and
-// at least every poll period.
-func (s *Service) syncDue(last *time.Time, now time.Time) bool {
-	return last == nil || now.Sub(*last) >= min(lastSeenWriteInterval, s.poll)
 }
 
 // OpenGatewayBlob opens a package or config file that one of the calling

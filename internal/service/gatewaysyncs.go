@@ -10,17 +10,59 @@ import (
 	"github.com/driverhub/driverhub"
 )
 
-// Gateway syncs written behind. A gateway's sync time (last_seen_at) is
-// due every 10 s of polls or reports (lastSeenWriteInterval): a fleet of
-// ten thousand gateways long-polling every 30 s would write an instance
-// row a poll, and a rollout wave's reports one each, every one a
-// statement of its own for SQLite's one writer or a round trip to
-// PostgreSQL. A gateway online by its stored time (with a poll period to
-// spare) has a due sync noted instead, and the syncs noted are written
-// together within a second (syncFlush). A gateway coming online, or one
-// whose report says something new, is written at once, as before: what
-// "online" and the checks read never waits for a flush. This server's
-// views show the time noted; other replicas see it once written.
+// Gateway syncs: when a gateway's sync time (last_seen_at) is written,
+// and writing it behind. It is due every 10 s of polls or reports
+// (lastSeenWriteInterval): a fleet of ten thousand gateways long-polling
+// every 30 s would write an instance row a poll, and a rollout wave's
+// reports one each, every one a statement of its own for SQLite's one
+// writer or a round trip to PostgreSQL. A gateway online by its stored
+// time (with a poll period to spare) has a due sync noted instead, and
+// the syncs noted are written together within a second (syncFlush). A
+// gateway coming online, or one whose report says something new, is
+// written at once, as before: what "online" and the checks read never
+// waits for a flush. This server's views show the time noted; other
+// replicas see it once written.
+
+// lastSeenWriteInterval bounds how often a polling gateway's last_seen_at
+// is written: polls are frequent, and "online" needs no finer grain.
+const lastSeenWriteInterval = 10 * time.Second
+
+// touchGateway records that the gateway synced. Polls are frequent, so the
+// write happens at most every few seconds — often enough for "online",
+// which allows three poll periods — and behind, with others, while the
+// gateway is online. Only last_seen_at changes: a report
+// landing at the same moment keeps what it wrote.
+func (s *Service) touchGateway(ctx context.Context, i *driverhub.Instance) {
+	now := s.timestamp()
+	if !s.syncDue(i.Gateway.LastSeenAt, now) {
+		return
+	}
+	if s.syncBehind(i.Gateway.LastSeenAt, now) {
+		s.noteSync(i.ID, now)
+		return
+	}
+	err := s.store.UpdateRows(ctx, func(tx driverhub.Tx) error {
+		fresh, err := tx.InstanceByID(ctx, i.ID)
+		if err != nil {
+			return err
+		}
+		g := fresh.Gateway
+		g.LastSeenAt = &now
+		return tx.UpdateGateway(ctx, i.ID, g)
+	})
+	if err != nil {
+		s.log.Warn("record gateway sync", "instance", i.Name, "err", err)
+		return
+	}
+	s.gateways.seen(i.ID, now)
+}
+
+// syncDue reports whether a gateway last seen at last (nil: never) is to
+// have its sync written at now: at most every lastSeenWriteInterval, and
+// at least every poll period.
+func (s *Service) syncDue(last *time.Time, now time.Time) bool {
+	return last == nil || now.Sub(*last) >= min(lastSeenWriteInterval, s.poll)
+}
 
 // syncFlushChunk bounds the syncs one transaction writes.
 const syncFlushChunk = 1000
