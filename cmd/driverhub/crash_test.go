@@ -62,7 +62,19 @@ func freeAddr(t testing.TB) string {
 // given, and waits until it is ready.
 func startServer(t testing.TB, dataDir string, flags ...string) *server {
 	t.Helper()
-	addr := freeAddr(t)
+	return startServerAt(t, dataDir, freeAddr(t), flags...)
+}
+
+// serverStartLimit bounds the wait for a server to be ready. A start takes
+// well under a second alone; the limit is generous because the race
+// detector and the other packages' tests (Chromium, runc) share the cores,
+// and the wait ends as soon as the server answers.
+const serverStartLimit = time.Minute
+
+// startServerAt runs `driverhub server` on dataDir at addr and waits
+// until it is ready: a restart keeps the address its gateways know.
+func startServerAt(t testing.TB, dataDir, addr string, flags ...string) *server {
+	t.Helper()
 	cmd := exec.Command(binary, append([]string{"server", "--addr", addr, "--data", dataDir}, flags...)...)
 	cmd.Env = append(os.Environ(), "DRIVERHUB_ADMIN_TOKEN="+adminToken, "DRIVERHUB_ADMIN_PASSWORD=crash-test-password")
 	logs := &bytes.Buffer{}
@@ -71,10 +83,9 @@ func startServer(t testing.TB, dataDir string, flags ...string) *server {
 		t.Fatal(err)
 	}
 	s := &server{cmd: cmd, url: "http://" + addr, logs: logs}
-	t.Cleanup(func() { s.kill() })
-	for i := 0; i < 200; i++ {
-		resp, err := http.Get(s.url + "/readyz")
-		if err == nil {
+	t.Cleanup(s.kill)
+	for deadline := time.Now().Add(serverStartLimit); time.Now().Before(deadline); {
+		if resp, err := http.Get(s.url + "/readyz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return s
@@ -82,7 +93,7 @@ func startServer(t testing.TB, dataDir string, flags ...string) *server {
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
-	t.Fatalf("server did not become ready:\n%s", logs)
+	t.Fatalf("server not ready %s after it started:\n%s", serverStartLimit, logs)
 	return nil
 }
 

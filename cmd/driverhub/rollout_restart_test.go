@@ -3,41 +3,11 @@
 package main_test
 
 import (
-	"bytes"
-	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 )
-
-// startServerAt runs `driverhub server` on dataDir at addr and waits
-// until it is ready: a restart keeps the address its gateways know.
-func startServerAt(t testing.TB, dataDir, addr string) *server {
-	t.Helper()
-	cmd := exec.Command(binary, "server", "--addr", addr, "--data", dataDir)
-	cmd.Env = append(os.Environ(), "DRIVERHUB_ADMIN_TOKEN="+adminToken, "DRIVERHUB_ADMIN_PASSWORD=crash-test-password")
-	logs := &bytes.Buffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	s := &server{cmd: cmd, url: "http://" + addr, logs: logs}
-	t.Cleanup(s.kill)
-	for range 400 {
-		if resp, err := http.Get(s.url + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return s
-			}
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-	t.Fatalf("server did not become ready:\n%s", logs)
-	return nil
-}
 
 // TestRolloutSurvivesAServerKill kills the server (SIGKILL) while a
 // rollout's second wave is under way and starts it again on the same
