@@ -117,7 +117,7 @@ func (s *Service) Bind(ctx context.Context, instance, driver string, in driverhu
 // the gateway's report of the driver is stale while the gateway is offline.
 func (s *Service) presentBinding(i *driverhub.Instance, b *driverhub.Binding) {
 	if b.Runtime != nil {
-		b.Runtime.Stale = !s.online(i)
+		b.Runtime.Stale = !s.online(s.lastSeen(i))
 	}
 }
 

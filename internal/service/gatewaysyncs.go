@@ -30,8 +30,9 @@ const lastSeenWriteInterval = 10 * time.Second
 // touchGateway records that the gateway synced. Polls are frequent, so the
 // write happens at most every few seconds — often enough for "online",
 // which allows three poll periods — and behind, with others, while the
-// gateway is online. Only last_seen_at changes: a report
-// landing at the same moment keeps what it wrote.
+// gateway is online; else at once, as a flush of one. Only last_seen_at
+// changes (forward only): a report landing at the same moment keeps what
+// it wrote.
 func (s *Service) touchGateway(ctx context.Context, i *driverhub.Instance) {
 	now := s.timestamp()
 	if !s.syncDue(i.Gateway.LastSeenAt, now) {
@@ -42,13 +43,7 @@ func (s *Service) touchGateway(ctx context.Context, i *driverhub.Instance) {
 		return
 	}
 	err := s.store.UpdateRows(ctx, func(tx driverhub.Tx) error {
-		fresh, err := tx.InstanceByID(ctx, i.ID)
-		if err != nil {
-			return err
-		}
-		g := fresh.Gateway
-		g.LastSeenAt = &now
-		return tx.UpdateGateway(ctx, i.ID, g)
+		return tx.TouchGateways(ctx, []driverhub.GatewaySync{{InstanceID: i.ID, At: now}})
 	})
 	if err != nil {
 		s.log.Warn("record gateway sync", "instance", i.Name, "err", err)

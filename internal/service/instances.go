@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/driverhub/driverhub"
 )
@@ -50,17 +51,17 @@ func applyInstanceInput(i *driverhub.Instance, in driverhub.InstanceInput) {
 	}
 }
 
-// online reports whether the instance's gateway synced within three poll
-// periods.
-func (s *Service) online(i *driverhub.Instance) bool {
-	last := s.lastSeen(i)
+// online reports whether a gateway last seen at last (s.lastSeen) synced
+// within three poll periods.
+func (s *Service) online(last *time.Time) bool {
 	return last != nil && s.now().Sub(*last) <= 3*s.poll
 }
 
 // present fills the fields of an instance's view that are derived.
 func (s *Service) present(i *driverhub.Instance, current *driverhub.Deployment) {
 	g := &i.Gateway
-	g.LastSeenAt, g.Online = s.lastSeen(i), s.online(i)
+	g.LastSeenAt = s.lastSeen(i)
+	g.Online = s.online(g.LastSeenAt)
 	if g.BuiltinDrivers == nil {
 		g.BuiltinDrivers = []string{}
 	}
