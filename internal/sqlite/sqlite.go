@@ -65,7 +65,7 @@ func fileURI(path string) string {
 // transactions are serializable as they are), the schema of sqlstore's
 // migrations/sqlite.
 var Dialect = sqlstore.Dialect{Name: "sqlite", IsUniqueViolation: isUniqueViolation, IsFull: isFull,
-	DeploymentStatusIndex: "INDEXED BY deployments_status_by_id"}
+	DeploymentStatusIndex: "INDEXED BY deployments_status_by_id", StatementsRunToEnd: true}
 
 // isFull reports SQLITE_FULL: the disk (or a quota) is full.
 func isFull(err error) bool {

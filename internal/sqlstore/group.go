@@ -190,6 +190,9 @@ func (s *Store) tryGroup(calls []*groupCall) (int, error) {
 			}
 		}
 		c.err, c.panicked = runCall(c.fn, tx)
+		if c.err == nil && c.panicked == nil {
+			c.err = c.ctx.Err() // its caller gave up: undone, as a transaction of its own would not commit
+		}
 		if s.dialect.IsFull != nil && s.dialect.IsFull(c.err) {
 			return k, c.err
 		}

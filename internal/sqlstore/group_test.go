@@ -98,6 +98,50 @@ func TestGroupedUpdatesKeepTheirOwnOutcomes(t *testing.T) {
 	}
 }
 
+// A call whose caller gives up while it runs (its context ends after its
+// writes) is undone alone and gets its context's error; the other calls
+// of its group commit.
+func TestGroupedUpdateAbandonedIsUndoneAlone(t *testing.T) {
+	s := groupStore(t)
+	ctx := t.Context()
+	release := holdWriter(s, nil)
+	errs := make([]error, 3)
+	var wg sync.WaitGroup
+	for k := range 3 {
+		wg.Go(func() {
+			callCtx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			errs[k] = s.Update(callCtx, func(tx driverhub.Tx) error {
+				if err := tx.CreateTenant(callCtx, &driverhub.Tenant{ID: fmt.Sprint(k), Name: fmt.Sprint("tenant-", k), CreatedAt: time.Now()}); err != nil {
+					return err
+				}
+				if k == 1 {
+					cancel()
+				}
+				return nil
+			})
+		})
+		for s.queued() < k+1 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	release()
+	wg.Wait()
+	for k := range 3 {
+		err := s.View(ctx, func(tx driverhub.Tx) error {
+			_, err := tx.TenantByID(ctx, fmt.Sprint(k))
+			return err
+		})
+		if k == 1 {
+			if !errors.Is(errs[k], context.Canceled) || !errors.Is(err, driverhub.ErrNotFound) {
+				t.Errorf("abandoned call: %v; its tenant: %v, want context.Canceled and none", errs[k], err)
+			}
+		} else if errs[k] != nil || err != nil {
+			t.Errorf("call %d: %v; its tenant: %v", k, errs[k], err)
+		}
+	}
+}
+
 // A call whose error a unique constraint raised is undone alone too.
 func TestGroupedUpdateConflictIsItsOwn(t *testing.T) {
 	s := groupStore(t)

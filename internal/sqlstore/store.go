@@ -61,6 +61,16 @@ type Dialect struct {
 	// parameters), forward only, as touchGatewaysQuery does one at a time.
 	// Empty: one statement a gateway (cheap where there is no round trip).
 	TouchGatewaysQuery string
+	// StatementsRunToEnd: a statement does not take its caller's
+	// cancellation. For SQLite: its statements are local and short; a
+	// cancellable context costs two goroutines a statement (database/sql's
+	// and the driver's watchers, a seventh of the server's CPU in a
+	// rollout); and an interrupted write inside a group transaction would
+	// roll back the group's other calls. A transaction still checks its
+	// context before it starts, and one whose context ended is not
+	// committed. PostgreSQL keeps it: a statement there can wait on
+	// another transaction's lock, and its caller's deadline ends the wait.
+	StatementsRunToEnd bool
 }
 
 // Store is a driverhub.Store. Writes go through write, reads through read;
@@ -189,6 +199,9 @@ func (s *Store) run(ctx context.Context, db *sql.DB, stmts *stmtCache, opts *sql
 	if err := fn(tx); err != nil {
 		return err
 	}
+	if err := ctx.Err(); err != nil {
+		return err // its caller gave up: not committed
+	}
 	if err := sqlTx.Commit(); err != nil {
 		return tx.mapErr(fmt.Errorf("commit: %w", err))
 	}
@@ -242,7 +255,17 @@ func (t *Tx) rebind(q string) string {
 	return b.String()
 }
 
+// statementContext is the context a statement runs under (see
+// Dialect.StatementsRunToEnd).
+func (t *Tx) statementContext(ctx context.Context) context.Context {
+	if t.d.StatementsRunToEnd {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
+}
+
 func (t *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	ctx = t.statementContext(ctx)
 	q = t.rebind(q)
 	if st := t.stmt(ctx, q); st != nil {
 		r, err := st.ExecContext(ctx, args...)
@@ -253,6 +276,7 @@ func (t *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error
 }
 
 func (t *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	ctx = t.statementContext(ctx)
 	q = t.rebind(q)
 	if st := t.stmt(ctx, q); st != nil {
 		rows, err := st.QueryContext(ctx, args...)
@@ -263,6 +287,7 @@ func (t *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error
 }
 
 func (t *Tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	ctx = t.statementContext(ctx)
 	q = t.rebind(q)
 	if st := t.stmt(ctx, q); st != nil {
 		return st.QueryRowContext(ctx, args...)

@@ -65,6 +65,7 @@ func Run(t *testing.T, newStore func(t testing.TB) driverhub.Store) {
 		{"UpdateThenView", onStore(testUpdateThenView)},
 		{"FnError", onStore(testFnError)},
 		{"CancelledContext", onStore(testCancelledContext)},
+		{"AbandonedUpdate", onStore(testAbandonedUpdate)},
 		{"ConcurrentUpdates", onStore(testConcurrentUpdates)},
 		{"NoLostRowUpdates", onStore(testNoLostRowUpdates)},
 		{"Ping", onStore(testPing)},

@@ -243,6 +243,38 @@ func testCancelledContext(t *testing.T, s driverhub.Store) {
 	}
 }
 
+// testAbandonedUpdate: an update whose caller gives up while its fn runs
+// (its context ends after its writes) commits nothing and returns the
+// context's error, whichever kind of update it is.
+func testAbandonedUpdate(t *testing.T, s driverhub.Store) {
+	for _, tc := range []struct {
+		name string
+		run  func(ctx context.Context, fn func(driverhub.Tx) error) error
+	}{
+		{"Update", s.Update},
+		{"UpdateFirst", s.UpdateFirst},
+		{"UpdateRows", s.UpdateRows},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			err := tc.run(ctx, func(tx driverhub.Tx) error {
+				if err := tx.CreateTenant(ctx, newTenant("acme")); err != nil {
+					return err
+				}
+				cancel()
+				return nil
+			})
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("error = %v, want context.Canceled", err)
+			}
+			if n := fetch(t, s, func(ctx context.Context, tx driverhub.Tx) (int, error) { return tx.CountTenants(ctx) }); n != 0 {
+				t.Errorf("CountTenants = %d after the abandoned %s, want 0", n, tc.name)
+			}
+		})
+	}
+}
+
 // testConcurrentUpdates runs Updates from several goroutines at once, each
 // reading before it writes, as services do, with Views alongside.
 func testConcurrentUpdates(t *testing.T, s driverhub.Store) {
