@@ -8,7 +8,10 @@ import (
 // Store is the database. Every state change runs in one transaction through
 // Update, so a crash leaves either the old state or the new one.
 type Store interface {
-	// Update runs fn in a read-write transaction, committed when fn returns nil.
+	// Update runs fn in a read-write transaction, committed when fn returns
+	// nil and ctx has not ended meanwhile (its caller gave up: nothing is
+	// committed, and the error is ctx's). A statement may run to its end
+	// after ctx ends (SQLite); the transaction is then undone.
 	Update(ctx context.Context, fn func(Tx) error) error
 	// UpdateFirst is Update for work that others wait on (a rollout's
 	// batch, whose gateways wait for its commit): the store may run it
