@@ -63,9 +63,9 @@ type Dialect struct {
 	TouchGatewaysQuery string
 	// StatementsRunToEnd: a statement does not take its caller's
 	// cancellation. For SQLite: its statements are local and short; a
-	// cancellable context costs two goroutines a statement (database/sql's
-	// and the driver's watchers, a seventh of the server's CPU in a
-	// rollout); and an interrupted write inside a group transaction would
+	// cancellable context costs a watching goroutine a statement (the
+	// driver's), two a query (and database/sql's): 7% of the server's CPU
+	// in a rollout, whose writer waits behind them for Go's scheduler; and an interrupted write inside a group transaction would
 	// roll back the group's other calls. A transaction still checks its
 	// context before it starts, and one whose context ended is not
 	// committed. PostgreSQL keeps it: a statement there can wait on
