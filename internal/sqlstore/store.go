@@ -64,12 +64,13 @@ type Dialect struct {
 	// StatementsRunToEnd: a statement does not take its caller's
 	// cancellation. For SQLite: its statements are local and short; a
 	// cancellable context costs a watching goroutine a statement (the
-	// driver's), two a query (and database/sql's): 7% of the server's CPU
-	// in a rollout, whose writer waits behind them for Go's scheduler; and an interrupted write inside a group transaction would
-	// roll back the group's other calls. A transaction still checks its
-	// context before it starts, and one whose context ended is not
-	// committed. PostgreSQL keeps it: a statement there can wait on
-	// another transaction's lock, and its caller's deadline ends the wait.
+	// driver's), two a query (and database/sql's), 7% of the server's CPU
+	// in a rollout, whose one writer waits behind them for Go's scheduler;
+	// and an interrupted write inside a group transaction would roll back
+	// the group's other calls. A transaction still checks its context
+	// before it starts, and one whose context ended is not committed.
+	// PostgreSQL keeps it: a statement there can wait on another
+	// transaction's lock, and its caller's deadline ends the wait.
 	StatementsRunToEnd bool
 }
 
@@ -258,7 +259,7 @@ func (t *Tx) rebind(q string) string {
 // statementContext is the context a statement runs under (see
 // Dialect.StatementsRunToEnd).
 func (t *Tx) statementContext(ctx context.Context) context.Context {
-	if t.d.StatementsRunToEnd {
+	if t.d.StatementsRunToEnd && ctx.Done() != nil { // one that cannot end is kept as it is
 		return context.WithoutCancel(ctx)
 	}
 	return ctx
