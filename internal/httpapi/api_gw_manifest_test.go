@@ -325,8 +325,13 @@ func TestGWLongPollManyGateways(t *testing.T) {
 	}
 	time.Sleep(300 * time.Millisecond)
 	gwDeploy(t, s, a, "g07", "deploy")
-	for range gws {
-		r := <-results
+	for k := range gws {
+		var r result
+		select {
+		case r = <-results:
+		case <-time.After(15 * time.Second): // answers held back (parked polls answer a few at a time)
+			t.Fatalf("%d gateways still unanswered 15 s after their deadline", n-k)
+		}
 		switch {
 		case r.i == 7 && (r.status != http.StatusOK || r.elapsed > 2*time.Second):
 			t.Errorf("the deployed gateway: %d after %s, want 200 before the deadline", r.status, r.elapsed)
