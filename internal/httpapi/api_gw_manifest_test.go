@@ -329,7 +329,7 @@ func TestGWLongPollManyGateways(t *testing.T) {
 		var r result
 		select {
 		case r = <-results:
-		case <-time.After(15 * time.Second): // answers held back (parked polls answer a few at a time)
+		case <-time.After(15 * time.Second): // a lost answer fails here rather than hanging the run
 			t.Fatalf("%d gateways still unanswered 15 s after their deadline", n-k)
 		}
 		switch {

@@ -23,17 +23,6 @@ import (
 // answer and hands the connection back to the server (Config.Reaccept),
 // which reads the next request as on any connection.
 
-// The parked polls that have their answer make it a few at a time: as
-// many at once as the server has processors. A rollout batch hands a
-// thousand waiting gateways their deployments at its commit; made all at
-// once, their answers (a manifest encoded each) filled Go's run queues,
-// and the one SQLite writer, preempted every 10 ms as every goroutine is,
-// waited behind them for its next turn: a trace of a rollout to 10,000
-// gateways had it waiting 0.92 s to run for 1.19 s. The polls beyond the
-// bound wait in a channel's queue, not the scheduler's. Only the making
-// is bounded, never the writing, so a gateway that stops reading cannot
-// hold a slot.
-
 // writeTimeout bounds the writing of a parked long-poll's answer.
 const writeTimeout = 30 * time.Second
 
@@ -99,8 +88,6 @@ func (p *parkedPoll) answer(ctx context.Context, ifNoneMatch string, wait time.D
 	defer p.s.parkedWaits.Done()
 	defer p.s.parkedNow.Add(-1)
 	m, etag, err := p.s.gateway.Desired(ctx, ifNoneMatch, wait)
-	p.s.answering <- struct{}{}
-	defer func() { <-p.s.answering }()
 	out := &bufferedAnswer{header: http.Header{}, status: http.StatusOK}
 	if err := answerDesired(out, m, etag, err); err != nil {
 		p.s.fail(out, &http.Request{Method: p.route.method, URL: &url.URL{Path: p.path}}, err)

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -88,8 +87,7 @@ type Server struct {
 	stopParked  context.CancelFunc
 	parkedWaits sync.WaitGroup
 	parkedNow   atomic.Int64
-	parking     sync.RWMutex  // no wait is added once StopParked waits
-	answering   chan struct{} // a slot for each parked poll answering (longpoll.go)
+	parking     sync.RWMutex // no wait is added once StopParked waits
 }
 
 // Route is one registered method and path pattern.
@@ -121,7 +119,6 @@ func New(c Config) *Server {
 		gateway: c.Gateway, market: c.Market, tuf: c.TUF, tenant: c.Tenant, rollouts: c.Rollouts, ready: c.Ready, log: c.Logger,
 		mux: http.NewServeMux(), registry: c.Registry, presigner: c.Presigner, presignTTL: c.PresignTTL, reaccept: c.Reaccept}
 	s.parked, s.stopParked = context.WithCancel(context.Background())
-	s.answering = make(chan struct{}, runtime.GOMAXPROCS(0))
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "driverhub_http_requests_total", Help: "HTTP requests by method, route and status code."},
 		[]string{"method", "route", "code"})
