@@ -1,13 +1,14 @@
 package httpapi
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/driverhub/driverhub"
@@ -118,27 +119,49 @@ func (a *bufferedAnswer) Write(b []byte) (int, error) {
 	return a.body.Write(b)
 }
 
-// writeTo writes the answer as HTTP/1.1, as net/http would have.
+// answerBufs are the buffers parked answers are written from: one per
+// answer in flight, kept between answers (a wave's thousands of answers
+// would otherwise each allocate one).
+var answerBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// writeTo writes the answer as HTTP/1.1, as net/http would have (status
+// line, Content-Length where a body is allowed, the headers sorted, the
+// body), in one system call: written piece by piece on a bare connection,
+// each header line would be a call of its own.
 func (a *bufferedAnswer) writeTo(conn net.Conn) error {
+	buf := answerBufs.Get().(*bytes.Buffer)
+	defer answerBufs.Put(buf)
+	buf.Reset()
+	buf.WriteString("HTTP/1.1 ")
+	buf.WriteString(strconv.Itoa(a.status))
+	buf.WriteByte(' ')
+	buf.WriteString(http.StatusText(a.status))
+	buf.WriteString("\r\n")
 	a.header.Set("Date", time.Now().UTC().Format(http.TimeFormat))
-	resp := &http.Response{StatusCode: a.status, ProtoMajor: 1, ProtoMinor: 1, Header: a.header,
-		Request: &http.Request{Method: http.MethodGet}, ContentLength: int64(a.body.Len())}
-	if a.body.Len() > 0 {
-		resp.Body = io.NopCloser(&a.body)
+	if bodyAllowed(a.status) {
+		a.header.Set("Content-Length", strconv.Itoa(a.body.Len()))
+	} else {
+		a.header.Del("Content-Length")
+		a.body.Reset()
 	}
+	if err := a.header.Write(buf); err != nil {
+		return err
+	}
+	buf.WriteString("\r\n")
+	buf.Write(a.body.Bytes())
 	if err := conn.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil {
 		return err
 	}
-	// Buffered: Response.Write writes the status line and each header
-	// apart, a system call each on a bare connection.
-	w := bufio.NewWriterSize(conn, 4096)
-	if err := resp.Write(w); err != nil {
-		return err
-	}
-	if err := w.Flush(); err != nil {
+	if _, err := conn.Write(buf.Bytes()); err != nil {
 		return err
 	}
 	return conn.SetWriteDeadline(time.Time{})
+}
+
+// bodyAllowed reports whether an answer of this status may have a body
+// (RFC 9110: not 1xx, 204 or 304).
+func bodyAllowed(status int) bool {
+	return status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
 }
 
 // prefixedConn is a connection whose first bytes were read already.
