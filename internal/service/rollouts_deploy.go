@@ -11,11 +11,13 @@ import (
 )
 
 // defaultRolloutBatch is how many targets one transaction deploys or rolls
-// back: many, since a wave's gateways hear of their deployments only once
-// the batch commits, and a batch's shared reads (driver, version, policy)
-// are made once (batchTx); few enough that the reports and polls queued
-// behind a batch (a few hundred milliseconds of work) are not held long.
-const defaultRolloutBatch = 1000
+// back: many, since a batch's shared reads (driver, version, policy) are
+// made once (batchTx) and each commit waits for the disk; few enough that
+// while the one writer makes a batch, the gateways of the batch before
+// are being answered and report (a batch of 1,000 left one of two cores
+// idle for about 100 ms each, the writer working alone), and that the
+// reports queued behind a batch are not held long.
+const defaultRolloutBatch = 500
 
 // errTargetTaken stops a batch whose target another writer claimed first
 // (below serializable isolation): the batch is undone and read again.
