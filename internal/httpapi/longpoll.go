@@ -121,8 +121,11 @@ func (a *bufferedAnswer) Write(b []byte) (int, error) {
 
 // answerBufs are the buffers parked answers are written from: one per
 // answer in flight, kept between answers (a wave's thousands of answers
-// would otherwise each allocate one).
+// would otherwise each allocate one), unless one grew past
+// maxPooledAnswer for a rare large manifest, which is not kept.
 var answerBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const maxPooledAnswer = 64 << 10
 
 // writeTo writes the answer as HTTP/1.1, as net/http would have (status
 // line, Content-Length where a body is allowed, the headers sorted, the
@@ -130,7 +133,11 @@ var answerBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // each header line would be a call of its own.
 func (a *bufferedAnswer) writeTo(conn net.Conn) error {
 	buf := answerBufs.Get().(*bytes.Buffer)
-	defer answerBufs.Put(buf)
+	defer func() {
+		if buf.Cap() <= maxPooledAnswer {
+			answerBufs.Put(buf)
+		}
+	}()
 	buf.Reset()
 	buf.WriteString("HTTP/1.1 ")
 	buf.WriteString(strconv.Itoa(a.status))
