@@ -161,22 +161,26 @@ func lpTail(s string, n int) string       { return s[max(0, len(s)-n):] }
 func lpProcPath(pid int, f string) string { return fmt.Sprintf("/proc/%d/%s", pid, f) }
 
 // lpProcRSS is the resident set size of a process, from VmRSS.
-func lpProcRSS(b *testing.B, pid int) int64 {
+func lpProcRSS(b *testing.B, pid int) int64 { return lpProcStatus(b, pid, "VmRSS") }
+
+// lpProcStatus is a size from a process's status file, in bytes: VmRSS
+// (resident now) or VmHWM (the most it has been resident).
+func lpProcStatus(b *testing.B, pid int, field string) int64 {
 	b.Helper()
 	data, err := os.ReadFile(lpProcPath(pid, "status"))
 	if err != nil {
 		b.Fatal(err)
 	}
 	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
 			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			if err != nil {
-				b.Fatalf("VmRSS %q: %v", v, err)
+				b.Fatalf("%s %q: %v", field, v, err)
 			}
 			return kb << 10
 		}
 	}
-	b.Fatalf("no VmRSS in %s", lpProcPath(pid, "status"))
+	b.Fatalf("no %s in %s", field, lpProcPath(pid, "status"))
 	return 0
 }
 

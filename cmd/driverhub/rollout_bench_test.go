@@ -61,8 +61,9 @@ func rlWavePlan(b *testing.B) []int {
 // driver version out to all of them in four waves (1, 10, 50, 100%;
 // -rollout.waves sets others). It
 // reports the time from creation to succeeded (the server's own event
-// times), the server's CPU seconds per target (from /proc/<pid>/stat)
-// and the load generator's CPU seconds (it shares the server's cores),
+// times), the server's CPU seconds per target (from /proc/<pid>/stat),
+// the most memory it held (VmHWM, fleet creation included) and the load
+// generator's CPU seconds (it shares the server's cores),
 // the delay from the report that decides a wave (the last one of the
 // wave, thresholds at 100%: its sending, so the report's own handling is
 // counted) to the next wave's deployments reaching their gateways (target
@@ -93,6 +94,7 @@ func BenchmarkRollout10k(b *testing.B) {
 	api.must(b, 201, "POST", "/api/v1/rollouts", rolloutBody(waves, 100, 0), &r)
 	done := rlAwaitQuietly(b, api, r.ID, 15*time.Minute)
 	cpu := float64(lpProcCPU(b, pid)-cpu0) / 100 // clock ticks at 100 Hz
+	hwm := lpProcStatus(b, pid, "VmHWM")
 	lgCPU := float64(lpProcCPU(b, lg.cmd.Process.Pid)-lgCPU0) / 100
 	if done.State != "succeeded" {
 		b.Fatalf("rollout %s (%s):\n%s", done.State, done.Reason, lg.stderr())
@@ -107,8 +109,8 @@ func BenchmarkRollout10k(b *testing.B) {
 	decided := rlDecideDelays(done, lastReport)
 	slices.Sort(delays)
 	p50, p99, worst := percentile(delays, 0.50), percentile(delays, 0.99), delays[len(delays)-1]
-	b.Logf("rollout to %d gateways in waves %v%%: created → succeeded in %s; server CPU %.1f s (%.2f ms per target); the load generator's, on the same cores, %.1f s",
-		n, waves, took.Round(time.Millisecond), cpu, perTarget*1000, lgCPU)
+	b.Logf("rollout to %d gateways in waves %v%%: created → succeeded in %s; server CPU %.1f s (%.2f ms per target), at most %.0f MiB resident; the load generator's CPU, on the same cores, %.1f s",
+		n, waves, took.Round(time.Millisecond), cpu, perTarget*1000, mib(hwm), lgCPU)
 	b.Logf("deciding report → next wave's deployment at its gateway, over %d gateways: p50 %s, p99 %s, max %s; by wave: %s",
 		len(delays), p50.Round(time.Millisecond), p99.Round(time.Millisecond), worst.Round(time.Millisecond), strings.Join(perWave, "; "))
 	b.Logf("deciding report → the server's step (next wave started, or succeeded), by wave: %s", rlDurations(decided))
@@ -125,6 +127,7 @@ func BenchmarkRollout10k(b *testing.B) {
 	b.ReportMetric(took.Seconds(), "s-to-succeeded")
 	b.ReportMetric(perTarget*1000, "cpu-ms/target")
 	b.ReportMetric(lgCPU, "loadgen-cpu-s")
+	b.ReportMetric(mib(hwm), "server-peak-MiB")
 	b.ReportMetric(ms(p50), "p50-ms")
 	b.ReportMetric(ms(p99), "p99-ms")
 	b.ReportMetric(ms(worst), "max-ms")

@@ -82,6 +82,9 @@ func openBackends(ctx context.Context, c Config, log *slog.Logger) (_ *backends,
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
 	b := &backends{registry: prometheus.NewRegistry()}
+	// The process's memory, CPU and descriptors and Go's own figures
+	// (heap, goroutines, the GC target), as any Go server has them.
+	b.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	defer func() {
 		if err != nil {
 			b.close()
