@@ -101,6 +101,15 @@ cd "$tmp/work"
 # the block that starts it has ended.
 wait_for_server() {
 	local pgid=$1 log=$2
+	# The block's process group exists only once setsid has run in the new
+	# process, which on a busy machine can be after this starts (setsid
+	# sleep & then kill -0 -$! failed 76 times in 200 while CI ran): wait
+	# for it, so that a block still starting is not taken for one that
+	# ended (a failed walk-through with an empty log).
+	for _ in $(seq 1 100); do
+		kill -0 -- "-$pgid" 2>/dev/null && break
+		sleep 0.01
+	done
 	for _ in $(seq 1 600); do
 		port_open "$port" && return 0
 		if ! kill -0 -- "-$pgid" 2>/dev/null; then
