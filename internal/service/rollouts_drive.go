@@ -31,7 +31,10 @@ type rolloutKicks struct {
 	// finished are deployments finished since the loop last looked, whose
 	// rollouts (if any) are to be kicked.
 	finished map[string]struct{}
-	wake     chan struct{}
+	// toPass is the fewest deployments that must finish before a wave
+	// counted since the loop last looked can pass (0: none known).
+	toPass int
+	wake   chan struct{}
 	// cost is how long the last count of a wave's targets took.
 	cost atomic.Int64
 }
@@ -70,7 +73,35 @@ func (k *rolloutKicks) take() (ids, finished []string) {
 	ids, finished = slices.Sorted(maps.Keys(k.ids)), slices.Sorted(maps.Keys(k.finished))
 	clear(k.ids)
 	clear(k.finished)
+	k.toPass = 0
 	return ids, finished
+}
+
+// expect notes that a wave just counted can pass once n more of its
+// deployments finish (n > 0).
+func (k *rolloutKicks) expect(n int) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if n > 0 && (k.toPass == 0 || n < k.toPass) {
+		k.toPass = n
+	}
+}
+
+// mayPass reports whether enough deployments finished since the loop
+// last looked for a wave it counted to pass: an upper bound (they may be
+// other waves' or other rollouts'), for the loop to count again now.
+func (k *rolloutKicks) mayPass() bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.toPass > 0 && len(k.finished) >= k.toPass
+}
+
+// rewake wakes the loop again, for kicks it consumed while pausing.
+func (k *rolloutKicks) rewake() {
+	select {
+	case k.wake <- struct{}{}:
+	default:
+	}
 }
 
 // kickPause is the least the loop lets kicks gather after driving the
@@ -94,17 +125,42 @@ func (s *Service) RunRollouts(ctx context.Context, sweep time.Duration) {
 		case <-s.kicks.wake:
 			_, err := s.DriveKickedRollouts(ctx)
 			s.logDrive(ctx, err)
-			// Let the kicks of a wave's reports gather: one count of the
-			// targets per pause rather than one per report, the pause
-			// twice as long as a count took, so that counting a large
-			// wave's targets over and over takes at most a third of a CPU.
-			pause := min(max(kickPause, 2*time.Duration(s.kicks.cost.Load())), time.Second)
-			select {
-			case <-time.After(pause):
-			case <-ctx.Done():
-			}
+			s.gatherKicks(ctx, min(max(kickPause, 2*time.Duration(s.kicks.cost.Load())), time.Second))
 		case <-t.C:
 			s.logDrive(ctx, s.SweepRollouts(ctx))
+		}
+	}
+}
+
+// gatherKicks lets the kicks of a wave's reports gather before the next
+// drive: one count of the targets per pause rather than one per report
+// (RunRollouts makes the pause twice as long as a count took, so that
+// counting a large wave's targets over and over takes at most a third of
+// a CPU), kicks that came meanwhile driven right after. The pause ends
+// early once as many deployments finished as a wave counted needs
+// to pass, so that the report completing a wave is judged at once rather
+// than up to a pause later (an abort, which any failure may decide, waits
+// for the pause: counting at every failure of a wave would cost more).
+func (s *Service) gatherKicks(ctx context.Context, pause time.Duration) {
+	t := time.NewTimer(pause)
+	defer t.Stop()
+	woken := false
+	defer func() {
+		if woken {
+			s.kicks.rewake()
+		}
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			return
+		case <-s.kicks.wake:
+			woken = true
+			if s.kicks.mayPass() {
+				return
+			}
 		}
 	}
 }
@@ -214,6 +270,7 @@ func (s *Service) stepRollout(ctx context.Context, id string) (*driverhub.Rollou
 		t := tallyOf(counts, r.Wave)
 		timedOut := t.unfinished > 0 && !now.Before(r.WaveStartedAt.Add(r.WaveTimeout))
 		if verdict, _ := judgeWave(r, t); verdict == waveGoesOn && !timedOut {
+			s.kicks.expect(finishesToPass(r, t))
 			return r, t.waiting, nil
 		}
 		err = s.store.UpdateFirst(ctx, func(tx driverhub.Tx) error {
@@ -291,6 +348,16 @@ const (
 	waveFails
 	wavePasses
 )
+
+// finishesToPass is how many more of a wave's deployments must succeed
+// before it passes (at least one, as it goes on), or 0 while targets wait
+// to be deployed: finishes alone cannot pass it then.
+func finishesToPass(r *driverhub.Rollout, t waveTally) int {
+	if t.waiting > 0 {
+		return 0
+	}
+	return max((r.SuccessThreshold*t.size+99)/100-t.succeeded, 1)
+}
 
 // judgeWave applies the thresholds to a wave (SPEC §10): it fails as soon
 // as its failed targets exceed failure_threshold% of its size, or when
