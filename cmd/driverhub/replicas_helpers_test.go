@@ -245,18 +245,27 @@ func getMetrics(base string) (*http.Response, error) {
 	return http.DefaultClient.Do(req)
 }
 
+// metricValue returns the value of an unlabelled metric in a Prometheus
+// text exposition, "" when it is not there.
+func metricValue(body, name string) string {
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` (\S+)$`).FindStringSubmatch(body)
+	if m == nil {
+		return ""
+	}
+	return m[1]
+}
+
 // waitLongPolling waits until n gateways long-poll r (its metrics say so).
 func waitLongPolling(t testing.TB, r *replica, n int) {
 	t.Helper()
-	re := regexp.MustCompile(`(?m)^driverhub_gateway_long_polls (\d+)`)
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		resp, err := getMetrics(r.url)
 		if err == nil {
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if m := re.FindSubmatch(b); m != nil {
-				if got, _ := strconv.Atoi(string(m[1])); got >= n {
+			if v := metricValue(string(b), "driverhub_gateway_long_polls"); v != "" {
+				if got, _ := strconv.Atoi(v); got >= n {
 					return
 				}
 			}

@@ -84,8 +84,6 @@ func newLogger(level, format string, w io.Writer) (*slog.Logger, error) {
 	return nil, fmt.Errorf("--log-format must be text or json, got %q", format)
 }
 
-// runServer serves until ctx ends (SIGINT, SIGTERM). The first start
-// prints the admin it created on out.
 // serverGCPercent is the server's garbage collection target (GOGC) when
 // the environment sets none. Most of a busy server's heap is long-lived
 // (a waiting gateway's connection and wait, the caches), and most of its
@@ -105,6 +103,8 @@ func tuneGC() {
 	}
 }
 
+// runServer serves until ctx ends (SIGINT, SIGTERM). The first start
+// prints the admin it created on out.
 func runServer(ctx context.Context, c server.Config, f serverFlags, out io.Writer) error {
 	log, err := newLogger(f.logLevel, f.logFormat, os.Stderr)
 	if err != nil {

@@ -2,7 +2,6 @@ package main_test
 
 import (
 	"io"
-	"regexp"
 	"testing"
 )
 
@@ -38,14 +37,4 @@ func TestServerGCTargetAndRuntimeMetrics(t *testing.T) {
 			}
 		})
 	}
-}
-
-// metricValue returns the value of an unlabelled metric in a Prometheus
-// text exposition, "" when it is not there.
-func metricValue(body, name string) string {
-	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` (\S+)$`).FindStringSubmatch(body)
-	if m == nil {
-		return ""
-	}
-	return m[1]
 }

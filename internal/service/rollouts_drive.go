@@ -356,7 +356,13 @@ func finishesToPass(r *driverhub.Rollout, t waveTally) int {
 	if t.waiting > 0 {
 		return 0
 	}
-	return max((r.SuccessThreshold*t.size+99)/100-t.succeeded, 1)
+	return max(successesNeeded(r, t.size)-t.succeeded, 1)
+}
+
+// successesNeeded is how many of a wave of size targets must succeed for
+// it to pass: success_threshold% of them, rounded up.
+func successesNeeded(r *driverhub.Rollout, size int) int {
+	return (r.SuccessThreshold*size + 99) / 100
 }
 
 // judgeWave applies the thresholds to a wave (SPEC §10): it fails as soon
@@ -372,10 +378,10 @@ func judgeWave(r *driverhub.Rollout, t waveTally) (int, driverhub.Message) {
 	case t.failed*100 > r.FailureThreshold*size:
 		return waveFails, driverhub.Messagef("wave %d: %d of %d targets failed (%d%%), above the failure threshold of %d%%",
 			k, t.failed, size, t.failed*100/size, r.FailureThreshold)
-	case (t.succeeded+t.unfinished)*100 < r.SuccessThreshold*size:
+	case t.succeeded+t.unfinished < successesNeeded(r, size):
 		return waveFails, driverhub.Messagef("wave %d can no longer reach the success threshold of %d%%: %d of %d targets succeeded, %d failed",
 			k, r.SuccessThreshold, t.succeeded, size, t.failed)
-	case t.waiting == 0 && t.succeeded*100 >= r.SuccessThreshold*size:
+	case t.waiting == 0 && t.succeeded >= successesNeeded(r, size):
 		return wavePasses, driverhub.Messagef("wave %d passed: %d of %d targets succeeded (%d%%), the success threshold is %d%%",
 			k, t.succeeded, size, t.succeeded*100/size, r.SuccessThreshold)
 	}
